@@ -1,0 +1,359 @@
+"""The prompt and provocation library: the questions a catalyst can pick by id.
+
+Check-in prompts open a round, provocations are posted into breakout groups (one to three
+parts, asked in turn) and follow-ups go out the day after an event. They live in TOML packs,
+one pack per file: the packs shipped in `prompts/` plus any directories an organiser adds.
+Every pack is validated when it is loaded, so a typo in an organiser's file stops the bot at
+start-up with the file, the prompt and the fix, instead of surfacing mid-session in front of a
+group.
+
+    [pack]
+    id = "care"                  # lowercase slug, unique across packs
+    title = "Care"
+    description = "..."          # optional
+
+    [[prompt]]
+    id = "care-arriving"         # lowercase slug, unique across all packs
+    kind = "checkin"             # checkin | followup: one question in `text`
+    text = "How are you arriving today?"
+    tags = ["care", "opening"]   # optional lowercase slugs
+
+    [[prompt]]
+    id = "codesign-network"
+    kind = "provocation"         # provocation: 1 to 3 questions in `parts`, asked in turn
+    parts = ["First ...", "Then ..."]
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal, TypeAlias
+
+from bot.errors import ConfigError, UserInputError
+
+PromptKind: TypeAlias = Literal["checkin", "provocation", "followup"]
+KINDS: Final[tuple[PromptKind, ...]] = ("checkin", "provocation", "followup")
+
+BUILTIN_PROMPTS_DIR: Final = Path(__file__).resolve().parent.parent / "prompts"
+"""The packs shipped with the bot, always loaded first unless asked not to."""
+
+MAX_TEXT_LENGTH: Final = 1000
+MAX_PARTS: Final = 3
+MAX_ID_LENGTH: Final = 64
+
+_SLUG: Final = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_SLUG_HINT: Final = "use lowercase letters, digits and single hyphens (like 'care-arriving')"
+_TOP_KEYS: Final = ("pack", "prompt")
+_PACK_KEYS: Final = ("id", "title", "description")
+_PROMPT_KEYS: Final = ("id", "kind", "text", "parts", "tags")
+_TOML_POSITION: Final = re.compile(r"\s*\(at line (\d+), column \d+\)$")
+
+
+@dataclass(frozen=True, slots=True)
+class PromptPack:
+    """A themed set of prompts from one file; `source` is where it was read, for messages."""
+
+    id: str
+    title: str
+    description: str
+    source: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """One question from the library.
+
+    A checkin or followup has exactly one part; a provocation has one to three, which a
+    breakout posts one after another. `pack` is the id of the pack it came from.
+    """
+
+    id: str
+    kind: PromptKind
+    parts: tuple[str, ...]
+    tags: tuple[str, ...]
+    pack: str
+
+    @property
+    def text(self) -> str:
+        """The whole prompt for display: the parts, one per line."""
+        return "\n".join(self.parts)
+
+
+class UnknownPrompt(UserInputError, LookupError):
+    """The caller asked for a prompt id the library does not hold.
+
+    A `UserInputError` so the chat reply is the message itself (usually a mistyped id), and
+    a `LookupError` so code that only looks things up can catch it like a missing key.
+    """
+
+    def __init__(self, prompt_id: str, suggestions: Sequence[str] = ()) -> None:
+        message = f"No prompt with id '{prompt_id}'."
+        if suggestions:
+            message += " Did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "?"
+        message += " To ask your own question instead, put it in quotes."
+        super().__init__(message)
+        self.prompt_id = prompt_id
+        self.suggestions = tuple(suggestions)
+
+
+class PromptLibrary:
+    """All loaded prompts, looked up by id, kind or tag, in the order they were loaded."""
+
+    def __init__(self, packs: Iterable[PromptPack], prompts: Iterable[Prompt]) -> None:
+        self._packs = tuple(packs)
+        self._prompts: dict[str, Prompt] = {}
+        for prompt in prompts:
+            if prompt.id in self._prompts:
+                raise ValueError(f"duplicate prompt id {prompt.id!r}")
+            self._prompts[prompt.id] = prompt
+
+    def get(self, prompt_id: str) -> Prompt:
+        """The prompt with this id (case and surrounding spaces ignored).
+
+        Raises `UnknownPrompt`, whose message suggests the closest ids, when there is none.
+        """
+        key = prompt_id.strip().lower()
+        try:
+            return self._prompts[key]
+        except KeyError:
+            close = difflib.get_close_matches(key, self._prompts, n=2, cutoff=0.75)
+            raise UnknownPrompt(prompt_id.strip(), close) from None
+
+    def by_kind(self, kind: PromptKind) -> tuple[Prompt, ...]:
+        """Every prompt of one kind; a kind outside `KINDS` is a programming error."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown prompt kind {kind!r}; expected one of {KINDS}")
+        return tuple(p for p in self._prompts.values() if p.kind == kind)
+
+    def with_tag(self, tag: str) -> tuple[Prompt, ...]:
+        """Every prompt carrying this tag (case ignored); empty when none does."""
+        wanted = tag.strip().lower()
+        return tuple(p for p in self._prompts.values() if wanted in p.tags)
+
+    def all(self) -> tuple[Prompt, ...]:
+        return tuple(self._prompts.values())
+
+    def packs(self) -> tuple[PromptPack, ...]:
+        return self._packs
+
+    def __contains__(self, prompt_id: object) -> bool:
+        return isinstance(prompt_id, str) and prompt_id.strip().lower() in self._prompts
+
+    def __len__(self) -> int:
+        return len(self._prompts)
+
+
+def load_library(dirs: Sequence[Path] = (), *, include_builtin: bool = True) -> PromptLibrary:
+    """Load the shipped packs, then every `*.toml` pack in each of `dirs`, in name order.
+
+    Ids must be unique across everything loaded: an organiser's pack adds prompts but cannot
+    silently replace a shipped one. Raises `ConfigError` naming the file, the prompt and the
+    fix for the first problem found.
+    """
+    directories = [BUILTIN_PROMPTS_DIR, *dirs] if include_builtin else list(dirs)
+    packs: list[PromptPack] = []
+    prompts: list[Prompt] = []
+    pack_files: dict[str, str] = {}
+    prompt_files: dict[str, str] = {}
+    seen_dirs: set[Path] = set()
+    for directory in directories:
+        if not directory.is_dir():
+            raise ConfigError(
+                str(directory),
+                "is not a directory of prompt packs; create it or remove it from the list",
+            )
+        if directory.resolve() in seen_dirs:
+            continue
+        seen_dirs.add(directory.resolve())
+        for path in sorted(directory.glob("*.toml")):
+            label = _label(directory, path)
+            pack, pack_prompts = _read_pack(path, label)
+            if pack.id in pack_files:
+                raise ConfigError(
+                    f"{label}: pack.id",
+                    f"'{pack.id}' is already the id of the pack in {pack_files[pack.id]}; "
+                    "give this pack another id",
+                )
+            pack_files[pack.id] = label
+            for prompt in pack_prompts:
+                if prompt.id in prompt_files:
+                    other = prompt_files[prompt.id]
+                    where = "earlier in this file" if other == label else f"in {other}"
+                    raise ConfigError(
+                        f"{label}: prompt '{prompt.id}'.id",
+                        f"'{prompt.id}' is already used {where}; prompt ids must be unique "
+                        "across all packs, so rename one of them",
+                    )
+                prompt_files[prompt.id] = label
+            packs.append(pack)
+            prompts.extend(pack_prompts)
+    return PromptLibrary(packs, prompts)
+
+
+def _label(directory: Path, path: Path) -> str:
+    if directory.resolve() == BUILTIN_PROMPTS_DIR:
+        return f"prompts/{path.name}"
+    return str(directory / path.name)
+
+
+def _read_pack(path: Path, label: str) -> tuple[PromptPack, list[Prompt]]:
+    try:
+        with path.open("rb") as file:
+            data = tomllib.load(file)
+    except tomllib.TOMLDecodeError as exc:
+        reason = str(exc)
+        position = _TOML_POSITION.search(reason)
+        key = f"{label}:{position.group(1)}" if position else label
+        reason = _TOML_POSITION.sub("", reason)
+        raise ConfigError(
+            key, f"is not valid TOML ({reason}); fix the syntax there (see https://toml.io)"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(label, "is not UTF-8 text; save the file as UTF-8") from exc
+    except OSError as exc:
+        raise ConfigError(label, f"cannot be read ({exc.strerror}); check it exists") from exc
+
+    _reject_unknown_keys(data, _TOP_KEYS, f"{label}: ", "a pack file holds [pack] and [[prompt]]")
+    pack = _read_pack_table(data.get("pack"), path, label)
+    raw_prompts = data.get("prompt")
+    if raw_prompts is None:
+        raise ConfigError(f"{label}: prompt", "is missing; add at least one [[prompt]] table")
+    if not isinstance(raw_prompts, list) or not all(isinstance(t, dict) for t in raw_prompts):
+        raise ConfigError(f"{label}: prompt", "must be tables; start each prompt with [[prompt]]")
+    prompts = [_read_prompt(t, n, pack.id, label) for n, t in enumerate(raw_prompts, start=1)]
+    return pack, prompts
+
+
+def _read_pack_table(table: object, path: Path, label: str) -> PromptPack:
+    key = f"{label}: pack"
+    if table is None:
+        raise ConfigError(key, "is missing; start the file with a [pack] table (id, title)")
+    if not isinstance(table, dict):
+        raise ConfigError(key, "must be a table; write it as a [pack] header")
+    _reject_unknown_keys(table, _PACK_KEYS, f"{key}.", "a [pack] has id, title, description")
+    pack_id = _slug(_required_str(table, "id", f"{key}.id"), f"{key}.id", "id")
+    title = _required_str(table, "title", f"{key}.title")
+    description = table.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError(f"{key}.description", 'must be a string, e.g. description = "..."')
+    return PromptPack(
+        id=pack_id,
+        title=_bounded_text(title, f"{key}.title"),
+        description=description.strip(),
+        source=path,
+    )
+
+
+def _read_prompt(table: Mapping[str, object], number: int, pack_id: str, label: str) -> Prompt:
+    raw_id = table.get("id")
+    name = (
+        f"{label}: prompt '{raw_id}'" if isinstance(raw_id, str) else f"{label}: prompt #{number}"
+    )
+    _reject_unknown_keys(
+        table, _PROMPT_KEYS, f"{name}.", "a prompt has id, kind, text or parts, and tags"
+    )
+    prompt_id = _slug(_required_str(table, "id", f"{name}.id"), f"{name}.id", "id")
+    kind = _kind(_required_str(table, "kind", f"{name}.kind", "checkin"), f"{name}.kind")
+    if kind == "provocation":
+        parts = _provocation_parts(table, name)
+    else:
+        if "parts" in table:
+            raise ConfigError(
+                f"{name}.parts",
+                f'a {kind} asks a single question: put it in text = "..." and remove parts',
+            )
+        text = _required_str(table, "text", f"{name}.text")
+        parts = (_bounded_text(text, f"{name}.text"),)
+    return Prompt(
+        id=prompt_id, kind=kind, parts=parts, tags=_tags(table, f"{name}.tags"), pack=pack_id
+    )
+
+
+def _provocation_parts(table: Mapping[str, object], name: str) -> tuple[str, ...]:
+    if "text" in table:
+        raise ConfigError(
+            f"{name}.text",
+            'a provocation uses parts, 1 to 3 questions asked in turn: write parts = ["..."]',
+        )
+    if "parts" not in table:
+        raise ConfigError(f"{name}.parts", 'is missing; add parts = ["first question", ...]')
+    raw = table["parts"]
+    if not isinstance(raw, list):
+        raise ConfigError(f"{name}.parts", 'must be a list of strings, e.g. parts = ["...", "..."]')
+    if not raw:
+        raise ConfigError(
+            f"{name}.parts", f"is empty; add 1 to {MAX_PARTS} questions, asked in turn"
+        )
+    if len(raw) > MAX_PARTS:
+        raise ConfigError(
+            f"{name}.parts",
+            f"has {len(raw)} parts; a provocation has 1 to {MAX_PARTS}, asked one after "
+            "another, so merge some parts or split it into two provocations",
+        )
+    parts: list[str] = []
+    for index, part in enumerate(raw):
+        if not isinstance(part, str):
+            raise ConfigError(f"{name}.parts[{index}]", "must be a string in double quotes")
+        parts.append(_bounded_text(part, f"{name}.parts[{index}]"))
+    return tuple(parts)
+
+
+def _tags(table: Mapping[str, object], key: str) -> tuple[str, ...]:
+    raw = table.get("tags", [])
+    if not isinstance(raw, list) or not all(isinstance(tag, str) for tag in raw):
+        raise ConfigError(key, 'must be a list of strings, e.g. tags = ["care", "opening"]')
+    tags = [_slug(tag, key, "tag") for tag in raw]
+    return tuple(dict.fromkeys(tags))
+
+
+def _reject_unknown_keys(
+    table: Mapping[str, object], allowed: Sequence[str], prefix: str, known: str
+) -> None:
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise ConfigError(f"{prefix}{key}", f"is not a known key; {hint}{known}")
+
+
+def _required_str(table: Mapping[str, object], field: str, key: str, example: str = "...") -> str:
+    if field not in table:
+        raise ConfigError(key, f'is missing; add {field} = "{example}"')
+    value = table[field]
+    if not isinstance(value, str):
+        raise ConfigError(key, f'must be a string in double quotes, e.g. {field} = "{example}"')
+    return value
+
+
+def _bounded_text(text: str, key: str) -> str:
+    stripped = text.strip()
+    if not stripped:
+        raise ConfigError(key, "is empty; write the question, or remove the prompt")
+    if len(stripped) > MAX_TEXT_LENGTH:
+        raise ConfigError(
+            key,
+            f"is {len(stripped)} characters long; keep it to {MAX_TEXT_LENGTH} or fewer so it "
+            "reads well in one chat message",
+        )
+    return stripped
+
+
+def _slug(value: str, key: str, what: str) -> str:
+    if len(value) > MAX_ID_LENGTH or not _SLUG.fullmatch(value):
+        raise ConfigError(
+            key,
+            f"'{value}' is not a valid {what}; {_SLUG_HINT}, at most {MAX_ID_LENGTH} characters",
+        )
+    return value
+
+
+def _kind(value: str, key: str) -> PromptKind:
+    for kind in KINDS:
+        if value == kind:
+            return kind
+    raise ConfigError(key, f"'{value}' is not a prompt kind; use one of {', '.join(KINDS)}")
