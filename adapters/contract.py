@@ -1,0 +1,273 @@
+"""The platform-neutral boundary between the adapters and the core.
+
+Every adapter turns what its platform sends into the frozen inbound models below and performs
+the outbound actions below; the core sees nothing else. Models carry typed ids and the raw
+payload (for debugging only) and never a reference back to their adapter.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NewType, Protocol, runtime_checkable
+
+from bot.errors import CapabilityMissing
+
+PlatformName = NewType("PlatformName", str)
+UserId = NewType("UserId", str)
+"""A user's id on its own platform (Slack `U123`, Matrix `@ada:example.org`, web `ada`)."""
+SpaceId = NewType("SpaceId", str)
+"""A channel, room, topic, group or web room: where a conversation happens."""
+ThreadId = NewType("ThreadId", str)
+MessageId = NewType("MessageId", str)
+EventId = NewType("EventId", str)
+"""The platform's id of one delivery, used to drop re-deliveries of the same event."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    platform: PlatformName
+    user_id: UserId
+    display_name: str
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a conversation happens; `direct` marks the private conversation with the bot."""
+
+    platform: PlatformName
+    space: SpaceId
+    thread: ThreadId | None = None
+    direct: bool = False
+
+    def top(self) -> Place:
+        """The same space outside any thread."""
+        return Place(self.platform, self.space, None, self.direct)
+
+
+@dataclass(frozen=True)
+class Direct:
+    """A private conversation with one user, which the adapter finds or creates."""
+
+    platform: PlatformName
+    user_id: UserId
+
+
+Destination = Place | Direct
+
+
+# --- inbound ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Inbound:
+    event_id: EventId
+    actor: Actor
+    place: Place
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def platform(self) -> PlatformName:
+        return self.place.platform
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageReceived(Inbound):
+    """Plain text a person wrote; `edits` is set when it replaces an earlier message."""
+
+    message_id: MessageId
+    text: str
+    edits: MessageId | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandInvoked(Inbound):
+    """A command in the one command language, its platform prefix already removed."""
+
+    text: str
+    message_id: MessageId | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ButtonPressed(Inbound):
+    message_id: MessageId
+    action: str
+    value: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReactionAdded(Inbound):
+    message_id: MessageId
+    key: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemberJoined(Inbound):
+    """Someone joined a space the bot is in."""
+
+
+InboundSink = Callable[[Inbound], Awaitable[None]]
+
+
+# --- outbound -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A person named in a message: adapters render it as their platform's mention."""
+
+    platform: PlatformName
+    user_id: UserId
+    display_name: str
+
+
+Segment = str | Mention
+"""Plain text is always sent as text: an adapter must neutralise `@everyone`-like markup in it."""
+
+
+@dataclass(frozen=True)
+class Button:
+    action: str
+    value: str
+    label: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Action:
+    """Something the core asks an adapter to do.
+
+    `key` is the idempotency key: unique per action, stable across retries, so a platform that
+    accepts one (Matrix transaction ids, Discord nonces) never performs it twice.
+    """
+
+    key: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendMessage(Action):
+    to: Destination
+    text: tuple[Segment, ...]
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class EditMessage(Action):
+    place: Place
+    message_id: MessageId
+    text: tuple[Segment, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenSubSpace(Action):
+    """A space for a few people under `parent`: a private room, channel or thread."""
+
+    parent: Place
+    name: str
+    members: tuple[UserId, ...]
+    private: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseSubSpace(Action):
+    place: Place
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What a send produced; `thread` is the thread rooted at the message, where threads exist."""
+
+    message_id: MessageId
+    place: Place
+    thread: ThreadId | None = None
+
+
+@dataclass(frozen=True)
+class SubSpaceOpened:
+    place: Place
+
+
+@dataclass(frozen=True)
+class Done:
+    pass
+
+
+ActionResult = Sent | SubSpaceOpened | Done
+
+
+# --- the adapter contract -----------------------------------------------------------------
+
+
+class Capability(enum.StrEnum):
+    THREADS = "threads"
+    PRIVATE_SUBSPACES = "private sub-spaces"
+    DIRECT_MESSAGES = "direct messages"
+    BUTTONS = "buttons"
+    MODALS = "modals"
+    EDITS = "edits"
+    REACTIONS = "reactions"
+    PRESENCE = "presence"
+    IDEMPOTENT_SEND = "idempotent send"
+    NATIVE_EVENTS = "native scheduled events"
+
+
+ACTION_NEEDS: Mapping[type[Action], Capability | None] = {
+    SendMessage: None,
+    EditMessage: Capability.EDITS,
+    OpenSubSpace: Capability.PRIVATE_SUBSPACES,
+    CloseSubSpace: Capability.PRIVATE_SUBSPACES,
+}
+
+
+@dataclass(frozen=True)
+class SendRate:
+    """The token bucket the delivery worker keeps for one adapter: steady rate and burst."""
+
+    per_second: float
+    burst: int
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """One platform, translated. Holds no ritual logic.
+
+    `start` begins receiving and returns once the adapter is ready; inbound events go to
+    `sink`. `perform` raises `PlatformError` (with `retry_after` for rate limits) and
+    `CapabilityMissing` for what the platform cannot do; it never fails silently.
+    """
+
+    platform: PlatformName
+    capabilities: frozenset[Capability]
+    send_rate: SendRate
+    self_id: UserId
+
+    async def start(self, sink: InboundSink) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def perform(self, action: Action) -> ActionResult: ...
+
+    async def present(self, place: Place) -> Sequence[Actor]:
+        """Who the platform reports as present in a space (needs `Capability.PRESENCE`)."""
+        ...
+
+
+def require(adapter: Adapter, action: Action) -> None:
+    """Refuse, loudly, an action the adapter has not declared it can do.
+
+    A direct message to a platform without DMs and a button on one without buttons are refused
+    too: the core is expected to plan around the gaps, not to find them at send time.
+    """
+    needed = ACTION_NEEDS.get(type(action))
+    if needed is not None and needed not in adapter.capabilities:
+        raise CapabilityMissing(adapter.platform, needed.value)
+    if isinstance(action, SendMessage):
+        if isinstance(action.to, Direct) and Capability.DIRECT_MESSAGES not in adapter.capabilities:
+            raise CapabilityMissing(adapter.platform, Capability.DIRECT_MESSAGES.value)
+        if action.buttons and Capability.BUTTONS not in adapter.capabilities:
+            raise CapabilityMissing(adapter.platform, Capability.BUTTONS.value)
+
+
+def plain_text(text: Sequence[Segment]) -> str:
+    """The text as a person reads it, mentions written as `@name`."""
+    return "".join(s if isinstance(s, str) else f"@{s.display_name}" for s in text)

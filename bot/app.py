@@ -1,0 +1,129 @@
+"""The whole bot as one `async with`: storage, adapters, workers, scheduler, web server.
+
+Each component starts and stops through one `AsyncExitStack`, so a failure while starting
+unwinds what had started, and SIGTERM stops everything in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from adapters.contract import Adapter, PlatformName
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.core import Bot
+from bot.db import Database, sync_url
+from bot.delivery import Outbox
+from bot.router import Router
+from bot.routers import ROUTERS
+from bot.scheduler import APScheduler, Scheduler
+from bot.timers import Timers
+from bot.web import WebServer, build_app
+
+log = logging.getLogger(__name__)
+
+
+def platform_adapters(config: Config, db: Database, clock: Clock) -> list[Adapter]:
+    """The adapters the config asks for; the web chat is always there."""
+    from adapters.webchat.adapter import WebChat
+
+    web = config.model.web
+    tokens = (
+        {config.secret(u.token_env).reveal(): u.name for u in web.users}
+        if web.auth == "token"
+        else None
+    )
+    found: list[Adapter] = [WebChat(db, clock, bot_name=web.bot_name, tokens=tokens)]
+    if config.model.matrix is not None:
+        from adapters.matrix import MatrixAdapter  # type: ignore[import-not-found,unused-ignore]
+
+        found.append(MatrixAdapter.from_config(config, db))
+    return found
+
+
+@dataclass
+class Running:
+    bot: Bot
+    outboxes: dict[PlatformName, Outbox]
+    timers: Timers
+    web: WebServer | None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def settle(self) -> None:
+        """Fire what is due and deliver what is queued until nothing is left (for tests)."""
+        while True:
+            done = await self.timers.run_due()
+            for outbox in self.outboxes.values():
+                done += await outbox.deliver_due()
+            if not done:
+                return
+
+
+@asynccontextmanager
+async def running(
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    adapters: Sequence[Adapter] | None = None,
+    routers: Sequence[Router] = ROUTERS,
+    scheduler: Scheduler | None = None,
+    serve: bool = True,
+    background: bool = True,
+    host: str | None = None,
+    port: int | None = None,
+) -> AsyncIterator[Running]:
+    """Start the bot; `background=False` leaves the workers to the caller (`settle`)."""
+    clock = clock or SystemClock()
+    async with AsyncExitStack() as stack:
+        db = Database(config.database_url())
+        stack.push_async_callback(db.close)
+        await db.upgrade()
+        found = list(adapters) if adapters is not None else platform_adapters(config, db, clock)
+        if scheduler is None:
+            grace = timedelta(minutes=config.model.delivery.grace_minutes)
+            scheduler = APScheduler(sync_url(config.database_url()).render_as_string(False), grace)
+        bot = Bot(config, db, clock, routers, {a.platform: a for a in found}, scheduler)
+        await bot.prepare()
+        outboxes = {a.platform: Outbox(bot, a) for a in found}
+        for outbox in outboxes.values():
+            recovered = await outbox.recover()
+            if recovered:
+                log.warning(
+                    "%d %s deliveries were in flight at the last stop; resending",
+                    recovered,
+                    outbox.platform,
+                )
+        timers = Timers(bot)
+        await scheduler.start(bot.fire_series)
+        stack.push_async_callback(scheduler.stop)
+        for adapter in found:
+            await adapter.start(bot.handle)
+            stack.push_async_callback(adapter.stop)
+        web = None
+        if serve:
+            routes = [r for a in found for r in getattr(a, "http_routes", list)()]
+            routes += [route for r in routers for make in r.http for route in make(bot)]
+            web = WebServer(
+                build_app(routes),
+                host or config.model.web.host,
+                config.model.web.port if port is None else port,
+            )
+            await web.start()
+            stack.push_async_callback(web.stop)
+        run = Running(bot, outboxes, timers, web)
+        if background:
+            run.tasks = [asyncio.create_task(o.run()) for o in outboxes.values()]
+            run.tasks.append(asyncio.create_task(timers.run()))
+            stack.push_async_callback(_cancel, run.tasks)
+        yield run
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

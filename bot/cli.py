@@ -1,0 +1,148 @@
+"""`community-bot` on the command line: run, check a config, upgrade the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.config import Config, load_config
+from bot.errors import ConfigError
+
+log = logging.getLogger("bot")
+DEFAULT_CONFIG = Path("config.toml")
+EXIT_CONFIG = 2
+
+
+def _config_path(given: Path | None) -> Path:
+    if given is not None:
+        return given
+    if DEFAULT_CONFIG.exists():
+        return DEFAULT_CONFIG
+    return Path("config.example.toml")
+
+
+def load(args: argparse.Namespace) -> Config:
+    """The config named on the command line, with `run`'s flags applied over it."""
+    config = load_config(_config_path(getattr(args, "config", None)))
+    web_updates: dict[str, object] = {}
+    if getattr(args, "host", None):
+        web_updates["host"] = args.host
+    if getattr(args, "port", None) is not None:
+        web_updates["port"] = args.port
+    model = config.model
+    if web_updates:
+        model = model.model_copy(update={"web": model.web.model_copy(update=web_updates)})
+    if getattr(args, "data_dir", None):
+        storage = model.storage.model_copy(update={"data_dir": args.data_dir.resolve()})
+        model = model.model_copy(update={"storage": storage})
+    return Config(model, config.secrets, config.base)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load(args)
+    asyncio.run(_serve(config))
+    return 0
+
+
+async def _serve(config: Config) -> None:
+    from bot.app import running
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with running(config) as run:
+        if run.web is not None:
+            print(
+                f"community-bot {__version__} is running: http://{run.web.host}:{run.web.port}/",
+                flush=True,
+            )
+        await stop.wait()
+        log.info("stopping")
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = load_config(_config_path(args.path))
+    print(config.describe())
+    print("configuration OK")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.db import upgrade
+
+    upgrade(load(args).database_url())
+    print("database is up to date")
+    return 0
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    print(f"community-bot {__version__}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="community-bot",
+        description="Runs a community's rituals in the chat tools people already use.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the bot", description="Run the bot until SIGTERM.")
+    run.add_argument(
+        "--config",
+        type=Path,
+        help="the TOML config (default config.toml, else config.example.toml)",
+    )
+    run.add_argument("--host", help="listen on this address (overrides web.host)")
+    run.add_argument("--port", type=int, help="listen on this port (overrides web.port)")
+    run.add_argument("--data-dir", type=Path, help="keep data here (overrides storage.data_dir)")
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser(
+        "check-config",
+        help="validate a config file",
+        description="Validate a config; exit 2 naming the key if it is wrong.",
+    )
+    check.add_argument("path", nargs="?", type=Path)
+    check.set_defaults(func=cmd_check_config)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    up = db_sub.add_parser(
+        "upgrade",
+        help="apply pending migrations",
+        description="Apply every pending schema migration.",
+    )
+    up.add_argument("--config", type=Path)
+    up.add_argument("--data-dir", type=Path)
+    up.set_defaults(func=cmd_db_upgrade)
+
+    version = sub.add_parser("version", help="print the version")
+    version.set_defaults(func=cmd_version)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

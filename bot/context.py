@@ -1,0 +1,178 @@
+"""What a handler works with: one database transaction and the effects it queues.
+
+A handler never talks to a platform. It changes tables, queues outbound actions in the outbox
+and schedules timers, all in the same transaction, so its effects happen exactly once or not at
+all. The delivery workers and the timer loop pick the queued work up after the commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from adapters.codec import encode_action
+from adapters.contract import (
+    Action,
+    Button,
+    Capability,
+    Destination,
+    Direct,
+    Inbound,
+    Place,
+    PlatformName,
+    Segment,
+    SendMessage,
+)
+from bot.models import AuditEntry, Community, Identity, Member, OutboxRow, Role, Timer
+
+if TYPE_CHECKING:
+    from bot.core import Bot
+
+
+async def insert_ignore(session: AsyncSession, model: type[SQLModel], **values: Any) -> bool:
+    """Insert a row unless its unique key exists; True when inserted."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    table = model.__table__  # type: ignore[attr-defined]
+    stmt = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).values(
+        **values
+    )
+    pk = next(iter(table.primary_key.columns))
+    result = await session.exec(stmt.on_conflict_do_nothing().returning(pk))
+    return result.first() is not None
+
+
+@dataclass
+class Scope:
+    """A transaction plus the ways to queue effects from it."""
+
+    bot: Bot
+    session: AsyncSession
+    now: datetime
+    woken: set[str] = field(default_factory=set)
+
+    def capabilities(self, platform: str) -> frozenset[Capability]:
+        return self.bot.capabilities(platform)
+
+    async def perform(
+        self,
+        action: Action,
+        platform: str,
+        *,
+        recipient: Member | None = None,
+        at: datetime | None = None,
+        not_after: datetime | None = None,
+        grace_until: datetime | None = None,
+        on_result: str | None = None,
+    ) -> bool:
+        """Queue an action in the outbox; a repeated key is ignored (False)."""
+        inserted = await insert_ignore(
+            self.session,
+            OutboxRow,
+            key=action.key,
+            platform=platform,
+            action=encode_action(action),
+            state="pending",
+            recipient_member_id=recipient.id if recipient else None,
+            attempts=0,
+            next_attempt_at=at or self.now,
+            not_after=not_after,
+            grace_until=grace_until,
+            on_result=on_result,
+            created_at=self.now,
+        )
+        self.woken.add(f"outbox:{platform}")
+        return inserted
+
+    async def send(
+        self,
+        to: Destination,
+        *text: Segment,
+        key: str,
+        buttons: tuple[Button, ...] = (),
+        **options: Any,
+    ) -> bool:
+        return await self.perform(
+            SendMessage(key=key, to=to, text=tuple(text), buttons=buttons), to.platform, **options
+        )
+
+    async def schedule(self, kind: str, ref: str | int, due_at: datetime, key: str) -> bool:
+        """Run the `kind` timer handler with `ref` at `due_at`, once per `key`."""
+        inserted = await insert_ignore(
+            self.session,
+            Timer,
+            key=key,
+            kind=kind,
+            ref=str(ref),
+            due_at=due_at,
+            state="pending",
+            attempts=0,
+        )
+        self.woken.add("timers")
+        return inserted
+
+    async def audit(
+        self, community: Community, actor: Member | None, action: str, **detail: Any
+    ) -> None:
+        self.session.add(
+            AuditEntry(
+                community_id=community.id or 0,
+                actor_member_id=actor.id if actor else None,
+                action=action,
+                detail=detail,
+                at=self.now,
+            )
+        )
+
+
+@dataclass
+class Context(Scope):
+    """A scope for one inbound event: who sent it, where, and with what role."""
+
+    event: Inbound = field(kw_only=True)
+    community: Community = field(kw_only=True)
+    member: Member = field(kw_only=True)
+    identity: Identity = field(kw_only=True)
+    _replies: int = field(default=0, kw_only=True)
+
+    @property
+    def role(self) -> Role:
+        return Role(self.member.role)
+
+    @property
+    def platform(self) -> PlatformName:
+        return self.event.platform
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.member.timezone or self.community.timezone)
+
+    def reply_key(self) -> str:
+        """Deterministic per event, so a handler re-run after a crash queues the same keys."""
+        self._replies += 1
+        return f"reply:{self.platform}:{self.event.event_id}:{self._replies}"
+
+    def private_place(self) -> Destination:
+        """Where to answer only the caller: a DM where the platform has them, else in place."""
+        if self.event.place.direct:
+            return self.event.place
+        if Capability.DIRECT_MESSAGES in self.capabilities(self.platform):
+            return Direct(self.platform, self.event.actor.user_id)
+        return self.event.place
+
+    async def reply(
+        self,
+        *text: Segment,
+        private: bool = False,
+        buttons: tuple[Button, ...] = (),
+        to: Place | None = None,
+        on_result: str | None = None,
+    ) -> None:
+        """Answer where the event happened (in its thread), or privately."""
+        dest: Destination = to or (self.private_place() if private else self.event.place)
+        await self.send(dest, *text, key=self.reply_key(), buttons=buttons, on_result=on_result)

@@ -1,0 +1,271 @@
+"""The core: turns each inbound event into handler calls, inside one transaction.
+
+Around every handler it drops re-delivered events, ignores the bot's own messages, finds (or
+creates) the member behind the platform account, and checks the caller's role. A handler's
+failure is logged with context and answered with a short apology; it never stops an adapter.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import select
+
+from adapters.contract import (
+    Adapter,
+    ButtonPressed,
+    Capability,
+    CommandInvoked,
+    Inbound,
+    MemberJoined,
+    MessageReceived,
+    ReactionAdded,
+)
+from bot.clock import Clock
+from bot.config import Config
+from bot.context import Context, Scope, insert_ignore
+from bot.db import Database
+from bot.errors import PermissionDenied, UserInputError
+from bot.grammar import CommandTable, Invocation
+from bot.models import Community, Identity, Member, Role, SeenEvent, Space
+from bot.router import ResultHook, Router, TimerHandler
+from bot.scheduler import ManualScheduler, Scheduler
+
+log = logging.getLogger(__name__)
+
+COMMUNITY_SLUG = "default"
+
+
+@dataclass(frozen=True)
+class CommunityRef:
+    id: int
+    timezone: str
+
+
+class Bot:
+    """The platform-neutral bot. Adapters feed it events; it queues effects in the database."""
+
+    def __init__(
+        self,
+        config: Config,
+        db: Database,
+        clock: Clock,
+        routers: Iterable[Router],
+        adapters: Mapping[str, Adapter] | None = None,
+        scheduler: Scheduler | None = None,
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.clock = clock
+        self.routers = list(routers)
+        self.adapters: dict[str, Adapter] = dict(adapters or {})
+        self.scheduler: Scheduler = scheduler or ManualScheduler()
+        self.commands = CommandTable(spec for r in self.routers for spec in r.commands)
+        self.timer_handlers: dict[str, TimerHandler] = {}
+        self.result_hooks: dict[str, ResultHook] = {}
+        for r in self.routers:
+            self.timer_handlers.update(r.timers)
+            self.result_hooks.update(r.results)
+        self._wakers: dict[str, Callable[[], None]] = {}
+        self._community: CommunityRef | None = None
+        self._organisers = set(config.model.community.organisers)
+
+    # --- wiring ---------------------------------------------------------------------------
+
+    def capabilities(self, platform: str) -> frozenset[Capability]:
+        adapter = self.adapters.get(platform)
+        return adapter.capabilities if adapter else frozenset()
+
+    def on_wake(self, name: str, waker: Callable[[], None]) -> None:
+        """Let a worker (`outbox:<platform>`, `timers`) be woken when work is queued for it."""
+        self._wakers[name] = waker
+
+    def wake(self, names: Iterable[str]) -> None:
+        for name in names:
+            waker = self._wakers.get(name)
+            if waker:
+                waker()
+
+    async def prepare(self) -> None:
+        """Create or update the community from the config, then run the routers' start hooks."""
+        section = self.config.model.community
+        async with self.db.session() as s:
+            row = (await s.exec(select(Community).where(Community.slug == COMMUNITY_SLUG))).first()
+            if row is None:
+                row = Community(slug=COMMUNITY_SLUG, name=section.name, timezone=section.timezone)
+            row.name, row.timezone = section.name, section.timezone
+            s.add(row)
+            await s.flush()
+            assert row.id is not None
+            self._community = CommunityRef(row.id, row.timezone)
+        for r in self.routers:
+            for hook in r.on_start:
+                await hook(self)
+
+    @property
+    def community(self) -> CommunityRef:
+        if self._community is None:
+            raise RuntimeError("Bot.prepare() has not run")
+        return self._community
+
+    # --- handling -------------------------------------------------------------------------
+
+    async def handle(self, event: Inbound) -> None:
+        """Handle one inbound event completely; safe to call concurrently and repeatedly."""
+        adapter = self.adapters.get(event.platform)
+        if adapter is not None and event.actor.user_id == adapter.self_id:
+            return
+        try:
+            woken = await self._handle_once(event)
+        except UserInputError as exc:
+            woken = await self._answer_failure(event, exc.reply_text())
+        except Exception:
+            log.exception(
+                "handler failed for %s event %s from %s in %s",
+                type(event).__name__,
+                event.event_id,
+                event.actor.user_id,
+                event.place.space,
+            )
+            woken = await self._answer_failure(
+                event,
+                "Sorry, something went wrong with that. The organisers can find the "
+                "details in the bot's log; please try again in a moment.",
+            )
+        self.wake(woken)
+
+    async def _handle_once(self, event: Inbound) -> set[str]:
+        async with self.db.session() as s:
+            ctx = await self._context(s, event)
+            if ctx is None:
+                return set()
+            await self._dispatch(ctx, event)
+            return ctx.woken
+
+    async def _answer_failure(self, event: Inbound, text: str) -> set[str]:
+        """Record the event as seen and answer the caller, in a fresh transaction."""
+        async with self.db.session() as s:
+            ctx = await self._context(s, event)
+            if ctx is None:
+                return set()
+            await ctx.reply(text, private=True)
+            return ctx.woken
+
+    async def _context(self, s: Any, event: Inbound) -> Context | None:
+        """The event's context, or None when it was handled before (a re-delivery)."""
+        now = self.clock.now()
+        fresh = await insert_ignore(
+            s, SeenEvent, platform=event.platform, event_id=event.event_id, seen_at=now
+        )
+        if not fresh:
+            log.info("dropping re-delivered %s event %s", event.platform, event.event_id)
+            return None
+        community = await s.get(Community, self.community.id)
+        member, identity = await self._member(s, event, now)
+        await insert_ignore(
+            s,
+            Space,
+            community_id=community.id,
+            platform=event.platform,
+            external_id=event.place.space,
+            direct=event.place.direct,
+        )
+        return Context(
+            bot=self,
+            session=s,
+            now=now,
+            event=event,
+            community=community,
+            member=member,
+            identity=identity,
+        )
+
+    async def _member(self, s: Any, event: Inbound, now: datetime) -> tuple[Member, Identity]:
+        actor = event.actor
+        identity = (
+            await s.exec(
+                select(Identity).where(
+                    Identity.platform == actor.platform, Identity.external_id == actor.user_id
+                )
+            )
+        ).first()
+        if identity is not None:
+            member = await s.get(Member, identity.member_id)
+            if identity.display_name != actor.display_name and actor.display_name:
+                identity.display_name = actor.display_name[:200]
+                s.add(identity)
+            return member, identity
+        name = (actor.display_name or actor.user_id)[:200]
+        role = (
+            Role.ORGANISER
+            if f"{actor.platform}:{actor.user_id}" in self._organisers
+            else Role.MEMBER
+        )
+        member = Member(
+            community_id=self.community.id, display_name=name, role=role, created_at=now
+        )
+        s.add(member)
+        await s.flush()
+        assert member.id is not None
+        identity = Identity(
+            member_id=member.id,
+            platform=actor.platform,
+            external_id=actor.user_id,
+            display_name=name,
+        )
+        s.add(identity)
+        await s.flush()
+        return member, identity
+
+    async def _dispatch(self, ctx: Context, event: Inbound) -> None:
+        if isinstance(event, CommandInvoked):
+            await self.run_command(ctx, event.text)
+        elif isinstance(event, MessageReceived):
+            for r in self.routers:
+                for handler in r.messages:
+                    if await handler(ctx, event):
+                        return
+        elif isinstance(event, ButtonPressed):
+            for r in self.routers:
+                button = r.buttons.get(event.action)
+                if button:
+                    await button(ctx, event)
+                    return
+            raise UserInputError("That button no longer does anything.")
+        elif isinstance(event, ReactionAdded):
+            for r in self.routers:
+                for reaction in r.reactions:
+                    if await reaction(ctx, event):
+                        return
+        elif isinstance(event, MemberJoined):
+            return
+
+    async def run_command(self, ctx: Context, text: str) -> None:
+        invocation = self.commands.parse(text)
+        check_role(ctx.role, invocation)
+        await invocation.spec.handler(ctx, invocation)
+
+    # --- scheduled work -------------------------------------------------------------------
+
+    def scope(self, session: Any) -> Scope:
+        return Scope(bot=self, session=session, now=self.clock.now())
+
+    async def fire_series(self, job_id: str, kind: str, ref: str, occurrence: datetime) -> None:
+        """A recurring series came due: queue its occurrence as a timer, once per occurrence."""
+        async with self.db.session() as s:
+            scope = self.scope(s)
+            await scope.schedule(kind, ref, occurrence, key=f"{job_id}@{occurrence.isoformat()}")
+        self.wake(scope.woken)
+
+
+def check_role(role: Role, invocation: Invocation) -> None:
+    needed = invocation.spec.role
+    if role < needed:
+        names = " or ".join(r.label for r in Role if r >= needed)
+        raise PermissionDenied(
+            f"`{' '.join(invocation.spec.path)}` needs the {names} role; you are {role.article}."
+        )

@@ -1,0 +1,61 @@
+"""The project's own exceptions: who caused a failure decides how it is reported."""
+
+from __future__ import annotations
+
+
+class CommunityBotError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+class UserInputError(CommunityBotError):
+    """What the caller typed cannot be used; the message is written for them.
+
+    `usage` is the right form of the command, shown after the message.
+    """
+
+    def __init__(self, message: str, usage: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.usage = usage
+
+    def reply_text(self) -> str:
+        if self.usage:
+            return f"{self.message}\nUsage: {self.usage}"
+        return self.message
+
+
+class PermissionDenied(UserInputError):
+    """The caller's role does not allow the command; says which role is needed."""
+
+
+class ConfigError(CommunityBotError):
+    """The configuration is unusable; names the key (dotted path) and how to fix it."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+class PlatformError(CommunityBotError):
+    """A platform answered with an error.
+
+    `retry_after` (seconds) is set when the platform asked us to slow down; `permanent`
+    when retrying the same request cannot succeed (a 4xx other than a rate limit).
+    """
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class CapabilityMissing(PlatformError):
+    """An adapter was asked for an action its platform cannot perform: fail loudly."""
+
+    def __init__(self, platform: str, capability: str) -> None:
+        super().__init__(f"{platform} cannot {capability}", permanent=True)
+        self.platform = platform
+        self.capability = capability

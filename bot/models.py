@@ -1,0 +1,195 @@
+"""The foundation's tables: communities, their spaces and members, roles, audit, delivery.
+
+Ritual tables live with their ritual (`bot/checkins/models.py` and so on); every table module is
+imported by `bot.schema` so migrations see the whole schema.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime, time
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend.
+
+    SQLite drops the offset of a stored datetime; storing UTC and re-attaching it on the way
+    out keeps comparisons with `clock.now()` correct everywhere.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware one")
+        utc = value.astimezone(UTC)
+        return utc if dialect.name == "postgresql" else utc.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    """A timestamp column that always holds and returns aware UTC datetimes."""
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Role(enum.IntEnum):
+    """Roles are ordered: each can do what the ones below it can."""
+
+    MEMBER = 1
+    CATALYST = 2
+    ORGANISER = 3
+
+    @classmethod
+    def parse(cls, name: str) -> Role:
+        return cls[name.strip().upper()]
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @property
+    def article(self) -> str:
+        return f"an {self.label}" if self is Role.ORGANISER else f"a {self.label}"
+
+
+class Community(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=200)
+    timezone: str = Field(max_length=64)
+
+
+class Space(SQLModel, table=True):
+    """A place on one platform that belongs to a community (a channel, a room, a web room)."""
+
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    platform: str = Field(max_length=32)
+    external_id: str = Field(max_length=255)
+    direct: bool = False
+
+
+class Member(SQLModel, table=True):
+    """One person, whatever platforms they use; their preferences govern every nudge."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    display_name: str = Field(max_length=200)
+    role: int = Field(default=Role.MEMBER)
+    timezone: str | None = Field(default=None, max_length=64)
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    paused: bool = False
+    created_at: datetime = utc_column()
+
+
+class Identity(SQLModel, table=True):
+    """A member's account on one platform; `platform:external_id` is how configs name people."""
+
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    platform: str = Field(max_length=32)
+    external_id: str = Field(max_length=255)
+    display_name: str = Field(max_length=200)
+
+
+class AuditEntry(SQLModel, table=True):
+    """What an organiser changed, by whom and when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    actor_member_id: int | None = Field(default=None, foreign_key="member.id")
+    action: str = Field(max_length=64)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    at: datetime = utc_column()
+
+
+class SeenEvent(SQLModel, table=True):
+    """Inbound events already handled, so a platform's re-delivery is handled once."""
+
+    platform: str = Field(primary_key=True, max_length=32)
+    event_id: str = Field(primary_key=True, max_length=255)
+    seen_at: datetime = utc_column(index=True)
+
+
+class AdapterState(SQLModel, table=True):
+    """Small values an adapter must keep across restarts (a sync token, a DM room per user)."""
+
+    platform: str = Field(primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=255)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DEAD = "dead"
+    SKIPPED = "skipped"
+
+
+class OutboxRow(SQLModel, table=True):
+    """One outbound action, kept until the platform has it: the delivery outbox.
+
+    `key` is unique, so enqueueing the same action twice is harmless. A row with a
+    `recipient_member_id` is a nudge: it waits out the member's quiet hours and is dropped while
+    they pause. `not_after` drops a reminder once its event has started; `grace_until` drops a
+    nudge that the bot, being down, could only send too late.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "platform", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=255)
+    platform: str = Field(max_length=32)
+    action: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    state: str = Field(default=OutboxState.PENDING, max_length=16)
+    recipient_member_id: int | None = Field(default=None, foreign_key="member.id")
+    attempts: int = 0
+    next_attempt_at: datetime = utc_column()
+    not_after: datetime | None = utc_column(nullable=True)
+    grace_until: datetime | None = utc_column(nullable=True)
+    on_result: str | None = Field(default=None, max_length=255)
+    """`hook:ref` called with the platform's answer (a ritual remembers its thread this way)."""
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = utc_column()
+    sent_at: datetime | None = utc_column(nullable=True)
+
+
+class TimerState(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Timer(SQLModel, table=True):
+    """Work due at a time (a round's deadline, a breakout's half-time warning).
+
+    `key` is unique and deterministic, so scheduling the same thing twice is harmless; the
+    handler's effects and the timer's completion commit together, so it fires exactly once.
+    """
+
+    __table_args__ = (Index("ix_timer_due", "state", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=255)
+    kind: str = Field(max_length=64)
+    ref: str = Field(max_length=255)
+    due_at: datetime = utc_column()
+    state: str = Field(default=TimerState.PENDING, max_length=16)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -1,0 +1,10 @@
+"""Every table module, imported in one place so migrations see the whole schema."""
+
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+import adapters.webchat.store  # noqa: F401
+import bot.models  # noqa: F401
+
+metadata = SQLModel.metadata

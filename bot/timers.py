@@ -1,0 +1,104 @@
+"""Due work from the `timer` table: each timer's handler runs once, in the timer's transaction.
+
+A timer that fell due while the bot was down fires when it comes back; the handler decides
+whether late is still useful (a round closes anyway; a reminder for a started event is not
+sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlmodel import col, select
+
+from bot.models import Timer, TimerState
+
+if TYPE_CHECKING:
+    from bot.core import Bot
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+BATCH = 100
+
+
+class Timers:
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self.wake = asyncio.Event()
+        bot.on_wake("timers", self.wake.set)
+
+    async def _due_ids(self, now: datetime) -> list[int]:
+        async with self.bot.db.reader() as s:
+            stmt = (
+                select(Timer.id)
+                .where(col(Timer.state) == TimerState.PENDING, col(Timer.due_at) <= now)
+                .order_by(col(Timer.due_at), col(Timer.id))
+                .limit(BATCH)
+            )
+            return [i for i in (await s.exec(stmt)).all() if i is not None]
+
+    async def run_due(self) -> int:
+        """Fire every timer due now; returns how many fired."""
+        fired = 0
+        for timer_id in await self._due_ids(self.bot.clock.now()):
+            fired += await self._fire(timer_id)
+        return fired
+
+    async def _fire(self, timer_id: int) -> int:
+        try:
+            async with self.bot.db.session() as s:
+                timer = await s.get(Timer, timer_id, with_for_update=not self.bot.db.is_sqlite)
+                if timer is None or timer.state != TimerState.PENDING:
+                    return 0
+                handler = self.bot.timer_handlers.get(timer.kind)
+                if handler is None:
+                    raise LookupError(f"no handler for timer kind {timer.kind!r}")
+                scope = self.bot.scope(s)
+                await handler(scope, timer.ref)
+                timer.state = TimerState.DONE
+                s.add(timer)
+            self.bot.wake(scope.woken)
+            return 1
+        except Exception as exc:
+            log.exception("timer %s failed", timer_id)
+            await self._failed(timer_id, exc)
+            return 0
+
+    async def _failed(self, timer_id: int, exc: Exception) -> None:
+        async with self.bot.db.session() as s:
+            timer = await s.get(Timer, timer_id)
+            if timer is None:
+                return
+            timer.attempts += 1
+            timer.last_error = repr(exc)[:2000]
+            if timer.attempts >= MAX_ATTEMPTS:
+                timer.state = TimerState.FAILED
+            else:
+                timer.due_at = self.bot.clock.now() + timedelta(seconds=30 * 2**timer.attempts)
+            s.add(timer)
+
+    async def next_due(self) -> datetime | None:
+        async with self.bot.db.reader() as s:
+            stmt = (
+                select(Timer.due_at)
+                .where(col(Timer.state) == TimerState.PENDING)
+                .order_by(col(Timer.due_at))
+                .limit(1)
+            )
+            return (await s.exec(stmt)).first()
+
+    async def run(self) -> None:
+        while True:
+            self.wake.clear()
+            try:
+                while await self.run_due():
+                    pass
+                due = await self.next_due()
+            except Exception:
+                log.exception("timer loop failed; retrying")
+                due = None
+            horizon = self.bot.clock.now() + timedelta(seconds=30)
+            await self.bot.clock.sleep_until(min(due, horizon) if due else horizon, self.wake)

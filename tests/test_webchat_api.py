@@ -1,0 +1,150 @@
+"""The web chat API on a running bot: answers, bad input, privacy, live streaming."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import websockets
+
+from bot.app import Running, running
+from bot.config import parse_config
+from tests.webchat_client import ChatClient
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[Running]:
+    config = parse_config(
+        {"community": {"organisers": ["web:ada"]}, "storage": {"data_dir": str(tmp_path)}},
+        {}, tmp_path,
+    )
+    async with running(config, port=0) as run:
+        yield run
+
+
+@pytest.fixture
+async def chat(bot: Running) -> AsyncIterator[ChatClient]:
+    assert bot.web is not None
+    client = ChatClient(f"http://127.0.0.1:{bot.web.port}")
+    yield client
+    await client.close()
+
+
+def from_bot(m: dict[str, object]) -> bool:
+    return m["user"] == "community-bot"
+
+
+async def test_help_is_answered_in_the_direct_conversation(chat: ChatClient) -> None:
+    await chat.post("main", "ada", "/help")
+    reply = await chat.wait_for("@ada", "ada", from_bot)
+    assert "role <catalyst|organiser|member> <user>" in str(reply["text"])
+
+
+async def test_messages_come_back_in_order_with_the_bots(chat: ChatClient) -> None:
+    first = await chat.post("@bob", "bob", "!help")
+    await chat.wait_for("@bob", "bob", from_bot)
+    second = await chat.post("@bob", "bob", "hello there")
+    found = await chat.messages("@bob", "bob")
+    ids = [int(str(m["id"])) for m in found]
+    assert ids == sorted(ids)
+    assert [m["text"] for m in found if m["user"] == "bob"] == ["!help", "hello there"]
+    after = await chat.messages("@bob", "bob", after=first)
+    assert str(after[-1]["id"]) == second
+
+
+async def test_threads_are_kept(chat: ChatClient) -> None:
+    root = await chat.post("main", "bob", "a question")
+    await chat.post("main", "carol", "an answer", thread=root)
+    found = await chat.messages("main", "carol")
+    assert found[-1]["thread"] == root
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "reason"),
+    [
+        (b"{not json", 400, "malformed JSON"),
+        (b"[1, 2]", 400, "JSON object"),
+        (json.dumps({"room": "main", "text": "hi"}).encode(), 400, "'user'"),
+        (json.dumps({"room": "", "user": "bob", "text": "hi"}).encode(), 400, "'room'"),
+        (json.dumps({"room": "main", "user": "bob", "text": 5}).encode(), 400, "'text'"),
+        (json.dumps({"room": "main", "user": "bob", "text": "x", "thread": "abc"}).encode(),
+         400, "'thread'"),
+        (json.dumps({"room": "main", "user": "community-bot", "text": "x"}).encode(), 403,
+         "bot's"),
+        (json.dumps({"room": "main", "user": "bob", "text": "x" * 70_000}).encode(), 413,
+         "larger"),
+        (json.dumps({"room": "@alice", "user": "bob", "text": "hi"}).encode(), 403,
+         "someone else's"),
+    ],
+)
+async def test_bad_input_is_refused_before_the_core(
+    chat: ChatClient, bot: Running, body: bytes, status: int, reason: str
+) -> None:
+    r = await chat.http.post("/api/chat/messages", content=body,
+                             headers={"content-type": "application/json"})
+    assert r.status_code == status
+    assert reason in r.json()["error"]
+    assert await chat.messages("main", "bob") == []
+
+
+async def test_odd_unicode_and_huge_text_are_stored_faithfully(chat: ChatClient) -> None:
+    texts = ["שלום עולם", "🙂🙃" * 50, "@everyone @channel @room <b>hi</b>", "x" * 60_000]
+    for t in texts:
+        await chat.post("main", "bob", t)
+    assert [m["text"] for m in await chat.messages("main", "bob")] == texts
+
+
+async def test_a_malformed_command_gets_a_reply_not_a_crash(chat: ChatClient) -> None:
+    await chat.post("main", "bob", '/me tz "unclosed')
+    reply = await chat.wait_for("@bob", "bob", from_bot)
+    assert "not closed" in str(reply["text"])
+    await chat.post("main", "bob", "/help")
+    await chat.wait_for("@bob", "bob", lambda m: "What you can do" in str(m["text"]))
+
+
+async def test_the_websocket_streams_new_messages(chat: ChatClient, bot: Running) -> None:
+    assert bot.web is not None
+    url = f"ws://127.0.0.1:{bot.web.port}/api/chat/ws?room=%40bob&user=bob"
+    async with websockets.connect(url) as ws:
+        await chat.post("@bob", "bob", "/help")
+        async with asyncio.timeout(10):
+            seen = []
+            while len(seen) < 2:
+                event = json.loads(await ws.recv())
+                seen.append(event["message"]["user"])
+    assert seen == ["bob", "community-bot"]
+
+
+async def test_the_websocket_refuses_someone_elses_room(bot: Running) -> None:
+    assert bot.web is not None
+    url = f"ws://127.0.0.1:{bot.web.port}/api/chat/ws?room=%40alice&user=bob"
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        async with websockets.connect(url):
+            pass
+
+
+async def test_health(chat: ChatClient) -> None:
+    r = await chat.http.get("/healthz")
+    assert r.json() == {"ok": True}
+
+
+async def test_token_mode_needs_the_right_token(tmp_path: Path) -> None:
+    config = parse_config(
+        {"storage": {"data_dir": str(tmp_path)},
+         "web": {"auth": "token", "users": [{"name": "ada", "token_env": "ADA_TOKEN"}]}},
+        {"ADA_TOKEN": "t-ada"}, tmp_path,
+    )
+    async with running(config, port=0) as run:
+        assert run.web is not None
+        client = ChatClient(f"http://127.0.0.1:{run.web.port}")
+        body = {"room": "main", "text": "hi"}
+        none = await client.http.post("/api/chat/messages", json=body)
+        wrong = await client.http.post("/api/chat/messages", json={**body, "user": "bob"},
+                                       headers={"authorization": "Bearer t-ada"})
+        good = await client.http.post("/api/chat/messages", json=body,
+                                      headers={"authorization": "Bearer t-ada"})
+        await client.close()
+    assert (none.status_code, wrong.status_code, good.status_code) == (401, 403, 201)
