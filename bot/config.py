@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.errors import ConfigError
 
-
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 

@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,15 +25,15 @@ def free_port() -> int:
 async def test_run_starts_answers_help_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     started = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run", "--config", str(ROOT / "config.example.toml"),
-         "--port", str(port), "--data-dir", str(tmp_path / "data")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--config", str(ROOT / "config.example.toml"),
+        "--port", str(port), "--data-dir", str(tmp_path / "data"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=tmp_path,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
         assert proc.stdout is not None
-        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), timeout=20)
+        line = (await asyncio.wait_for(proc.stdout.readline(), timeout=20)).decode()
         ready = time.monotonic() - started
         assert f"http://127.0.0.1:{port}/" in line
         chat = ChatClient(f"http://127.0.0.1:{port}")
@@ -42,10 +41,11 @@ async def test_run_starts_answers_help_and_stops_on_sigterm(tmp_path: Path) -> N
         reply = await chat.wait_for("@ada", "ada", lambda m: m["user"] == "community-bot")
         await chat.close()
         assert "What you can do" in str(reply["text"])
-        print(f"ready after {ready:.2f} s")
+        assert ready < 3.0, f"ready after {ready:.2f} s"
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = await asyncio.to_thread(proc.communicate, timeout=20)
+        _, raw_err = await asyncio.wait_for(proc.communicate(), timeout=20)
+    err = raw_err.decode()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert (tmp_path / "data" / "community-bot.db").exists()

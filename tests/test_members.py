@@ -93,7 +93,7 @@ async def test_me_tz_quiet_pause_resume(harness: Harness) -> None:
 @pytest.mark.parametrize("zone", ["Mars/Base", "../../etc/passwd", "Europe/Londn", "🙂"])
 async def test_unknown_time_zone_is_refused_naming_it(harness: Harness, zone: str) -> None:
     [reply] = await harness.say("bob", f"me tz {zone}")
-    assert zone in reply
+    assert (zone if zone.isascii() else "that time zone") in reply
     assert (await member(harness, "bob")).timezone is None
 
 
