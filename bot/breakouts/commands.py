@@ -192,7 +192,7 @@ async def breakout_command(ctx: Context, inv: Invocation) -> None:
         f"Breakout starting! To join, {', '.join(ways[:-1])}{' or ' if len(ways) > 1 else ''}"
         f"{ways[-1]} within {session.span(window)}. Then I make groups of "
         + (f"about {request.size}" if request.size else f"{request.groups} groups")
-        + f" for {session.span(timedelta(minutes=request.minutes))}.",
+        + f" for {session.span(breakout.box)}.",
         key=f"breakout:{breakout.id}:call",
         buttons=buttons,
         on_result=f"breakout.call:{breakout.id}",
@@ -208,7 +208,8 @@ async def _gather_present(ctx: Context, breakout: Breakout) -> None:
         if actor.user_id == adapter.self_id:
             continue
         member, identity = await ctx.bot.member_for(ctx.session, actor, ctx.now)
-        await _add(ctx, breakout, member.id or 0, identity.id or 0)
+        if member.id != ctx.member.id:  # the catalyst facilitates; `join` puts them in a group
+            await _add(ctx, breakout, member.id or 0, identity.id or 0)
     await session.split_now(ctx, breakout)
 
 
@@ -310,7 +311,13 @@ async def _report(ctx: Context, text: str) -> bool:
     if not text:
         raise UserInputError("Say what your group wants to share: `report <text>`.")
     await session.record_report(
-        ctx, breakout, group, ctx.member.id or 0, ctx.identity.display_name, text
+        ctx,
+        breakout,
+        group,
+        ctx.member.id or 0,
+        ctx.identity.display_name,
+        text,
+        key=f"breakout:report:{ctx.platform}:{ctx.event.event_id}",
     )
     return True
 

@@ -7,7 +7,7 @@ provocation, members and report-back of each group are kept for export.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -62,6 +62,16 @@ class Breakout(SQLModel, table=True):
     @property
     def main(self) -> Place:
         return Place(PlatformName(self.platform), SpaceId(self.space))
+
+    @property
+    def box(self) -> timedelta:
+        """The time box: how long the groups talk."""
+        return timedelta(minutes=self.minutes)
+
+    @property
+    def report_box(self) -> timedelta:
+        """The grace period for report-backs after the time box."""
+        return timedelta(minutes=self.report_minutes)
 
     @property
     def provocation(self) -> str:

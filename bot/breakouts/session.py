@@ -209,9 +209,8 @@ def intro(
     return [
         f"Breakout group {group.number} of {count}: ",
         *mentions(members),
-        f"\n{first}\nYou have {breakout.minutes} minute"
-        + ("" if breakout.minutes == 1 else "s")
-        + ". When time is up, one of you sends `report <what you want to share>`.",
+        f"\n{first}\nYou have {span(breakout.box)}. When time is up, one of you sends "
+        "`report <what you want to share>`.",
     ]
 
 
@@ -219,7 +218,10 @@ def where_to_go(breakout: Breakout, group: BreakoutGroup) -> str:
     if group.kind == SubSpaceKind.SUBSPACE:
         return f"your group's room is {group.space or 'being opened now'}"
     if group.kind == SubSpaceKind.THREAD:
-        return f"your group talks in the thread under “Group {group.number}” in the main space"
+        return (
+            f"your group talks in the thread under “Breakout group {group.number}” in the "
+            "main space"
+        )
     if group.kind == SubSpaceKind.RELAY:
         return "write to me here: I pass your messages on to your group"
     return "your group talks in the main space"
@@ -250,10 +252,9 @@ async def split_now(scope: Scope, breakout: Breakout) -> None:
         history=history,
         seed=bid,
     )
-    by_id = {p.member_id: p for p in joined}
     kind = subspace_kind(scope.capabilities(breakout.platform))
     breakout.state = BreakoutState.RUNNING
-    breakout.split_at, breakout.ends_at = scope.now, scope.now + timedelta(minutes=breakout.minutes)
+    breakout.split_at, breakout.ends_at = scope.now, scope.now + breakout.box
     scope.session.add(breakout)
     summary: list[str] = []
     for number, member_ids in enumerate(made, start=1):
@@ -270,13 +271,14 @@ async def split_now(scope: Scope, breakout: Breakout) -> None:
         ).all():
             row.group_id = group.id
             scope.session.add(row)
-        members = [by_id[m] for m in member_ids]
+        chosen = set(member_ids)
+        members = [p for p in joined if p.member_id in chosen]
         summary.append(f"Group {number}: {names(members)}")
         await _open(scope, breakout, group, len(made), members)
     await scope.send(
         breakout.main,
-        f"Breakout: {len(joined)} people in {len(made)} groups for {breakout.minutes} "
-        f"minute{'' if breakout.minutes == 1 else 's'}.\n" + "\n".join(summary),
+        f"Breakout: {len(joined)} people in {len(made)} groups for {span(breakout.box)}.\n"
+        + "\n".join(summary),
         key=f"breakout:{bid}:groups",
     )
     await _schedule_time_box(scope, breakout)
@@ -335,7 +337,7 @@ async def start_reporting(scope: Scope, breakout: Breakout) -> None:
     """The time box is over: ask every group for its report-back and set the grace period."""
     bid = breakout.id
     breakout.state = BreakoutState.REPORTING
-    breakout.report_until = scope.now + timedelta(minutes=breakout.report_minutes)
+    breakout.report_until = scope.now + breakout.report_box
     scope.session.add(breakout)
     for group in await groups_of(scope, bid or 0):
         await tell_group(
@@ -343,7 +345,7 @@ async def start_reporting(scope: Scope, breakout: Breakout) -> None:
             breakout,
             group,
             f"Time is up. Please report back: one of you sends `report <your group's summary>` "
-            f"within {span(breakout.report_minutes * timedelta(minutes=1))} "
+            f"within {span(breakout.report_box)} "
             "(the last report sent counts).",
             key=f"breakout:{bid}:g{group.number}:report-request",
         )
@@ -390,7 +392,7 @@ async def end_early(scope: Scope, breakout: Breakout) -> str:
         await start_reporting(scope, breakout)
         return (
             "Breakout ended early; groups have "
-            f"{span(breakout.report_minutes * timedelta(minutes=1))} to report back "
+            f"{span(breakout.report_box)} to report back "
             "(say `breakout end` again to collate now)."
         )
     await collate(scope, breakout)
@@ -398,8 +400,16 @@ async def end_early(scope: Scope, breakout: Breakout) -> str:
 
 
 async def record_report(
-    scope: Scope, breakout: Breakout, group: BreakoutGroup, member_id: int, name: str, text: str
+    scope: Scope,
+    breakout: Breakout,
+    group: BreakoutGroup,
+    member_id: int,
+    name: str,
+    text: str,
+    *,
+    key: str,
 ) -> None:
+    """Keep `text` as the group's report (the last one wins) and show the group it arrived."""
     group.report, group.reported_by, group.reported_at = text, member_id, scope.now
     scope.session.add(group)
     await tell_group(
@@ -408,7 +418,7 @@ async def record_report(
         group,
         f"{name} sent your group's report: “{text}”. Anyone in the group can replace it with "
         "another `report`.",
-        key=f"breakout:{breakout.id}:g{group.number}:report:{scope.now.timestamp()}:{member_id}",
+        key=key,
     )
 
 

@@ -78,6 +78,7 @@ async def test_private_rooms_multi_part_time_box_reports_and_collation(harness: 
     await h.feed(h.message(writer, "report first draft", space=first))
     await h.feed(h.message(opened[first][1], "report we keep listening", space=first))
     await h.say(writer, "report we keep listening, and slow down")
+    assert sum("sent your group's report" in t for t in room_texts(h, first)) == 3
     collated_before = [t for t in h.adapter.texts(MAIN) if t.startswith("Breakout reports")]
     assert collated_before == []
     await h.advance(timedelta(minutes=3))
@@ -198,7 +199,7 @@ async def test_joining_by_reaction_and_button(harness: Harness) -> None:
 
 async def test_from_present_and_where_presence_is_unknown(database_url: str) -> None:
     async with Harness.open(database_url) as h:
-        h.adapter.present_users["main"] = ["bea", "cal", "dev", "eli", "bot"]
+        h.adapter.present_users["main"] = ["ada", "bea", "cal", "dev", "eli", "bot"]
         await h.say("ada", 'breakout size 2 "Why?" --from present')
         assert sorted(u for m in rooms(h).values() for u in m) == ["bea", "cal", "dev", "eli"]
     caps = {Capability.THREADS, Capability.DIRECT_MESSAGES}
