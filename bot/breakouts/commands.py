@@ -190,8 +190,8 @@ async def breakout_command(ctx: Context, inv: Invocation) -> None:
     await ctx.send(
         main,
         f"Breakout starting! To join, {', '.join(ways[:-1])}{' or ' if len(ways) > 1 else ''}"
-        f"{ways[-1]} within {session.span(window)}. Then I make groups of "
-        + (f"about {request.size}" if request.size else f"{request.groups} groups")
+        f"{ways[-1]} within {session.span(window)}. Then I make "
+        + (f"groups of about {request.size}" if request.size else f"{request.groups} groups")
         + f" for {session.span(breakout.box)}.",
         key=f"breakout:{breakout.id}:call",
         buttons=buttons,
