@@ -160,7 +160,11 @@ class EditMessage(Action):
 
 @dataclass(frozen=True, kw_only=True)
 class OpenSubSpace(Action):
-    """A space for a few people under `parent`: a private room, channel or thread."""
+    """A space for a few people under `parent`: a private room, channel or thread.
+
+    Opening one that exists (the same `parent` and `name`) adds `members` to it: that is how
+    a late joiner is let into a breakout group.
+    """
 
     parent: Place
     name: str

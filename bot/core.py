@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import select
 
 from adapters.contract import (
+    Actor,
     Adapter,
     ButtonPressed,
     Capability,
@@ -165,7 +166,7 @@ class Bot:
             log.info("dropping re-delivered %s event %s", event.platform, event.event_id)
             return None
         community = await s.get(Community, self.community.id)
-        member, identity = await self._member(s, event, now)
+        member, identity = await self.member_for(s, event.actor, now)
         await insert_ignore(
             s,
             Space,
@@ -184,8 +185,9 @@ class Bot:
             identity=identity,
         )
 
-    async def _member(self, s: Any, event: Inbound, now: datetime) -> tuple[Member, Identity]:
-        actor = event.actor
+    async def member_for(self, s: Any, actor: Actor, now: datetime) -> tuple[Member, Identity]:
+        """The member behind a platform account, created on first sight (also for people a
+        ritual meets before they speak, such as those present in a space)."""
         identity = (
             await s.exec(
                 select(Identity).where(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot import members
+from bot.breakouts.commands import router as breakouts
 from bot.router import Router
 
-ROUTERS: list[Router] = [members.router]
+ROUTERS: list[Router] = [members.router, breakouts]

@@ -243,8 +243,18 @@ class WebChat:
     async def _open_room(self, action: OpenSubSpace) -> ActionResult:
         name = f"{action.parent.space}/{action.key.rsplit(':', 1)[-1]}"[:MAX_ROOM]
         async with self.db.session() as s:
-            existing = await s.get(WebRoom, name)
-            if existing is None:
+            existing = (
+                await s.exec(
+                    select(WebRoom).where(
+                        WebRoom.parent == action.parent.space, WebRoom.title == action.name[:200]
+                    )
+                )
+            ).first() or await s.get(WebRoom, name)
+            if existing is not None:
+                name = existing.name
+                existing.members = sorted(set(existing.members) | set(action.members))
+                s.add(existing)
+            else:
                 s.add(
                     WebRoom(
                         name=name,

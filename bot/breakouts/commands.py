@@ -1,0 +1,407 @@
+"""The breakout commands and the ways people join and report: `breakout`, `join`, `report`.
+
+    breakout [<n> groups | size <k>] [<provocation-id> | "<text>"] [--minutes <m>]
+             [--from reactions|present|checkin] [--join-window <s>] [--report-minutes <m>]
+    breakout end
+
+People join by `join` (a command or a plain reply), the Join button, or a reaction to the call;
+a group reports back with `report <text>`. In a relayed group (a platform with nothing better
+than direct messages) each member's messages to the bot go on to the rest of their group.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from adapters.contract import (
+    Button,
+    ButtonPressed,
+    Capability,
+    MessageReceived,
+    ReactionAdded,
+)
+from bot.breakouts import session
+from bot.breakouts.models import Breakout, BreakoutMember, BreakoutState, SubSpaceKind
+from bot.config import Config
+from bot.context import Context, insert_ignore
+from bot.errors import UserInputError
+from bot.grammar import CommandSpec, Flag, Invocation, tokenize
+from bot.models import Role
+from bot.prompts import PromptLibrary, load_library
+from bot.router import Router
+
+USAGE = (
+    'breakout [<n> groups | size <k>] [<provocation-id> | "<text>"] [--minutes <m>] '
+    "[--from reactions|present|checkin] [--join-window <s>] [--report-minutes <m>]"
+)
+DEFAULT_SIZE = 3
+"""Threes when the catalyst gives no count or size: everyone gets air time."""
+DEFAULT_MINUTES = 10
+DEFAULT_REPORT_MINUTES = 3
+DEFAULT_JOIN_SECONDS = 60
+SOURCES = ("reactions", "present", "checkin")
+JOIN_ACTION = "breakout.join"
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a `breakout` command asked for, checked."""
+
+    groups: int | None
+    size: int | None
+    provocation_id: str | None
+    parts: tuple[str, ...]
+    minutes: int
+    report_minutes: int
+    join_seconds: int
+    source: str
+
+
+@functools.cache
+def _library(dirs: tuple[Path, ...]) -> PromptLibrary:
+    return load_library(dirs)
+
+
+def prompt_library(config: Config) -> PromptLibrary:
+    """The shipped packs plus the organisers' own (`prompts.extra_dirs`), loaded once."""
+    dirs = tuple(d if d.is_absolute() else config.base / d for d in config.model.prompts.extra_dirs)
+    return _library(dirs)
+
+
+def _number(value: str | None, what: str, default: int, low: int, high: int) -> int:
+    if value is None:
+        return default
+    text = value.strip().lower().removesuffix("s") if what == "--join-window" else value.strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise UserInputError(f"`{what}` takes a whole number from {low} to {high}.", USAGE)
+    return int(text)
+
+
+def read_request(inv: Invocation, library: PromptLibrary) -> Request:
+    """Read the grouping, the provocation and the options; raises `UserInputError`."""
+    args = list(inv.args)
+    quoted = {t.text for t in tokenize(inv.rest) if t.quoted}
+    groups = size = None
+    if len(args) >= 2 and args[0].isdigit() and args[1].lower() in ("groups", "group"):
+        groups = int(args[0])
+        if not 1 <= groups <= 100:
+            raise UserInputError("Ask for 1 to 100 groups.", USAGE)
+        args = args[2:]
+    elif args and args[0].lower() == "size":
+        if len(args) < 2 or not args[1].isdigit() or not 2 <= int(args[1]) <= 50:
+            raise UserInputError("`size` takes a group size from 2 to 50.", USAGE)
+        size, args = int(args[1]), args[2:]
+    elif args and args[0].isdigit():
+        raise UserInputError(
+            f"`{args[0]}` what? Say `{args[0]} groups` or `size {args[0]}`.", USAGE
+        )
+    if not groups:
+        size = size or DEFAULT_SIZE
+    provocation_id: str | None = None
+    parts: tuple[str, ...] = ()
+    if len(args) > 1:
+        raise UserInputError(
+            "I can't tell the provocation from the rest: give a provocation id, or put your "
+            "own question in quotes.",
+            USAGE,
+        )
+    if args and args[0] in quoted:
+        parts = (args[0].strip(),)
+        if not parts[0]:
+            raise UserInputError("The provocation in quotes is empty.", USAGE)
+    elif args:
+        prompt = library.get(args[0])
+        if prompt.kind != "provocation":
+            raise UserInputError(
+                f"'{prompt.id}' is a {prompt.kind} prompt, not a provocation.", USAGE
+            )
+        provocation_id, parts = prompt.id, prompt.parts
+    source = (inv.flag("from") or "reactions").lower()
+    if source not in SOURCES:
+        raise UserInputError(f"`--from` is one of {', '.join(SOURCES)}.", USAGE)
+    return Request(
+        groups=groups,
+        size=size,
+        provocation_id=provocation_id,
+        parts=parts,
+        minutes=_number(inv.flag("minutes"), "--minutes", DEFAULT_MINUTES, 1, 240),
+        report_minutes=_number(
+            inv.flag("report-minutes"), "--report-minutes", DEFAULT_REPORT_MINUTES, 1, 60
+        ),
+        join_seconds=_number(
+            inv.flag("join-window"), "--join-window", DEFAULT_JOIN_SECONDS, 10, 3600
+        ),
+        source=source,
+    )
+
+
+async def breakout_command(ctx: Context, inv: Invocation) -> None:
+    request = read_request(inv, prompt_library(ctx.bot.config))
+    if request.source == "checkin":
+        raise UserInputError(
+            "`--from checkin` is not available yet: check-in rounds are still being built. "
+            "Use `--from reactions` (people join) or `--from present`.",
+            USAGE,
+        )
+    main = ctx.event.place.top()
+    if main.direct:
+        raise UserInputError("Start a breakout in the space where the session is, not here.")
+    capabilities = ctx.capabilities(ctx.platform)
+    if request.source == "present" and Capability.PRESENCE not in capabilities:
+        raise UserInputError(
+            f"`--from present` needs a platform that says who is present, and {ctx.platform} "
+            "does not. Use `--from reactions` instead.",
+            USAGE,
+        )
+    if await session.active_in(ctx, ctx.platform, main.space) is not None:
+        raise UserInputError("A breakout is already under way here; `breakout end` ends it.")
+    breakout = Breakout(
+        community_id=ctx.community.id or 0,
+        platform=ctx.platform,
+        space=main.space,
+        started_by=ctx.member.id or 0,
+        provocation_id=request.provocation_id,
+        parts=list(request.parts),
+        groups_wanted=request.groups,
+        group_size=request.size,
+        minutes=request.minutes,
+        report_minutes=request.report_minutes,
+        source=request.source,
+        created_at=ctx.now,
+    )
+    ctx.session.add(breakout)
+    await ctx.session.flush()
+    assert breakout.id is not None
+    await ctx.audit(ctx.community, ctx.member, "breakout.start", breakout_id=breakout.id)
+    if request.source == "present":
+        await _gather_present(ctx, breakout)
+        return
+    ways = ["reply `join`"]
+    buttons: tuple[Button, ...] = ()
+    if Capability.REACTIONS in capabilities:
+        ways.insert(0, "react to this message")
+    if Capability.BUTTONS in capabilities:
+        ways.insert(0, "press Join")
+        buttons = (Button(JOIN_ACTION, str(breakout.id), "Join"),)
+    window = timedelta(seconds=request.join_seconds)
+    await ctx.send(
+        main,
+        f"Breakout starting! To join, {', '.join(ways[:-1])}{' or ' if len(ways) > 1 else ''}"
+        f"{ways[-1]} within {session.span(window)}. Then I make "
+        + (f"groups of about {request.size}" if request.size else f"{request.groups} groups")
+        + f" for {session.span(breakout.box)}.",
+        key=f"breakout:{breakout.id}:call",
+        buttons=buttons,
+        on_result=f"breakout.call:{breakout.id}",
+    )
+    await ctx.schedule(
+        "breakout.split", breakout.id, ctx.now + window, key=f"breakout:{breakout.id}:split"
+    )
+
+
+async def _gather_present(ctx: Context, breakout: Breakout) -> None:
+    adapter = ctx.bot.adapters[ctx.platform]
+    for actor in await adapter.present(breakout.main):
+        if actor.user_id == adapter.self_id:
+            continue
+        member, identity = await ctx.bot.member_for(ctx.session, actor, ctx.now)
+        if member.id != ctx.member.id:  # the catalyst facilitates; `join` puts them in a group
+            await _add(ctx, breakout, member.id or 0, identity.id or 0)
+    await session.split_now(ctx, breakout)
+
+
+async def _add(ctx: Context, breakout: Breakout, member_id: int, identity_id: int) -> bool:
+    return await insert_ignore(
+        ctx.session,
+        BreakoutMember,
+        breakout_id=breakout.id,
+        member_id=member_id,
+        identity_id=identity_id,
+        joined_at=ctx.now,
+    )
+
+
+async def end_command(ctx: Context, inv: Invocation) -> None:
+    breakout = await session.active_in(ctx, ctx.platform, ctx.event.place.space)
+    if breakout is None:
+        raise UserInputError("No breakout is under way here.")
+    await ctx.audit(ctx.community, ctx.member, "breakout.end", breakout_id=breakout.id)
+    await ctx.reply(await session.end_early(ctx, breakout))
+
+
+# --- joining -------------------------------------------------------------------------------
+
+
+async def join(ctx: Context, breakout: Breakout) -> None:
+    """Join during the call, or (after the split) the smallest group."""
+    if breakout.state == BreakoutState.GATHERING:
+        added = await _add(ctx, breakout, ctx.member.id or 0, ctx.identity.id or 0)
+        await ctx.reply(
+            "You're in: groups are made when the call closes."
+            if added
+            else "You're already in this breakout.",
+            private=True,
+        )
+        return
+    if breakout.state != BreakoutState.RUNNING:
+        raise UserInputError("That breakout is over; there is nothing to join.")
+    mine = await session.active_group(ctx, ctx.member.id or 0)
+    if mine is not None and mine[0].id == breakout.id:
+        group = mine[1]
+    else:
+        group = await session.place_late(ctx, breakout, ctx.member.id or 0, ctx.identity)
+    await ctx.reply(
+        f"You're in group {group.number}: {session.where_to_go(breakout, group)}.\n"
+        f"The provocation: {breakout.provocation}",
+        private=True,
+    )
+
+
+async def _joinable_here(ctx: Context) -> Breakout | None:
+    breakout = await session.active_in(ctx, ctx.platform, ctx.event.place.space)
+    if breakout is None or breakout.state not in (BreakoutState.GATHERING, BreakoutState.RUNNING):
+        return None
+    return breakout
+
+
+async def join_command(ctx: Context, inv: Invocation) -> None:
+    breakout = await _joinable_here(ctx)
+    if breakout is None:
+        raise UserInputError("There is no breakout to join here.")
+    await join(ctx, breakout)
+
+
+async def join_message(ctx: Context, event: MessageReceived) -> bool:
+    if event.text.strip().lower() != "join":
+        return False
+    breakout = await _joinable_here(ctx)
+    if breakout is None:
+        return False
+    await join(ctx, breakout)
+    return True
+
+
+async def join_button(ctx: Context, event: ButtonPressed) -> None:
+    breakout = await session.load(ctx, event.value) if event.value.isdigit() else None
+    if breakout is None or breakout.state not in (BreakoutState.GATHERING, BreakoutState.RUNNING):
+        raise UserInputError("That breakout is over; there is nothing to join.")
+    await join(ctx, breakout)
+
+
+async def join_reaction(ctx: Context, event: ReactionAdded) -> bool:
+    breakout = await _joinable_here(ctx)
+    if breakout is None or breakout.call_message_id != event.message_id:
+        return False
+    await join(ctx, breakout)
+    return True
+
+
+# --- reports and relays --------------------------------------------------------------------
+
+
+async def _report(ctx: Context, text: str) -> bool:
+    found = await session.active_group(ctx, ctx.member.id or 0)
+    if found is None:
+        return False
+    breakout, group = found
+    text = text.strip()
+    if not text:
+        raise UserInputError("Say what your group wants to share: `report <text>`.")
+    await session.record_report(
+        ctx,
+        breakout,
+        group,
+        ctx.member.id or 0,
+        ctx.identity.display_name,
+        text,
+        key=f"breakout:report:{ctx.platform}:{ctx.event.event_id}",
+    )
+    return True
+
+
+async def report_command(ctx: Context, inv: Invocation) -> None:
+    if not await _report(ctx, inv.rest):
+        raise UserInputError("You are not in a breakout group that is waiting for a report.")
+
+
+async def report_message(ctx: Context, event: MessageReceived) -> bool:
+    """A plain `report <text>` written where the sender's group talks."""
+    words = event.text.strip().split(maxsplit=1)
+    if not words or words[0].lower() != "report":
+        return False
+    found = await session.active_group(ctx, ctx.member.id or 0)
+    if found is None or not session.talks_here(found[0], found[1], event.place):
+        return False
+    return await _report(ctx, words[1] if len(words) > 1 else "")
+
+
+async def relay_message(ctx: Context, event: MessageReceived) -> bool:
+    """In a relayed group, pass a member's direct message on to the rest of the group."""
+    if not event.place.direct:
+        return False
+    found = await session.active_group(ctx, ctx.member.id or 0)
+    if found is None or found[1].kind != SubSpaceKind.RELAY:
+        return False
+    breakout, group = found
+    for person in await session.people(ctx, breakout.id or 0, group.id):
+        if person.member_id != ctx.member.id:
+            await ctx.send(
+                person.direct,
+                f"{ctx.identity.display_name}: {event.text}",
+                key=f"breakout:relay:{ctx.platform}:{event.event_id}:{person.member_id}",
+            )
+    return True
+
+
+router = Router(
+    name="breakouts",
+    commands=[
+        CommandSpec(
+            ("breakout",),
+            USAGE,
+            "split the people here into groups around a provocation, for a time box",
+            breakout_command,
+            role=Role.CATALYST,
+            flags={
+                "minutes": Flag.VALUE,
+                "from": Flag.VALUE,
+                "join-window": Flag.VALUE,
+                "report-minutes": Flag.VALUE,
+            },
+        ),
+        CommandSpec(
+            ("breakout", "end"),
+            "breakout end",
+            "end the breakout here early (then collate the reports)",
+            end_command,
+            role=Role.CATALYST,
+            takes_rest=False,
+        ),
+        CommandSpec(("join",), "join", "join the breakout here", join_command, takes_rest=False),
+        CommandSpec(
+            ("report",),
+            "report <text>",
+            "send your breakout group's report-back (the last one counts)",
+            report_command,
+            free_text=True,
+        ),
+    ],
+    messages=[join_message, report_message, relay_message],
+    buttons={JOIN_ACTION: join_button},
+    reactions=[join_reaction],
+    timers={
+        "breakout.split": session.on_split,
+        "breakout.part": session.on_part,
+        "breakout.warn": session.on_warn,
+        "breakout.end": session.on_end,
+        "breakout.collate": session.on_collate,
+    },
+    results={
+        "breakout.call": session.on_call_sent,
+        "breakout.opened": session.on_opened,
+        "breakout.thread": session.on_thread,
+    },
+)

@@ -1,0 +1,567 @@
+"""A breakout's life after the command: split, sub-spaces, time box, report-back, collation.
+
+Every step is a timer or a result hook that reloads the breakout from the database and acts
+only if the breakout is still in the state the step expects, so a step that comes late (after
+`breakout end`, or twice after a restart) does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import col, select
+
+from adapters.contract import (
+    ActionResult,
+    Capability,
+    CloseSubSpace,
+    Direct,
+    Mention,
+    OpenSubSpace,
+    Place,
+    PlatformName,
+    Segment,
+    Sent,
+    SubSpaceOpened,
+    ThreadId,
+    UserId,
+)
+from bot.breakouts.grouping import split
+from bot.breakouts.models import (
+    Breakout,
+    BreakoutGroup,
+    BreakoutMember,
+    BreakoutState,
+    SubSpaceKind,
+)
+from bot.context import Scope
+from bot.models import Identity
+
+log = logging.getLogger(__name__)
+
+HISTORY_BREAKOUTS = 10
+"""How many of the community's recent breakouts the split tries not to repeat pairs from."""
+LAST_WARNING = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Person:
+    member_id: int
+    platform: PlatformName
+    user_id: UserId
+    name: str
+
+    @property
+    def mention(self) -> Mention:
+        return Mention(self.platform, self.user_id, self.name)
+
+    @property
+    def direct(self) -> Direct:
+        return Direct(self.platform, self.user_id)
+
+
+def span(delta: timedelta) -> str:
+    """A time span as people say it: "30 seconds", "1 minute", "90 seconds", "5 minutes"."""
+    seconds = round(delta.total_seconds())
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return f"{minutes} minute" + ("" if minutes == 1 else "s")
+    if seconds < 180:
+        return f"{seconds} seconds"
+    return f"about {round(seconds / 60)} minutes"
+
+
+def names(people: Sequence[Person]) -> str:
+    return ", ".join(p.name for p in people)
+
+
+def mentions(people: Sequence[Person]) -> list[Segment]:
+    out: list[Segment] = []
+    for n, p in enumerate(people):
+        out += [", "] if n else []
+        out.append(p.mention)
+    return out
+
+
+def subspace_kind(capabilities: frozenset[Capability]) -> SubSpaceKind:
+    """The best place for a group the platform offers."""
+    if Capability.PRIVATE_SUBSPACES in capabilities:
+        return SubSpaceKind.SUBSPACE
+    if Capability.THREADS in capabilities:
+        return SubSpaceKind.THREAD
+    if Capability.DIRECT_MESSAGES in capabilities:
+        return SubSpaceKind.RELAY
+    return SubSpaceKind.MAIN
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+async def load(scope: Scope, ref: str | int) -> Breakout | None:
+    return await scope.session.get(Breakout, int(ref))
+
+
+async def active_in(scope: Scope, platform: str, space: str) -> Breakout | None:
+    """The breakout not yet closed whose main space this is."""
+    stmt = select(Breakout).where(
+        Breakout.platform == platform,
+        Breakout.space == space,
+        col(Breakout.state) != BreakoutState.CLOSED,
+    )
+    return (await scope.session.exec(stmt)).first()
+
+
+async def people(scope: Scope, breakout_id: int, group_id: int | None = None) -> list[Person]:
+    """Who joined the breakout (or one group of it), in the order they joined."""
+    stmt = (
+        select(BreakoutMember, Identity)
+        .join(Identity, col(Identity.id) == BreakoutMember.identity_id)
+        .where(BreakoutMember.breakout_id == breakout_id)
+        .order_by(col(BreakoutMember.joined_at), col(BreakoutMember.id))
+    )
+    if group_id is not None:
+        stmt = stmt.where(BreakoutMember.group_id == group_id)
+    rows = (await scope.session.exec(stmt)).all()
+    return [
+        Person(m.member_id, PlatformName(i.platform), UserId(i.external_id), i.display_name)
+        for m, i in rows
+    ]
+
+
+async def groups_of(scope: Scope, breakout_id: int) -> list[BreakoutGroup]:
+    stmt = (
+        select(BreakoutGroup)
+        .where(BreakoutGroup.breakout_id == breakout_id)
+        .order_by(col(BreakoutGroup.number))
+    )
+    return list((await scope.session.exec(stmt)).all())
+
+
+async def active_group(scope: Scope, member_id: int) -> tuple[Breakout, BreakoutGroup] | None:
+    """The member's group in a breakout still running or taking reports (the latest)."""
+    stmt = (
+        select(Breakout, BreakoutGroup)
+        .join(BreakoutMember, col(BreakoutMember.breakout_id) == Breakout.id)
+        .join(BreakoutGroup, col(BreakoutGroup.id) == BreakoutMember.group_id)
+        .where(
+            BreakoutMember.member_id == member_id,
+            col(Breakout.state).in_([BreakoutState.RUNNING, BreakoutState.REPORTING]),
+        )
+        .order_by(col(Breakout.id).desc())
+    )
+    row = (await scope.session.exec(stmt)).first()
+    return (row[0], row[1]) if row else None
+
+
+async def recent_groups(scope: Scope, community_id: int, before: int) -> list[list[int]]:
+    """The member ids of each group in the community's last few breakouts."""
+    recent = (
+        select(Breakout.id)
+        .where(
+            Breakout.community_id == community_id,
+            col(Breakout.split_at).is_not(None),
+            col(Breakout.id) != before,
+        )
+        .order_by(col(Breakout.split_at).desc())
+        .limit(HISTORY_BREAKOUTS)
+    )
+    stmt = select(BreakoutMember.group_id, BreakoutMember.member_id).where(
+        col(BreakoutMember.breakout_id).in_(recent), col(BreakoutMember.group_id).is_not(None)
+    )
+    found: dict[int, list[int]] = {}
+    for group_id, member_id in (await scope.session.exec(stmt)).all():
+        found.setdefault(group_id or 0, []).append(member_id)
+    return list(found.values())
+
+
+# --- talking to groups ----------------------------------------------------------------------
+
+
+async def tell_group(
+    scope: Scope, breakout: Breakout, group: BreakoutGroup, *text: Segment, key: str
+) -> None:
+    """Post to where the group talks: its sub-space or thread, each member's DM, or main."""
+    place = group.place(breakout.platform)
+    if group.kind == SubSpaceKind.RELAY:
+        assert group.id is not None
+        for person in await people(scope, breakout.id or 0, group.id):
+            await scope.send(person.direct, *text, key=f"{key}:m{person.member_id}")
+        return
+    if place is None:
+        # The sub-space or thread is not known (yet): say it where everyone can see it.
+        log.warning(
+            "breakout %s group %s has no place yet; posting in main", breakout.id, group.number
+        )
+        place = breakout.main
+    if place == breakout.main:
+        text = (f"Group {group.number}: ", *text)
+    await scope.send(place, *text, key=key)
+
+
+def intro(
+    breakout: Breakout, group: BreakoutGroup, count: int, members: Sequence[Person]
+) -> list[Segment]:
+    parts = breakout.parts
+    first = f"Part 1 of {len(parts)}: {parts[0]}" if len(parts) > 1 else breakout.provocation
+    return [
+        f"Breakout group {group.number} of {count}: ",
+        *mentions(members),
+        f"\n{first}\nYou have {span(breakout.box)}. When time is up, one of you sends "
+        "`report <what you want to share>`.",
+    ]
+
+
+def where_to_go(breakout: Breakout, group: BreakoutGroup) -> str:
+    if group.kind == SubSpaceKind.SUBSPACE:
+        return f"your group's room is {group.space or 'being opened now'}"
+    if group.kind == SubSpaceKind.THREAD:
+        return (
+            f"your group talks in the thread under “Breakout group {group.number}” in the "
+            "main space"
+        )
+    if group.kind == SubSpaceKind.RELAY:
+        return "write to me here: I pass your messages on to your group"
+    return "your group talks in the main space"
+
+
+# --- the steps -----------------------------------------------------------------------------
+
+
+async def split_now(scope: Scope, breakout: Breakout) -> None:
+    """Make the groups, open a place for each, and set the time box going."""
+    assert breakout.id is not None
+    bid = breakout.id
+    joined = await people(scope, bid)
+    if len(joined) < 2:
+        breakout.state, breakout.closed_at = BreakoutState.CLOSED, scope.now
+        scope.session.add(breakout)
+        await scope.send(
+            breakout.main,
+            f"Only {len(joined)} joined, so there is no breakout this time.",
+            key=f"breakout:{bid}:too-few",
+        )
+        return
+    history = await recent_groups(scope, breakout.community_id, bid)
+    made = split(
+        [p.member_id for p in joined],
+        groups=breakout.groups_wanted,
+        size=breakout.group_size,
+        history=history,
+        seed=bid,
+    )
+    kind = subspace_kind(scope.capabilities(breakout.platform))
+    breakout.state = BreakoutState.RUNNING
+    breakout.split_at, breakout.ends_at = scope.now, scope.now + breakout.box
+    scope.session.add(breakout)
+    summary: list[str] = []
+    for number, member_ids in enumerate(made, start=1):
+        group = BreakoutGroup(breakout_id=bid, number=number, kind=kind)
+        scope.session.add(group)
+        await scope.session.flush()
+        for row in (
+            await scope.session.exec(
+                select(BreakoutMember).where(
+                    BreakoutMember.breakout_id == bid,
+                    col(BreakoutMember.member_id).in_(member_ids),
+                )
+            )
+        ).all():
+            row.group_id = group.id
+            scope.session.add(row)
+        chosen = set(member_ids)
+        members = [p for p in joined if p.member_id in chosen]
+        summary.append(f"Group {number}: {names(members)}")
+        await _open(scope, breakout, group, len(made), members)
+    await scope.send(
+        breakout.main,
+        f"Breakout: {len(joined)} people in {len(made)} groups for {span(breakout.box)}.\n"
+        + "\n".join(summary),
+        key=f"breakout:{bid}:groups",
+    )
+    await _schedule_time_box(scope, breakout)
+
+
+async def _open(
+    scope: Scope, breakout: Breakout, group: BreakoutGroup, count: int, members: list[Person]
+) -> None:
+    bid, text = breakout.id, intro(breakout, group, count, members)
+    if group.kind == SubSpaceKind.SUBSPACE:
+        await scope.perform(
+            OpenSubSpace(
+                key=f"breakout:{bid}:open:b{bid}-g{group.number}",
+                parent=breakout.main,
+                name=f"Breakout {bid} · group {group.number}",
+                members=tuple(p.user_id for p in members),
+            ),
+            breakout.platform,
+            on_result=f"breakout.opened:{group.id}",
+        )
+    elif group.kind == SubSpaceKind.THREAD:
+        await scope.send(
+            breakout.main,
+            *text,
+            key=f"breakout:{bid}:g{group.number}:intro",
+            on_result=f"breakout.thread:{group.id}",
+        )
+    else:
+        await tell_group(scope, breakout, group, *text, key=f"breakout:{bid}:g{group.number}:intro")
+
+
+async def _schedule_time_box(scope: Scope, breakout: Breakout) -> None:
+    assert breakout.split_at is not None and breakout.ends_at is not None
+    bid, start, box = breakout.id, breakout.split_at, breakout.ends_at - breakout.split_at
+    for k in range(1, len(breakout.parts)):
+        await scope.schedule(
+            "breakout.part",
+            f"{bid}:{k}",
+            start + box * k / len(breakout.parts),
+            key=f"breakout:{bid}:part:{k}",
+        )
+    await scope.schedule(
+        "breakout.warn", f"{bid}:half", start + box / 2, key=f"breakout:{bid}:half"
+    )
+    if box > 2 * LAST_WARNING:
+        await scope.schedule(
+            "breakout.warn",
+            f"{bid}:last",
+            breakout.ends_at - LAST_WARNING,
+            key=f"breakout:{bid}:last",
+        )
+    await scope.schedule("breakout.end", f"{bid}", breakout.ends_at, key=f"breakout:{bid}:end")
+
+
+async def start_reporting(scope: Scope, breakout: Breakout) -> None:
+    """The time box is over: ask every group for its report-back and set the grace period."""
+    bid = breakout.id
+    breakout.state = BreakoutState.REPORTING
+    breakout.report_until = scope.now + breakout.report_box
+    scope.session.add(breakout)
+    for group in await groups_of(scope, bid or 0):
+        await tell_group(
+            scope,
+            breakout,
+            group,
+            f"Time is up. Please report back: one of you sends `report <your group's summary>` "
+            f"within {span(breakout.report_box)} "
+            "(the last report sent counts).",
+            key=f"breakout:{bid}:g{group.number}:report-request",
+        )
+    await scope.schedule(
+        "breakout.collate", bid or 0, breakout.report_until, key=f"breakout:{bid}:collate"
+    )
+
+
+async def collate(scope: Scope, breakout: Breakout) -> None:
+    """Post every group's members and report-back in the main space; close the sub-spaces."""
+    bid = breakout.id or 0
+    breakout.state, breakout.closed_at = BreakoutState.CLOSED, scope.now
+    scope.session.add(breakout)
+    groups = await groups_of(scope, bid)
+    lines = [f"Breakout reports ({len(groups)} groups)", f"Provocation: {breakout.provocation}"]
+    for group in groups:
+        members = await people(scope, bid, group.id)
+        lines.append(f"\nGroup {group.number} ({names(members)}):\n{group.report or 'no report'}")
+    await scope.send(breakout.main, "\n".join(lines), key=f"breakout:{bid}:collated")
+    for group in groups:
+        place = group.place(breakout.platform)
+        if group.kind == SubSpaceKind.SUBSPACE and place is not None:
+            await scope.perform(
+                CloseSubSpace(key=f"breakout:{bid}:close:{group.number}", place=place),
+                breakout.platform,
+            )
+        elif group.kind == SubSpaceKind.RELAY:
+            await tell_group(
+                scope,
+                breakout,
+                group,
+                "The breakout is over: I no longer pass messages on. Thank you!",
+                key=f"breakout:{bid}:g{group.number}:over",
+            )
+
+
+async def end_early(scope: Scope, breakout: Breakout) -> str:
+    """`breakout end`: cancel the call, cut the time box short, or collate now; says which."""
+    if breakout.state == BreakoutState.GATHERING:
+        breakout.state, breakout.closed_at = BreakoutState.CLOSED, scope.now
+        scope.session.add(breakout)
+        return "Breakout cancelled before the groups were made."
+    if breakout.state == BreakoutState.RUNNING:
+        await start_reporting(scope, breakout)
+        return (
+            "Breakout ended early; groups have "
+            f"{span(breakout.report_box)} to report back "
+            "(say `breakout end` again to collate now)."
+        )
+    await collate(scope, breakout)
+    return "Breakout closed; the reports are collated above."
+
+
+async def record_report(
+    scope: Scope,
+    breakout: Breakout,
+    group: BreakoutGroup,
+    member_id: int,
+    name: str,
+    text: str,
+    *,
+    key: str,
+) -> None:
+    """Keep `text` as the group's report (the last one wins) and show the group it arrived."""
+    group.report, group.reported_by, group.reported_at = text, member_id, scope.now
+    scope.session.add(group)
+    await tell_group(
+        scope,
+        breakout,
+        group,
+        f"{name} sent your group's report: “{text}”. Anyone in the group can replace it with "
+        "another `report`.",
+        key=key,
+    )
+
+
+async def place_late(
+    scope: Scope, breakout: Breakout, member_id: int, identity: Identity
+) -> BreakoutGroup:
+    """Add someone who joins after the split to the smallest group (the first of equals)."""
+    bid = breakout.id or 0
+    groups = await groups_of(scope, bid)
+    sizes = {g.id: len(await people(scope, bid, g.id)) for g in groups}
+    group = min(groups, key=lambda g: (sizes[g.id], g.number))
+    scope.session.add(
+        BreakoutMember(
+            breakout_id=bid,
+            member_id=member_id,
+            identity_id=identity.id or 0,
+            group_id=group.id,
+            joined_at=scope.now,
+        )
+    )
+    await scope.session.flush()
+    members = await people(scope, bid, group.id)
+    newcomer = next(p for p in members if p.member_id == member_id)
+    if group.kind == SubSpaceKind.SUBSPACE:
+        await scope.perform(
+            OpenSubSpace(
+                key=f"breakout:{bid}:invite:{member_id}:b{bid}-g{group.number}",
+                parent=breakout.main,
+                name=f"Breakout {bid} · group {group.number}",
+                members=tuple(p.user_id for p in members),
+            ),
+            breakout.platform,
+        )
+    await tell_group(
+        scope,
+        breakout,
+        group,
+        newcomer.mention,
+        " joined your group.",
+        key=f"breakout:{bid}:g{group.number}:joined:{member_id}",
+    )
+    return group
+
+
+# --- timers and result hooks ---------------------------------------------------------------
+
+
+async def on_split(scope: Scope, ref: str) -> None:
+    breakout = await load(scope, ref)
+    if breakout is not None and breakout.state == BreakoutState.GATHERING:
+        await split_now(scope, breakout)
+
+
+async def on_part(scope: Scope, ref: str) -> None:
+    bid, _, k = ref.partition(":")
+    breakout = await load(scope, bid)
+    if breakout is None or breakout.state != BreakoutState.RUNNING:
+        return
+    part, total = int(k), len(breakout.parts)
+    for group in await groups_of(scope, breakout.id or 0):
+        await tell_group(
+            scope,
+            breakout,
+            group,
+            f"Part {part + 1} of {total}: {breakout.parts[part]}",
+            key=f"breakout:{bid}:g{group.number}:part:{part}",
+        )
+
+
+async def on_warn(scope: Scope, ref: str) -> None:
+    bid, _, which = ref.partition(":")
+    breakout = await load(scope, bid)
+    if breakout is None or breakout.state != BreakoutState.RUNNING:
+        return
+    assert breakout.ends_at is not None and breakout.split_at is not None
+    if which == "half":
+        text = f"Half time: {span((breakout.ends_at - breakout.split_at) / 2)} left."
+    else:
+        text = f"{span(LAST_WARNING)} left: time to agree what your group reports back."
+    for group in await groups_of(scope, breakout.id or 0):
+        await tell_group(
+            scope, breakout, group, text, key=f"breakout:{bid}:g{group.number}:{which}"
+        )
+
+
+async def on_end(scope: Scope, ref: str) -> None:
+    breakout = await load(scope, ref)
+    if breakout is not None and breakout.state == BreakoutState.RUNNING:
+        await start_reporting(scope, breakout)
+
+
+async def on_collate(scope: Scope, ref: str) -> None:
+    breakout = await load(scope, ref)
+    if breakout is not None and breakout.state == BreakoutState.REPORTING:
+        await collate(scope, breakout)
+
+
+async def on_call_sent(scope: Scope, ref: str, result: ActionResult) -> None:
+    """Remember the call to join, so reactions to it count as joining."""
+    breakout = await load(scope, ref)
+    if breakout is not None and isinstance(result, Sent):
+        breakout.call_message_id = result.message_id
+        scope.session.add(breakout)
+
+
+async def on_opened(scope: Scope, ref: str, result: ActionResult) -> None:
+    """A group's sub-space exists: remember it and post the provocation there."""
+    group = await scope.session.get(BreakoutGroup, int(ref))
+    if group is None or not isinstance(result, SubSpaceOpened):
+        return
+    breakout = await load(scope, group.breakout_id)
+    assert breakout is not None
+    group.space, group.thread = result.place.space, result.place.thread
+    scope.session.add(group)
+    if breakout.state != BreakoutState.RUNNING:
+        return
+    members = await people(scope, group.breakout_id, group.id)
+    count = len(await groups_of(scope, group.breakout_id))
+    await tell_group(
+        scope,
+        breakout,
+        group,
+        *intro(breakout, group, count, members),
+        key=f"breakout:{breakout.id}:g{group.number}:intro",
+    )
+
+
+async def on_thread(scope: Scope, ref: str, result: ActionResult) -> None:
+    """A group's first message is posted: its thread is where the group talks."""
+    group = await scope.session.get(BreakoutGroup, int(ref))
+    if group is None or not isinstance(result, Sent):
+        return
+    group.space = result.place.space
+    group.thread = result.thread or ThreadId(result.message_id)
+    scope.session.add(group)
+
+
+def talks_here(breakout: Breakout, group: BreakoutGroup, place: Place) -> bool:
+    """Whether a message written at `place` was written where the group talks."""
+    if group.kind == SubSpaceKind.RELAY:
+        return place.direct
+    if group.kind == SubSpaceKind.MAIN:
+        return place.space == breakout.space
+    return place.space == group.space and (
+        group.kind == SubSpaceKind.SUBSPACE or place.thread == group.thread
+    )
