@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot import members
+from bot.dashboard import router as dashboard
 from bot.router import Router
 
-ROUTERS: list[Router] = [members.router]
+ROUTERS: list[Router] = [members.router, dashboard.router]
