@@ -33,10 +33,10 @@ async def render(view: View) -> Html:
     rows = [
         tag(
             "tr",
-            tag("td", tag("time", view.local(e.at), datetime=e.at.isoformat())),
-            tag("td", names.get(e.actor_member_id, "the bot")),
-            tag("td", e.action),
-            tag("td", _details(e.detail, names)),
+            tag("td", tag("time", view.local(e.at), datetime=e.at.isoformat()), class_="when"),
+            tag("td", names.get(e.actor_member_id, "the bot"), class_="who"),
+            tag("td", e.action, class_="what"),
+            tag("td", _details(e.detail, names), class_="details"),
         )
         for e in entries
     ]

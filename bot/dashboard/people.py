@@ -62,10 +62,10 @@ def _row(view: View, m: Member, platforms: list[str]) -> Html:
     )
     return tag(
         "tr",
-        tag("td", m.display_name),
-        tag("td", *(tag("span", p, class_="platform") for p in platforms)),
+        tag("td", m.display_name, class_="name"),
+        tag("td", *(tag("span", p, class_="platform") for p in platforms), class_="platforms"),
         tag("td", role.label, class_=f"role role-{role.label}"),
-        tag("td", form),
+        tag("td", form, class_="change"),
         data_member=m.id,
     )
 

@@ -6,6 +6,7 @@
   const $ = (id) => document.getElementById(id);
   const PAGE = 500; // the API returns at most this many messages per request
   const REACTION = "👍";
+  const REACTION_LABEL = "+1"; // words, not the emoji: not every device has an emoji font
 
   const state = {
     mode: "open",
@@ -172,8 +173,8 @@
 
     const actions = document.createElement("div");
     actions.className = "actions";
-    actions.append(button(REACTION, "react", (e) => react(m, e.currentTarget),
-      { "aria-pressed": "false", "aria-label": `React ${REACTION} to ${m.user}'s message` }));
+    actions.append(button(REACTION_LABEL, "react", (e) => react(m, e.currentTarget),
+      { "aria-pressed": "false", "aria-label": `React +1 to ${m.user}'s message` }));
     if (!m.thread) {
       actions.append(button("Reply in thread", "reply", () => enterThread(m),
         { "aria-label": `Reply in thread to ${m.user}'s message` }));
@@ -273,6 +274,8 @@
       li.append(b);
       return li;
     }));
+    const unread = state.unread && state.room !== directRoom();
+    $("rooms-toggle").textContent = unread ? `Rooms (${state.unread} new)` : "Rooms";
   }
 
   async function selectRoom(room, fromList) {
