@@ -12,11 +12,13 @@ import httpx
 import pytest
 from sqlmodel import col, select
 
+from adapters.contract import Capability
 from bot.app import Running, running
 from bot.config import parse_config
 from bot.dashboard.auth import COOKIE, Signer, issue_link, load_secret
 from bot.dashboard.models import DashboardLink
 from bot.models import AuditEntry, Identity, Member, OutboxRow, Role
+from bot.testing import Harness
 from tests.webchat_client import ChatClient
 
 LINK = re.compile(r"(http://\S+/dashboard/login\?token=(\S+))")
@@ -239,3 +241,15 @@ async def test_old_links_are_dropped_when_a_new_one_is_made(bot: Running, chat: 
             await s.exec(select(DashboardLink).where(col(DashboardLink.member_id) == ada))
         ).all()
     assert len(rows) == 1
+
+
+async def test_the_link_goes_only_by_direct_message(database_url: str) -> None:
+    web = {"web": {"public_url": "https://bot.example.org/"}}
+    async with Harness.open(database_url, config=web) as h:
+        await h.say("ada", "me dashboard", space="general")
+        [text] = h.adapter.direct_texts("ada")
+        assert "https://bot.example.org/dashboard/login?token=" in text
+    without_dms = set(Capability) - {Capability.DIRECT_MESSAGES}
+    async with Harness.open(database_url, config=web, capabilities=without_dms) as h:
+        [reply] = await h.say("ada", "me dashboard", space="general")
+        assert "only by direct message" in reply and "token=" not in reply

@@ -8,7 +8,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from adapters.codec import decode_action, encode_action
-from adapters.contract import ActionResult, SendMessage
+from adapters.contract import ActionResult, Direct, SendMessage
 from bot.context import Context, Scope
 from bot.dashboard import pages
 from bot.dashboard.auth import issue_link, token_hash
@@ -23,12 +23,18 @@ DELIVERED = "(a dashboard sign-in link was here; it is not kept once delivered)"
 async def me_dashboard(ctx: Context, inv: Invocation) -> None:
     if not ctx.bot.web_url:
         raise UserInputError("The dashboard needs the bot's web server, which is not running.")
+    private = ctx.private_place()
+    if not (isinstance(private, Direct) or private.direct):
+        raise UserInputError(
+            f"I send dashboard links only by direct message, which {ctx.platform} doesn't offer "
+            "here; ask me from a platform where we can talk privately."
+        )
     assert ctx.member.id is not None
     token = await issue_link(ctx.session, ctx.member.id, ctx.now)
     link = f"{ctx.bot.web_url.rstrip('/')}/dashboard/login?token={token}"
     key = f"dashboard-link:{token_hash(token)[:32]}"
     await ctx.send(
-        ctx.private_place(),
+        private,
         f"Your dashboard link, for you only: {link}\n"
         "It works once, within the next 15 minutes. Don't forward it.",
         key=key,
