@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -109,9 +110,19 @@ async def test_a_member_is_refused_a_link_naming_the_role(chat: ChatClient) -> N
     assert "token=" not in str(reply["text"])
 
 
-async def test_only_the_tokens_hash_is_kept(bot: Running, chat: ChatClient) -> None:
+async def test_only_the_tokens_hash_is_kept_and_nothing_secret_is_logged(
+    bot: Running, chat: ChatClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)  # what the bot runs at; DEBUG has drivers echo SQL
     link = await dashboard_link(chat)
     token = link.rsplit("=", 1)[1]
+    await sign_in(chat, link)
+    cookie = chat.http.cookies[COOKIE]
+    secret = (await load_secret(bot.bot.db)).hex()
+    logged = "\n".join(
+        r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))
+    )  # (the test's own HTTP client logs the URLs it fetches; the bot must not)
+    assert caplog.records and not [s for s in (token, cookie, secret) if s in logged]
     async with bot.bot.db.reader() as s:
         [row] = (await s.exec(select(DashboardLink))).all()
     assert row.token_hash != token and len(row.token_hash) == 64

@@ -32,7 +32,7 @@ async def me_dashboard(ctx: Context, inv: Invocation) -> None:
     assert ctx.member.id is not None
     token = await issue_link(ctx.session, ctx.member.id, ctx.now)
     link = f"{ctx.bot.web_url.rstrip('/')}/dashboard/login?token={token}"
-    key = f"dashboard-link:{token_hash(token)[:32]}"
+    key = f"dashboard:{token_hash(token)[:32]}"
     await ctx.send(
         private,
         f"Your dashboard link, for you only: {link}\n"
