@@ -298,6 +298,7 @@ async def test_an_organiser_opens_the_dashboard_once(
     members = dash.get_by_role("region", name="Members")
     await expect(members).to_contain_text("web:bob")
     await expect(members).to_contain_text("web:ada")
+    await expect(members.get_by_role("img", name="People per platform, by role")).to_be_visible()
     await dash.get_by_label("Role for bob").select_option("catalyst")
     await dash.get_by_role("form", name="Change the role of bob").get_by_role("button").click()
     await expect(members.locator("tr", has_text="web:bob").locator(".role")).to_have_text(

@@ -96,6 +96,8 @@ async def test_an_organiser_signs_in_once_and_sees_members_and_audit(
     assert "Tea &amp; Code — dashboard" in page.text
     assert 'id="members"' in page.text and "web:bob" in page.text and "web:ada" in page.text
     assert 'id="audit"' in page.text
+    chart = re.search(r'<svg[^>]*aria-label="People per platform, by role".*?</svg>', page.text)
+    assert chart and 'data-value="1"' in chart.group(0)  # one member, one organiser on web
     again = await httpx.AsyncClient(base_url=str(chat.http.base_url)).post(
         "/dashboard/login", data={"token": link.rsplit("=", 1)[1]}
     )

@@ -71,6 +71,21 @@ def test_the_axis_ends_on_a_round_number(value: float, ceiling: float) -> None:
     assert nice_ceiling(value) == pytest.approx(ceiling)
 
 
+@pytest.mark.parametrize(
+    ("values", "ticks"),
+    [
+        ([1], ["0", "1"]),
+        ([3, 1], ["0", "1", "2", "3", "4", "5"]),
+        ([17], ["0", "4", "8", "12", "16", "20"]),
+        ([0.3], ["0", "0.125", "0.25", "0.375", "0.5"]),
+    ],
+)
+def test_counts_get_whole_number_gridlines(values: list[float], ticks: list[str]) -> None:
+    svg = bar_chart([str(i) for i in range(len(values))], {"n": values}, title="counts")
+    axis = [t.text for t in ET.fromstring(svg).findall("svg:text[@text-anchor='end']", NS)]
+    assert axis == ticks
+
+
 def test_markup_is_escaped_unless_built_as_markup() -> None:
     assert tag("p", "<b>", title='"x"') == '<p title="&quot;x&quot;">&lt;b&gt;</p>'
     assert tag("p", tag("b", "ok")) == "<p><b>ok</b></p>"

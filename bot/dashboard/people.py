@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlmodel import col, select
 
-from bot.dashboard.html import Html, tag
+from bot.dashboard.html import Html, join, tag
 from bot.dashboard.section import Section, View
+from bot.dashboard.svg import bar_chart
 from bot.errors import UserInputError
 from bot.members import change_role
 from bot.models import Identity, Member, Role
@@ -32,13 +33,29 @@ async def render(view: View) -> Html:
         platforms[i.member_id].append(f"{i.platform}:{i.external_id}")
     if not members:
         return tag("p", "Nobody has talked to the bot yet.")
+    chart = _by_platform(members, identities)
     rows = [_row(view, m, sorted(platforms[m.id or 0])) for m in members]
     head = tag("tr", *(tag("th", h, scope="col") for h in ("Name", "Platforms", "Role", "Change")))
-    return tag(
+    table = tag(
         "div",
         tag("table", tag("thead", head), tag("tbody", *rows), class_="members"),
         class_="table-wrap",
     )
+    return join(tag("div", chart, class_="chart-wrap"), table)
+
+
+def _by_platform(members: Sequence[Member], identities: Sequence[Identity]) -> Html:
+    """People per platform, a bar per role: where the community lives, and who leads there."""
+    role_of = {m.id: Role(m.role) for m in members}
+    names = sorted({i.platform for i in identities})
+    series = {
+        f"{r.label}s": [
+            sum(1 for i in identities if i.platform == p and role_of[i.member_id] is r)
+            for p in names
+        ]
+        for r in Role
+    }
+    return bar_chart(names, series, title="People per platform, by role", height=180)
 
 
 def _row(view: View, m: Member, platforms: list[str]) -> Html:

@@ -15,20 +15,31 @@ from bot.dashboard.html import Html, join, tag
 
 COLOURS = ("#2f6690", "#d1495b", "#3a7d44", "#8a5a00")
 """Distinct on white and for the common colour-vision deficiencies; series past four repeat."""
-FONT = 12
-CHAR_WIDTH = 7.0
+FONT = 13
+MAX_BAR = 56.0
+CHAR_WIDTH = 7.5
 """Roughly the width of one character at `FONT`, to shorten labels that would overlap."""
 
 
-def nice_ceiling(value: float) -> float:
-    """The axis maximum: `value` rounded up to 1, 2, 2.5 or 5 times a power of ten."""
+def nice_ceiling(value: float, *, whole: bool = False) -> float:
+    """The axis maximum: `value` rounded up to 1, 2, 2.5 or 5 times a power of ten.
+
+    For counts (`whole`) the maximum is a whole number and never below 1.
+    """
     if value <= 0:
         return 1.0
     power = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
+        if whole and step * power != int(step * power):
+            continue
         if value <= step * power:
-            return float(step * power)
+            return float(max(step * power, 1) if whole else step * power)
     raise AssertionError("unreachable: 10 * power always covers value")
+
+
+def _intervals(peak: float, whole: bool) -> int:
+    """How many gridline steps: whole-number steps for counts (1 → 1, 2 → 2, 10 → 5 of 2)."""
+    return int(peak) if whole and peak <= 5 else (5 if whole else 4)
 
 
 def _short(label: str, room: float) -> str:
@@ -45,8 +56,8 @@ def bar_chart(
     series: Mapping[str, Sequence[float]],
     *,
     title: str,
-    width: int = 640,
-    height: int = 260,
+    width: int = 420,
+    height: int = 220,
 ) -> Html:
     """A grouped bar chart: `series[name][i]` is the bar of `name` above `labels[i]`."""
     for name, values in series.items():
@@ -72,21 +83,24 @@ def bar_chart(
         )
     left, right, top, bottom = 44.0, 8.0, 28.0, 36.0
     plot_w, plot_h = width - left - right, height - top - bottom
-    peak = nice_ceiling(max(max(v) for v in series.values()))
+    whole = all(float(v).is_integer() for values in series.values() for v in values)
+    peak = nice_ceiling(max(max(v) for v in series.values()), whole=whole)
     scale = plot_h / peak
     group_w = plot_w / len(labels)
-    bar_w = group_w * 0.8 / len(series)
+    bar_w = min(group_w * 0.8 / len(series), MAX_BAR)
+    inset = (group_w - bar_w * len(series)) / 2
 
     parts: list[object] = [tag("title", title), tag("desc", _describe(labels, series))]
-    for i in range(5):
-        value = peak * i / 4
+    steps = _intervals(peak, whole)
+    for i in range(steps + 1):
+        value = peak * i / steps
         y = top + plot_h - value * scale
         parts.append(tag("line", x1=left, x2=width - right, y1=y, y2=y, stroke="#ddd"))
         parts.append(
             tag("text", _number(value), x=left - 6, y=y + FONT / 3, text_anchor="end", fill="#444")
         )
     for gi, label in enumerate(labels):
-        x0 = left + gi * group_w + group_w * 0.1
+        x0 = left + gi * group_w + inset
         for si, (name, values) in enumerate(series.items()):
             h = values[gi] * scale
             parts.append(
