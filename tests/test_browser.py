@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlmodel import select
 
-from adapters.contract import Button, ButtonPressed
+from adapters.contract import Button, ButtonPressed, OpenSubSpace
 from bot.app import Running, running
 from bot.config import parse_config
 from bot.context import Context
@@ -78,9 +78,25 @@ async def drink(ctx: Context, event: ButtonPressed) -> None:
     await ctx.reply(f"{ctx.member.display_name} chose {event.value}.")
 
 
+async def group(ctx: Context, inv: Invocation) -> None:
+    """Opens a private room for the caller, as a breakout does for its groups."""
+    await ctx.perform(
+        OpenSubSpace(
+            key=f"group:{ctx.event.event_id}",
+            parent=ctx.event.place,
+            name="Tea group",
+            members=(ctx.event.actor.user_id,),
+        ),
+        ctx.platform,
+    )
+
+
 TEST_ROUTER = Router(
     name="poll",
-    commands=[CommandSpec(("poll",), "poll", "ask a question with buttons", poll)],
+    commands=[
+        CommandSpec(("poll",), "poll", "ask a question with buttons", poll),
+        CommandSpec(("group",), "group", "open a room for you", group),
+    ],
     buttons={"drink": drink},
 )
 
@@ -213,6 +229,21 @@ async def test_the_bots_buttons_can_be_pressed(contexts: Opener, base: str) -> N
     question = message(bob, "Tea or coffee?")
     await question.get_by_role("button", name="Coffee").click()
     await expect(message(bob, "chose coffee")).to_contain_text("bob chose coffee.")
+
+
+async def test_a_room_the_bot_opens_for_you_appears_with_its_title(
+    contexts: Opener, base: str
+) -> None:
+    bob = await join_as(contexts, base, "bob")
+    await send(bob, "/group")
+    room = bob.get_by_role("button", name="# Tea group")
+    await room.click()
+    await expect(bob.locator("#room-title")).to_have_text("# Tea group")
+    await send(bob, "hello, group")
+    await expect(message(bob, "hello, group")).to_be_visible()
+    carol = await join_as(contexts, base, "carol")
+    await expect(carol.get_by_role("button", name="# main")).to_be_visible()
+    await expect(carol.get_by_role("button", name="# Tea group")).to_have_count(0)
 
 
 async def test_rooms_can_be_joined_and_a_reload_keeps_name_and_room(

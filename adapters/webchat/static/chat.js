@@ -95,7 +95,7 @@
 
     receive(event) {
       if (event.type === "message" || event.type === "edit") this.add(event.message, true);
-      else if (event.type === "room") addRoom(event.room);
+      else if (event.type === "room") addRoom(event.room, event.title);
     }
 
     add(m, live) {
@@ -236,24 +236,27 @@
     return "@" + state.user;
   }
 
-  function roomLabel(room) {
-    return room === directRoom() ? `${state.bot} (direct)` : "# " + room;
-  }
-
   let knownRooms = [];
+  const titles = new Map(); // a breakout group's room has a title as well as a name
+
+  function roomLabel(room) {
+    return room === directRoom() ? `${state.bot} (direct)` : "# " + (titles.get(room) || room);
+  }
 
   async function loadRooms() {
     try {
       const data = await call("GET", "/api/chat/rooms?" + query({}));
       knownRooms = data.rooms.map((r) => r.room);
+      data.rooms.forEach((r) => titles.set(r.room, r.title));
     } catch (err) {
       say("Could not list the rooms: " + err.message);
     }
     renderRooms();
   }
 
-  function addRoom(room) {
+  function addRoom(room, title) {
     if (!knownRooms.includes(room)) knownRooms.push(room);
+    if (title) titles.set(room, title);
     renderRooms();
   }
 
