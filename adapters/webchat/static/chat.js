@@ -425,7 +425,16 @@
     });
     $("text").addEventListener("input", (e) => fit(e.target));
     $("thread-cancel").addEventListener("click", () => { leaveThread(); $("text").focus(); });
-    $("rooms-toggle").addEventListener("click", () => toggleRooms());
+    $("rooms-toggle").addEventListener("click", () => {
+      toggleRooms();
+      if ($("sidebar").classList.contains("open")) $("room-list").querySelector("button").focus();
+    });
+    $("sidebar").addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && $("sidebar").classList.contains("open")) {
+        toggleRooms(false);
+        $("rooms-toggle").focus();
+      }
+    });
     $("change-name").addEventListener("click", () => {
       localStorage.removeItem("cb.name");
       location.reload();
