@@ -115,6 +115,8 @@ async def running(
             )
             await web.start()
             stack.push_async_callback(web.stop)
+            host = f"[{web.host}]" if ":" in web.host else web.host
+            bot.web_url = bot.web_url or f"http://{host}:{web.port}"
         run = Running(bot, outboxes, timers, web)
         if background:
             run.tasks = [asyncio.create_task(o.run()) for o in outboxes.values()]

@@ -74,6 +74,9 @@ class Bot:
         self._wakers: dict[str, Callable[[], None]] = {}
         self._community: CommunityRef | None = None
         self._organisers = set(config.model.community.organisers)
+        self.web_url: str | None = config.model.web.public_url
+        """The web server's base URL for links in messages (a dashboard link, an .ics file);
+        `web.public_url`, else set by `bot.app.running` once the server listens."""
 
     # --- wiring ---------------------------------------------------------------------------
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import col, func, or_, select
 
-from bot.context import Context
+from bot.context import Context, Scope
 from bot.errors import UserInputError
 from bot.grammar import CommandSpec, Invocation
-from bot.models import Identity, Member, Role
+from bot.models import Community, Identity, Member, Role
 from bot.router import Router
 from bot.when import parse_quiet_hours, zone
 
@@ -63,28 +63,40 @@ async def role_command(ctx: Context, inv: Invocation) -> None:
             inv.spec.usage,
         ) from None
     target = await find_member(ctx, inv.args[1])
-    if target.id == ctx.member.id and role < Role.ORGANISER:
+    before = await change_role(ctx, ctx.community, ctx.member, target, role)
+    await ctx.reply(f"{target.display_name} is now {role.article} (was {before.label}).")
+
+
+async def change_role(
+    scope: Scope, community: Community, actor: Member, target: Member, role: Role, **detail: str
+) -> Role:
+    """Give `target` a role, audited; the last organiser cannot step down. Returns the old role.
+
+    The `role` command and the dashboard's form both go through here, so the rules are one.
+    """
+    if target.id == actor.id and role < Role.ORGANISER:
         count = (
-            await ctx.session.exec(
+            await scope.session.exec(
                 select(func.count())
                 .select_from(Member)
-                .where(Member.community_id == ctx.community.id, Member.role == Role.ORGANISER)
+                .where(Member.community_id == community.id, Member.role == Role.ORGANISER)
             )
         ).one()
         if count <= 1:
             raise UserInputError("You are the only organiser; make someone else one first.")
     before = Role(target.role)
     target.role = role
-    ctx.session.add(target)
-    await ctx.audit(
-        ctx.community,
-        ctx.member,
+    scope.session.add(target)
+    await scope.audit(
+        community,
+        actor,
         "role.change",
         member_id=target.id,
         before=before.label,
         after=role.label,
+        **detail,
     )
-    await ctx.reply(f"{target.display_name} is now {role.article} (was {before.label}).")
+    return before
 
 
 async def me_tz(ctx: Context, inv: Invocation) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot import members
 from bot.breakouts.commands import router as breakouts
+from bot.dashboard import router as dashboard
 from bot.router import Router
 
-ROUTERS: list[Router] = [members.router, breakouts]
+ROUTERS: list[Router] = [members.router, breakouts, dashboard.router]

@@ -13,13 +13,15 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from adapters.contract import (
@@ -65,6 +67,16 @@ MAX_NAME = 64
 MAX_ROOM = 200
 COMMAND_PREFIXES = ("/", "!")
 PRESENT_WINDOW = timedelta(minutes=10)
+STATIC = Path(__file__).resolve().parent / "static"
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+        "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+"""The page loads only its own files; no token in its URL leaks through a Referer."""
 
 
 class BadRequest(Exception):
@@ -279,6 +291,9 @@ class WebChat:
 
     def http_routes(self) -> list[BaseRoute]:
         return [
+            Route("/", self._page, methods=["GET"]),
+            Mount("/chat", StaticFiles(directory=STATIC), name="chat-static"),
+            Route("/api/chat/me", self._me, methods=["GET"]),
             Route("/api/chat/messages", self._post_message, methods=["POST"]),
             Route("/api/chat/messages", self._get_messages, methods=["GET"]),
             Route("/api/chat/buttons", self._press_button, methods=["POST"]),
@@ -286,6 +301,20 @@ class WebChat:
             Route("/api/chat/rooms", self._rooms, methods=["GET"]),
             WebSocketRoute("/api/chat/ws", self._websocket),
         ]
+
+    async def _page(self, request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
+
+    async def _me(self, request: Request) -> Response:
+        """What the page needs to start: the mode, and in token mode whose token it holds."""
+        mode = "open" if self.tokens is None else "token"
+        user = None
+        if self.tokens is not None and request.headers.get("authorization"):
+            try:
+                user = self._caller(None, request.headers.get("authorization"))
+            except BadRequest as exc:
+                return JSONResponse({"error": exc.reason, "mode": mode}, status_code=exc.status)
+        return JSONResponse({"mode": mode, "user": user, "bot": self.self_id})
 
     def _caller(self, given: Any, authorization: str | None) -> str:
         """Who is calling: the name given (open mode) or the token's owner (token mode)."""

@@ -1,0 +1,477 @@
+// The web chat page: rooms, live messages over a WebSocket, threads, the bot's buttons,
+// reactions and the direct conversation with the bot. Plain JavaScript, no build step.
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const PAGE = 500; // the API returns at most this many messages per request
+  const REACTION = "👍";
+  const REACTION_LABEL = "+1"; // words, not the emoji: not every device has an emoji font
+
+  const state = {
+    mode: "open",
+    user: null,
+    token: null,
+    bot: "community-bot",
+    room: null,
+    extraRooms: new Set(),
+    thread: null,
+    feed: null,
+    dm: null,
+    unread: 0,
+  };
+
+  // --- talking to the API -------------------------------------------------------------
+
+  function headers() {
+    const h = { "content-type": "application/json" };
+    if (state.token) h.authorization = "Bearer " + state.token;
+    return h;
+  }
+
+  function query(params) {
+    const q = new URLSearchParams(params);
+    if (state.mode === "open") q.set("user", state.user);
+    return q.toString();
+  }
+
+  async function call(method, path, body) {
+    const options = { method, headers: headers() };
+    if (body !== undefined) {
+      if (state.mode === "open") body.user = state.user;
+      options.body = JSON.stringify(body);
+    }
+    const response = await fetch(path, options);
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(data.error || `the server answered ${response.status}`);
+    return data;
+  }
+
+  function say(text) {
+    $("status").textContent = text;
+  }
+
+  // --- a room's messages, kept live -----------------------------------------------------
+
+  class Feed {
+    constructor(room, onMessage) {
+      this.room = room;
+      this.onMessage = onMessage;
+      this.messages = new Map();
+      this.last = 0;
+      this.ws = null;
+      this.retry = 0;
+      this.closed = false;
+    }
+
+    async open() {
+      for (;;) {
+        const data = await call("GET", "/api/chat/messages?" + query({ room: this.room, after: this.last }));
+        data.messages.forEach((m) => this.add(m, false));
+        if (data.messages.length < PAGE) break;
+      }
+      if (!this.closed) this.connect();
+    }
+
+    connect() {
+      const params = { room: this.room, after: this.last };
+      if (state.token) params.token = state.token;
+      const scheme = location.protocol === "https:" ? "wss" : "ws";
+      const ws = new WebSocket(`${scheme}://${location.host}/api/chat/ws?${query(params)}`);
+      this.ws = ws;
+      ws.onopen = () => {
+        this.retry = 0;
+        if (this === state.feed) say("");
+      };
+      ws.onmessage = (e) => this.receive(JSON.parse(e.data));
+      ws.onclose = () => {
+        if (this.closed) return;
+        const delay = Math.min(1000 * 2 ** this.retry, 10000);
+        this.retry += 1;
+        if (this === state.feed) say("Connection lost; reconnecting…");
+        setTimeout(() => { if (!this.closed) this.connect(); }, delay);
+      };
+    }
+
+    receive(event) {
+      if (event.type === "message" || event.type === "edit") this.add(event.message, true);
+      else if (event.type === "room") addRoom(event.room, event.title);
+    }
+
+    add(m, live) {
+      const id = Number(m.id);
+      const known = this.messages.has(id);
+      this.messages.set(id, m);
+      this.last = Math.max(this.last, id);
+      this.onMessage(this, m, known, live);
+    }
+
+    close() {
+      this.closed = true;
+      if (this.ws) this.ws.close();
+    }
+  }
+
+  // --- rendering ----------------------------------------------------------------------
+
+  function linkify(parent, text) {
+    const parts = text.split(/(https?:\/\/[^\s<>"']+)/);
+    parts.forEach((part, i) => {
+      if (i % 2 === 1) {
+        const a = document.createElement("a");
+        a.href = part;
+        a.textContent = part;
+        a.target = "_blank";
+        a.rel = "noopener noreferrer";
+        parent.append(a);
+      } else if (part) {
+        parent.append(part);
+      }
+    });
+  }
+
+  function button(label, className, onClick, attrs = {}) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = className;
+    b.textContent = label;
+    for (const [k, v] of Object.entries(attrs)) b.setAttribute(k, v);
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function messageElement(m) {
+    const li = document.createElement("li");
+    li.id = "m-" + m.id;
+    li.className = "msg";
+    if (m.user === state.bot) li.classList.add("from-bot");
+    if (m.user === state.user) li.classList.add("mine");
+
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    const author = document.createElement("span");
+    author.className = "author";
+    author.textContent = m.user === state.bot ? `${m.user} (bot)` : m.user;
+    const time = document.createElement("time");
+    time.dateTime = m.ts;
+    time.textContent = new Date(m.ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    meta.append(author, " ", time);
+
+    const text = document.createElement("div");
+    text.className = "text";
+    linkify(text, m.text);
+    li.append(meta, text);
+
+    if (m.buttons && m.buttons.length) {
+      const group = document.createElement("div");
+      group.className = "choices";
+      group.setAttribute("role", "group");
+      group.setAttribute("aria-label", "Choices offered by " + m.user);
+      m.buttons.forEach((b) => group.append(button(b.label, "choice", () => press(m, b))));
+      li.append(group);
+    }
+
+    const actions = document.createElement("div");
+    actions.className = "actions";
+    actions.append(button(REACTION_LABEL, "react", (e) => react(m, e.currentTarget),
+      { "aria-pressed": "false", "aria-label": `React +1 to ${m.user}'s message` }));
+    if (!m.thread) {
+      actions.append(button("Reply in thread", "reply", () => enterThread(m),
+        { "aria-label": `Reply in thread to ${m.user}'s message` }));
+      const replies = document.createElement("ol");
+      replies.className = "thread";
+      replies.setAttribute("aria-label", `Replies to ${m.user}`);
+      li.append(actions, replies);
+    } else {
+      li.append(actions);
+    }
+    return li;
+  }
+
+  function countReplies(root) {
+    const n = root.querySelectorAll(":scope > .thread > .msg").length;
+    const reply = root.querySelector(":scope > .actions > .reply");
+    if (reply) reply.textContent = n ? `Reply in thread (${n})` : "Reply in thread";
+    root.classList.toggle("has-replies", n > 0);
+  }
+
+  function show(m, known) {
+    const list = $("messages");
+    const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+    const existing = document.getElementById("m-" + m.id);
+    if (known && existing) {
+      const text = existing.querySelector(":scope > .text");
+      text.textContent = "";
+      linkify(text, m.text);
+      return;
+    }
+    if (existing) return;
+    const el = messageElement(m);
+    const root = m.thread && document.getElementById("m-" + m.thread);
+    if (root && root.parentElement === list) {
+      root.querySelector(":scope > .thread").append(el);
+      countReplies(root);
+    } else {
+      if (m.thread) el.classList.add("orphan-reply");
+      list.append(el);
+    }
+    if (nearBottom || m.user === state.user) list.scrollTop = list.scrollHeight;
+  }
+
+  function onRoomMessage(feed, m, known) {
+    if (feed === state.feed) show(m, known);
+  }
+
+  function onDirectMessage(feed, m, known, live) {
+    if (feed === state.feed) return show(m, known);
+    if (live && !known && m.user !== state.user) {
+      state.unread += 1;
+      renderRooms();
+    }
+  }
+
+  // --- rooms --------------------------------------------------------------------------
+
+  function directRoom() {
+    return "@" + state.user;
+  }
+
+  let knownRooms = [];
+  const titles = new Map(); // a breakout group's room has a title as well as a name
+
+  function roomLabel(room) {
+    return room === directRoom() ? `${state.bot} (direct)` : "# " + (titles.get(room) || room);
+  }
+
+  async function loadRooms() {
+    try {
+      const data = await call("GET", "/api/chat/rooms?" + query({}));
+      knownRooms = data.rooms.map((r) => r.room);
+      data.rooms.forEach((r) => titles.set(r.room, r.title));
+    } catch (err) {
+      say("Could not list the rooms: " + err.message);
+    }
+    renderRooms();
+  }
+
+  function addRoom(room, title) {
+    if (!knownRooms.includes(room)) knownRooms.push(room);
+    if (title) titles.set(room, title);
+    renderRooms();
+  }
+
+  function renderRooms() {
+    const list = $("room-list");
+    const others = [...new Set([...knownRooms, ...state.extraRooms])];
+    const rooms = [directRoom(), ...others.filter((r) => r !== directRoom())];
+    list.replaceChildren(...rooms.map((room) => {
+      const li = document.createElement("li");
+      const b = button(roomLabel(room), "room", () => selectRoom(room, true));
+      if (room === state.room) b.setAttribute("aria-current", "true");
+      if (room === directRoom() && state.unread && room !== state.room) {
+        const badge = document.createElement("span");
+        badge.className = "badge";
+        badge.textContent = `${state.unread} new`;
+        b.append(" ", badge);
+      }
+      li.append(b);
+      return li;
+    }));
+    const unread = state.unread && state.room !== directRoom();
+    $("rooms-toggle").textContent = unread ? `Rooms (${state.unread} new)` : "Rooms";
+  }
+
+  async function selectRoom(room, fromList) {
+    if (state.feed && state.feed !== state.dm) state.feed.close();
+    state.room = room;
+    localStorage.setItem("cb.room", room);
+    leaveThread();
+    $("messages").replaceChildren();
+    $("room-title").textContent = roomLabel(room);
+    $("text").placeholder = room === directRoom()
+      ? `Message ${state.bot} — try /help`
+      : `Message # ${room}`;
+    if (room === directRoom()) {
+      state.unread = 0;
+      state.feed = state.dm;
+      state.dm.messages.forEach((m) => show(m, false));
+    } else {
+      if (!knownRooms.includes(room)) state.extraRooms.add(room);
+      state.feed = new Feed(room, onRoomMessage);
+      say("");
+      state.feed.open().catch((err) => say(err.message));
+    }
+    renderRooms();
+    toggleRooms(false);
+    if (fromList) $("text").focus();
+  }
+
+  function toggleRooms(open) {
+    const toggle = $("rooms-toggle");
+    const show = open === undefined ? toggle.getAttribute("aria-expanded") !== "true" : open;
+    toggle.setAttribute("aria-expanded", String(show));
+    $("sidebar").classList.toggle("open", show);
+  }
+
+  // --- acting -------------------------------------------------------------------------
+
+  function enterThread(m) {
+    state.thread = m.id;
+    $("thread-quote").textContent = m.text.length > 80 ? m.text.slice(0, 79) + "…" : m.text;
+    $("thread-bar").hidden = false;
+    $("text").focus();
+  }
+
+  function leaveThread() {
+    state.thread = null;
+    $("thread-bar").hidden = true;
+  }
+
+  async function send(event) {
+    event.preventDefault();
+    const box = $("text");
+    const text = box.value;
+    if (!text.trim()) return;
+    const body = { room: state.room, text };
+    if (state.thread) body.thread = state.thread;
+    try {
+      await call("POST", "/api/chat/messages", body);
+      box.value = "";
+      fit(box);
+      say("");
+    } catch (err) {
+      say("Not sent: " + err.message);
+    }
+  }
+
+  async function press(m, b) {
+    try {
+      await call("POST", "/api/chat/buttons",
+        { room: m.room, message: m.id, action: b.action, value: b.value });
+      say(`You chose “${b.label}”.`);
+    } catch (err) {
+      say("That did not work: " + err.message);
+    }
+  }
+
+  async function react(m, el) {
+    try {
+      await call("POST", "/api/chat/reactions", { room: m.room, message: m.id, key: REACTION });
+      el.setAttribute("aria-pressed", "true");
+    } catch (err) {
+      say("That did not work: " + err.message);
+    }
+  }
+
+  function fit(box) {
+    box.style.height = "auto";
+    box.style.height = Math.min(box.scrollHeight, 160) + "px";
+  }
+
+  // --- starting -----------------------------------------------------------------------
+
+  async function start(user) {
+    state.user = user;
+    $("signin").hidden = true;
+    $("app").hidden = false;
+    $("me").textContent = "You are " + user;
+    $("change-name").hidden = state.mode !== "open";
+    state.dm = new Feed(directRoom(), onDirectMessage);
+    await loadRooms();
+    const dmReady = state.dm.open().catch((err) => say(err.message));
+    const saved = localStorage.getItem("cb.room");
+    const room = saved && (!saved.startsWith("@") || saved === directRoom()) ? saved : "main";
+    if (room === directRoom()) await dmReady;
+    await selectRoom(room, false);
+    $("text").focus();
+  }
+
+  function askName() {
+    $("app").hidden = true;
+    $("signin").hidden = false;
+    $("name-form").hidden = false;
+    $("name-input").focus();
+  }
+
+  function wire() {
+    $("name-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const name = $("name-input").value.trim();
+      if (!name) return;
+      if (name === state.bot) {
+        $("name-input").setCustomValidity("That name is the bot's; pick another.");
+        $("name-input").reportValidity();
+        return;
+      }
+      localStorage.setItem("cb.name", name);
+      start(name);
+    });
+    $("name-input").addEventListener("input", (e) => e.target.setCustomValidity(""));
+    $("join-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const room = $("join-input").value.trim();
+      if (!room) return;
+      $("join-input").value = "";
+      selectRoom(room, true);
+    });
+    $("composer").addEventListener("submit", send);
+    $("text").addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        $("composer").requestSubmit();
+      } else if (e.key === "Escape" && state.thread) {
+        leaveThread();
+      }
+    });
+    $("text").addEventListener("input", (e) => fit(e.target));
+    $("thread-cancel").addEventListener("click", () => { leaveThread(); $("text").focus(); });
+    $("rooms-toggle").addEventListener("click", () => {
+      toggleRooms();
+      if ($("sidebar").classList.contains("open")) $("room-list").querySelector("button").focus();
+    });
+    $("sidebar").addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && $("sidebar").classList.contains("open")) {
+        toggleRooms(false);
+        $("rooms-toggle").focus();
+      }
+    });
+    $("change-name").addEventListener("click", () => {
+      localStorage.removeItem("cb.name");
+      location.reload();
+    });
+  }
+
+  async function main() {
+    wire();
+    const params = new URLSearchParams(location.search);
+    if (params.has("token")) {
+      sessionStorage.setItem("cb.token", params.get("token"));
+      history.replaceState(null, "", location.pathname);
+    }
+    state.token = sessionStorage.getItem("cb.token");
+    let me;
+    try {
+      me = await call("GET", "/api/chat/me");
+    } catch (err) {
+      $("signin").hidden = false;
+      $("token-needed").hidden = false;
+      $("token-needed").textContent = "That link is not valid any more. Ask an organiser for a new one.";
+      return;
+    }
+    state.mode = me.mode;
+    state.bot = me.bot;
+    document.querySelectorAll(".bot-name").forEach((el) => { el.textContent = me.bot; });
+    if (me.mode === "token") {
+      if (me.user) return start(me.user);
+      $("signin").hidden = false;
+      $("token-needed").hidden = false;
+      $("token-needed").textContent = "This chat needs your personal link. Ask an organiser for it.";
+      return;
+    }
+    const name = localStorage.getItem("cb.name");
+    if (name) start(name);
+    else askName();
+  }
+
+  main();
+})();

@@ -1,0 +1,295 @@
+"""The dashboard's web pages: signing in with a link, the sections, their forms and downloads.
+
+Anyone who is not a signed-in organiser gets a bare 403, whatever went wrong (no cookie, a
+forged or expired one, a used link, a missing CSRF token), so a probe learns nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bot.dashboard.auth import (
+    COOKIE,
+    SESSION_TTL,
+    Signer,
+    link_owner,
+    load_secret,
+    redeem_link,
+)
+from bot.dashboard.html import Html, join, tag
+from bot.dashboard.registry import SECTIONS
+from bot.dashboard.section import Section, View
+from bot.errors import UserInputError
+from bot.models import Community, Member, Role
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from bot.core import Bot
+
+STATIC = Path(__file__).resolve().parent / "static"
+MAX_FORM = 16 * 1024
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def forbidden() -> Response:
+    return Response("Forbidden", status_code=403, media_type="text/plain", headers=HEADERS)
+
+
+class Forbidden(Exception):
+    """Anything that must end in a bare 403."""
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """A urlencoded form body of at most 16 KiB; anything else is refused."""
+    if request.headers.get("content-type", "").split(";")[0] != "application/x-www-form-urlencoded":
+        raise Forbidden
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM:
+            raise Forbidden
+    try:
+        return dict(parse_qsl(body.decode(), keep_blank_values=True))
+    except UnicodeDecodeError:
+        raise Forbidden from None
+
+
+def page(title: str, *body: object, community: str = "") -> HTMLResponse:
+    heading = f"{community} — {title}" if community else title
+    doc = join(
+        Html("<!doctype html>"),
+        tag(
+            "html",
+            tag(
+                "head",
+                tag("meta", charset="utf-8"),
+                tag("meta", name="viewport", content="width=device-width, initial-scale=1"),
+                tag("title", heading),
+                tag("link", rel="stylesheet", href="/dashboard/static/dashboard.css"),
+            ),
+            tag("body", *body),
+            lang="en",
+        ),
+    )
+    return HTMLResponse(doc, headers=HEADERS)
+
+
+class Dashboard:
+    """The routes, bound to one bot; the signing secret is loaded once, on first use."""
+
+    def __init__(self, bot: Bot, sections: list[Section]) -> None:
+        self.bot = bot
+        self.sections = {s.key: s for s in sections}
+        self._signer: Signer | None = None
+
+    async def signer(self) -> Signer:
+        if self._signer is None:
+            self._signer = Signer(await load_secret(self.bot.db))
+        return self._signer
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static"),
+            Route("/dashboard", self.show, methods=["GET"]),
+            Route("/dashboard/login", self.login_page, methods=["GET"]),
+            Route("/dashboard/login", self.login, methods=["POST"]),
+            Route("/dashboard/logout", self.logout, methods=["POST"]),
+            Route("/dashboard/{section}/{name}", self.submit, methods=["POST"]),
+            Route("/dashboard/{section}/{name}", self.download, methods=["GET"]),
+        ]
+
+    # --- signing in -----------------------------------------------------------------------
+
+    async def _organiser(self, s: AsyncSession, member_id: int | None) -> Member:
+        member = await s.get(Member, member_id) if member_id is not None else None
+        if (
+            member is None
+            or member.community_id != self.bot.community.id
+            or member.role < Role.ORGANISER
+        ):
+            raise Forbidden
+        return member
+
+    async def login_page(self, request: Request) -> Response:
+        """What the link opens: a button, so a link preview fetching the URL cannot use it up."""
+        token = request.query_params.get("token", "")
+        async with self.bot.db.reader() as s:
+            try:
+                member = await self._organiser(s, await link_owner(s, token, self.bot.clock.now()))
+            except Forbidden:
+                return forbidden()
+        form = tag(
+            "form",
+            tag("input", type="hidden", name="token", value=token),
+            tag("button", f"Open the dashboard as {member.display_name}", type="submit"),
+            method="post",
+            action="/dashboard/login",
+        )
+        return page(
+            "Sign in",
+            tag(
+                "main",
+                tag("h1", "Organiser dashboard"),
+                tag("p", "This link works once and opens a session for the next 8 hours."),
+                form,
+                class_="signin",
+            ),
+        )
+
+    async def login(self, request: Request) -> Response:
+        try:
+            form = await read_form(request)
+            now = self.bot.clock.now()
+            async with self.bot.db.session() as s:
+                member = await self._organiser(s, await redeem_link(s, form.get("token", ""), now))
+        except Forbidden:
+            return forbidden()
+        assert member.id is not None
+        cookie = (await self.signer()).cookie(member.id, now)
+        response = RedirectResponse("/dashboard", status_code=303, headers=HEADERS)
+        response.set_cookie(
+            COOKIE,
+            cookie,
+            max_age=int(SESSION_TTL.total_seconds()),
+            path="/dashboard",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        try:
+            await self._checked_form(request)
+        except Forbidden:
+            return forbidden()
+        response = page("Signed out", tag("main", tag("p", "You are signed out."), class_="signin"))
+        response.delete_cookie(COOKIE, path="/dashboard", httponly=True, samesite="strict")
+        return response
+
+    async def _cookie(self, request: Request, s: AsyncSession) -> tuple[str, Member]:
+        cookie = request.cookies.get(COOKIE, "")
+        member_id = (await self.signer()).member_of(cookie, self.bot.clock.now())
+        return cookie, await self._organiser(s, member_id)
+
+    async def _checked_form(self, request: Request) -> dict[str, str]:
+        form = await read_form(request)
+        signer = await self.signer()
+        async with self.bot.db.reader() as s:
+            cookie, _ = await self._cookie(request, s)
+        if not signer.csrf_ok(cookie, form.get("csrf")):
+            raise Forbidden
+        return form
+
+    async def _view(self, request: Request, s: AsyncSession) -> View:
+        cookie, member = await self._cookie(request, s)
+        community = await s.get(Community, self.bot.community.id)
+        assert community is not None
+        return View(self.bot.scope(s), community, member, (await self.signer()).csrf(cookie))
+
+    # --- the page, its forms and downloads --------------------------------------------------
+
+    async def show(self, request: Request) -> Response:
+        async with self.bot.db.reader() as s:
+            try:
+                view = await self._view(request, s)
+            except Forbidden:
+                return forbidden()
+            parts = [
+                tag(
+                    "section",
+                    tag("h2", section.title, id=f"{section.key}-title"),
+                    await section.render(view),
+                    id=section.key,
+                    aria_labelledby=f"{section.key}-title",
+                )
+                for section in self.sections.values()
+            ]
+        nav = tag(
+            "nav",
+            tag(
+                "ul",
+                *(tag("li", tag("a", s.title, href=f"#{s.key}")) for s in self.sections.values()),
+            ),
+            aria_label="Sections",
+        )
+        logout = tag(
+            "form",
+            tag("input", type="hidden", name="csrf", value=view.csrf),
+            tag("button", "Sign out", type="submit"),
+            method="post",
+            action="/dashboard/logout",
+        )
+        header = tag(
+            "header",
+            tag("h1", f"{view.community.name} — dashboard"),
+            tag("p", f"Signed in as {view.organiser.display_name} (organiser)", class_="who"),
+            logout,
+        )
+        return page("dashboard", header, nav, tag("main", *parts), community=view.community.name)
+
+    async def submit(self, request: Request) -> Response:
+        section = self.sections.get(request.path_params["section"])
+        handler = section.forms.get(request.path_params["name"]) if section else None
+        try:
+            form = await self._checked_form(request)
+            if section is None or handler is None:
+                raise Forbidden
+            async with self.bot.db.session() as s:
+                view = await self._view(request, s)
+                await handler(view, form)
+                woken = view.scope.woken
+        except Forbidden:
+            return forbidden()
+        except UserInputError as exc:
+            return self._refused(section, exc)
+        self.bot.wake(woken)
+        return RedirectResponse(f"/dashboard#{section.key}", status_code=303, headers=HEADERS)
+
+    @staticmethod
+    def _refused(section: Section | None, exc: UserInputError) -> Response:
+        back = f"/dashboard#{section.key}" if section else "/dashboard"
+        response = page(
+            "Not done",
+            tag(
+                "main",
+                tag("h1", "That was not done"),
+                tag("p", exc.message, role="alert"),
+                tag("p", tag("a", "Back to the dashboard", href=back)),
+                class_="signin",
+            ),
+        )
+        response.status_code = 400
+        return response
+
+    async def download(self, request: Request) -> Response:
+        section = self.sections.get(request.path_params["section"])
+        serve = section.downloads.get(request.path_params["name"]) if section else None
+        async with self.bot.db.reader() as s:
+            try:
+                view = await self._view(request, s)
+                if serve is None:
+                    raise Forbidden
+            except Forbidden:
+                return forbidden()
+            return await serve(view, request)
+
+
+def routes(bot: Bot) -> list[BaseRoute]:
+    return Dashboard(bot, SECTIONS).routes()

@@ -1,0 +1,105 @@
+"""The members section: who is in the community, on which platforms, with which role."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+from sqlmodel import col, select
+
+from bot.dashboard.html import Html, join, tag
+from bot.dashboard.section import Section, View
+from bot.dashboard.svg import bar_chart
+from bot.errors import UserInputError
+from bot.members import change_role
+from bot.models import Identity, Member, Role
+
+
+async def render(view: View) -> Html:
+    members = (
+        await view.session.exec(
+            select(Member)
+            .where(Member.community_id == view.community.id)
+            .order_by(col(Member.display_name), col(Member.id))
+        )
+    ).all()
+    identities = (
+        await view.session.exec(
+            select(Identity).where(col(Identity.member_id).in_([m.id for m in members]))
+        )
+    ).all()
+    platforms: dict[int, list[str]] = defaultdict(list)
+    for i in identities:
+        platforms[i.member_id].append(f"{i.platform}:{i.external_id}")
+    if not members:
+        return tag("p", "Nobody has talked to the bot yet.")
+    chart = _by_platform(members, identities)
+    rows = [_row(view, m, sorted(platforms[m.id or 0])) for m in members]
+    head = tag("tr", *(tag("th", h, scope="col") for h in ("Name", "Platforms", "Role", "Change")))
+    table = tag(
+        "div",
+        tag("table", tag("thead", head), tag("tbody", *rows), class_="members"),
+        class_="table-wrap",
+    )
+    return join(tag("div", chart, class_="chart-wrap"), table)
+
+
+def _by_platform(members: Sequence[Member], identities: Sequence[Identity]) -> Html:
+    """People per platform, a bar per role: where the community lives, and who leads there."""
+    role_of = {m.id: Role(m.role) for m in members}
+    names = sorted({i.platform for i in identities})
+    series = {
+        f"{r.label}s": [
+            sum(1 for i in identities if i.platform == p and role_of[i.member_id] is r)
+            for p in names
+        ]
+        for r in Role
+    }
+    return bar_chart(names, series, title="People per platform, by role", height=180)
+
+
+def _row(view: View, m: Member, platforms: list[str]) -> Html:
+    role = Role(m.role)
+    choices = tag(
+        "select",
+        *(
+            tag("option", r.label, value=r.label, selected=r is role)
+            for r in sorted(Role, reverse=True)
+        ),
+        name="role",
+        aria_label=f"Role for {m.display_name}",
+    )
+    form = view.form(
+        "members",
+        "role",
+        tag("input", type="hidden", name="member", value=m.id),
+        choices,
+        submit="Change",
+        label=f"Change the role of {m.display_name}",
+    )
+    return tag(
+        "tr",
+        tag("td", m.display_name, class_="name"),
+        tag("td", *(tag("span", p, class_="platform") for p in platforms), class_="platforms"),
+        tag("td", role.label, class_=f"role role-{role.label}"),
+        tag("td", form, class_="change"),
+        data_member=m.id,
+    )
+
+
+async def change(view: View, form: Mapping[str, str]) -> None:
+    """The role form: the same rule and audit entry as the `role` command."""
+    raw_id, raw_role = form.get("member", ""), form.get("role", "")
+    target = await view.session.get(Member, int(raw_id)) if raw_id.isdigit() else None
+    if target is None or target.community_id != view.community.id:
+        raise UserInputError("That member is not in this community.")
+    try:
+        role = Role.parse(raw_role)
+    except KeyError:
+        raise UserInputError(
+            f"`{raw_role[:30]}` is not a role; roles are member, catalyst and organiser."
+        ) from None
+    await change_role(view.scope, view.community, view.organiser, target, role, via="dashboard")
+
+
+section = Section("members", "Members", render, forms={"role": change})
