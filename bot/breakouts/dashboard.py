@@ -1,0 +1,80 @@
+"""The breakouts section of the organiser dashboard: each breakout's groups and report-backs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlmodel import col, select
+
+from bot.breakouts.models import Breakout, BreakoutGroup, BreakoutMember
+from bot.dashboard.html import Html, tag
+from bot.dashboard.section import Section, View
+from bot.models import Member
+
+SHOWN = 20
+
+
+async def render(view: View) -> Html:
+    breakouts = (
+        await view.session.exec(
+            select(Breakout)
+            .where(Breakout.community_id == view.community.id)
+            .order_by(col(Breakout.created_at).desc(), col(Breakout.id).desc())
+            .limit(SHOWN)
+        )
+    ).all()
+    if not breakouts:
+        return tag("p", "No breakouts yet. A catalyst starts one with `breakout`.")
+    ids = [b.id for b in breakouts]
+    groups = (
+        await view.session.exec(
+            select(BreakoutGroup)
+            .where(col(BreakoutGroup.breakout_id).in_(ids))
+            .order_by(col(BreakoutGroup.number))
+        )
+    ).all()
+    joined = (
+        await view.session.exec(
+            select(BreakoutMember, Member)
+            .join(Member, col(Member.id) == BreakoutMember.member_id)
+            .where(col(BreakoutMember.breakout_id).in_(ids))
+        )
+    ).all()
+    members: dict[int | None, list[str]] = defaultdict(list)
+    for bm, m in joined:
+        members[bm.group_id].append(m.display_name)
+    by_breakout: dict[int, list[BreakoutGroup]] = defaultdict(list)
+    for g in groups:
+        by_breakout[g.breakout_id].append(g)
+    return tag(
+        "div",
+        *(_breakout(view, b, by_breakout[b.id or 0], members) for b in breakouts),
+        class_="breakouts",
+    )
+
+
+def _breakout(
+    view: View, b: Breakout, groups: list[BreakoutGroup], members: dict[int | None, list[str]]
+) -> Html:
+    head = tag("tr", *(tag("th", h, scope="col") for h in ("Group", "Members", "Report-back")))
+    rows = [
+        tag(
+            "tr",
+            tag("td", str(g.number)),
+            tag("td", ", ".join(sorted(members[g.id]))),
+            tag("td", g.report or "no report"),
+        )
+        for g in groups
+    ]
+    return tag(
+        "article",
+        tag("h3", f"{view.local(b.created_at)} · {b.state} · {b.minutes} min"),
+        tag("p", b.provocation, class_="provocation"),
+        tag("div", tag("table", tag("thead", head), tag("tbody", *rows)), class_="table-wrap")
+        if groups
+        else tag("p", "Not split into groups yet."),
+        class_="breakout",
+    )
+
+
+section = Section("breakouts", "Breakouts", render)
