@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -97,6 +98,7 @@ class MatrixAdapter:
     """One bot account on one homeserver."""
 
     platform = PLATFORM
+    timeline_limit = TIMELINE_LIMIT
     capabilities = frozenset(
         {
             Capability.THREADS,
@@ -123,7 +125,6 @@ class MatrixAdapter:
         command_prefix: str = "!",
         e2e_store: Path | None = None,
         send_rate: SendRate = DEFAULT_RATE,
-        timeline_limit: int = TIMELINE_LIMIT,
         sync_timeout_ms: int = 30_000,
     ) -> None:
         if not password and not access_token:
@@ -139,7 +140,6 @@ class MatrixAdapter:
         self.configured_space = space
         self.prefix = command_prefix
         self.e2e_store = e2e_store
-        self.timeline_limit = timeline_limit
         self.sync_timeout_ms = sync_timeout_ms
         self.client: AsyncClient | None = None
         self.space_id: str | None = None
@@ -149,6 +149,7 @@ class MatrixAdapter:
         self._task: asyncio.Task[None] | None = None
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._synced = asyncio.Condition()
+        self._not_before_ms = 0
 
     @classmethod
     def from_config(cls, config: Config, db: Database) -> MatrixAdapter:
@@ -192,6 +193,10 @@ class MatrixAdapter:
         self._dm_rooms = await self.memory.with_prefix("dm:")
         await self._join_configured()
         token = await self.memory.get("sync_token")
+        if token is None:
+            # Synapse answers a repeated initial sync from a cache (2 minutes by default), so
+            # its position may be older than now: say outright that history is not ours.
+            self._not_before_ms = int(time.time() * 1000)
         # Full state once per run, so nio knows every room's members and encryption again.
         first = await self._nio.sync(
             timeout=0, sync_filter=self._sync_filter, since=token, full_state=True
@@ -225,7 +230,7 @@ class MatrixAdapter:
             ),
         )
         if self.e2e_store is not None:
-            self.e2e_store.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(self.e2e_store.mkdir, parents=True, exist_ok=True)
         try:
             if self._access_token:
                 client.access_token = self._access_token
@@ -308,7 +313,7 @@ class MatrixAdapter:
         if not isinstance(response, SyncResponse):
             raise _error("sync", response)
         for room_id, invited in response.rooms.invite.items():
-            await self._on_invite(room_id, [e.source for e in invited.invite_state])
+            await self._on_invite(room_id, [_stripped(e) for e in invited.invite_state])
         if replay:
             for room_id, joined in response.rooms.join.items():
                 events = [e.source for e in joined.timeline.events]
@@ -346,6 +351,8 @@ class MatrixAdapter:
             return
         view = self._room_view(room_id)
         for event in events:
+            if event.get("origin_server_ts", self._not_before_ms) < self._not_before_ms:
+                continue  # said before the bot's very first start
             if event.get("type") == "m.room.encrypted":
                 log.warning("matrix: cannot decrypt event %s in %s", event.get("event_id"), room_id)
                 continue
@@ -521,6 +528,13 @@ class MatrixAdapter:
             for m in found.members
             if m.user_id != self.self_id
         ]
+
+
+def _stripped(event: Any) -> dict[str, Any]:
+    """An invite's stripped state event as sent: nio moves a member event's content out."""
+    source = dict(event.source)
+    source.setdefault("content", getattr(event, "content", None) or {})
+    return source
 
 
 def _error(what: str, response: Any) -> PlatformError:
