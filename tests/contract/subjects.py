@@ -31,7 +31,6 @@ from adapters.contract import (
     PlatformName,
     ReactionAdded,
     SpaceId,
-    ThreadId,
     UserId,
 )
 from adapters.fake import ALL_CAPABILITIES, FakeAdapter
@@ -43,7 +42,7 @@ from tests.matrix.people import Person, person
 from tests.synapse import MatrixUser, SynapseServer
 
 DEADLINE_S = 20.0
-I = TypeVar("I", bound=Inbound)
+InboundT = TypeVar("InboundT", bound=Inbound)
 
 
 class Subject(ABC):
@@ -56,7 +55,7 @@ class Subject(ABC):
     async def sink(self, event: Inbound) -> None:
         await self.inbound.put(event)
 
-    async def next_inbound(self, kind: type[I]) -> I:
+    async def next_inbound(self, kind: type[InboundT]) -> InboundT:
         """The next inbound event of `kind`, skipping others (a member joining, say)."""
         async with asyncio.timeout(DEADLINE_S):
             while True:
