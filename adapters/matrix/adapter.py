@@ -149,6 +149,7 @@ class MatrixAdapter:
         self._task: asyncio.Task[None] | None = None
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._synced = asyncio.Condition()
+        self._stopping = asyncio.Event()
         self._not_before_ms = 0
 
     @classmethod
@@ -189,6 +190,7 @@ class MatrixAdapter:
     async def start(self, sink: InboundSink) -> None:
         """Log in, join the configured rooms, catch up since the last run, then keep syncing."""
         self._sink = sink
+        self._stopping.clear()
         self.client = await self._login()
         self._dm_rooms = await self.memory.with_prefix("dm:")
         await self._join_configured()
@@ -205,8 +207,9 @@ class MatrixAdapter:
         self._task = asyncio.create_task(self._run(), name="matrix-sync")
 
     async def stop(self) -> None:
+        """Stop between batches: a batch being handled is finished and its token stored."""
+        self._stopping.set()
         if self._task is not None:
-            self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         if self.client is not None:
@@ -286,21 +289,30 @@ class MatrixAdapter:
 
     async def _run(self) -> None:
         delay = 1.0
-        while True:
-            token = self._nio.next_batch
-            try:
-                response = await self._nio.sync(
-                    timeout=self.sync_timeout_ms, sync_filter=self._sync_filter, since=token
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            while not self._stopping.is_set():
+                token = self._nio.next_batch
+                sync = asyncio.ensure_future(
+                    self._nio.sync(
+                        timeout=self.sync_timeout_ms, sync_filter=self._sync_filter, since=token
+                    )
                 )
-                await self._process(response, since=token, replay=True)
-                delay = 1.0
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("matrix: sync failed; retrying in %.0f s", delay)
-                self._nio.next_batch = token  # fetch the same batch again, not the next one
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
+                await asyncio.wait({sync, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not sync.done():
+                    sync.cancel()  # only the long poll is abandoned, never a handled batch
+                    await asyncio.gather(sync, return_exceptions=True)
+                    return
+                try:
+                    await self._process(sync.result(), since=token, replay=True)
+                    delay = 1.0
+                except Exception:
+                    log.exception("matrix: sync failed; retrying in %.0f s", delay)
+                    self._nio.next_batch = token  # fetch the same batch again, not the next
+                    await asyncio.wait({stopping}, timeout=delay)
+                    delay = min(delay * 2, 60.0)
+        finally:
+            stopping.cancel()
 
     async def _process(self, response: Any, *, since: str | None, replay: bool) -> None:
         """Hand one sync batch to the core, then remember how far we got.

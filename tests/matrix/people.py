@@ -40,12 +40,16 @@ class Person:
         self.user_id: str = client.user_id
         self.timeline: dict[str, list[Event]] = {}
         self.invites: dict[str, list[Event]] = {}
+        self.decrypted: set[str] = set()
+        """Ids of events that arrived encrypted and this member's device could read."""
 
     async def sync(self, timeout_ms: int = 1000, sync_filter: dict[str, Any] | None = None) -> None:
         response = await self.client.sync(timeout=timeout_ms, sync_filter=sync_filter)
         assert isinstance(response, SyncResponse), response
         for room_id, joined in response.rooms.join.items():
-            self.timeline.setdefault(room_id, []).extend(e.source for e in joined.timeline.events)
+            events = joined.timeline.events
+            self.timeline.setdefault(room_id, []).extend(e.source for e in events)
+            self.decrypted.update(e.event_id for e in events if getattr(e, "decrypted", False))
         for room_id, invited in response.rooms.invite.items():
             self.invites[room_id] = [_stripped(e) for e in invited.invite_state]
         if self.client.olm is not None:
@@ -191,20 +195,27 @@ def bot_config(
     bot: MatrixUser,
     data_dir: Path,
     organisers: tuple[str, ...] = ("matrix:@alice:localhost",),
+    *,
+    password: bool = False,
     **matrix: Any,
 ) -> Config:
-    """The bot's configuration for the test server, logging in with its access token."""
+    """The bot's configuration for the test server.
+
+    It logs in with its registration token, or with `password=True` by password as a new
+    device (what an E2E bot needs: a device whose keys only its own store holds).
+    """
     data = {
         "community": {"name": "Matrix test community", "organisers": list(organisers)},
         "storage": {"data_dir": str(data_dir)},
         "matrix": {
             "homeserver": server.base_url,
             "user_id": bot.user_id,
-            "access_token_env": "MATRIX_TOKEN",
+            ("password_env" if password else "access_token_env"): "MATRIX_SECRET",
             **matrix,
         },
     }
-    return parse_config(data, {"MATRIX_TOKEN": bot.access_token}, data_dir)
+    secret = bot.password if password else bot.access_token
+    return parse_config(data, {"MATRIX_SECRET": secret}, data_dir)
 
 
 @asynccontextmanager
