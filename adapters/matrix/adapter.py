@@ -76,7 +76,7 @@ from adapters.matrix.translate import (
     txn_id,
 )
 from adapters.state import AdapterMemory
-from bot.config import Config
+from bot.config import Config, Secret
 from bot.db import Database
 from bot.errors import ConfigError, PlatformError
 
@@ -117,8 +117,8 @@ class MatrixAdapter:
         *,
         homeserver: str,
         user_id: str,
-        password: str | None = None,
-        access_token: str | None = None,
+        password: Secret | None = None,
+        access_token: Secret | None = None,
         device_name: str = "community-bot",
         rooms: Sequence[str] = (),
         space: str | None = None,
@@ -158,8 +158,15 @@ class MatrixAdapter:
         if section is None:
             raise ConfigError("matrix", "the [matrix] section is missing")
 
-        def secret(env: str | None) -> str | None:
-            return config.secret(env).reveal() if env else None
+        if section.e2e and not e2e_available():
+            raise ConfigError(
+                "matrix.e2e",
+                "encryption needs matrix-nio's E2E support: "
+                "pip install 'community-bot[matrix-e2e]' (or set e2e = false)",
+            )
+
+        def secret(env: str | None) -> Secret | None:
+            return config.secret(env) if env else None
 
         return cls(
             db,
@@ -236,7 +243,8 @@ class MatrixAdapter:
             await asyncio.to_thread(self.e2e_store.mkdir, parents=True, exist_ok=True)
         try:
             if self._access_token:
-                client.access_token = self._access_token
+                token = self._access_token.reveal()
+                client.access_token = token
                 who = await client.whoami()
                 if not isinstance(who, WhoamiResponse):
                     raise _error("login with the access token", who)
@@ -245,10 +253,10 @@ class MatrixAdapter:
                         "matrix.user_id",
                         f"the access token belongs to {who.user_id}, not {self.self_id}",
                     )
-                client.restore_login(who.user_id, who.device_id or "", self._access_token)
+                client.restore_login(who.user_id, who.device_id or "", token)
             else:
                 assert self._password is not None
-                login = await client.login(self._password, device_name=self.device_name)
+                login = await client.login(self._password.reveal(), device_name=self.device_name)
                 if not isinstance(login, LoginResponse):
                     raise _error("login with the password", login)
         except BaseException:
@@ -540,6 +548,13 @@ class MatrixAdapter:
             for m in found.members
             if m.user_id != self.self_id
         ]
+
+
+def e2e_available() -> bool:
+    """Whether nio can encrypt here (matrix-nio[e2e] brings vodozemac, a binary wheel)."""
+    from nio.crypto import ENCRYPTION_ENABLED
+
+    return bool(ENCRYPTION_ENABLED)
 
 
 def _stripped(event: Any) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from adapters.contract import (
 from adapters.fake import ALL_CAPABILITIES, FakeAdapter
 from adapters.webchat.adapter import WebChat
 from bot.clock import FakeClock
+from bot.config import Secret
 from bot.db import Database
 from bot.web import build_app
 from tests.matrix.people import Person, person
@@ -293,7 +294,7 @@ async def matrix_subject(
             db,
             homeserver=server.base_url,
             user_id=bot.user_id,
-            access_token=bot.access_token,
+            access_token=Secret(bot.access_token),
             rooms=[room],
             sync_timeout_ms=5000,
         )

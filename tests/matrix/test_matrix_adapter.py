@@ -28,6 +28,7 @@ from adapters.contract import (
     UserId,
 )
 from adapters.matrix import MatrixAdapter
+from bot.config import Secret
 from bot.db import Database
 from bot.errors import PlatformError
 from tests.contract.subjects import MatrixSubject, open_db
@@ -53,7 +54,7 @@ async def started(
         db,
         homeserver=server.base_url,
         user_id=bot.user_id,
-        access_token=bot.access_token,
+        access_token=Secret(bot.access_token),
         sync_timeout_ms=5000,
         **options,  # type: ignore[arg-type]
     )
