@@ -498,17 +498,26 @@ class MatrixAdapter:
             await self._synced.wait_for(lambda: room_id in self._nio.rooms)
 
     async def _open(self, action: OpenSubSpace) -> SubSpaceOpened:
-        ref = "subspace:" + hashlib.sha256(action.key.encode()).hexdigest()[:32]
-        room_id = await self.memory.get(ref)
-        server = server_name(self.self_id)
-        if room_id is None:
-            request = subspace_request(action.name, action.members, self.space_id, server)
-            request["initial_state"] += self._encryption_state()
-            created = await self._nio.room_create(preset=RoomPreset.private_chat, **request)
-            if not isinstance(created, RoomCreateResponse):
-                raise _error("creating a breakout room", created)
-            room_id = str(created.room_id)
-            await self.memory.put(ref, room_id)
+        """A private room in the space; the same parent and name again invites newcomers.
+
+        The room is remembered by parent and name (not by key), so a retried open finds it
+        and a late joiner's open adds them to the room their group already has.
+        """
+        subspace = f"{action.parent.space}\n{action.name}"
+        ref = "subspace:" + hashlib.sha256(subspace.encode()).hexdigest()[:32]
+        async with self._locks[ref]:
+            room_id = await self.memory.get(ref)
+            server = server_name(self.self_id)
+            if room_id is None:
+                request = subspace_request(action.name, action.members, self.space_id, server)
+                request["initial_state"] += self._encryption_state()
+                created = await self._nio.room_create(preset=RoomPreset.private_chat, **request)
+                if not isinstance(created, RoomCreateResponse):
+                    raise _error("creating a breakout room", created)
+                room_id = str(created.room_id)
+                await self.memory.put(ref, room_id)
+            else:
+                await self._invite_missing(room_id, action.members)
         if self.space_id is not None:
             linked = await self._nio.room_put_state(
                 self.space_id, "m.space.child", {"via": [server]}, state_key=room_id
@@ -516,6 +525,17 @@ class MatrixAdapter:
             if isinstance(linked, ErrorResponse):
                 raise _error("adding the breakout room to the space", linked)
         return SubSpaceOpened(Place(PLATFORM, SpaceId(room_id)))
+
+    async def _invite_missing(self, room_id: str, members: Sequence[str]) -> None:
+        joined = await self._nio.joined_members(room_id)
+        if isinstance(joined, ErrorResponse):
+            raise _error("listing the breakout room's members", joined)
+        present = {m.user_id for m in joined.members}
+        for user_id in members:
+            if user_id not in present:
+                invited = await self._nio.room_invite(room_id, user_id)
+                if isinstance(invited, ErrorResponse):
+                    raise _error("inviting to the breakout room", invited)
 
     async def _close(self, action: CloseSubSpace) -> Done:
         """Post a closing note, mark the room archived in its name, and leave it."""

@@ -93,18 +93,29 @@ async def test_breakout_rooms_live_in_the_space_and_are_archived_on_close(
         )
         main = await alice.create_room("Main", invite=(bot.user_id,))
         async with started(db, synapse, bot, alice, rooms=[main], space=space) as subject:
+            parent = Place(MATRIX, SpaceId(main))
             opened = await subject.adapter.perform(
                 OpenSubSpace(
                     key=f"breakout:{uuid.uuid4().hex}:1",
-                    parent=Place(MATRIX, SpaceId(main)),
+                    parent=parent,
                     name="Group 1",
-                    members=(UserId(alice.user_id), UserId(bob.user_id)),
+                    members=(UserId(alice.user_id),),
                 )
             )
             assert isinstance(opened, SubSpaceOpened)
             group = opened.place.space
-            await bob.accept_invite(lambda r, _s: r == group)
             await alice.accept_invite(lambda r, _s: r == group)
+            # A late joiner: the same parent and name is the same room, with bob invited.
+            again = await subject.adapter.perform(
+                OpenSubSpace(
+                    key=f"breakout:{uuid.uuid4().hex}:invite-bob",
+                    parent=parent,
+                    name="Group 1",
+                    members=(UserId(alice.user_id), UserId(bob.user_id)),
+                )
+            )
+            assert again == opened
+            await bob.accept_invite(lambda r, _s: r == group)
 
             assert (await state(alice, group, "m.room.name"))["name"] == "Group 1"
             assert (await state(alice, group, "m.room.join_rules"))["join_rule"] == "invite"
