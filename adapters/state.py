@@ -32,6 +32,12 @@ class AdapterMemory:
             row.value = value
             s.add(row)
 
+    async def forget(self, key: str) -> None:
+        async with self.db.session() as s:
+            row = await s.get(AdapterState, (self.platform, key))
+            if row is not None:
+                await s.delete(row)
+
     async def with_prefix(self, prefix: str) -> dict[str, str]:
         """Every key starting with `prefix` (prefix removed) -> its value."""
         async with self.db.reader() as s:

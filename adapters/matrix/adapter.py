@@ -66,6 +66,7 @@ from adapters.matrix.translate import (
     RoomView,
     archived_name,
     edit_content,
+    left_user,
     message_content,
     platform_error,
     read_invite,
@@ -376,6 +377,9 @@ class MatrixAdapter:
             if event.get("type") == "m.room.encrypted":
                 log.warning("matrix: cannot decrypt event %s in %s", event.get("event_id"), room_id)
                 continue
+            gone = left_user(event)
+            if gone is not None and self._dm_rooms.get(gone) == room_id:
+                await self._forget_dm(gone)  # the next DM to them opens a new room
             inbound = to_inbound(event, view, self_id=self.self_id, prefix=self.prefix)
             if inbound is not None:
                 await self._sink(inbound)
@@ -403,6 +407,10 @@ class MatrixAdapter:
     async def _remember_dm(self, user_id: str, room_id: str) -> None:
         self._dm_rooms[user_id] = room_id
         await self.memory.put(f"dm:{user_id}", room_id)
+
+    async def _forget_dm(self, user_id: str) -> None:
+        self._dm_rooms.pop(user_id, None)
+        await self.memory.forget(f"dm:{user_id}")
 
     async def _e2e_chores(self) -> None:
         """Upload, query and claim keys and send to-device messages, as nio's sync_forever does."""

@@ -37,7 +37,8 @@ from bot.errors import PlatformError
 
 PLATFORM = PlatformName("matrix")
 HTML_FORMAT = "org.matrix.custom.html"
-TEXT_MSGTYPES = frozenset({"m.text", "m.notice", "m.emote"})
+#: What people write. `m.notice` is what bots write, so reading it could start a bot loop.
+TEXT_MSGTYPES = frozenset({"m.text", "m.emote"})
 WORD_JOINER = "\u2060"
 _ROOM_MENTION = re.compile(r"@(room)\b", re.IGNORECASE)
 #: Errors a retry may cure; every other `M_*` code means the request itself is refused.
@@ -180,6 +181,15 @@ def since_own_join(events: Sequence[Mapping[str, Any]], self_id: str) -> list[Ma
         if is_own_join(event, self_id):
             start = index + 1
     return list(events[start:])
+
+
+def left_user(event: Mapping[str, Any]) -> str | None:
+    """Who left (or was removed from) the room with this member event, if anyone."""
+    if event.get("type") != "m.room.member":
+        return None
+    membership = (event.get("content") or {}).get("membership")
+    state_key = event.get("state_key")
+    return state_key if membership in ("leave", "ban") and isinstance(state_key, str) else None
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,19 @@ async def test_invites_dms_edits_and_joins(
                 )
             )
             assert isinstance(sent, Sent) and sent.place.space == dm, "the invited DM is used"
+            # Carol leaves the DM: the next private message opens a new one.
+            await carol.client.room_leave(dm)
+            await carol.say(room, "I left our DM")
+            await subject.next_inbound(MessageReceived)  # the leave came before it
+            fresh = await subject.adapter.perform(
+                SendMessage(
+                    key=f"dm:{uuid.uuid4().hex}",
+                    to=Direct(MATRIX, UserId(carol.user_id)),
+                    text=("A new DM",),
+                )
+            )
+            assert isinstance(fresh, Sent) and fresh.place.space != dm and fresh.place.direct
+            assert await carol.accept_dm_from(bot.user_id) == fresh.place.space
 
             said = await carol.say(room, "My answer: tea")
             await carol.edit(room, said, "My answer: coffee")

@@ -19,6 +19,7 @@ from adapters.matrix.translate import (
     RoomView,
     archived_name,
     edit_content,
+    left_user,
     message_content,
     platform_error,
     read_invite,
@@ -235,3 +236,14 @@ def test_a_recorded_429_body_becomes_a_retry_delay() -> None:
     error = _error("sending", ErrorResponse.from_dict(body))
     assert error.retry_after == pytest.approx(1.733)
     assert "M_LIMIT_EXCEEDED" in str(error)
+
+
+def test_notices_from_other_bots_are_not_read() -> None:
+    assert read(message("!help", **{"msgtype": "m.notice"})) is None
+
+
+def test_who_left() -> None:
+    leave = {"type": "m.room.member", "state_key": "@a:l", "content": {"membership": "leave"}}
+    assert left_user(leave) == "@a:l"
+    assert left_user({**leave, "content": {"membership": "join"}}) is None
+    assert left_user(message("bye")) is None
