@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -223,6 +223,79 @@ async def bot_running(config: Config) -> AsyncIterator[Running]:
     """The whole bot, as `community-bot run` starts it, minus the web server."""
     async with running(config, serve=False) as run:
         yield run
+
+
+class Community:
+    """The bot and some members in one community room: the set-up of every ritual scenario.
+
+    `restart()` stops the bot and starts it again on the same database, as a deploy would;
+    `dm(name)` is that member's direct room with the bot (accepting the bot's invite once).
+    A check-in, breakout or reminder scenario is then a few `say`s and `wait_event`s.
+    """
+
+    def __init__(
+        self, bot: MatrixUser, config: Config, room: str, people: dict[str, Person]
+    ) -> None:
+        self.bot = bot
+        self.config = config
+        self.room = room
+        self.people = people
+        self._dms: dict[str, str] = {}
+        self._stack = AsyncExitStack()
+        self.run: Running | None = None
+
+    async def start(self) -> None:
+        self.run = await self._stack.enter_async_context(bot_running(self.config))
+
+    async def stop(self) -> None:
+        await self._stack.aclose()
+        self.run = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    async def dm(self, name: str) -> str:
+        if name not in self._dms:
+            self._dms[name] = await self.people[name].accept_dm_from(self.bot.user_id)
+        return self._dms[name]
+
+    def from_bot(self, containing: str = "") -> Callable[[Event], bool]:
+        return sent_by(self.bot.user_id, containing=containing)
+
+
+@asynccontextmanager
+async def community(
+    server: SynapseServer,
+    users: Mapping[str, MatrixUser],
+    data_dir: Path,
+    *names: str,
+    start: bool = True,
+    **matrix: Any,
+) -> AsyncIterator[Community]:
+    """`names` (the first is the organiser who creates the room) with the bot, running
+    unless `start=False` (to say things before the bot's first start)."""
+    bot = users["communitybot"]
+    async with AsyncExitStack() as stack:
+        people = {n: await stack.enter_async_context(person(server, users[n])) for n in names}
+        owner, *others = (people[n] for n in names)
+        room = await owner.create_room(
+            "Community",
+            invite=(bot.user_id, *(o.user_id for o in others)),
+            # A moderator bot, so an @room it sent would be allowed to ping everyone.
+            power_level_override={"users": {bot.user_id: 50}},
+        )
+        for other in others:
+            await other.accept_invite(lambda r, _s: r == room)
+        organiser = f"matrix:{owner.user_id}"
+        config = bot_config(server, bot, data_dir, (organiser,), rooms=[room], **matrix)
+        found = Community(bot, config, room, people)
+        if start:
+            await found.start()
+        try:
+            yield found
+        finally:
+            await found.stop()
 
 
 def highlights(notification: Event) -> bool:
