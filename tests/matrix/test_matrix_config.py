@@ -14,6 +14,7 @@ from bot.app import platform_adapters
 from bot.clock import SystemClock
 from bot.config import parse_config
 from bot.db import Database
+from bot.errors import ConfigError
 
 
 @pytest.fixture
@@ -50,3 +51,19 @@ async def test_exemption_and_encryption_options(tmp_path: Path, db: Database) ->
     adapter = MatrixAdapter.from_config(config(tmp_path, exempt_from_rate_limit=True, e2e=True), db)
     assert adapter.send_rate == EXEMPT_RATE
     assert adapter.e2e_store == tmp_path / "matrix-store"
+
+
+@pytest.mark.parametrize(
+    ("option", "key", "says"),
+    [
+        ({"user_id": "communitybot"}, "matrix.user_id", "@bot:example.org"),
+        ({"homeserver": "matrix.example.org"}, "matrix.homeserver", "https://"),
+        ({"rooms": ["community"]}, "matrix.rooms", "#community:example.org"),
+        ({"space": "!nocolon"}, "matrix.space", "Matrix room"),
+        ({"command_prefix": ""}, "matrix.command_prefix", "at least 1"),
+    ],
+)
+def test_mistakes_name_the_key(tmp_path: Path, option: dict[str, Any], key: str, says: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config(tmp_path, **option)
+    assert caught.value.key.startswith(key) and says in str(caught.value)
