@@ -106,7 +106,8 @@ class DeliverySection(Section):
 
 
 def _matrix_room(value: str) -> str:
-    if value[:1] not in ("!", "#") or ":" not in value:
+    """A room id (`!...`; since room version 12 without a server part) or an alias."""
+    if len(value) < 2 or not (value[0] == "!" or (value[0] == "#" and ":" in value)):
         raise ValueError(
             f"{value!r} is not a Matrix room; use its id (!abc:example.org) "
             "or alias (#community:example.org)"

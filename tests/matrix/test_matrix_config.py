@@ -59,7 +59,7 @@ async def test_exemption_and_encryption_options(tmp_path: Path, db: Database) ->
         ({"user_id": "communitybot"}, "matrix.user_id", "@bot:example.org"),
         ({"homeserver": "matrix.example.org"}, "matrix.homeserver", "https://"),
         ({"rooms": ["community"]}, "matrix.rooms", "#community:example.org"),
-        ({"space": "!nocolon"}, "matrix.space", "Matrix room"),
+        ({"space": "#nocolon"}, "matrix.space", "Matrix room"),
         ({"command_prefix": ""}, "matrix.command_prefix", "at least 1"),
     ],
 )
