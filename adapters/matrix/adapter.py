@@ -71,7 +71,7 @@ from adapters.matrix.translate import (
     platform_error,
     read_invite,
     server_name,
-    since_own_join,
+    since_bot_arrived,
     subspace_request,
     to_inbound,
     txn_id,
@@ -340,7 +340,7 @@ class MatrixAdapter:
                 events = [e.source for e in joined.timeline.events]
                 if joined.timeline.limited and since is not None:
                     events = await self._gap(room_id, joined.timeline.prev_batch, since) + events
-                await self._dispatch(room_id, since_own_join(events, self.self_id))
+                await self._dispatch(room_id, since_bot_arrived(events, self.self_id))
         await self._e2e_chores()
         await self.memory.put("sync_token", response.next_batch)
         async with self._synced:

@@ -164,22 +164,29 @@ def to_inbound(
     return MessageReceived(**common, place=place, message_id=MessageId(event_id), text=text)
 
 
-def is_own_join(event: Mapping[str, Any], self_id: str) -> bool:
-    """The bot's own join (not a profile change): history before it was not said to the bot."""
+def _own_membership(event: Mapping[str, Any], self_id: str) -> str | None:
+    """The bot's new membership if this event changes it (not a profile change), else None."""
     if event.get("type") != "m.room.member" or event.get("state_key") != self_id:
-        return False
-    prev = (event.get("unsigned") or {}).get("prev_content") or {}
-    return (event.get("content") or {}).get("membership") == "join" and prev.get(
-        "membership"
-    ) != "join"
+        return None
+    now = (event.get("content") or {}).get("membership")
+    prev = ((event.get("unsigned") or {}).get("prev_content") or {}).get("membership")
+    return now if isinstance(now, str) and now != prev else None
 
 
-def since_own_join(events: Sequence[Mapping[str, Any]], self_id: str) -> list[Mapping[str, Any]]:
-    """The events after the bot's latest join in this batch, or all of them if it has none."""
-    start = 0
+def since_bot_arrived(events: Sequence[Mapping[str, Any]], self_id: str) -> list[Mapping[str, Any]]:
+    """The events said to the bot: after its invite (or its join, if it came uninvited).
+
+    History from before the bot was asked in is not answered; what someone wrote between
+    inviting the bot and its joining (the first message of a new DM) is.
+    """
+    start, invited_at = 0, None
     for index, event in enumerate(events):
-        if is_own_join(event, self_id):
-            start = index + 1
+        membership = _own_membership(event, self_id)
+        if membership == "invite":
+            invited_at = index + 1
+        elif membership == "join":
+            start = invited_at if invited_at is not None else index + 1
+            invited_at = None
     return list(events[start:])
 
 

@@ -23,7 +23,7 @@ from adapters.matrix.translate import (
     message_content,
     platform_error,
     read_invite,
-    since_own_join,
+    since_bot_arrived,
     strip_reply_fallback,
     subspace_request,
     to_inbound,
@@ -129,17 +129,29 @@ def test_direct_rooms_are_marked() -> None:
     assert event.place.direct
 
 
-def test_history_before_the_bots_join_is_dropped() -> None:
-    own_join = {
-        "type": "m.room.member",
-        "state_key": BOT,
-        "sender": BOT,
-        "event_id": "$j",
-        "content": {"membership": "join"},
-    }
-    before, after = message("!help", "$1"), message("!help", "$2")
-    assert since_own_join([before, own_join, after], BOT) == [after]
-    assert since_own_join([before, after], BOT) == [before, after]
+def test_history_before_the_bot_was_asked_in_is_dropped() -> None:
+    def own(membership: str, prev: str | None = None) -> dict[str, Any]:
+        unsigned = {"prev_content": {"membership": prev}} if prev else {}
+        return {
+            "type": "m.room.member",
+            "state_key": BOT,
+            "sender": "@alice:localhost",
+            "event_id": f"${membership}",
+            "content": {"membership": membership},
+            "unsigned": unsigned,
+        }
+
+    before, between, after = message("!help", "$1"), message("!help", "$2"), message("!x", "$3")
+    joined = own("join", "invite")
+    assert since_bot_arrived([before, own("invite"), between, joined, after], BOT) == [
+        between,
+        joined,
+        after,
+    ]
+    assert since_bot_arrived([before, own("join"), after], BOT) == [after]
+    assert since_bot_arrived([before, after], BOT) == [before, after]
+    renamed = own("join", "join")
+    assert since_bot_arrived([before, renamed, after], BOT) == [before, renamed, after]
 
 
 def test_invites_say_who_and_whether_direct() -> None:
