@@ -217,3 +217,31 @@ async def test_synapse_rate_limit_becomes_a_retry_delay(
     assert caught.value.retry_after is not None and 0 < caught.value.retry_after <= 10
     assert not caught.value.permanent
     assert admin_id != slow_id
+
+
+async def test_a_retry_after_a_restart_is_still_the_same_message(
+    synapse: SynapseServer, matrix_users: dict[str, MatrixUser], db: Database
+) -> None:
+    """Logged in by password, the bot keeps its device, so Synapse still knows the txn id."""
+    bot = matrix_users["communitybot"]
+    async with person(synapse, matrix_users["erin"]) as erin:
+        room = await erin.create_room("Retries", invite=(bot.user_id,))
+        to = Place(MATRIX, SpaceId(room))
+        action = SendMessage(key=f"retry:{uuid.uuid4().hex}", to=to, text=("Only once",))
+        sent = []
+        for _run in range(2):
+            adapter = MatrixAdapter(
+                db,
+                homeserver=synapse.base_url,
+                user_id=bot.user_id,
+                password=Secret(bot.password),
+                rooms=[room],
+                sync_timeout_ms=5000,
+            )
+            await adapter.start(MatrixSubject(adapter, erin, room).sink)
+            try:
+                sent.append(await adapter.perform(action))
+            finally:
+                await adapter.stop()
+        assert sent[0] == sent[1]
+        assert await MatrixSubject(adapter, erin, room).count(to, "Only once") == 1
