@@ -395,7 +395,7 @@ class MatrixAdapter:
 
     async def _on_invite(self, room_id: str, invite_state: list[dict[str, Any]]) -> None:
         invite = read_invite(invite_state, self.self_id)
-        wanted = set(self.configured_rooms) | {self.configured_space or ""}
+        wanted = {*self.configured_rooms, *filter(None, [self.configured_space])}
         if invite.direct and invite.inviter:
             await self._remember_dm(invite.inviter, room_id)
         elif room_id not in self._allowed_rooms and not (invite.aliases & wanted):
