@@ -341,6 +341,6 @@ def platform_error(
     text = f"Matrix {what} failed: {errcode or 'error'} {message}".strip()
     if errcode == "M_LIMIT_EXCEEDED" or retry_after_ms is not None:
         delay = (retry_after_ms if retry_after_ms is not None else 5000) / 1000
-        return PlatformError(text, retry_after=delay)
+        return PlatformError(f"{text} (retry after {delay:.1f} s)", retry_after=delay)
     permanent = errcode is not None and errcode not in TRANSIENT_ERRCODES
     return PlatformError(text, permanent=permanent)

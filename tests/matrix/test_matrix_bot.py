@@ -8,13 +8,21 @@ written the same way: `community(...)`, then `say` and `wait_event` as its membe
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 from pathlib import Path
 
+import httpx
 import pytest
+from sqlmodel import select
 
+from adapters.contract import Place, PlatformName, SpaceId
 from adapters.matrix import MatrixAdapter
-from tests.matrix.people import community, highlights, sent_by
+from bot.models import OutboxRow, OutboxState
+from tests.matrix.people import bot_config, bot_running, community, highlights, person, sent_by
 from tests.synapse import MatrixUser, SynapseServer
+
+MATRIX = PlatformName("matrix")
 
 pytestmark = pytest.mark.matrix
 
@@ -95,3 +103,43 @@ async def test_a_command_in_a_thread_is_answered_in_the_thread_and_room_never_pi
     notes = [n for n in await alice.notifications() if n["event"]["event_id"] == reply["event_id"]]
     assert notes, "the reply notified alice as an ordinary message"
     assert not any(highlights(n) for n in notes), notes
+
+
+async def test_a_burst_over_synapses_limit_arrives_complete_and_once(
+    synapse: SynapseServer, matrix_users: dict[str, MatrixUser], tmp_path: Path
+) -> None:
+    """Synapse throttles the bot (10 a second, no burst); the outbox waits as told."""
+    _admin, admin_token = await asyncio.to_thread(
+        synapse.register, f"admin{secrets.token_hex(3)}", secrets.token_hex(8), True
+    )
+    password = secrets.token_hex(8)
+    user_id, token = await asyncio.to_thread(
+        synapse.register, f"burstbot{secrets.token_hex(3)}", password
+    )
+    async with httpx.AsyncClient(base_url=synapse.base_url, timeout=10) as http:
+        r = await http.post(
+            f"/_synapse/admin/v1/users/{user_id}/override_ratelimit",
+            json={"messages_per_second": 10, "burst_count": 1},
+            headers={"Authorization": f"Bearer {admin_token}"},
+        )
+        r.raise_for_status()
+    bot = MatrixUser(user_id, password, token)
+    texts = [f"burst {n}" for n in range(6)]
+    async with person(synapse, matrix_users["erin"]) as erin:
+        room = await erin.create_room("Busy evening", invite=(user_id,))
+        # Told it is exempt, the bot sends as fast as it can: only Synapse holds it back.
+        config = bot_config(synapse, bot, tmp_path, rooms=[room], exempt_from_rate_limit=True)
+        async with bot_running(config) as run:
+            async with run.bot.db.session() as s:
+                scope = run.bot.scope(s)
+                for text in texts:
+                    await scope.send(Place(MATRIX, SpaceId(room)), text, key=f"burst:{text}")
+            run.bot.wake(scope.woken)
+            await erin.until(lambda: len(erin.events(room, sent_by(user_id))) == len(texts))
+            async with run.bot.db.reader() as s:
+                rows = (await s.exec(select(OutboxRow))).all()
+
+    bodies = sorted(e["content"]["body"] for e in erin.events(room, sent_by(user_id)))
+    assert bodies == texts, "each message once"
+    assert {r.state for r in rows} == {OutboxState.SENT}
+    assert any("M_LIMIT_EXCEEDED" in (r.last_error or "") for r in rows), "Synapse did throttle"
