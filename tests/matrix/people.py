@@ -8,6 +8,7 @@ sleeping: every wait long-polls /sync until the event is there or the deadline p
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -184,6 +185,29 @@ async def person(
         yield member
     finally:
         await client.close()
+
+
+async def throttled_account(server: SynapseServer, per_second: int) -> MatrixUser:
+    """A fresh bot account that Synapse limits to `per_second` messages, with no burst.
+
+    The suite's Synapse is generous to everyone, so the limit is set for this account
+    alone through the admin API, as an operator would (a server admin registered for it).
+    """
+    _admin, admin_token = await asyncio.to_thread(
+        server.register, f"admin{secrets.token_hex(3)}", secrets.token_hex(8), True
+    )
+    password = secrets.token_hex(8)
+    user_id, token = await asyncio.to_thread(
+        server.register, f"slowbot{secrets.token_hex(3)}", password
+    )
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
+        r = await http.post(
+            f"/_synapse/admin/v1/users/{user_id}/override_ratelimit",
+            json={"messages_per_second": per_second, "burst_count": 1},
+            headers={"Authorization": f"Bearer {admin_token}"},
+        )
+        r.raise_for_status()
+    return MatrixUser(user_id, password, token)
 
 
 def _unique_filter() -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,7 +30,7 @@ from bot.config import Secret
 from bot.db import Database
 from bot.errors import PlatformError
 from tests.contract.subjects import MatrixSubject, open_db
-from tests.matrix.people import Person, person, sent_by
+from tests.matrix.people import Person, person, sent_by, throttled_account
 from tests.synapse import MatrixUser, SynapseServer
 
 pytestmark = pytest.mark.matrix
@@ -193,19 +191,8 @@ async def test_synapse_rate_limit_becomes_a_retry_delay(
     synapse: SynapseServer, matrix_users: dict[str, MatrixUser], db: Database
 ) -> None:
     """A bot account without the exemption: Synapse's 429 is a `PlatformError` to retry."""
-    name = f"slowbot{secrets.token_hex(3)}"
-    admin_id, admin_token = await asyncio.to_thread(
-        synapse.register, f"admin{secrets.token_hex(3)}", secrets.token_hex(8), True
-    )
-    slow_id, slow_token = await asyncio.to_thread(synapse.register, name, secrets.token_hex(8))
-    async with httpx.AsyncClient(base_url=synapse.base_url, timeout=10) as http:
-        r = await http.post(
-            f"/_synapse/admin/v1/users/{slow_id}/override_ratelimit",
-            json={"messages_per_second": 1, "burst_count": 1},
-            headers={"Authorization": f"Bearer {admin_token}"},
-        )
-        r.raise_for_status()
-    slow = MatrixUser(slow_id, "", slow_token)
+    slow = await throttled_account(synapse, per_second=1)
+    slow_id = slow.user_id
     async with person(synapse, matrix_users["erin"]) as erin:
         room = await erin.create_room("Busy", invite=(slow_id,))
         async with started(db, synapse, slow, erin, rooms=[room]) as subject:
@@ -216,7 +203,6 @@ async def test_synapse_rate_limit_becomes_a_retry_delay(
                     await subject.adapter.perform(SendMessage(key=f"k{n}", to=to, text=("hi",)))
     assert caught.value.retry_after is not None and 0 < caught.value.retry_after <= 10
     assert not caught.value.permanent
-    assert admin_id != slow_id
 
 
 async def test_a_retry_after_a_restart_is_still_the_same_message(

@@ -8,18 +8,23 @@ written the same way: `community(...)`, then `say` and `wait_event` as its membe
 
 from __future__ import annotations
 
-import asyncio
-import secrets
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlmodel import select
 
 from adapters.contract import Place, PlatformName, SpaceId
 from adapters.matrix import MatrixAdapter
 from bot.models import OutboxRow, OutboxState
-from tests.matrix.people import bot_config, bot_running, community, highlights, person, sent_by
+from tests.matrix.people import (
+    bot_config,
+    bot_running,
+    community,
+    highlights,
+    person,
+    sent_by,
+    throttled_account,
+)
 from tests.synapse import MatrixUser, SynapseServer
 
 MATRIX = PlatformName("matrix")
@@ -109,21 +114,8 @@ async def test_a_burst_over_synapses_limit_arrives_complete_and_once(
     synapse: SynapseServer, matrix_users: dict[str, MatrixUser], tmp_path: Path
 ) -> None:
     """Synapse throttles the bot (10 a second, no burst); the outbox waits as told."""
-    _admin, admin_token = await asyncio.to_thread(
-        synapse.register, f"admin{secrets.token_hex(3)}", secrets.token_hex(8), True
-    )
-    password = secrets.token_hex(8)
-    user_id, token = await asyncio.to_thread(
-        synapse.register, f"burstbot{secrets.token_hex(3)}", password
-    )
-    async with httpx.AsyncClient(base_url=synapse.base_url, timeout=10) as http:
-        r = await http.post(
-            f"/_synapse/admin/v1/users/{user_id}/override_ratelimit",
-            json={"messages_per_second": 10, "burst_count": 1},
-            headers={"Authorization": f"Bearer {admin_token}"},
-        )
-        r.raise_for_status()
-    bot = MatrixUser(user_id, password, token)
+    bot = await throttled_account(synapse, per_second=10)
+    user_id = bot.user_id
     texts = [f"burst {n}" for n in range(6)]
     async with person(synapse, matrix_users["erin"]) as erin:
         room = await erin.create_room("Busy evening", invite=(user_id,))
