@@ -74,6 +74,7 @@ class FakeAdapter:
         self.present_users: dict[str, list[str]] = {}
         self._failures: deque[Exception] = deque()
         self._ids = 0
+        self._done: dict[str, ActionResult] = {}
         self.sink: InboundSink | None = None
 
     async def start(self, sink: InboundSink) -> None:
@@ -94,6 +95,8 @@ class FakeAdapter:
         require(self, action)
         if self._failures:
             raise self._failures.popleft()
+        if Capability.IDEMPOTENT_SEND in self.capabilities and action.key in self._done:
+            return self._done[action.key]  # a retried key is the same action, not a new one
         result: ActionResult
         if isinstance(action, SendMessage):
             mid = self._next_id()
@@ -114,6 +117,7 @@ class FakeAdapter:
         else:
             raise TypeError(f"unknown action {action!r}")
         self.records.append(Record(action, result))
+        self._done[action.key] = result
         return result
 
     async def present(self, place: Place) -> Sequence[Actor]:

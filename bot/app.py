@@ -40,7 +40,7 @@ def platform_adapters(config: Config, db: Database, clock: Clock) -> list[Adapte
     )
     found: list[Adapter] = [WebChat(db, clock, bot_name=web.bot_name, tokens=tokens)]
     if config.model.matrix is not None:
-        from adapters.matrix import MatrixAdapter  # type: ignore[import-not-found,unused-ignore]
+        from adapters.matrix import MatrixAdapter
 
         found.append(MatrixAdapter.from_config(config, db))
     return found

@@ -105,6 +105,16 @@ class DeliverySection(Section):
     workers: int = Field(default=4, ge=1, le=64)
 
 
+def _matrix_room(value: str) -> str:
+    """A room id (`!...`; since room version 12 without a server part) or an alias."""
+    if len(value) < 2 or not (value[0] == "!" or (value[0] == "#" and ":" in value)):
+        raise ValueError(
+            f"{value!r} is not a Matrix room; use its id (!abc:example.org) "
+            "or alias (#community:example.org)"
+        )
+    return value
+
+
 class MatrixSection(Section):
     homeserver: str
     user_id: str
@@ -113,9 +123,35 @@ class MatrixSection(Section):
     device_name: str = "community-bot"
     rooms: list[str] = Field(default_factory=list)
     space: str | None = None
-    command_prefix: str = "!"
+    command_prefix: str = Field(default="!", min_length=1, max_length=8)
     e2e: bool = False
+    """Read and answer in encrypted rooms; keys are kept in `<data_dir>/matrix-store`."""
     exempt_from_rate_limit: bool = False
+    """Set once Synapse's `override_ratelimit` exempts the bot: it then sends faster."""
+
+    @field_validator("homeserver")
+    @classmethod
+    def _check_homeserver(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} is not a URL; use e.g. 'https://matrix.example.org'")
+        return value.rstrip("/")
+
+    @field_validator("user_id")
+    @classmethod
+    def _check_user(cls, value: str) -> str:
+        if not value.startswith("@") or ":" not in value:
+            raise ValueError(f"{value!r} is not a Matrix user id such as '@bot:example.org'")
+        return value
+
+    @field_validator("rooms")
+    @classmethod
+    def _check_rooms(cls, value: list[str]) -> list[str]:
+        return [_matrix_room(v) for v in value]
+
+    @field_validator("space")
+    @classmethod
+    def _check_space(cls, value: str | None) -> str | None:
+        return None if value is None else _matrix_room(value)
 
 
 class PromptsSection(Section):

@@ -10,6 +10,9 @@ import pytest
 
 from bot.testing import Harness
 
+#: Synapse and its registered users, shared by the Matrix and the adapter contract tests.
+pytest_plugins = ("tests.matrix.fixtures",)
+
 PG_URL = os.environ.get("CB_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

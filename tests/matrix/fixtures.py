@@ -1,4 +1,4 @@
-"""Fixtures for tests against a real Synapse homeserver (see ``tests/synapse.py``).
+"""Session fixtures for tests against a real Synapse homeserver (see ``tests/synapse.py``).
 
 One Synapse process serves the whole test session: starting it costs a second or two plus,
 on a fresh checkout, a one-off install. Tests share it, so they must not depend on a clean

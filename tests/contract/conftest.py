@@ -1,0 +1,30 @@
+"""The contract suite's fixture: every adapter, one at a time, with a member on its platform."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.contract.subjects import Subject, fake_subject, matrix_subject, open_db, web_subject
+
+
+@pytest.fixture(params=["fake", "web", pytest.param("matrix", marks=pytest.mark.matrix)])
+async def subject(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Subject]:
+    if request.param == "fake":
+        async with fake_subject() as s:
+            yield s
+        return
+    db = await open_db(tmp_path)
+    try:
+        if request.param == "web":
+            async with web_subject(db) as s:
+                yield s
+        else:
+            server = request.getfixturevalue("synapse")
+            users = request.getfixturevalue("matrix_users")
+            async with matrix_subject(db, server, users) as s:
+                yield s
+    finally:
+        await db.close()

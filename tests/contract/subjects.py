@@ -1,0 +1,312 @@
+"""Adapters under the contract suite, each with a member who uses the platform for real.
+
+A subject starts its adapter with a recording sink and offers what a test needs to check
+an outcome the way a member would notice it: the text they see for a message (edits
+applied), the thread it is in, whether a sub-space reached them, and ways to speak, react
+and be heard. Adding an adapter to the suite means writing one more subject.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from adapters.contract import (
+    Actor,
+    Adapter,
+    CommandInvoked,
+    EventId,
+    Inbound,
+    MessageId,
+    MessageReceived,
+    Place,
+    PlatformName,
+    ReactionAdded,
+    SpaceId,
+    UserId,
+)
+from adapters.fake import ALL_CAPABILITIES, FakeAdapter
+from adapters.webchat.adapter import WebChat
+from bot.clock import FakeClock
+from bot.config import Secret
+from bot.db import Database
+from bot.web import build_app
+from tests.matrix.people import Person, person
+from tests.synapse import MatrixUser, SynapseServer
+
+DEADLINE_S = 20.0
+InboundT = TypeVar("InboundT", bound=Inbound)
+
+
+class Subject(ABC):
+    adapter: Adapter
+    member: UserId
+
+    def __init__(self) -> None:
+        self.inbound: asyncio.Queue[Inbound] = asyncio.Queue()
+
+    async def sink(self, event: Inbound) -> None:
+        await self.inbound.put(event)
+
+    async def next_inbound(self, kind: type[InboundT]) -> InboundT:
+        """The next inbound event of `kind`, skipping others (a member joining, say)."""
+        async with asyncio.timeout(DEADLINE_S):
+            while True:
+                event = await self.inbound.get()
+                if isinstance(event, kind):
+                    return event
+
+    @abstractmethod
+    async def room(self) -> Place:
+        """A group conversation the bot and the member are both in."""
+
+    @abstractmethod
+    async def sees(self, place: Place, message_id: str) -> tuple[str, str | None]:
+        """The text the member sees for a message (latest edit applied) and its thread."""
+
+    async def sees_text(self, place: Place, message_id: str, text: str) -> str | None:
+        """Wait until the member sees `text` for the message; returns its thread."""
+        async with asyncio.timeout(DEADLINE_S):
+            while True:
+                seen, thread = await self.sees(place, message_id)
+                if seen == text:
+                    return thread
+                await self.refresh()
+
+    async def refresh(self) -> None:
+        """Let the member's view catch up (platforms that deliver asynchronously)."""
+        await asyncio.sleep(0)
+
+    @abstractmethod
+    async def count(self, place: Place, text: str) -> int:
+        """How many messages with exactly `text` the member sees in `place`."""
+
+    @abstractmethod
+    async def reaches_member(self, place: Place) -> bool:
+        """Whether a newly opened sub-space was offered to the member."""
+
+    @abstractmethod
+    async def says(self, place: Place, text: str) -> str:
+        """The member writes `text` in `place`; returns the platform's message id."""
+
+    @abstractmethod
+    async def reacts(self, place: Place, message_id: str, key: str) -> None: ...
+
+
+class FakeSubject(Subject):
+    """The recording fake; its 'member' reads the records and speaks by feeding models."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        caps = ALL_CAPABILITIES - {c for c in ALL_CAPABILITIES if c.value == "buttons"}
+        self.fake = FakeAdapter(capabilities=caps)
+        self.adapter = self.fake
+        self.member = UserId("alice")
+        self._n = 0
+
+    async def room(self) -> Place:
+        return Place(self.fake.platform, SpaceId("main"))
+
+    async def sees(self, place: Place, message_id: str) -> tuple[str, str | None]:
+        text, thread = "", None
+        for record in self.fake.records:
+            result = record.result
+            if getattr(result, "message_id", None) == message_id and record.text:
+                text = record.text
+                if thread is None:
+                    thread = result.place.thread  # type: ignore[union-attr]
+        return text, thread
+
+    async def count(self, place: Place, text: str) -> int:
+        return sum(
+            1
+            for r in self.fake.records
+            if r.text == text and getattr(r.result, "place", None) == place and r.to is not None
+        )
+
+    async def reaches_member(self, place: Place) -> bool:
+        return any(getattr(r.result, "place", None) == place for r in self.fake.records)
+
+    def _common(self, place: Place) -> dict[str, Any]:
+        self._n += 1
+        return {
+            "event_id": EventId(f"in-{self._n}"),
+            "actor": Actor(self.fake.platform, self.member, "Alice"),
+            "place": place,
+        }
+
+    async def says(self, place: Place, text: str) -> str:
+        common = self._common(place)
+        mid = MessageId(common["event_id"])
+        if text.startswith("!"):
+            await self.sink(CommandInvoked(**common, text=text[1:], message_id=mid))
+        else:
+            await self.sink(MessageReceived(**common, text=text, message_id=mid))
+        return mid
+
+    async def reacts(self, place: Place, message_id: str, key: str) -> None:
+        await self.sink(
+            ReactionAdded(**self._common(place), message_id=MessageId(message_id), key=key)
+        )
+
+
+class WebSubject(Subject):
+    """The built-in web chat, driven through its HTTP API in-process."""
+
+    def __init__(self, chat: WebChat, http: httpx.AsyncClient) -> None:
+        super().__init__()
+        self.adapter = chat
+        self.http = http
+        self.member = UserId("alice")
+
+    async def room(self) -> Place:
+        return Place(PlatformName("web"), SpaceId(f"contract-{uuid.uuid4().hex[:8]}"))
+
+    async def _messages(self, room: str) -> list[dict[str, Any]]:
+        r = await self.http.get("/api/chat/messages", params={"room": room, "user": self.member})
+        r.raise_for_status()
+        found: list[dict[str, Any]] = r.json()["messages"]
+        return found
+
+    async def sees(self, place: Place, message_id: str) -> tuple[str, str | None]:
+        for m in await self._messages(place.space):
+            if m["id"] == message_id:
+                return str(m["text"]), m["thread"]
+        return "", None
+
+    async def count(self, place: Place, text: str) -> int:
+        return sum(1 for m in await self._messages(place.space) if m["text"] == text)
+
+    async def reaches_member(self, place: Place) -> bool:
+        r = await self.http.get("/api/chat/rooms", params={"user": self.member})
+        return place.space in {room["room"] for room in r.json()["rooms"]}
+
+    async def says(self, place: Place, text: str) -> str:
+        body = {"room": place.space, "user": self.member, "text": text}
+        r = await self.http.post("/api/chat/messages", json=body)
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    async def reacts(self, place: Place, message_id: str, key: str) -> None:
+        body = {"room": place.space, "user": self.member, "message": message_id, "key": key}
+        r = await self.http.post("/api/chat/reactions", json=body)
+        assert r.status_code == 200, r.text
+
+
+class MatrixSubject(Subject):
+    """The Matrix adapter on the test Synapse; the member is alice on a real nio client."""
+
+    def __init__(self, adapter: Adapter, alice: Person, room_id: str) -> None:
+        super().__init__()
+        self.adapter = adapter
+        self.alice = alice
+        self.member = UserId(alice.user_id)
+        self.room_id = room_id
+
+    async def room(self) -> Place:
+        return Place(PlatformName("matrix"), SpaceId(self.room_id))
+
+    async def sees(self, place: Place, message_id: str) -> tuple[str, str | None]:
+        room = await self._joined(place)
+        events = self.alice.timeline.get(room, [])
+        original = next((e for e in events if e.get("event_id") == message_id), None)
+        if original is None:
+            return "", None
+        content = original["content"]
+        text = content.get("body", "")
+        for e in events:
+            relates = e.get("content", {}).get("m.relates_to") or {}
+            if relates.get("rel_type") == "m.replace" and relates.get("event_id") == message_id:
+                text = e["content"]["m.new_content"]["body"]
+        relates = content.get("m.relates_to") or {}
+        thread = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
+        return text, thread
+
+    async def _joined(self, place: Place) -> str:
+        """The member joins a room the bot invited them to (a DM, a sub-space) on first sight."""
+        if place.space not in self.alice.timeline and place.space in self.alice.invites:
+            await self.alice.accept_invite(lambda r, _s: r == place.space)
+        return place.space
+
+    async def refresh(self) -> None:
+        await self.alice.sync(timeout_ms=200)
+
+    async def count(self, place: Place, text: str) -> int:
+        # A marker sent after everything else: once the member sees it, they saw the rest.
+        marker = f"marker {uuid.uuid4().hex}"
+        await self.alice.say(place.space, marker)
+        await self.alice.wait_event(place.space, lambda e: e["content"].get("body") == marker)
+        return len(self.alice.events(place.space, lambda e: e["content"].get("body") == text))
+
+    async def reaches_member(self, place: Place) -> bool:
+        await self.alice.until(lambda: place.space in self.alice.invites)
+        return True
+
+    async def says(self, place: Place, text: str) -> str:
+        return await self.alice.say(place.space, text)
+
+    async def reacts(self, place: Place, message_id: str, key: str) -> None:
+        await self.alice.react(place.space, message_id, key)
+
+
+# --- building the subjects ----------------------------------------------------------------
+
+
+@asynccontextmanager
+async def fake_subject() -> AsyncIterator[Subject]:
+    subject = FakeSubject()
+    await subject.adapter.start(subject.sink)
+    yield subject
+    await subject.adapter.stop()
+
+
+@asynccontextmanager
+async def web_subject(db: Database) -> AsyncIterator[Subject]:
+    chat = WebChat(db, FakeClock(datetime(2026, 3, 2, 9, tzinfo=UTC)))
+    app = build_app(chat.http_routes())
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://web.test"
+    ) as http:
+        subject = WebSubject(chat, http)
+        await chat.start(subject.sink)
+        yield subject
+        await chat.stop()
+
+
+@asynccontextmanager
+async def matrix_subject(
+    db: Database, server: SynapseServer, users: dict[str, MatrixUser]
+) -> AsyncIterator[Subject]:
+    from adapters.matrix import MatrixAdapter
+
+    bot = users["communitybot"]
+    async with person(server, users["alice"]) as alice:
+        room = await alice.create_room("Contract", invite=(bot.user_id,))
+        adapter = MatrixAdapter(
+            db,
+            homeserver=server.base_url,
+            user_id=bot.user_id,
+            access_token=Secret(bot.access_token),
+            rooms=[room],
+            sync_timeout_ms=5000,
+        )
+        subject = MatrixSubject(adapter, alice, room)
+        await adapter.start(subject.sink)
+        try:
+            yield subject
+        finally:
+            await adapter.stop()
+
+
+async def open_db(path: Path) -> Database:
+    db = Database(f"sqlite:///{path / 'contract.db'}")
+    await db.upgrade()
+    return db
