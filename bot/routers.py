@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot import members
+from bot.checkins.router import router as checkins
 from bot.router import Router
 
-ROUTERS: list[Router] = [members.router]
+ROUTERS: list[Router] = [members.router, checkins]
