@@ -104,6 +104,21 @@ async def load_export(session: AsyncSession, round_id: int) -> Export:
     return Export(r, rows)
 
 
+async def write_export(database_url: str, round_id: int, fmt: str) -> str | None:
+    """The export of one round, read from the database (for the command line); None if absent."""
+    from bot.db import Database
+
+    db = Database(database_url)
+    try:
+        await db.upgrade()
+        async with db.reader() as s:
+            return render(await load_export(s, round_id), fmt)
+    except LookupError:
+        return None
+    finally:
+        await db.close()
+
+
 def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 
