@@ -1,0 +1,145 @@
+"""How fast the bot takes check-in answers through the web chat API.
+
+Starts `community-bot run` on a fresh SQLite data directory, opens a round as the organiser,
+then N simulated members answer concurrently, each `--rounds` times (the later answers are
+edits). Each member watches its own `@user` room over a WebSocket, so the acknowledgement
+latency is measured from just before the POST to the moment the bot's ack arrives.
+
+    .venv/bin/python bench/checkin_answers.py --members 200 --rounds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+BOT = "community-bot"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Member:
+    """One simulated member: a WebSocket on its DM room and a queue of the bot's acks."""
+
+    def __init__(self, name: str, base: str) -> None:
+        self.name = name
+        self.url = f"{base.replace('http', 'ws', 1)}/api/chat/ws?user={name}&room=@{name}"
+        self.acks: asyncio.Queue[float] = asyncio.Queue()
+        self.ready = asyncio.Event()
+
+    async def listen(self) -> None:
+        async with websockets.connect(self.url, max_size=2**20) as ws:
+            self.ready.set()
+            async for raw in ws:
+                event = json.loads(raw)
+                if event.get("type") == "message" and event["message"]["user"] == BOT:
+                    self.acks.put_nowait(time.perf_counter())
+
+    async def answer(self, http: httpx.AsyncClient, text: str) -> float:
+        started = time.perf_counter()
+        r = await http.post(
+            "/api/chat/messages", json={"room": "main", "user": self.name, "text": text}
+        )
+        r.raise_for_status()
+        acked = await asyncio.wait_for(self.acks.get(), timeout=60)
+        return acked - started
+
+
+async def wait_for_post(http: httpx.AsyncClient) -> None:
+    async with asyncio.timeout(20):
+        while True:
+            r = await http.get("/api/chat/messages", params={"room": "main", "user": "ada"})
+            if any(
+                m["user"] == BOT and m["text"].startswith("Check-in:") for m in r.json()["messages"]
+            ):
+                return
+            await asyncio.sleep(0.05)
+
+
+async def run(members: int, rounds: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--config",
+            str(ROOT / "config.example.toml"),
+            "--port",
+            str(port),
+            "--data-dir",
+            str(Path(tmp) / "data"),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            cwd=tmp,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert proc.stdout is not None
+        await asyncio.wait_for(proc.stdout.readline(), timeout=30)
+        base = f"http://127.0.0.1:{port}"
+        limits = httpx.Limits(max_connections=members, max_keepalive_connections=members)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
+            try:
+                await http.post(
+                    "/api/chat/messages",
+                    json={"room": "main", "user": "ada", "text": '/checkin open "How are you?"'},
+                )
+                await wait_for_post(http)
+                crowd = [Member(f"m{i:04d}", base) for i in range(members)]
+                listeners = [asyncio.create_task(m.listen()) for m in crowd]
+                await asyncio.gather(*(m.ready.wait() for m in crowd))
+
+                async def member_answers(m: Member) -> list[float]:
+                    return [
+                        await m.answer(http, f"/checkin answer {i} from {m.name}")
+                        for i in range(rounds)
+                    ]
+
+                started = time.perf_counter()
+                latencies = [
+                    x for xs in await asyncio.gather(*map(member_answers, crowd)) for x in xs
+                ]
+                elapsed = time.perf_counter() - started
+                for task in listeners:
+                    task.cancel()
+            finally:
+                proc.terminate()
+                await proc.wait()
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    print(f"members: {members}, answers each: {rounds}, answers: {len(latencies)}")
+    print(f"elapsed: {elapsed:.2f} s, throughput: {len(latencies) / elapsed:.0f} answers/s")
+    print(
+        f"ack latency: p50 {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p99 {p99 * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms"
+    )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--members", type=int, default=200, help="concurrent members (default 200)")
+    p.add_argument("--rounds", type=int, default=5, help="answers per member (default 5)")
+    args = p.parse_args()
+    asyncio.run(run(args.members, args.rounds))
+
+
+if __name__ == "__main__":
+    main()
