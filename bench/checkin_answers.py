@@ -28,6 +28,15 @@ ROOT = Path(__file__).resolve().parent.parent
 BOT = "community-bot"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux), to report CPU per answer."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -40,6 +49,8 @@ class Member:
 
     def __init__(self, name: str, base: str) -> None:
         self.name = name
+        self.http = httpx.AsyncClient(base_url=base, timeout=60)
+        """One client each: a shared pool of 200 connections costs the client O(n) per request."""
         self.url = f"{base.replace('http', 'ws', 1)}/api/chat/ws?user={name}&room=@{name}"
         self.acks: asyncio.Queue[float] = asyncio.Queue()
         self.ready = asyncio.Event()
@@ -52,9 +63,9 @@ class Member:
                 if event.get("type") == "message" and event["message"]["user"] == BOT:
                     self.acks.put_nowait(time.perf_counter())
 
-    async def answer(self, http: httpx.AsyncClient, text: str) -> float:
+    async def answer(self, text: str) -> float:
         started = time.perf_counter()
-        r = await http.post(
+        r = await self.http.post(
             "/api/chat/messages", json={"room": "main", "user": self.name, "text": text}
         )
         r.raise_for_status()
@@ -73,30 +84,33 @@ async def wait_for_post(http: httpx.AsyncClient) -> None:
             await asyncio.sleep(0.05)
 
 
-async def run(members: int, rounds: int) -> None:
+async def run(members: int, rounds: int, config: Path, profile: Path | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
+        log = (Path(tmp) / "bot.log").open("wb")
+        profiler = ["-m", "cProfile", "-o", str(profile)] if profile else []
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
+            *profiler,
             "-m",
             "bot",
             "run",
             "--config",
-            str(ROOT / "config.example.toml"),
+            str(config),
             "--port",
             str(port),
             "--data-dir",
             str(Path(tmp) / "data"),
             stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
+            stderr=log,
             cwd=tmp,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         assert proc.stdout is not None
         await asyncio.wait_for(proc.stdout.readline(), timeout=30)
+        print(f"bot running, pid {proc.pid}", flush=True)
         base = f"http://127.0.0.1:{port}"
-        limits = httpx.Limits(max_connections=members, max_keepalive_connections=members)
-        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
             try:
                 await http.post(
                     "/api/chat/messages",
@@ -109,24 +123,33 @@ async def run(members: int, rounds: int) -> None:
 
                 async def member_answers(m: Member) -> list[float]:
                     return [
-                        await m.answer(http, f"/checkin answer {i} from {m.name}")
-                        for i in range(rounds)
+                        await m.answer(f"/checkin answer {i} from {m.name}") for i in range(rounds)
                     ]
 
+                cpu_before = cpu_seconds(proc.pid)
                 started = time.perf_counter()
                 latencies = [
                     x for xs in await asyncio.gather(*map(member_answers, crowd)) for x in xs
                 ]
                 elapsed = time.perf_counter() - started
+                cpu = cpu_seconds(proc.pid) - cpu_before
                 for task in listeners:
                     task.cancel()
+                await asyncio.gather(*listeners, return_exceptions=True)
+                await asyncio.gather(*(m.http.aclose() for m in crowd))
             finally:
                 proc.terminate()
                 await proc.wait()
+                log.close()
+                errors = (Path(tmp) / "bot.log").read_text(errors="replace").count("Traceback")
+                print(f"the bot logged {errors} tracebacks")
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     print(f"members: {members}, answers each: {rounds}, answers: {len(latencies)}")
     print(f"elapsed: {elapsed:.2f} s, throughput: {len(latencies) / elapsed:.0f} answers/s")
+    print(
+        f"bot CPU: {cpu * 1000 / len(latencies):.2f} ms per answer ({cpu / elapsed:.0%} of a core)"
+    )
     print(
         f"ack latency: p50 {statistics.median(latencies) * 1000:.1f} ms, "
         f"p99 {p99 * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms"
@@ -137,8 +160,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--members", type=int, default=200, help="concurrent members (default 200)")
     p.add_argument("--rounds", type=int, default=5, help="answers per member (default 5)")
+    p.add_argument("--config", type=Path, default=ROOT / "config.example.toml")
+    p.add_argument("--profile", type=Path, help="run the bot under cProfile, writing here")
     args = p.parse_args()
-    asyncio.run(run(args.members, args.rounds))
+    profile = args.profile.resolve() if args.profile else None
+    asyncio.run(run(args.members, args.rounds, args.config.resolve(), profile))
 
 
 if __name__ == "__main__":
