@@ -7,6 +7,7 @@ all. The delivery workers and the timer loop pick the queued work up after the c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -55,9 +56,16 @@ class Scope:
     session: AsyncSession
     now: datetime
     woken: set[str] = field(default_factory=set)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    """Run once the transaction committed: changes outside the database (the scheduler's
+    job store must not be written while this transaction holds SQLite's write lock)."""
 
     def capabilities(self, platform: str) -> frozenset[Capability]:
         return self.bot.capabilities(platform)
+
+    def committed(self) -> None:
+        for callback in self.after_commit:
+            callback()
 
     async def perform(
         self,

@@ -144,7 +144,8 @@ class Bot:
             if ctx is None:
                 return set()
             await self._dispatch(ctx, event)
-            return ctx.woken
+        ctx.committed()
+        return ctx.woken
 
     async def _answer_failure(self, event: Inbound, text: str) -> set[str]:
         """Record the event as seen and answer the caller, in a fresh transaction."""

@@ -105,3 +105,22 @@ async def test_a_round_survives_sigkill_and_its_summary_and_csv_agree(tmp_path: 
         "erin": ("Showing up as we are", "no"),
     }
     assert "Traceback" not in err.decode()
+
+
+async def test_recurring_rounds_register_with_the_real_scheduler(tmp_path: Path) -> None:
+    """APScheduler's job store shares the SQLite file: registering must not wait on our lock."""
+    async with bot_process(tmp_path / "data") as (proc, chat):
+        await chat.post(
+            "weekly", "ada", '/checkin open "How was your week?" --every "friday 16:00"'
+        )
+        await chat.wait_for(
+            "weekly", "ada", from_bot("Check-in series 1: every Friday at 16:00"), deadline=5
+        )
+        await chat.post("weekly", "ada", "/checkin stop")
+        await chat.wait_for(
+            "weekly", "ada", from_bot("Stopped the recurring check-in 1"), deadline=5
+        )
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), timeout=20)
+    assert "Traceback" not in err.decode()
+    assert "database is locked" not in err.decode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlmodel import col, select
 
@@ -151,7 +152,7 @@ async def _open_series(
     first = recurrence.next_after(ctx.now - timedelta(microseconds=1), dtstart=ctx.now)
     if first is None:
         raise UserInputError(f"“{every[:60]}” never comes round again.", OPEN_USAGE)
-    ctx.bot.scheduler.ensure(as_series(row))
+    ctx.after_commit.append(partial(ctx.bot.scheduler.ensure, as_series(row)))
     await ctx.audit(ctx.community, ctx.member, "checkin.series", series_id=row.id)
     when = "now" if first <= ctx.now else rounds.local(first, recurrence.tz)
     await ctx.reply(
@@ -263,7 +264,7 @@ async def stop_command(ctx: Context, inv: Invocation) -> None:
     for row in stopped:
         row.active = False
         ctx.session.add(row)
-        ctx.bot.scheduler.remove(as_series(row).job_id)
+        ctx.after_commit.append(partial(ctx.bot.scheduler.remove, as_series(row).job_id))
         await ctx.audit(ctx.community, ctx.member, "checkin.stop", series_id=row.id)
     await ctx.reply(
         "Stopped the recurring check-in " + ", ".join(str(r.id) for r in stopped) + " here."
