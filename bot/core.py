@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from adapters.contract import (
     Adapter,
@@ -73,6 +73,8 @@ class Bot:
         self._wakers: dict[str, Callable[[], None]] = {}
         self._community: CommunityRef | None = None
         self._organisers = set(config.model.community.organisers)
+        self._spaces: set[tuple[str, str]] = set()
+        """Spaces known to have their row, so most events skip inserting it."""
 
     # --- wiring ---------------------------------------------------------------------------
 
@@ -167,15 +169,7 @@ class Bot:
             return None
         community = await s.get(Community, self.community.id)
         member, identity = await self._member(s, event, now)
-        await insert_ignore(
-            s,
-            Space,
-            community_id=community.id,
-            platform=event.platform,
-            external_id=event.place.space,
-            direct=event.place.direct,
-        )
-        return Context(
+        ctx = Context(
             bot=self,
             session=s,
             now=now,
@@ -184,18 +178,30 @@ class Bot:
             member=member,
             identity=identity,
         )
+        space = (event.platform, event.place.space)
+        if space not in self._spaces:
+            await insert_ignore(
+                s,
+                Space,
+                community_id=community.id,
+                platform=event.platform,
+                external_id=event.place.space,
+                direct=event.place.direct,
+            )
+            ctx.after_commit.append(lambda: self._spaces.add(space))
+        return ctx
 
     async def _member(self, s: Any, event: Inbound, now: datetime) -> tuple[Member, Identity]:
         actor = event.actor
-        identity = (
+        found = (
             await s.exec(
-                select(Identity).where(
-                    Identity.platform == actor.platform, Identity.external_id == actor.user_id
-                )
+                select(Identity, Member)
+                .join(Member, col(Member.id) == col(Identity.member_id))
+                .where(Identity.platform == actor.platform, Identity.external_id == actor.user_id)
             )
         ).first()
-        if identity is not None:
-            member = await s.get(Member, identity.member_id)
+        if found is not None:
+            identity, member = found
             if identity.display_name != actor.display_name and actor.display_name:
                 identity.display_name = actor.display_name[:200]
                 s.add(identity)
