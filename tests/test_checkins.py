@@ -305,6 +305,8 @@ async def test_anonymous_answers_cannot_be_linked_to_anyone_after_close(
     assert "• secret one, edited" in summary and "• secret two" in summary
     assert "Bob" not in summary and "Carol" not in summary
     await assert_unlinkable(h, ["secret one, edited", "secret two"], ["first draft"])
+    acks = {t for user in texts for t in h.adapter.direct_texts(user) if "Answer again" in t}
+    assert len(acks) == 1  # the same words whether one answered, edited or passed
 
 
 async def test_recurring_rounds_follow_the_wall_clock_across_dst(database_url: str) -> None:

@@ -275,14 +275,16 @@ async def answer(ctx: Context, r: CheckinRound, text: str) -> None:
     else:
         row.member_id, row.answered_at = ctx.member.id, ctx.now
     ctx.session.add(row)
-    if passed:
+    if r.anonymous:
+        # One text for every anonymous answer: the acknowledgement stays in the outbox, and
+        # "pass noted" there would tell who passed.
+        ack = "Thanks, noted. It will be shared without your name."
+    elif passed:
         ack = "Pass noted, thank you."
     elif existing is None:
         ack = "Thanks, your answer is in."
     else:
         ack = "Thanks, your answer is updated."
-    if r.anonymous:
-        ack += " It will be shared without your name."
     await ctx.reply(ack + " Answer again to change it until the round closes.", private=True)
 
 
