@@ -160,21 +160,41 @@ async def test_deadline_closes_once_and_a_closed_round_ignores_it(harness: Harne
     assert len(summaries(h)) == 2
 
 
-async def test_overdue_deadline_closes_exactly_once_after_restart(sqlite_url: str) -> None:
+async def test_overdue_reminder_and_deadline_fire_exactly_once_after_restarts(
+    sqlite_url: str,
+) -> None:
     start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def reminders(h: Harness) -> list[str]:
+        return [t for t in h.adapter.texts() if t.startswith("A reminder")]
+
     async with Harness.open(sqlite_url, start=start) as h:
-        await h.say("ada", f'checkin open "{PROMPT}" --until in 1h --remind in 30m')
+        await h.say("ada", f'checkin open "{PROMPT}" --until in 3h --remind in 1h')
         await h.say("bob", "checkin before the crash")
+        await h.say("carol", "help")
+    async with Harness.open(sqlite_url, start=start + timedelta(hours=2)) as h:
+        assert len(reminders(h)) == 2  # ada and carol; bob answered
         assert summaries(h) == []
+    async with Harness.open(sqlite_url, start=start + timedelta(hours=2, minutes=30)) as h:
+        assert h.adapter.records == []
     async with Harness.open(sqlite_url, start=start + timedelta(hours=5)) as h:
         [summary] = summaries(h)
         assert "• Bob: before the crash" in summary
-        assert not [t for t in h.adapter.texts() if t.startswith("A reminder")]
+        assert reminders(h) == []
     async with Harness.open(sqlite_url, start=start + timedelta(hours=6)) as h:
         assert h.adapter.records == []
         [r] = await rounds(h)
         assert r.state == RoundState.CLOSED
         assert r.closed_at == start + timedelta(hours=5)
+
+
+async def test_a_reminder_overtaken_by_the_deadline_is_not_sent(sqlite_url: str) -> None:
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    async with Harness.open(sqlite_url, start=start) as h:
+        await h.say("ada", f'checkin open "{PROMPT}" --until in 1h --remind in 30m')
+    async with Harness.open(sqlite_url, start=start + timedelta(hours=5)) as h:
+        assert len(summaries(h)) == 1
+        assert not [t for t in h.adapter.texts() if t.startswith("A reminder")]
 
 
 BAD_INPUT = [
