@@ -37,7 +37,7 @@ HOOK_POSTED = "checkin.posted"
 TIMER_CLOSE = "checkin.close"
 TIMER_REMIND = "checkin.remind"
 MAX_ANSWER = 20_000
-"""Longer than any platform lets one message be; refused with a clear reply."""
+"""An answer, not a document: longer ones are refused with a clear reply, never cut."""
 PASS = "pass"
 
 
@@ -72,8 +72,8 @@ def round_place(r: CheckinRound) -> Place:
     return Place(PlatformName(r.platform), SpaceId(r.space))
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s" if word != "pass" else f"{n} passes"
+def plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 # --- opening ---------------------------------------------------------------------------------
@@ -382,7 +382,8 @@ async def names_of(scope: Scope, answers: Sequence[CheckinAnswer]) -> dict[int, 
 async def summary(scope: Scope, r: CheckinRound, answers: Sequence[CheckinAnswer]) -> str:
     """The closing post: the count, then every answer as written (passes only counted)."""
     t = tally(answers)
-    head = f"Check-in closed: {r.prompt}\n{plural(t.answered, 'answer')}, {plural(t.passed, PASS)}."
+    counts = f"{plural(t.answered, 'answer', 'answers')}, {plural(t.passed, 'pass', 'passes')}"
+    head = f"Check-in closed: {r.prompt}\n{counts}."
     if not t.answered:
         return head
     names = await names_of(scope, answers)
