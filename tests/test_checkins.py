@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -370,3 +371,18 @@ async def test_a_new_occurrence_closes_the_last_one(harness: Harness) -> None:
     states = [r.state for r in await rounds(h)]
     assert states == [RoundState.CLOSED, RoundState.CLOSED, RoundState.OPEN]
     assert len(summaries(h)) == 2
+
+
+async def test_concurrent_answers_by_one_member_keep_one_answer(harness: Harness) -> None:
+    h = harness
+    await h.say("ada", f'checkin open "{PROMPT}"')
+    await h.say("bob", "help")  # bob is a member; his first answers below race each other
+    before = len(h.adapter.records)
+    await asyncio.gather(*(h.bot.handle(h.command("bob", f"checkin take {i}")) for i in range(5)))
+    await h.settle()
+    acks = [r.text for r in h.adapter.records[before:]]
+    assert len(acks) == 5 and all("your answer is" in a for a in acks), acks
+    assert sum("your answer is in" in a for a in acks) == 1
+    async with h.bot.db.reader() as s:
+        [stored] = (await s.exec(select(CheckinAnswer))).all()
+    assert stored.text.startswith("take ")

@@ -242,8 +242,16 @@ async def round_asked(scope: Scope, member_id: int, *, only_open: bool) -> Check
 # --- answering -------------------------------------------------------------------------------
 
 
+async def lock(scope: Scope, r: CheckinRound) -> None:
+    """Re-read the round locked, so answers and closing take turns (on PostgreSQL; SQLite's
+    write transactions already do): no answer lands after the summary, none is doubled."""
+    if not scope.bot.db.is_sqlite:
+        await scope.session.refresh(r, with_for_update=True)
+
+
 async def answer(ctx: Context, r: CheckinRound, text: str) -> None:
     """Record (or replace) the caller's answer and acknowledge it privately."""
+    await lock(ctx, r)
     if r.state != RoundState.OPEN:
         await ctx.reply(
             "This check-in round is closed, so answers are no longer taken. Thank you all "
@@ -352,6 +360,7 @@ async def close_round(scope: Scope, r: CheckinRound) -> bool:
     hashes and its key is destroyed, so neither row order nor a hash can link an answer to
     the member who gave it.
     """
+    await lock(scope, r)
     if r.state != RoundState.OPEN:
         return False
     assert r.id is not None
