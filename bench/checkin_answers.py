@@ -67,7 +67,7 @@ class Connection:
 
     async def post(self, path: str, body: dict[str, str]) -> int:
         async with self.lock:
-            if self.streams is None:
+            if self.streams is None or self.streams[0].at_eof():  # the server closes idle ones
                 self.streams = await asyncio.open_connection("127.0.0.1", self.port)
             reader, writer = self.streams
             data = json.dumps(body).encode()
