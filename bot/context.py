@@ -39,9 +39,9 @@ if TYPE_CHECKING:
 
 
 @functools.cache
-def _insert_ignore_statement(table: Table, dialect: str, columns: frozenset[str]) -> Any:
-    """Built once per table and column set: building and hashing a fresh statement on every
-    call cost more than running it (three of these run for every inbound event)."""
+def _insert_ignore_statement(table: Table, dialect: str) -> Any:
+    """Built once per table, the values passed at execution: building and hashing a fresh
+    statement on every call cost more than running it (three run for every inbound event)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     pk = next(iter(table.primary_key.columns))
     return insert(table).on_conflict_do_nothing().returning(pk)
@@ -51,7 +51,7 @@ async def insert_ignore(session: AsyncSession, model: type[SQLModel], **values: 
     """Insert a row unless its unique key exists; True when inserted."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     table = model.__table__  # type: ignore[attr-defined]
-    stmt = _insert_ignore_statement(table, dialect, frozenset(values))
+    stmt = _insert_ignore_statement(table, dialect)
     result = await session.exec(stmt, params=values)
     return result.first() is not None
 
