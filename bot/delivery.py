@@ -235,7 +235,9 @@ class Outbox:
         while True:
             self.wake.clear()
             try:
-                while await self.deliver_due():
+                # A short batch means nothing else was due: what is queued meanwhile sets
+                # `wake`, so there is no need to look again straight away.
+                while await self.deliver_due() >= self.batch:
                     pass
                 due = await self.next_due()
             except Exception:
