@@ -82,6 +82,34 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from bot.checkins.export import write_export
+
+    text = asyncio.run(write_export(load(args).database_url(), args.round_id, args.format))
+    if text is None:
+        print(f"there is no check-in round {args.round_id}", file=sys.stderr)
+        return 1
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+    return 0
+
+
+def cmd_prompts_list(args: argparse.Namespace) -> int:
+    from bot.prompts import load_library, prompt_dirs
+
+    config = load(args)
+    library = load_library(prompt_dirs(config.model.prompts.extra_dirs, config.base))
+    found = library.with_tag(args.tag) if args.tag else library.all()
+    for prompt in found:
+        print(f"{prompt.id}  [{prompt.kind}; {', '.join(prompt.tags)}]\n    {prompt.text}")
+    if not found:
+        print(f"no prompt is tagged {args.tag!r}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_version(args: argparse.Namespace) -> int:
     print(f"community-bot {__version__}")
     return 0
@@ -123,6 +151,29 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--config", type=Path)
     up.add_argument("--data-dir", type=Path)
     up.set_defaults(func=cmd_db_upgrade)
+
+    exp = sub.add_parser(
+        "export",
+        help="write a check-in round's answers",
+        description="Write one check-in round's answers as CSV, JSON or Markdown.",
+    )
+    exp.add_argument("round_id", type=int, help="the round's number (shown when it opened)")
+    exp.add_argument("--format", choices=("csv", "json", "md"), default="csv")
+    exp.add_argument("--output", type=Path, help="write to this file (default: standard output)")
+    exp.add_argument("--config", type=Path)
+    exp.add_argument("--data-dir", type=Path)
+    exp.set_defaults(func=cmd_export)
+
+    prompts = sub.add_parser("prompts", help="the prompt library")
+    prompts_sub = prompts.add_subparsers(dest="prompts_command", required=True, metavar="ACTION")
+    listing = prompts_sub.add_parser(
+        "list",
+        help="list prompts",
+        description="List the shipped prompts and those in the config's [prompts] extra_dirs.",
+    )
+    listing.add_argument("--tag", help="only prompts with this tag")
+    listing.add_argument("--config", type=Path)
+    listing.set_defaults(func=cmd_prompts_list)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=cmd_version)

@@ -7,11 +7,14 @@ all. The delivery workers and the timer loop pick the queued work up after the c
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -35,15 +38,21 @@ if TYPE_CHECKING:
     from bot.core import Bot
 
 
+@functools.cache
+def _insert_ignore_statement(table: Table, dialect: str) -> Any:
+    """Built once per table, the values passed at execution: building and hashing a fresh
+    statement on every call cost more than running it (three run for every inbound event)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    pk = next(iter(table.primary_key.columns))
+    return insert(table).on_conflict_do_nothing().returning(pk)
+
+
 async def insert_ignore(session: AsyncSession, model: type[SQLModel], **values: Any) -> bool:
     """Insert a row unless its unique key exists; True when inserted."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     table = model.__table__  # type: ignore[attr-defined]
-    stmt = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).values(
-        **values
-    )
-    pk = next(iter(table.primary_key.columns))
-    result = await session.exec(stmt.on_conflict_do_nothing().returning(pk))
+    stmt = _insert_ignore_statement(table, dialect)
+    result = await session.exec(stmt, params=values)
     return result.first() is not None
 
 
@@ -55,9 +64,16 @@ class Scope:
     session: AsyncSession
     now: datetime
     woken: set[str] = field(default_factory=set)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    """Run once the transaction committed: changes outside the database (the scheduler's
+    job store must not be written while this transaction holds SQLite's write lock)."""
 
     def capabilities(self, platform: str) -> frozenset[Capability]:
         return self.bot.capabilities(platform)
+
+    def committed(self) -> None:
+        for callback in self.after_commit:
+            callback()
 
     async def perform(
         self,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from adapters.contract import (
     Actor,
@@ -77,6 +77,8 @@ class Bot:
         self.web_url: str | None = config.model.web.public_url
         """The web server's base URL for links in messages (a dashboard link, an .ics file);
         `web.public_url`, else set by `bot.app.running` once the server listens."""
+        self._spaces: set[tuple[str, str]] = set()
+        """Spaces known to have their row, so most events skip inserting it."""
 
     # --- wiring ---------------------------------------------------------------------------
 
@@ -148,7 +150,8 @@ class Bot:
             if ctx is None:
                 return set()
             await self._dispatch(ctx, event)
-            return ctx.woken
+        ctx.committed()
+        return ctx.woken
 
     async def _answer_failure(self, event: Inbound, text: str) -> set[str]:
         """Record the event as seen and answer the caller, in a fresh transaction."""
@@ -170,15 +173,7 @@ class Bot:
             return None
         community = await s.get(Community, self.community.id)
         member, identity = await self.member_for(s, event.actor, now)
-        await insert_ignore(
-            s,
-            Space,
-            community_id=community.id,
-            platform=event.platform,
-            external_id=event.place.space,
-            direct=event.place.direct,
-        )
-        return Context(
+        ctx = Context(
             bot=self,
             session=s,
             now=now,
@@ -187,19 +182,31 @@ class Bot:
             member=member,
             identity=identity,
         )
+        space = (event.platform, event.place.space)
+        if space not in self._spaces:
+            await insert_ignore(
+                s,
+                Space,
+                community_id=community.id,
+                platform=event.platform,
+                external_id=event.place.space,
+                direct=event.place.direct,
+            )
+            ctx.after_commit.append(lambda: self._spaces.add(space))
+        return ctx
 
     async def member_for(self, s: Any, actor: Actor, now: datetime) -> tuple[Member, Identity]:
         """The member behind a platform account, created on first sight (also for people a
         ritual meets before they speak, such as those present in a space)."""
-        identity = (
+        found = (
             await s.exec(
-                select(Identity).where(
-                    Identity.platform == actor.platform, Identity.external_id == actor.user_id
-                )
+                select(Identity, Member)
+                .join(Member, col(Member.id) == col(Identity.member_id))
+                .where(Identity.platform == actor.platform, Identity.external_id == actor.user_id)
             )
         ).first()
-        if identity is not None:
-            member = await s.get(Member, identity.member_id)
+        if found is not None:
+            identity, member = found
             if identity.display_name != actor.display_name and actor.display_name:
                 identity.display_name = actor.display_name[:200]
                 s.add(identity)

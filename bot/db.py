@@ -8,11 +8,14 @@ than wait; reads go around the lock (WAL lets them run beside the writer).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
@@ -47,6 +50,37 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+class InlineSQLite(aiosqlite.Connection):
+    """aiosqlite without its worker thread: each call runs right away, in the event loop.
+
+    A statement on a local SQLite file takes microseconds, less than aiosqlite's hand-off to
+    its thread and back (measured: about 0.35 ms a statement on this machine, most of a
+    handler's time). Nothing here waits long in the loop: writers are serialised by the
+    `Database` lock before they start, and under WAL readers never wait for the writer.
+    """
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    async def _connect(self) -> InlineSQLite:
+        if self._connection is None:
+            self._connection = self._connector()
+        return self
+
+    def __await__(self) -> Generator[Any, None, InlineSQLite]:
+        return self._connect().__await__()
+
+    def stop(self) -> None:
+        self._running = False
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+async def _inline_sqlite(path: str) -> InlineSQLite:
+    return await InlineSQLite(partial(sqlite3.connect, path, check_same_thread=False), 64)
+
+
 def upgrade(url: str) -> None:
     """Apply every migration not yet applied (`alembic upgrade heads`); synchronous."""
     cfg = AlembicConfig()
@@ -62,7 +96,12 @@ class Database:
         self.is_sqlite = target.drivername.startswith("sqlite")
         if self.is_sqlite and target.database:
             Path(target.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: AsyncEngine = create_async_engine(target, pool_pre_ping=not self.is_sqlite)
+        if self.is_sqlite:
+            self.engine: AsyncEngine = create_async_engine(
+                target, async_creator=partial(_inline_sqlite, target.database or ":memory:")
+            )
+        else:
+            self.engine = create_async_engine(target, pool_pre_ping=True)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(

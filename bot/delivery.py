@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select, update
 
 from adapters.codec import decode_action
-from adapters.contract import Adapter, Done, Sent, SubSpaceOpened
+from adapters.contract import Adapter, Capability, Done, Sent, SubSpaceOpened
 from bot.errors import PlatformError
 from bot.models import Member, OutboxRow, OutboxState
 from bot.when import in_quiet_hours, quiet_hours_end
@@ -65,6 +65,18 @@ def result_json(result: Any) -> dict[str, Any]:
     return {}
 
 
+MAX_BATCH = 64
+
+
+def claim_batch(adapter: Adapter, workers: int) -> int:
+    """How many rows to claim per transaction: `workers`, or for an adapter whose sends are
+    idempotent as many as its bucket allows at once (up to 64), since a batch resent after a
+    crash is harmless there and each claim and record is a transaction of its own."""
+    if Capability.IDEMPOTENT_SEND in adapter.capabilities:
+        return max(workers, min(MAX_BATCH, adapter.send_rate.burst))
+    return workers
+
+
 def backoff(attempts: int) -> float:
     """Exponential backoff with full jitter, capped at 10 minutes."""
     return random.uniform(0, min(600.0, 2.0**attempts))
@@ -77,7 +89,7 @@ class Outbox:
         self.bot = bot
         self.adapter = adapter
         self.platform = adapter.platform
-        self.batch = bot.config.model.delivery.workers
+        self.batch = claim_batch(adapter, bot.config.model.delivery.workers)
         self.max_attempts = bot.config.model.delivery.max_attempts
         self.bucket: TokenBucket | None = None
         self.wake = asyncio.Event()
@@ -223,7 +235,9 @@ class Outbox:
         while True:
             self.wake.clear()
             try:
-                while await self.deliver_due():
+                # A short batch means nothing else was due: what is queued meanwhile sets
+                # `wake`, so there is no need to look again straight away.
+                while await self.deliver_due() >= self.batch:
                     pass
                 due = await self.next_due()
             except Exception:

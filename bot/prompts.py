@@ -27,6 +27,7 @@ group.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -357,3 +358,14 @@ def _kind(value: str, key: str) -> PromptKind:
         if value == kind:
             return kind
     raise ConfigError(key, f"'{value}' is not a prompt kind; use one of {', '.join(KINDS)}")
+
+
+def prompt_dirs(extra_dirs: Sequence[Path], base: Path) -> tuple[Path, ...]:
+    """The organisers' `[prompts] extra_dirs`, relative ones read from the config's folder."""
+    return tuple(d if d.is_absolute() else base / d for d in extra_dirs)
+
+
+@functools.cache
+def cached_library(dirs: tuple[Path, ...]) -> PromptLibrary:
+    """The library for these extra directories, loaded once per process (packs are static)."""
+    return load_library(dirs)

@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 
 import adapters.webchat.store  # noqa: F401
 import bot.breakouts.models
+import bot.checkins.models
 import bot.dashboard.models
 import bot.models  # noqa: F401
 

@@ -60,6 +60,7 @@ class Timers:
                 await handler(scope, timer.ref)
                 timer.state = TimerState.DONE
                 s.add(timer)
+            scope.committed()
             self.bot.wake(scope.woken)
             return 1
         except Exception as exc:

@@ -148,3 +148,31 @@ async def test_token_mode_needs_the_right_token(tmp_path: Path) -> None:
                                       headers={"authorization": "Bearer t-ada"})
         await client.close()
     assert (none.status_code, wrong.status_code, good.status_code) == (401, 403, 201)
+
+
+async def test_a_room_the_bot_opens_is_private_to_its_group_at_once(
+    bot: Running, chat: ChatClient
+) -> None:
+    from adapters.contract import (
+        OpenSubSpace,
+        Place,
+        PlatformName,
+        SpaceId,
+        SubSpaceOpened,
+        UserId,
+    )
+
+    await chat.post("main", "bob", "before any room is opened")
+    opened = await bot.bot.adapters[PlatformName("web")].perform(
+        OpenSubSpace(
+            key="breakout:1:g1",
+            parent=Place(PlatformName("web"), SpaceId("main")),
+            name="Group 1",
+            members=(UserId("alice"),),
+        )
+    )
+    assert isinstance(opened, SubSpaceOpened)
+    room = opened.place.space
+    r = await chat.http.post("/api/chat/messages", json={"room": room, "user": "bob", "text": "x"})
+    assert r.status_code == 403
+    await chat.post(room, "alice", "in my group")

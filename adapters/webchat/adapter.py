@@ -162,6 +162,8 @@ class WebChat:
         self._sink: InboundSink | None = None
         self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
         self._watching: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._opened: dict[str, WebRoom] | None = None
+        """The rooms the bot opened, by name, once read (`_room`)."""
 
     # --- the adapter contract -------------------------------------------------------------
 
@@ -195,6 +197,8 @@ class WebChat:
                     raise PlatformError(f"no room {action.place.space}", permanent=True)
                 row.closed = True
                 s.add(row)
+            if self._opened is not None:
+                self._opened[row.name] = row
             return Done()
         raise PlatformError(f"web chat cannot perform {type(action).__name__}", permanent=True)
 
@@ -267,15 +271,16 @@ class WebChat:
                 existing.members = sorted(set(existing.members) | set(action.members))
                 s.add(existing)
             else:
-                s.add(
-                    WebRoom(
-                        name=name,
-                        parent=action.parent.space,
-                        title=action.name[:200],
-                        private=action.private,
-                        members=list(action.members),
-                    )
+                existing = WebRoom(
+                    name=name,
+                    parent=action.parent.space,
+                    title=action.name[:200],
+                    private=action.private,
+                    members=list(action.members),
                 )
+                s.add(existing)
+        if self._opened is not None:
+            self._opened[name] = existing
         for member in action.members:
             self._publish(f"@{member}", {"type": "room", "room": name, "title": action.name})
         return SubSpaceOpened(Place(PLATFORM, SpaceId(name)))
@@ -332,11 +337,19 @@ class WebChat:
             raise BadRequest(403, "that name is the bot's")
         return user
 
+    async def _room(self, name: str) -> WebRoom | None:
+        """The room's row, if the bot opened it; read once, then kept (only we write them)."""
+        if self._opened is None:
+            async with self.db.reader() as s:
+                self._opened = {r.name: r for r in (await s.exec(select(WebRoom))).all()}
+        return self._opened.get(name)
+
     async def _may_read(self, room: str, user: str) -> None:
-        if room.startswith("@") and room[1:] != user:
-            raise BadRequest(403, "that is someone else's direct conversation")
-        async with self.db.reader() as s:
-            row = await s.get(WebRoom, room)
+        if room.startswith("@"):
+            if room[1:] != user:
+                raise BadRequest(403, "that is someone else's direct conversation")
+            return
+        row = await self._room(room)
         if row is not None and row.private and user not in row.members:
             raise BadRequest(403, "that room is private to its group")
 

@@ -1,0 +1,221 @@
+"""How fast the bot takes check-in answers through the web chat API.
+
+Starts `community-bot run` on a fresh SQLite data directory, opens a round as the organiser,
+then N simulated members answer concurrently, `--rounds` times each (later answers are edits).
+Each member watches its own `@user` room over a WebSocket, so an acknowledgement's latency is
+measured from just before the POST to the moment the bot's ack arrives.
+
+Two ways to load the bot:
+- closed loop (default): every member answers again as soon as its ack arrives, so all N are
+  always waiting; this gives the most answers per second the bot sustains (and latencies that
+  are N / throughput by Little's law);
+- `--rate R`: answers go out at R a second in total, spread over the N members, whether or
+  not earlier ones were acknowledged; this gives the latency at that offered load.
+
+    .venv/bin/python bench/checkin_answers.py                  # 200 members, closed loop
+    .venv/bin/python bench/checkin_answers.py --rate 150       # latency at 150 answers/s
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+
+import httpx
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+BOT = "community-bot"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux), to report CPU per answer."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client for one member.
+
+    httpx spends about a millisecond of CPU a request, and the client shares the machine's two
+    cores with the bot it measures; this costs a small fraction of that.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self.lock = asyncio.Lock()
+
+    async def post(self, path: str, body: dict[str, str]) -> int:
+        async with self.lock:
+            if self.streams is None or self.streams[0].at_eof():  # the server closes idle ones
+                self.streams = await asyncio.open_connection("127.0.0.1", self.port)
+            reader, writer = self.streams
+            data = json.dumps(body).encode()
+            writer.write(
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(data)}\r\n\r\n".encode()
+                + data
+            )
+            status = int((await reader.readline()).split()[1])
+            length = 0
+            while (line := await reader.readline()) != b"\r\n":
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+            await reader.readexactly(length)
+            return status
+
+    def close(self) -> None:
+        if self.streams is not None:
+            self.streams[1].close()
+
+
+class Member:
+    """One simulated member: a connection, a WebSocket on its DM room, its acks in order."""
+
+    def __init__(self, name: str, port: int) -> None:
+        self.name = name
+        self.http = Connection(port)
+        self.url = f"ws://127.0.0.1:{port}/api/chat/ws?user={name}&room=@{name}"
+        self.waiting: deque[tuple[float, asyncio.Future[float]]] = deque()
+        self.ready = asyncio.Event()
+
+    async def listen(self) -> None:
+        async with websockets.connect(self.url, max_size=2**20) as ws:
+            self.ready.set()
+            async for raw in ws:
+                event = json.loads(raw)
+                if event.get("type") == "message" and event["message"]["user"] == BOT:
+                    started, done = self.waiting.popleft()
+                    done.set_result(time.perf_counter() - started)
+
+    async def answer(self, text: str) -> float:
+        """Post an answer; the latency until its acknowledgement arrives."""
+        done = asyncio.get_running_loop().create_future()
+        self.waiting.append((time.perf_counter(), done))
+        status = await self.http.post(
+            "/api/chat/messages", {"room": "main", "user": self.name, "text": text}
+        )
+        if status != 201:
+            raise RuntimeError(f"answer refused with HTTP {status}")
+        return await asyncio.wait_for(done, timeout=120)
+
+
+async def wait_for_post(http: httpx.AsyncClient) -> None:
+    async with asyncio.timeout(20):
+        while True:
+            r = await http.get("/api/chat/messages", params={"room": "main", "user": "ada"})
+            if any(m["text"].startswith("Check-in:") for m in r.json()["messages"]):
+                return
+            await asyncio.sleep(0.05)
+
+
+async def closed_loop(crowd: list[Member], rounds: int) -> list[float]:
+    async def answers(m: Member) -> list[float]:
+        return [await m.answer(f"/checkin answer {i} from {m.name}") for i in range(rounds)]
+
+    return [x for xs in await asyncio.gather(*map(answers, crowd)) for x in xs]
+
+
+async def open_loop(crowd: list[Member], rounds: int, rate: float) -> list[float]:
+    start = time.perf_counter()
+
+    async def one(k: int) -> float:
+        await asyncio.sleep(max(0.0, start + k / rate - time.perf_counter()))
+        m = crowd[k % len(crowd)]
+        return await m.answer(f"/checkin answer {k} from {m.name}")
+
+    return list(await asyncio.gather(*(one(k) for k in range(len(crowd) * rounds))))
+
+
+async def run(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        log = (Path(tmp) / "bot.log").open("wb")
+        profiler = ["-m", "cProfile", "-o", str(args.profile)] if args.profile else []
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, *profiler, "-m", "bot", "run", "--config", str(args.config),
+            "--port", str(port), "--data-dir", str(Path(tmp) / "data"),
+            stdout=asyncio.subprocess.PIPE, stderr=log, cwd=tmp,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+        assert proc.stdout is not None
+        await asyncio.wait_for(proc.stdout.readline(), timeout=30)
+        print(f"bot running, pid {proc.pid}", flush=True)
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                await http.post(
+                    "/api/chat/messages",
+                    json={"room": "main", "user": "ada", "text": '/checkin open "How are you?"'},
+                )
+                await wait_for_post(http)
+            crowd = [Member(f"m{i:04d}", port) for i in range(args.members)]
+            listeners = [asyncio.create_task(m.listen()) for m in crowd]
+            await asyncio.gather(*(m.ready.wait() for m in crowd))
+            cpu_before, started = cpu_seconds(proc.pid), time.perf_counter()
+            if args.rate:
+                latencies = await open_loop(crowd, args.rounds, args.rate)
+            else:
+                latencies = await closed_loop(crowd, args.rounds)
+            elapsed = time.perf_counter() - started
+            cpu = cpu_seconds(proc.pid) - cpu_before
+            for task in listeners:
+                task.cancel()
+            await asyncio.gather(*listeners, return_exceptions=True)
+            for m in crowd:
+                m.http.close()
+        finally:
+            proc.terminate()
+            await proc.wait()
+            log.close()
+            errors = (Path(tmp) / "bot.log").read_text(errors="replace").count("Traceback")
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    mode = f"open loop at {args.rate:g} answers/s" if args.rate else "closed loop"
+    print(f"{mode}: {args.members} members, {args.rounds} answers each ({len(latencies)} in all)")
+    print(f"throughput: {len(latencies) / elapsed:.0f} answers/s over {elapsed:.2f} s")
+    print(
+        f"bot CPU: {cpu * 1000 / len(latencies):.2f} ms per answer ({cpu / elapsed:.0%} of a core)"
+    )
+    print(
+        f"ack latency: p50 {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p99 {p99 * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms"
+    )
+    print(f"tracebacks in the bot's log: {errors}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--members", type=int, default=200, help="concurrent members (default 200)")
+    p.add_argument("--rounds", type=int, default=5, help="answers per member (default 5)")
+    p.add_argument("--rate", type=float, default=0, help="open loop: answers a second in all")
+    p.add_argument("--config", type=Path, default=ROOT / "config.example.toml")
+    p.add_argument("--profile", type=Path, help="run the bot under cProfile, writing here")
+    args = p.parse_args()
+    args.config = args.config.resolve()
+    args.profile = args.profile.resolve() if args.profile else None
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,326 @@
+"""The `checkin` commands and the messages that answer a round (thread replies, DMs)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import partial
+
+from sqlmodel import col, select
+
+from adapters.contract import MessageReceived
+from bot.checkins import export, rounds
+from bot.checkins.models import CheckinRound, CheckinSeries
+from bot.checkins.series import as_series
+from bot.context import Context
+from bot.errors import UserInputError
+from bot.grammar import QUOTES, CommandSpec, Flag, Invocation
+from bot.models import Role
+from bot.prompts import cached_library, prompt_dirs
+from bot.recurrence import describe, parse_recurrence
+from bot.when import parse_duration, parse_when, zone
+
+OPEN_USAGE = (
+    'checkin open "<prompt>" | <prompt-id> [--until <when>] [--anonymous] [--dm] '
+    "[--remind <when>] [--every <recurrence>]"
+)
+ANSWER_USAGE = "checkin <your answer> | checkin pass"
+EXPORT_USAGE = "checkin export csv|json|md [<round-id>]"
+
+
+def _moment(text: str, ctx: Context, flag: str) -> datetime:
+    """An absolute or relative time ("tue 17:00", "in 2h", "2h") that must be in the future."""
+    try:
+        at = parse_when(text, now=ctx.now, tz=ctx.tz)
+    except UserInputError as exc:
+        try:
+            at = ctx.now + parse_duration(text)
+        except UserInputError:
+            raise UserInputError(f"`--{flag}`: {exc.message}", OPEN_USAGE) from None
+    if at <= ctx.now:
+        raise UserInputError(f"`--{flag} {text[:40]}` is in the past.", OPEN_USAGE)
+    return at
+
+
+def _offset(text: str, flag: str) -> timedelta:
+    """For a recurring round, `--until`/`--remind` are lengths of time after each opening."""
+    try:
+        return parse_duration(text.strip().removeprefix("in "))
+    except UserInputError as exc:
+        raise UserInputError(
+            f"With `--every`, `--{flag}` is a length of time after each round opens "
+            f"(e.g. `--{flag} 2h`): {exc.message}",
+            OPEN_USAGE,
+        ) from None
+
+
+def _prompt(ctx: Context, inv: Invocation) -> tuple[str, str | None]:
+    """The prompt text and library id: a quoted text is a free prompt, a bare word an id."""
+    if not inv.args:
+        raise UserInputError("Give a prompt in quotes, or a prompt id.", OPEN_USAGE)
+    if len(inv.args) > 1:
+        raise UserInputError(
+            "Put a prompt of several words in quotes, or give one prompt id.", OPEN_USAGE
+        )
+    text = inv.args[0]
+    if inv.rest.lstrip()[:1] in QUOTES:
+        if not text.strip():
+            raise UserInputError("The prompt is empty.", OPEN_USAGE)
+        return text, None
+    config = ctx.bot.config
+    prompt = cached_library(prompt_dirs(config.model.prompts.extra_dirs, config.base)).get(text)
+    if prompt.kind == "provocation":
+        raise UserInputError(
+            f"'{prompt.id}' is a breakout provocation; pick a check-in prompt or quote your own."
+        )
+    return prompt.text, prompt.id
+
+
+async def open_command(ctx: Context, inv: Invocation) -> None:
+    place = ctx.event.place
+    if place.direct:
+        raise UserInputError(
+            "Open a check-in in the space where people should answer, not in a direct "
+            "conversation with me."
+        )
+    text, prompt_id = _prompt(ctx, inv)
+    until, remind = inv.flag("until"), inv.flag("remind")
+    every = inv.flag("every")
+    if every is not None:
+        await _open_series(ctx, text, prompt_id, every, until, remind, inv)
+        return
+    existing = await rounds.open_round_in(ctx, place)
+    if existing is not None:
+        raise UserInputError(
+            f"Check-in {existing.id} (“{existing.prompt[:60]}”) is still open here; close it "
+            "with `checkin close` first."
+        )
+    deadline = _moment(until, ctx, "until") if until else None
+    remind_at = _moment(remind, ctx, "remind") if remind else None
+    if deadline and remind_at and remind_at >= deadline:
+        raise UserInputError("The reminder must come before the round closes.", OPEN_USAGE)
+    r = await rounds.open_round(
+        ctx,
+        ctx.community.id or 0,
+        place.top(),
+        rounds.RoundPlan(
+            prompt=text,
+            prompt_id=prompt_id,
+            anonymous=inv.switch("anonymous"),
+            dm=inv.switch("dm"),
+            deadline=deadline,
+            remind_at=remind_at,
+        ),
+        opened_by=ctx.member,
+    )
+    await ctx.audit(ctx.community, ctx.member, "checkin.open", round_id=r.id)
+    await ctx.reply(f"Check-in {r.id} is open.", private=True)
+
+
+async def _open_series(
+    ctx: Context,
+    text: str,
+    prompt_id: str | None,
+    every: str,
+    until: str | None,
+    remind: str | None,
+    inv: Invocation,
+) -> None:
+    tz = zone(ctx.community.timezone)
+    recurrence = parse_recurrence(every, tz=tz)
+    close_after = _offset(until, "until") if until else None
+    remind_after = _offset(remind, "remind") if remind else None
+    if close_after and remind_after and remind_after >= close_after:
+        raise UserInputError("The reminder must come before the round closes.", OPEN_USAGE)
+    row = CheckinSeries(
+        community_id=ctx.community.id or 0,
+        platform=ctx.platform,
+        space=ctx.event.place.space,
+        prompt=text,
+        prompt_id=prompt_id,
+        anonymous=inv.switch("anonymous"),
+        dm=inv.switch("dm"),
+        close_after_s=int(close_after.total_seconds()) if close_after else None,
+        remind_after_s=int(remind_after.total_seconds()) if remind_after else None,
+        rrule=recurrence.rrule,
+        tz=recurrence.tz,
+        dtstart=ctx.now,
+        created_by_member_id=ctx.member.id,
+        created_at=ctx.now,
+    )
+    ctx.session.add(row)
+    await ctx.session.flush()
+    first = recurrence.next_after(ctx.now - timedelta(microseconds=1), dtstart=ctx.now)
+    if first is None:
+        raise UserInputError(f"“{every[:60]}” never comes round again.", OPEN_USAGE)
+    ctx.after_commit.append(partial(ctx.bot.scheduler.ensure, as_series(row)))
+    await ctx.audit(ctx.community, ctx.member, "checkin.series", series_id=row.id)
+    when = "now" if first <= ctx.now else rounds.local(first, recurrence.tz)
+    await ctx.reply(
+        f"Check-in series {row.id}: {describe(recurrence)}, I'll open “{text}” here. "
+        f"The first opens {when}. Stop it with `checkin stop`."
+    )
+
+
+async def answer_command(ctx: Context, inv: Invocation) -> None:
+    place = ctx.event.place
+    if place.direct:
+        r = await rounds.round_asked(ctx, ctx.member.id or 0, only_open=True)
+        if r is None:
+            raise UserInputError(
+                "No check-in has asked you here; answer in the space where it was opened."
+            )
+    else:
+        r = await rounds.open_round_in(ctx, place) or await rounds.latest_round_in(ctx, place)
+        if r is None:
+            raise UserInputError(
+                "There is no check-in open here. A catalyst can open one with `checkin open`.",
+                ANSWER_USAGE,
+            )
+    await rounds.answer(ctx, r, inv.rest)
+
+
+async def _round_here(ctx: Context) -> CheckinRound:
+    r = await rounds.open_round_in(ctx, ctx.event.place)
+    if r is None:
+        raise UserInputError("There is no check-in open here.")
+    return r
+
+
+async def status_command(ctx: Context, inv: Invocation) -> None:
+    r = await _round_here(ctx)
+    t = rounds.tally(await rounds.answers_of(ctx, r.id or 0))
+    text = f"Check-in {r.id} (“{r.prompt[:80]}”): {t.answered} answered, {t.passed} passed."
+    if not r.anonymous:
+        waiting = sorted(m.display_name for m in await rounds.not_yet(ctx, r))
+        text += " Not yet: " + (", ".join(waiting) if waiting else "nobody") + "."
+    await ctx.reply(text, private=True)
+
+
+async def close_command(ctx: Context, inv: Invocation) -> None:
+    r = await _round_here(ctx)
+    await rounds.close_round(ctx, r)
+    await ctx.audit(ctx.community, ctx.member, "checkin.close", round_id=r.id)
+
+
+async def export_command(ctx: Context, inv: Invocation) -> None:
+    if not inv.args or inv.args[0].lower() not in export.FORMATS or len(inv.args) > 2:
+        raise UserInputError("Name a format: csv, json or md.", EXPORT_USAGE)
+    fmt = inv.args[0].lower()
+    if len(inv.args) == 2:
+        if not inv.args[1].isdigit():
+            raise UserInputError("A round id is a number.", EXPORT_USAGE)
+        r = await ctx.session.get(CheckinRound, int(inv.args[1]))
+        if r is None or r.community_id != ctx.community.id:
+            raise UserInputError(f"There is no check-in {inv.args[1][:20]}.", EXPORT_USAGE)
+    else:
+        found = await rounds.latest_round_in(ctx, ctx.event.place)
+        if found is None:
+            raise UserInputError("There has been no check-in here yet.", EXPORT_USAGE)
+        r = found
+    link = await export.make_link(ctx, r.id or 0, fmt)
+    await ctx.audit(ctx.community, ctx.member, "checkin.export", round_id=r.id, format=fmt)
+    minutes = int(export.LINK_LIFETIME.total_seconds() // 60)
+    await ctx.reply(
+        f"Check-in {r.id} as {fmt.upper()} (the link works for {minutes} minutes): {link}",
+        private=True,
+    )
+
+
+async def answer_message(ctx: Context, event: MessageReceived) -> bool:
+    """A reply in a round's thread, or a DM from someone a round asked directly, answers it."""
+    place = event.place
+    r: CheckinRound | None = None
+    if place.thread is not None:
+        r = await rounds.round_of_thread(ctx, place)
+    elif place.direct:
+        member_id = ctx.member.id or 0
+        r = await rounds.round_asked(ctx, member_id, only_open=True)
+        if r is None:
+            last = await rounds.round_asked(ctx, member_id, only_open=False)
+            recent = last and last.closed_at and ctx.now - last.closed_at < timedelta(days=7)
+            r = last if recent else None
+    if r is None:
+        return False
+    await rounds.answer(ctx, r, event.text)
+    return True
+
+
+async def series_in(ctx: Context) -> list[CheckinSeries]:
+    rows = await ctx.session.exec(
+        select(CheckinSeries).where(
+            CheckinSeries.platform == ctx.platform,
+            CheckinSeries.space == ctx.event.place.space,
+            col(CheckinSeries.active),
+        )
+    )
+    return list(rows.all())
+
+
+async def stop_command(ctx: Context, inv: Invocation) -> None:
+    """Stop the recurring check-ins of this space (rounds already open stay open)."""
+    stopped = await series_in(ctx)
+    if not stopped:
+        raise UserInputError("No recurring check-in runs here.")
+    for row in stopped:
+        row.active = False
+        ctx.session.add(row)
+        ctx.after_commit.append(partial(ctx.bot.scheduler.remove, as_series(row).job_id))
+        await ctx.audit(ctx.community, ctx.member, "checkin.stop", series_id=row.id)
+    await ctx.reply(
+        "Stopped the recurring check-in " + ", ".join(str(r.id) for r in stopped) + " here."
+    )
+
+
+COMMANDS = [
+    CommandSpec(
+        ("checkin", "open"),
+        OPEN_USAGE,
+        "open a check-in round here",
+        open_command,
+        role=Role.CATALYST,
+        flags={
+            "until": Flag.VALUE,
+            "anonymous": Flag.SWITCH,
+            "dm": Flag.SWITCH,
+            "remind": Flag.VALUE,
+            "every": Flag.VALUE,
+        },
+    ),
+    CommandSpec(
+        ("checkin", "status"),
+        "checkin status",
+        "how many answered the open check-in",
+        status_command,
+        takes_rest=False,
+    ),
+    CommandSpec(
+        ("checkin", "close"),
+        "checkin close",
+        "close the open check-in and post its summary",
+        close_command,
+        role=Role.CATALYST,
+        takes_rest=False,
+    ),
+    CommandSpec(
+        ("checkin", "stop"),
+        "checkin stop",
+        "stop the recurring check-ins of this space",
+        stop_command,
+        role=Role.CATALYST,
+        takes_rest=False,
+    ),
+    CommandSpec(
+        ("checkin", "export"),
+        EXPORT_USAGE,
+        "a link to the answers as a file",
+        export_command,
+        role=Role.CATALYST,
+    ),
+    CommandSpec(
+        ("checkin",),
+        ANSWER_USAGE,
+        "answer the open check-in (answer again to change it)",
+        answer_command,
+        free_text=True,
+    ),
+]

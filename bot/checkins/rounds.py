@@ -1,0 +1,404 @@
+"""What happens to a round: it opens, members answer, the non-responders are reminded, it closes.
+
+Every function takes the `Scope` of the transaction it runs in (a command's, a timer's), so a
+round's changes and the messages they cause commit together, exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete
+from sqlmodel import col, select
+
+from adapters.contract import (
+    ActionResult,
+    Capability,
+    Direct,
+    Place,
+    PlatformName,
+    Sent,
+    SpaceId,
+    UserId,
+)
+from bot.checkins.models import CheckinAnswer, CheckinAsked, CheckinRound, RoundState
+from bot.context import Context, Scope
+from bot.errors import UserInputError
+from bot.models import Identity, Member
+
+HOOK_POSTED = "checkin.posted"
+TIMER_CLOSE = "checkin.close"
+TIMER_REMIND = "checkin.remind"
+MAX_ANSWER = 20_000
+"""An answer, not a document: longer ones are refused with a clear reply, never cut."""
+PASS = "pass"
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    """What a catalyst asked for, checked: the round `open_round` creates."""
+
+    prompt: str
+    prompt_id: str | None = None
+    anonymous: bool = False
+    dm: bool = False
+    deadline: datetime | None = None
+    remind_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Tally:
+    answered: int
+    passed: int
+
+
+def voter_hash(key: str, member_id: int) -> str:
+    """The anonymous de-duplication token: meaningless once the round's key is destroyed."""
+    return hmac.new(bytes.fromhex(key), str(member_id).encode(), hashlib.sha256).hexdigest()
+
+
+def local(at: datetime, tz: str) -> str:
+    return f"{at.astimezone(ZoneInfo(tz)):%a %d %b %H:%M} ({tz})"
+
+
+def round_place(r: CheckinRound) -> Place:
+    return Place(PlatformName(r.platform), SpaceId(r.space))
+
+
+def plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+# --- opening ---------------------------------------------------------------------------------
+
+
+async def open_round(
+    scope: Scope,
+    community_id: int,
+    place: Place,
+    plan: RoundPlan,
+    *,
+    opened_by: Member | None = None,
+    series_id: int | None = None,
+) -> CheckinRound:
+    """Create the round, queue its post (the platform's thread comes back by `HOOK_POSTED`),
+    its timers and, with `dm`, a direct question to every member."""
+    r = CheckinRound(
+        community_id=community_id,
+        series_id=series_id,
+        platform=place.platform,
+        space=place.space,
+        prompt=plan.prompt,
+        prompt_id=plan.prompt_id,
+        anonymous=plan.anonymous,
+        dm=plan.dm,
+        hmac_key=secrets.token_hex(32) if plan.anonymous else None,
+        opened_by_member_id=opened_by.id if opened_by else None,
+        opened_at=scope.now,
+        deadline=plan.deadline,
+        remind_at=plan.remind_at,
+    )
+    scope.session.add(r)
+    await scope.session.flush()
+    assert r.id is not None
+    tz = scope.bot.community.timezone
+    threads = Capability.THREADS in scope.capabilities(place.platform)
+    how = "Reply in this thread, or say" if threads else "Say"
+    lines = [
+        f"Check-in: {r.prompt}",
+        f"{how} `checkin <your answer>` (or `checkin pass`). You can change your answer "
+        "until the round closes.",
+    ]
+    if r.anonymous:
+        lines.append("This round is anonymous: answers are shared without names.")
+    if r.deadline:
+        lines.append(f"It closes {local(r.deadline, tz)}.")
+    await scope.send(
+        round_place(r),
+        "\n".join(lines),
+        key=f"checkin:{r.id}:post",
+        on_result=f"{HOOK_POSTED}:{r.id}",
+    )
+    if r.deadline:
+        await scope.schedule(TIMER_CLOSE, r.id, r.deadline, key=f"checkin:{r.id}:close")
+    if r.remind_at:
+        await scope.schedule(TIMER_REMIND, r.id, r.remind_at, key=f"checkin:{r.id}:remind")
+    if r.dm:
+        question = f"Check-in from {scope.bot.config.model.community.name}: {r.prompt}\n" + (
+            "Answer me here (or say `pass`)."
+            + (" Your answer is shared without your name." if r.anonymous else "")
+        )
+        for member in await members_to_ask(scope, r.community_id):
+            await ask_directly(scope, r, member, question, purpose="ask")
+    return r
+
+
+async def posted(scope: Scope, ref: str, result: ActionResult) -> None:
+    """The round's post reached the platform: remember its message and thread."""
+    r = await scope.session.get(CheckinRound, int(ref))
+    if r is not None and isinstance(result, Sent):
+        r.message_id, r.thread = result.message_id, result.thread
+        scope.session.add(r)
+
+
+async def members_to_ask(scope: Scope, community_id: int) -> list[Member]:
+    """Every member who may be nudged: the community's members, less those who paused."""
+    rows = await scope.session.exec(
+        select(Member)
+        .where(Member.community_id == community_id, col(Member.paused).is_(False))
+        .order_by(col(Member.id))
+    )
+    return list(rows.all())
+
+
+async def ask_directly(
+    scope: Scope, r: CheckinRound, member: Member, text: str, *, purpose: str
+) -> bool:
+    """DM one member on a platform of theirs that has DMs (the round's first); False if none.
+
+    Being asked directly makes the member's DMs answers to this round.
+    """
+    identities = (
+        await scope.session.exec(select(Identity).where(Identity.member_id == member.id))
+    ).all()
+    usable = [i for i in identities if Capability.DIRECT_MESSAGES in scope.capabilities(i.platform)]
+    if not usable:
+        return False
+    usable.sort(key=lambda i: i.platform != r.platform)
+    chosen = usable[0]
+    assert r.id is not None and member.id is not None
+    if await scope.session.get(CheckinAsked, (r.id, member.id)) is None:
+        scope.session.add(CheckinAsked(round_id=r.id, member_id=member.id))
+    await scope.send(
+        Direct(PlatformName(chosen.platform), UserId(chosen.external_id)),
+        text,
+        key=f"checkin:{r.id}:{purpose}:{member.id}",
+        recipient=member,
+    )
+    return True
+
+
+# --- finding rounds --------------------------------------------------------------------------
+
+
+async def open_round_in(scope: Scope, place: Place) -> CheckinRound | None:
+    return (
+        await scope.session.exec(
+            select(CheckinRound)
+            .where(
+                CheckinRound.platform == place.platform,
+                CheckinRound.space == place.space,
+                CheckinRound.state == RoundState.OPEN,
+            )
+            .order_by(col(CheckinRound.id).desc())
+        )
+    ).first()
+
+
+async def latest_round_in(scope: Scope, place: Place) -> CheckinRound | None:
+    return (
+        await scope.session.exec(
+            select(CheckinRound)
+            .where(CheckinRound.platform == place.platform, CheckinRound.space == place.space)
+            .order_by(col(CheckinRound.id).desc())
+        )
+    ).first()
+
+
+async def round_of_thread(scope: Scope, place: Place) -> CheckinRound | None:
+    if place.thread is None:
+        return None
+    return (
+        await scope.session.exec(
+            select(CheckinRound).where(
+                CheckinRound.platform == place.platform,
+                CheckinRound.space == place.space,
+                CheckinRound.thread == place.thread,
+            )
+        )
+    ).first()
+
+
+async def round_asked(scope: Scope, member_id: int, *, only_open: bool) -> CheckinRound | None:
+    """The latest round that asked this member directly (open ones only, if so asked)."""
+    stmt = (
+        select(CheckinRound)
+        .join(CheckinAsked, col(CheckinAsked.round_id) == col(CheckinRound.id))
+        .where(CheckinAsked.member_id == member_id)
+        .order_by(col(CheckinRound.id).desc())
+    )
+    if only_open:
+        stmt = stmt.where(CheckinRound.state == RoundState.OPEN)
+    return (await scope.session.exec(stmt)).first()
+
+
+# --- answering -------------------------------------------------------------------------------
+
+
+async def lock(scope: Scope, r: CheckinRound) -> None:
+    """Re-read the round locked, so answers and closing take turns (on PostgreSQL; SQLite's
+    write transactions already do): no answer lands after the summary, none is doubled."""
+    if not scope.bot.db.is_sqlite:
+        await scope.session.refresh(r, with_for_update=True)
+
+
+async def answer(ctx: Context, r: CheckinRound, text: str) -> None:
+    """Record (or replace) the caller's answer and acknowledge it privately."""
+    await lock(ctx, r)
+    if r.state != RoundState.OPEN:
+        await ctx.reply(
+            "This check-in round is closed, so answers are no longer taken. Thank you all "
+            "the same!",
+            private=True,
+        )
+        return
+    if len(text) > MAX_ANSWER:
+        raise UserInputError(
+            f"That answer is {len(text):,} characters long; the limit is {MAX_ANSWER:,}. "
+            "Please shorten it and answer again."
+        )
+    assert r.id is not None and ctx.member.id is not None
+    passed = text.strip().lower() == PASS
+    stored = "" if passed else text
+    voter = voter_hash(r.hmac_key, ctx.member.id) if r.hmac_key else None
+    mine = (
+        col(CheckinAnswer.voter_hash) == voter
+        if r.anonymous
+        else col(CheckinAnswer.member_id) == ctx.member.id
+    )
+    existing = (
+        await ctx.session.exec(select(CheckinAnswer).where(CheckinAnswer.round_id == r.id, mine))
+    ).first()
+    row = existing or CheckinAnswer(round_id=r.id, text=stored)
+    row.text, row.passed = stored, passed
+    if r.anonymous:
+        row.voter_hash = voter
+    else:
+        row.member_id, row.answered_at = ctx.member.id, ctx.now
+    ctx.session.add(row)
+    if r.anonymous:
+        # One text for every anonymous answer: the acknowledgement stays in the outbox, and
+        # "pass noted" there would tell who passed.
+        ack = "Thanks, noted. It will be shared without your name."
+    elif passed:
+        ack = "Pass noted, thank you."
+    elif existing is None:
+        ack = "Thanks, your answer is in."
+    else:
+        ack = "Thanks, your answer is updated."
+    await ctx.reply(ack + " Answer again to change it until the round closes.", private=True)
+
+
+# --- tallies, reminders, closing -------------------------------------------------------------
+
+
+async def answers_of(scope: Scope, round_id: int) -> Sequence[CheckinAnswer]:
+    return (
+        await scope.session.exec(
+            select(CheckinAnswer)
+            .where(CheckinAnswer.round_id == round_id)
+            .order_by(col(CheckinAnswer.id))
+        )
+    ).all()
+
+
+def tally(answers: Sequence[CheckinAnswer]) -> Tally:
+    passed = sum(1 for a in answers if a.passed)
+    return Tally(len(answers) - passed, passed)
+
+
+async def not_yet(scope: Scope, r: CheckinRound) -> list[Member]:
+    """Members (not paused) with no answer or pass yet; for anonymous rounds, by their hash."""
+    answers = await answers_of(scope, r.id or 0)
+    if r.anonymous:
+        assert r.hmac_key is not None
+        key = r.hmac_key
+        seen = {a.voter_hash for a in answers}
+        return [
+            m
+            for m in await members_to_ask(scope, r.community_id)
+            if voter_hash(key, m.id or 0) not in seen
+        ]
+    done = {a.member_id for a in answers}
+    return [m for m in await members_to_ask(scope, r.community_id) if m.id not in done]
+
+
+async def remind(scope: Scope, ref: str) -> None:
+    """The reminder timer: one DM to each member who has neither answered nor passed."""
+    r = await scope.session.get(CheckinRound, int(ref))
+    if r is None or r.state != RoundState.OPEN:
+        return
+    if r.deadline is not None and r.deadline <= scope.now:
+        return  # the bot was down past the deadline: the round closes now, no use reminding
+    closes = f" It closes {local(r.deadline, scope.bot.community.timezone)}." if r.deadline else ""
+    text = (
+        f"A reminder: the check-in “{r.prompt}” is still open.{closes}\n"
+        "Answer me here, or say `pass`."
+    )
+    for member in await not_yet(scope, r):
+        await ask_directly(scope, r, member, text, purpose="remind")
+
+
+async def close_by_timer(scope: Scope, ref: str) -> None:
+    """The deadline timer: closes the round unless a command closed it already."""
+    r = await scope.session.get(CheckinRound, int(ref))
+    if r is not None:
+        await close_round(scope, r)
+
+
+async def close_round(scope: Scope, r: CheckinRound) -> bool:
+    """Close an open round and post its summary; False if it was closed already.
+
+    An anonymous round's answers are re-inserted in a random order without their voter
+    hashes and its key is destroyed, so neither row order nor a hash can link an answer to
+    the member who gave it.
+    """
+    await lock(scope, r)
+    if r.state != RoundState.OPEN:
+        return False
+    assert r.id is not None
+    answers = list(await answers_of(scope, r.id))
+    if r.anonymous:
+        random.SystemRandom().shuffle(answers)
+        kept = [(a.text, a.passed) for a in answers]
+        await scope.session.exec(delete(CheckinAnswer).where(col(CheckinAnswer.round_id) == r.id))
+        answers = [CheckinAnswer(round_id=r.id, text=t, passed=p) for t, p in kept]
+        scope.session.add_all(answers)
+        r.hmac_key = None
+    r.state, r.closed_at = RoundState.CLOSED, scope.now
+    scope.session.add(r)
+    await scope.send(
+        round_place(r), await summary(scope, r, answers), key=f"checkin:{r.id}:summary"
+    )
+    return True
+
+
+async def names_of(scope: Scope, answers: Sequence[CheckinAnswer]) -> dict[int, str]:
+    ids = {a.member_id for a in answers if a.member_id is not None}
+    if not ids:
+        return {}
+    rows = await scope.session.exec(select(Member).where(col(Member.id).in_(ids)))
+    return {m.id: m.display_name for m in rows.all() if m.id is not None}
+
+
+async def summary(scope: Scope, r: CheckinRound, answers: Sequence[CheckinAnswer]) -> str:
+    """The closing post: the count, then every answer as written (passes only counted)."""
+    t = tally(answers)
+    counts = f"{plural(t.answered, 'answer', 'answers')}, {plural(t.passed, 'pass', 'passes')}"
+    head = f"Check-in closed: {r.prompt}\n{counts}."
+    if not t.answered:
+        return head
+    names = await names_of(scope, answers)
+    lines = [
+        f"• {a.text}" if a.member_id is None else f"• {names.get(a.member_id, '?')}: {a.text}"
+        for a in answers
+        if not a.passed
+    ]
+    return head + "\n\n" + "\n".join(lines)

@@ -1,0 +1,20 @@
+"""The check-in ritual as the core sees it: commands, answers, timers, hooks, downloads."""
+
+from __future__ import annotations
+
+from bot.checkins import commands, export, rounds, series
+from bot.router import Router
+
+router = Router(
+    name="checkins",
+    commands=commands.COMMANDS,
+    messages=[commands.answer_message],
+    timers={
+        rounds.TIMER_CLOSE: rounds.close_by_timer,
+        rounds.TIMER_REMIND: rounds.remind,
+        series.TIMER_OCCURRENCE: series.occurrence,
+    },
+    results={rounds.HOOK_POSTED: rounds.posted},
+    on_start=[series.ensure_all],
+    http=[export.http_routes],
+)

@@ -1,0 +1,388 @@
+"""Check-in rounds through the core harness, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlmodel import SQLModel, select
+
+from adapters.contract import Direct, Sent, UserId
+from bot.checkins import export
+from bot.checkins.models import CheckinAnswer, CheckinRound, RoundState
+from bot.models import Identity, Member
+from bot.testing import Harness
+from bot.web import build_app
+
+PROMPT = "What do you want to see in this space?"
+
+
+def post_of(h: Harness, prompt: str = PROMPT) -> Sent:
+    """The platform's answer to the latest round post (its thread is where replies go)."""
+    found = [r for r in h.adapter.records if r.text.startswith(f"Check-in: {prompt}")]
+    assert found, "the round was not posted"
+    result = found[-1].result
+    assert isinstance(result, Sent)
+    return result
+
+
+def summaries(h: Harness) -> list[str]:
+    return [t for t in h.adapter.texts(h.place()) if t.startswith("Check-in closed")]
+
+
+async def reply_in_thread(h: Harness, user: str, text: str) -> list[str]:
+    thread = post_of(h).thread
+    assert thread is not None
+    before = len(h.adapter.records)
+    await h.feed(h.message(user, text, thread=thread))
+    return [r.text for r in h.adapter.records[before:]]
+
+
+async def rounds(h: Harness) -> list[CheckinRound]:
+    async with h.bot.db.reader() as s:
+        return list((await s.exec(select(CheckinRound).order_by(CheckinRound.id))).all())
+
+
+async def test_a_round_opens_collects_answers_and_closes_with_a_summary(
+    harness: Harness,
+) -> None:
+    h = harness
+    replies = await h.say("ada", f'checkin open "{PROMPT}"')
+    assert "Check-in 1 is open." in replies
+    assert post_of(h).thread is not None
+    [ack_bob] = await reply_in_thread(h, "bob", "Kindness")
+    assert ack_bob.startswith("Thanks, your answer is in.")
+    assert h.adapter.direct_texts("bob")[-1] == ack_bob
+    await h.say("carol", "checkin Curiosity")
+    await h.say("carol", "checkin Curiosity and patience")
+    [ack_dan] = await h.say("dan", "checkin pass")
+    assert ack_dan.startswith("Pass noted")
+    await h.say("ada", "checkin close")
+    [summary] = summaries(h)
+    assert summary.startswith(f"Check-in closed: {PROMPT}\n2 answers, 1 pass.")
+    assert "• Bob: Kindness" in summary
+    assert "• Carol: Curiosity and patience" in summary
+    assert "Curiosity\n" not in summary and "Dan" not in summary
+    [late] = await h.say("erin", "checkin too late")
+    assert "closed" in late
+    assert (await rounds(h))[0].state == RoundState.CLOSED
+
+
+async def test_members_cannot_open_or_close(harness: Harness) -> None:
+    [reply] = await harness.say("bob", 'checkin open "Hello?"')
+    assert "needs the catalyst or organiser role" in reply
+    assert await rounds(harness) == []
+
+
+async def test_one_open_round_per_space_and_clear_errors(harness: Harness) -> None:
+    h = harness
+    [none] = await h.say("bob", "checkin hello")
+    assert "no check-in open here" in none
+    await h.say("ada", f'checkin open "{PROMPT}"')
+    [again] = await h.say("ada", 'checkin open "Another?"')
+    assert "still open here" in again
+    [past] = await h.say("ada", 'checkin open "X" --until 2020-01-01 10:00', space="other")
+    assert "in the past" in past
+    [order] = await h.say("ada", 'checkin open "X" --until in 1h --remind in 2h', space="other")
+    assert "reminder must come before" in order
+    [words] = await h.say("ada", "checkin open How are you", space="other")
+    assert "in quotes" in words
+    assert len(await rounds(h)) == 1
+
+
+async def test_prompt_ids_come_from_the_library(harness: Harness) -> None:
+    h = harness
+    await h.say("ada", "checkin open care-qualities")
+    [r] = await rounds(h)
+    assert r.prompt_id == "care-qualities"
+    assert r.prompt.startswith("Which behaviours")
+    [unknown] = await h.say("ada", "checkin open care-qualitis", space="other")
+    assert "Did you mean 'care-qualities'" in unknown
+
+
+async def test_dm_asks_every_member_but_paused_ones_and_dm_replies_answer(
+    harness: Harness,
+) -> None:
+    h = harness
+    for user in ("bob", "carol"):
+        await h.say(user, "help")
+    await h.say("carol", "me pause")
+    await h.say("ada", f'checkin open "{PROMPT}" --dm')
+    assert any(PROMPT in t for t in h.adapter.direct_texts("bob"))
+    assert not any(PROMPT in t for t in h.adapter.direct_texts("carol"))
+    dm = h.place("dm-bob", direct=True)
+    await h.feed(h.message("bob", "From my DM", space=dm.space, direct=True))
+    assert h.adapter.texts(dm)[-1].startswith("Thanks, your answer is in.")
+    await h.say("ada", "checkin close")
+    assert "• Bob: From my DM" in summaries(h)[0]
+    await h.feed(h.message("bob", "after close", space=dm.space, direct=True))
+    assert "closed" in h.adapter.texts(dm)[-1]
+
+
+async def test_reminder_fires_at_its_time_to_non_responders_only(harness: Harness) -> None:
+    h = harness
+    for user in ("bob", "carol", "dan", "erin"):
+        await h.say(user, "help")
+    await h.say("erin", "me pause")
+    await h.say("ada", f'checkin open "{PROMPT}" --until in 2h --remind in 1h')
+    await h.say("bob", "checkin yes")
+    await h.say("carol", "checkin pass")
+    await h.advance(timedelta(minutes=59))
+    assert not any("reminder" in t for t in h.adapter.texts())
+    await h.advance(timedelta(minutes=1))
+    reminded = {
+        r.to.user_id
+        for r in h.adapter.records
+        if isinstance(r.to, Direct) and r.text.startswith("A reminder")
+    }
+    assert reminded == {"dan", "ada"}
+    await h.advance(timedelta(hours=3))
+    assert len([t for t in h.adapter.texts() if t.startswith("A reminder")]) == 2
+
+
+async def test_deadline_closes_once_and_a_closed_round_ignores_it(harness: Harness) -> None:
+    h = harness
+    await h.say("ada", f'checkin open "{PROMPT}" --until in 1h')
+    await h.say("bob", "checkin here")
+    await h.advance(timedelta(minutes=59))
+    assert summaries(h) == []
+    await h.advance(timedelta(minutes=1))
+    [summary] = summaries(h)
+    assert "1 answer, 0 passes" in summary
+    [r] = await rounds(h)
+    assert r.closed_at == h.clock.now()
+    await h.say("ada", 'checkin open "Second" --until in 1h')
+    await h.say("ada", "checkin close")
+    await h.advance(timedelta(hours=2))
+    assert len(summaries(h)) == 2
+
+
+async def test_overdue_reminder_and_deadline_fire_exactly_once_after_restarts(
+    sqlite_url: str,
+) -> None:
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def reminders(h: Harness) -> list[str]:
+        return [t for t in h.adapter.texts() if t.startswith("A reminder")]
+
+    async with Harness.open(sqlite_url, start=start) as h:
+        await h.say("ada", f'checkin open "{PROMPT}" --until in 3h --remind in 1h')
+        await h.say("bob", "checkin before the crash")
+        await h.say("carol", "help")
+    async with Harness.open(sqlite_url, start=start + timedelta(hours=2)) as h:
+        assert len(reminders(h)) == 2  # ada and carol; bob answered
+        assert summaries(h) == []
+    async with Harness.open(sqlite_url, start=start + timedelta(hours=2, minutes=30)) as h:
+        assert h.adapter.records == []
+    async with Harness.open(sqlite_url, start=start + timedelta(hours=5)) as h:
+        [summary] = summaries(h)
+        assert "• Bob: before the crash" in summary
+        assert reminders(h) == []
+    async with Harness.open(sqlite_url, start=start + timedelta(hours=6)) as h:
+        assert h.adapter.records == []
+        [r] = await rounds(h)
+        assert r.state == RoundState.CLOSED
+        assert r.closed_at == start + timedelta(hours=5)
+
+
+async def test_a_reminder_overtaken_by_the_deadline_is_not_sent(sqlite_url: str) -> None:
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    async with Harness.open(sqlite_url, start=start) as h:
+        await h.say("ada", f'checkin open "{PROMPT}" --until in 1h --remind in 30m')
+    async with Harness.open(sqlite_url, start=start + timedelta(hours=5)) as h:
+        assert len(summaries(h)) == 1
+        assert not [t for t in h.adapter.texts() if t.startswith("A reminder")]
+
+
+BAD_INPUT = [
+    "x" * 10_000,
+    "",
+    "🙂🎉🌱",
+    "مرحبا بالجميع، أنا هنا",
+    "@channel @everyone @room <!here> please read",
+]
+
+
+async def test_bad_input_is_stored_and_echoed_faithfully(harness: Harness) -> None:
+    h = harness
+    await h.say("ada", f'checkin open "{PROMPT}"')
+    for i, text in enumerate(BAD_INPUT):
+        await reply_in_thread(h, f"user{i}", text)
+    async with h.bot.db.reader() as s:
+        stored = sorted(a.text for a in (await s.exec(select(CheckinAnswer))).all())
+    assert stored == sorted(BAD_INPUT)
+    await h.say("ada", "checkin close")
+    [summary] = summaries(h)
+    assert "5 answers, 0 passes" in summary
+    for i, text in enumerate(BAD_INPUT):
+        assert f"• User{i}: {text}\n" in summary + "\n"
+
+
+async def test_an_answer_over_the_limit_is_refused_clearly(harness: Harness) -> None:
+    await harness.say("ada", f'checkin open "{PROMPT}"')
+    [reply] = await reply_in_thread(harness, "bob", "y" * 20_001)
+    assert "the limit is 20,000" in reply
+
+
+async def test_status_counts_and_names_who_has_not_answered(harness: Harness) -> None:
+    h = harness
+    await h.say("carol", "help")
+    await h.say("ada", f'checkin open "{PROMPT}"')
+    await h.say("bob", "checkin yes")
+    [status] = await h.say("ada", "checkin status")
+    assert "1 answered, 0 passed. Not yet: Ada, Carol." in status
+
+
+async def test_export_link_serves_each_format_then_expires(harness: Harness) -> None:
+    h = harness
+    await h.say("ada", f'checkin open "{PROMPT}"')
+    await h.say("bob", 'checkin I say "yes", and, commas')
+    await h.say("carol", "checkin pass")
+    [member] = await h.say("bob", "checkin export csv")
+    assert "needs the catalyst or organiser role" in member
+    app = build_app(export.http_routes(h.bot))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as web:
+        bodies = {}
+        for fmt in export.FORMATS:
+            [reply] = await h.say("ada", f"checkin export {fmt}")
+            url = reply.rsplit(" ", 1)[-1]
+            assert url.startswith("http://127.0.0.1:8080/checkins/export/")
+            response = await web.get(url.removeprefix("http://127.0.0.1:8080"))
+            assert response.status_code == 200
+            bodies[fmt] = response.text
+        assert 'Bob,"I say ""yes"", and, commas",no' in bodies["csv"]
+        assert ",Carol,,yes," in bodies["csv"]
+        assert '"answer": "I say \\"yes\\", and, commas"' in bodies["json"]
+        assert '- **Bob**: I say "yes", and, commas' in bodies["md"]
+        h.clock.advance(timedelta(minutes=15))
+        assert (await web.get(url.removeprefix("http://127.0.0.1:8080"))).status_code == 404
+        assert (await web.get("/checkins/export/guess")).status_code == 404
+
+
+async def assert_unlinkable(h: Harness, answers: list[str], gone: list[str]) -> None:
+    """No row of any table holds an answer together with anything naming a member.
+
+    Every table in the metadata is read: a row that contains an answer's text must have no
+    member foreign key set and mention no member's name or platform id; no round keeps its
+    key and no answer its voter hash; replaced texts are nowhere.
+    """
+    async with h.bot.db.reader() as s:
+        people = {m.display_name for m in (await s.exec(select(Member))).all()}
+        people |= {i.external_id for i in (await s.exec(select(Identity))).all()}
+        conn = await s.connection()
+        checked = 0
+        for table in SQLModel.metadata.sorted_tables:
+            member_columns = [
+                c.name
+                for c in table.columns
+                if any(fk.column.table.name == "member" for fk in c.foreign_keys)
+            ]
+            for row in (await conn.execute(table.select())).mappings().all():
+                blob = "\n".join(
+                    v if isinstance(v, str) else json.dumps(v, default=str) for v in row.values()
+                )
+                assert not any(text in blob for text in gone), (table.name, dict(row))
+                if not any(text in blob for text in answers):
+                    continue
+                checked += 1
+                assert all(row[c] is None for c in member_columns), (table.name, dict(row))
+                named = [p for p in people if re.search(rf"\b{re.escape(p)}\b", blob)]
+                assert named == [], (table.name, named)
+        assert checked >= 3  # the answers themselves, and the summary in the outbox
+        assert all(r.hmac_key is None for r in (await s.exec(select(CheckinRound))).all())
+        stored = (await s.exec(select(CheckinAnswer))).all()
+        assert all(a.voter_hash is None and a.answered_at is None for a in stored)
+
+
+@pytest.mark.parametrize("how", ["thread", "command", "dm"])
+async def test_anonymous_answers_cannot_be_linked_to_anyone_after_close(
+    harness: Harness, how: str
+) -> None:
+    h = harness
+    for user in ("bob", "carol", "dan"):
+        await h.say(user, "help")
+    await h.say("ada", f'checkin open "{PROMPT}" --anonymous --dm --remind in 1h')
+    texts = {"bob": "first draft", "carol": "secret two", "dan": "pass"}
+    for user, text in texts.items():
+        if how == "thread":
+            await reply_in_thread(h, user, text)
+        elif how == "command":
+            await h.say(user, f"checkin {text}")
+        else:
+            await h.feed(h.message(user, text, space=f"dm-{user}", direct=True))
+    await h.say("bob", "checkin secret one, edited")
+    [status] = await h.say("ada", "checkin status")
+    assert "2 answered, 1 passed." in status and "Not yet" not in status
+    await h.advance(timedelta(hours=1))
+    reminded = {r.to.user_id for r in h.adapter.records if r.text.startswith("A reminder")}
+    assert reminded == {UserId("ada")}
+    await h.say("ada", "checkin close")
+    [summary] = summaries(h)
+    assert "2 answers, 1 pass." in summary
+    assert "• secret one, edited" in summary and "• secret two" in summary
+    assert "Bob" not in summary and "Carol" not in summary
+    await assert_unlinkable(h, ["secret one, edited", "secret two"], ["first draft"])
+    acks = {t for user in texts for t in h.adapter.direct_texts(user) if "Answer again" in t}
+    assert len(acks) == 1  # the same words whether one answered, edited or passed
+
+
+async def test_recurring_rounds_follow_the_wall_clock_across_dst(database_url: str) -> None:
+    # Sunday 22 March 2026, 12:00 in London (GMT); BST starts on 29 March, ends 25 October.
+    start = datetime(2026, 3, 22, 12, 0, tzinfo=UTC)
+    async with Harness.open(database_url, start=start) as h:
+        [reply] = await h.say(
+            "ada", f'checkin open "{PROMPT}" --every "monday 09:30" --until 3h --remind 1h'
+        )
+        assert "The first opens Mon 23 Mar 09:30 (Europe/London)." in reply
+        expected = [
+            datetime(2026, 3, 23, 9, 30, tzinfo=UTC),  # GMT
+            datetime(2026, 3, 30, 8, 30, tzinfo=UTC),  # BST
+        ]
+        for at in expected:
+            await h.advance(at - h.clock.now() - timedelta(minutes=1))
+            opened = len(await rounds(h))
+            await h.advance(timedelta(minutes=1))
+            assert len(await rounds(h)) == opened + 1
+            assert (await rounds(h))[-1].opened_at == at
+            assert (await rounds(h))[-1].deadline == at + timedelta(hours=3)
+    autumn = datetime(2026, 10, 25, 12, 0, tzinfo=UTC)
+    async with Harness.open(database_url, start=autumn) as h:
+        assert "checkin-series:1" in h.scheduler.series
+        await h.advance(datetime(2026, 10, 26, 9, 30, tzinfo=UTC) - h.clock.now())
+        last = (await rounds(h))[-1]
+        assert last.opened_at == datetime(2026, 10, 26, 9, 30, tzinfo=UTC)  # GMT again
+        assert last.series_id == 1
+        await h.say("ada", "checkin stop")
+        assert h.scheduler.series == {}
+        count = len(await rounds(h))
+        await h.advance(timedelta(days=8))
+        assert len(await rounds(h)) == count
+
+
+async def test_a_new_occurrence_closes_the_last_one(harness: Harness) -> None:
+    h = harness
+    await h.say("ada", f'checkin open "{PROMPT}" --every daily')
+    assert len(await rounds(h)) == 1  # "daily" at this minute: the first opens now
+    await h.advance(timedelta(days=2))
+    states = [r.state for r in await rounds(h)]
+    assert states == [RoundState.CLOSED, RoundState.CLOSED, RoundState.OPEN]
+    assert len(summaries(h)) == 2
+
+
+async def test_concurrent_answers_by_one_member_keep_one_answer(harness: Harness) -> None:
+    h = harness
+    await h.say("ada", f'checkin open "{PROMPT}"')
+    await h.say("bob", "help")  # bob is a member; his first answers below race each other
+    before = len(h.adapter.records)
+    await asyncio.gather(*(h.bot.handle(h.command("bob", f"checkin take {i}")) for i in range(5)))
+    await h.settle()
+    acks = [r.text for r in h.adapter.records[before:]]
+    assert len(acks) == 5 and all("your answer is" in a for a in acks), acks
+    assert sum("your answer is in" in a for a in acks) == 1
+    async with h.bot.db.reader() as s:
+        [stored] = (await s.exec(select(CheckinAnswer))).all()
+    assert stored.text.startswith("take ")
