@@ -33,9 +33,12 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from bot.errors import ConfigError, UserInputError
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 PromptKind: TypeAlias = Literal["checkin", "provocation", "followup"]
 KINDS: Final[tuple[PromptKind, ...]] = ("checkin", "provocation", "followup")
@@ -369,3 +372,8 @@ def prompt_dirs(extra_dirs: Sequence[Path], base: Path) -> tuple[Path, ...]:
 def cached_library(dirs: tuple[Path, ...]) -> PromptLibrary:
     """The library for these extra directories, loaded once per process (packs are static)."""
     return load_library(dirs)
+
+
+def library_for(config: Config) -> PromptLibrary:
+    """The shipped packs plus the organisers' own (`[prompts] extra_dirs`), loaded once."""
+    return cached_library(prompt_dirs(config.model.prompts.extra_dirs, config.base))

@@ -11,10 +11,10 @@ than direct messages) each member's messages to the bot go on to the rest of the
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
+
+from sqlmodel import col, select
 
 from adapters.contract import (
     Button,
@@ -25,12 +25,12 @@ from adapters.contract import (
 )
 from bot.breakouts import session
 from bot.breakouts.models import Breakout, BreakoutMember, BreakoutState, SubSpaceKind
-from bot.config import Config
+from bot.checkins.rounds import latest_round_in, respondents
 from bot.context import Context, insert_ignore
 from bot.errors import UserInputError
 from bot.grammar import CommandSpec, Flag, Invocation, tokenize
-from bot.models import Role
-from bot.prompts import PromptLibrary, load_library
+from bot.models import Identity, Role
+from bot.prompts import PromptLibrary, library_for
 from bot.router import Router
 
 USAGE = (
@@ -58,17 +58,6 @@ class Request:
     report_minutes: int
     join_seconds: int
     source: str
-
-
-@functools.cache
-def _library(dirs: tuple[Path, ...]) -> PromptLibrary:
-    return load_library(dirs)
-
-
-def prompt_library(config: Config) -> PromptLibrary:
-    """The shipped packs plus the organisers' own (`prompts.extra_dirs`), loaded once."""
-    dirs = tuple(d if d.is_absolute() else config.base / d for d in config.model.prompts.extra_dirs)
-    return _library(dirs)
 
 
 def _number(value: str | None, what: str, default: int, low: int, high: int) -> int:
@@ -139,13 +128,7 @@ def read_request(inv: Invocation, library: PromptLibrary) -> Request:
 
 
 async def breakout_command(ctx: Context, inv: Invocation) -> None:
-    request = read_request(inv, prompt_library(ctx.bot.config))
-    if request.source == "checkin":
-        raise UserInputError(
-            "`--from checkin` is not available yet: check-in rounds are still being built. "
-            "Use `--from reactions` (people join) or `--from present`.",
-            USAGE,
-        )
+    request = read_request(inv, library_for(ctx.bot.config))
     main = ctx.event.place.top()
     if main.direct:
         raise UserInputError("Start a breakout in the space where the session is, not here.")
@@ -179,6 +162,9 @@ async def breakout_command(ctx: Context, inv: Invocation) -> None:
     if request.source == "present":
         await _gather_present(ctx, breakout)
         return
+    if request.source == "checkin":
+        await _gather_checkin(ctx, breakout)
+        return
     ways = ["reply `join`"]
     buttons: tuple[Button, ...] = ()
     if Capability.REACTIONS in capabilities:
@@ -210,6 +196,32 @@ async def _gather_present(ctx: Context, breakout: Breakout) -> None:
         member, identity = await ctx.bot.member_for(ctx.session, actor, ctx.now)
         if member.id != ctx.member.id:  # the catalyst facilitates; `join` puts them in a group
             await _add(ctx, breakout, member.id or 0, identity.id or 0)
+    await session.split_now(ctx, breakout)
+
+
+async def _gather_checkin(ctx: Context, breakout: Breakout) -> None:
+    """Those who answered (or passed) the space's latest check-in round, as they joined it."""
+    last = await latest_round_in(ctx, breakout.main)
+    if last is None:
+        raise UserInputError(
+            "There has been no check-in round here yet. Use `--from reactions` instead.", USAGE
+        )
+    if last.anonymous:
+        raise UserInputError(
+            "The last check-in here was anonymous, so I don't say who answered it. Use "
+            "`--from reactions` instead.",
+            USAGE,
+        )
+    ids = await respondents(ctx, last)
+    identities = (
+        await ctx.session.exec(
+            select(Identity).where(
+                col(Identity.member_id).in_(ids), Identity.platform == breakout.platform
+            )
+        )
+    ).all()
+    for identity in identities:
+        await _add(ctx, breakout, identity.member_id, identity.id or 0)
     await session.split_now(ctx, breakout)
 
 

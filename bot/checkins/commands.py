@@ -15,7 +15,7 @@ from bot.context import Context
 from bot.errors import UserInputError
 from bot.grammar import QUOTES, CommandSpec, Flag, Invocation
 from bot.models import Role
-from bot.prompts import cached_library, prompt_dirs
+from bot.prompts import library_for
 from bot.recurrence import describe, parse_recurrence
 from bot.when import parse_duration, parse_when, zone
 
@@ -67,7 +67,7 @@ def _prompt(ctx: Context, inv: Invocation) -> tuple[str, str | None]:
             raise UserInputError("The prompt is empty.", OPEN_USAGE)
         return text, None
     config = ctx.bot.config
-    prompt = cached_library(prompt_dirs(config.model.prompts.extra_dirs, config.base)).get(text)
+    prompt = library_for(config).get(text)
     if prompt.kind == "provocation":
         raise UserInputError(
             f"'{prompt.id}' is a breakout provocation; pick a check-in prompt or quote your own."

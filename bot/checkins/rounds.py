@@ -314,6 +314,13 @@ def tally(answers: Sequence[CheckinAnswer]) -> Tally:
     return Tally(len(answers) - passed, passed)
 
 
+async def respondents(scope: Scope, r: CheckinRound) -> list[int]:
+    """Who answered or passed a round that was not anonymous (anonymous ones never say)."""
+    if r.anonymous:
+        raise ValueError("an anonymous round does not say who answered")
+    return [a.member_id for a in await answers_of(scope, r.id or 0) if a.member_id is not None]
+
+
 async def not_yet(scope: Scope, r: CheckinRound) -> list[Member]:
     """Members (not paused) with no answer or pass yet; for anonymous rounds, by their hash."""
     answers = await answers_of(scope, r.id or 0)

@@ -211,7 +211,7 @@ async def test_from_present_and_where_presence_is_unknown(database_url: str) -> 
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ('breakout "Why?" --from checkin', "not available yet"),
+        ('breakout "Why?" --from checkin', "no check-in round here yet"),
         ("breakout 3 fish", "`3` what?"),
         ("breakout size 1", "from 2 to 50"),
         ('breakout "Why?" --minutes 0', "`--minutes` takes a whole number"),
@@ -272,3 +272,27 @@ async def test_report_outside_a_group_is_refused(harness: Harness) -> None:
     replies = await harness.say("bea", "report hello")
     assert any("not in a breakout group" in r for r in replies)
     assert any("no breakout to join" in r for r in await harness.say("bea", "join"))
+
+
+async def test_from_checkin_takes_those_who_answered_the_last_round(harness: Harness) -> None:
+    h = harness
+    await h.say("ada", 'checkin open "How are you arriving?"')
+    for user in ["bea", "cal", "dev"]:
+        await h.say(user, f"checkin arriving as {user}")
+    await h.say("eli", "checkin pass")
+    await h.feed(h.message("fay", "just chatting"))
+    await h.say("ada", "checkin close")
+    await h.say("ada", 'breakout size 2 "What did you hear?" --from checkin')
+    opened = rooms(h)
+    assert sorted(u for members in opened.values() for u in members) == ["bea", "cal", "dev", "eli"]
+
+
+async def test_from_checkin_never_reveals_who_answered_an_anonymous_round(
+    harness: Harness,
+) -> None:
+    h = harness
+    await h.say("ada", 'checkin open "Honestly?" --anonymous')
+    await h.say("bea", "checkin fine")
+    replies = await h.say("ada", 'breakout "Why?" --from checkin')
+    assert any("was anonymous" in r for r in replies)
+    assert rooms(h) == {}
