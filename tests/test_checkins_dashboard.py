@@ -36,7 +36,8 @@ async def dashboard(h: Harness, user: str = "ada") -> AsyncIterator[httpx.AsyncC
 
 
 def article(page: str, round_id: int) -> str:
-    found = re.search(rf'<article class="round[^"]*" aria-label="Round {round_id}:.*?</article>', page)
+    pattern = rf'<article class="round[^"]*" aria-label="Round {round_id}:.*?</article>'
+    found = re.search(pattern, page)
     assert found, f"round {round_id} is not on the page"
     return found.group(0)
 

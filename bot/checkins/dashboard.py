@@ -58,8 +58,8 @@ async def render(view: View) -> Html:
     anonymous = await _anonymous_answers(view, [r for r in rounds if r.anonymous])
     charts = tag(
         "div",
-        _per_round(view, rounds[:CHARTED], tallies),
-        _per_platform(rounds, tallies, who),
+        _figure(_per_round(view, rounds[:CHARTED], tallies), "Answers and passes per round"),
+        _figure(_per_platform(rounds, tallies, who), "Members reached per platform"),
         class_="chart-wrap charts",
     )
     listed = (
@@ -109,6 +109,10 @@ async def _anonymous_answers(view: View, rounds: Sequence[CheckinRound]) -> dict
     for round_id, text, passed in rows:
         found[round_id].append((None, text, passed))
     return found
+
+
+def _figure(chart: Html, caption: str) -> Html:
+    return tag("figure", tag("figcaption", caption), chart)
 
 
 def _per_round(view: View, rounds: Sequence[CheckinRound], tallies: Tallies) -> Html:
