@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from bot.checkins import export
+from bot.checkins.models import CheckinRound, RoundState
 from bot.dashboard.auth import COOKIE, Signer, load_secret
 from bot.dashboard.pages import routes
 from bot.models import Identity
@@ -148,3 +149,29 @@ async def test_a_community_without_rounds_is_told_how_to_start_one(harness: Harn
     async with dashboard(harness) as web:
         page = (await web.get("/dashboard")).text
     assert 'id="checkins"' in page and "No check-ins yet" in page
+
+
+async def test_only_the_newest_rounds_are_listed_and_charted(harness: Harness) -> None:
+    h = harness
+    await h.say("ada", "hello")
+    start = h.clock.now()
+    async with h.bot.db.session() as s:
+        s.add_all(
+            CheckinRound(
+                community_id=h.bot.community.id or 0,
+                platform="fake",
+                space="general",
+                prompt=f"Question {n}",
+                state=RoundState.CLOSED,
+                opened_at=start + timedelta(days=n),
+                closed_at=start + timedelta(days=n, hours=1),
+            )
+            for n in range(1, 26)
+        )
+    async with dashboard(h) as web:
+        page = (await web.get("/dashboard")).text
+    listed = re.findall(r'aria-label="Round \d+: Question (\d+)"', page)
+    assert listed == [str(n) for n in range(25, 5, -1)]
+    per_round = chart(page, "Answers and passes per round")
+    labels = re.findall(r"(\d\d Mar): Answered 0", per_round)
+    assert labels == [f"{d:02} Mar" for d in range(20, 28)]  # 2 March + 18..25 days
