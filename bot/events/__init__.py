@@ -1,0 +1,1 @@
+"""Events, reminders and follow-up nudges."""
