@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import members
+from bot import events, members
 from bot.router import Router
 
-ROUTERS: list[Router] = [members.router]
+ROUTERS: list[Router] = [members.router, events.router]

@@ -7,7 +7,6 @@ and, at any moment, a handful of timers (see `bot.events.plan`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
