@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 import adapters.webchat.store  # noqa: F401
-import bot.events.models  # noqa: F401
+import bot.events.models
 import bot.models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
@@ -20,7 +20,14 @@ from adapters.contract import Capability, Direct, PlatformName, SendMessage, Use
 from bot.context import Queued, Scope
 from bot.events.ical import calendar_url
 from bot.events.models import Nudge
-from bot.events.plan import grace, is_occurrence, live_event, parse_occurrence
+from bot.events.plan import (
+    followup_due,
+    grace,
+    is_occurrence,
+    live_event,
+    parse_occurrence,
+    reminder_due,
+)
 from bot.models import Identity, Member, Role
 
 log = logging.getLogger(__name__)
@@ -112,7 +119,7 @@ async def on_remind(scope: Scope, ref: str) -> None:
     at = parse_occurrence(key)
     if event is None or not is_occurrence(event, at) or int(offset) not in event.remind:
         return
-    due = at - timedelta(seconds=int(offset))
+    due = reminder_due(event, at, int(offset))
     if scope.now >= at:
         log.info("reminder for event %s at %s: the event has started; not sent", event_id, key)
         return
@@ -150,7 +157,7 @@ async def on_followup(scope: Scope, ref: str) -> None:
     at = parse_occurrence(key)
     if event is None or not is_occurrence(event, at) or event.followup_seconds is None:
         return
-    due = at + timedelta(seconds=event.followup_seconds)
+    due = followup_due(event, at)
     if too_late(scope, f"follow-up for event {event_id}", due):
         return
     text = event.followup_text or ""

@@ -16,12 +16,14 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, delete, select
 
 from bot.events.models import Event
 from bot.models import OutboxRow, OutboxState, Timer, TimerState
 from bot.recurrence import Recurrence
+from bot.when import localize
 
 if TYPE_CHECKING:
     from bot.context import Scope
@@ -65,8 +67,27 @@ def is_occurrence(event: Event, at: datetime) -> bool:
     return next_occurrence(event, at - timedelta(microseconds=1)) == at
 
 
-def lead(event: Event) -> timedelta:
-    return timedelta(seconds=max(event.remind, default=0))
+def shifted(at: datetime, seconds: int, tz: str) -> datetime:
+    """`at` moved by `seconds`, whole days on the wall clock of `tz` (RFC 5545's nominal
+    days and weeks), the rest as elapsed time: a week before 18:00 BST is 18:00 GMT."""
+    days, rest = divmod(abs(seconds), 86400)
+    sign = 1 if seconds >= 0 else -1
+    zone_info = ZoneInfo(tz)
+    wall = at.astimezone(zone_info).replace(tzinfo=None) + sign * timedelta(days=days)
+    return localize(wall, zone_info).astimezone(UTC) + sign * timedelta(seconds=rest)
+
+
+def reminder_due(event: Event, at: datetime, offset: int) -> datetime:
+    return shifted(at, -offset, event.timezone)
+
+
+def followup_due(event: Event, at: datetime) -> datetime:
+    return shifted(at, event.followup_seconds or 0, event.timezone)
+
+
+def plan_time(event: Event, at: datetime) -> datetime:
+    """When an occurrence's nudges are planned: at its earliest reminder."""
+    return min((reminder_due(event, at, offset) for offset in event.remind), default=at)
 
 
 def grace(bot: Bot) -> timedelta:
@@ -81,26 +102,29 @@ async def plan_next(scope: Scope, event: Event, *, after: datetime, since: datet
     """
     at = next_occurrence(event, after)
     for _ in range(MAX_CATCH_UP):
-        if at is None or at - lead(event) > scope.now:
+        if at is None or plan_time(event, at) > scope.now:
             break
         await plan_occurrence(scope, event, at, since=since)
         at = next_occurrence(event, at)
     if at is not None:
         key = occurrence_key(at)
         await scope.schedule(
-            "event.plan", f"{event.id}@{key}", at - lead(event), key=f"event:{event.id}:{key}:plan"
+            "event.plan",
+            f"{event.id}@{key}",
+            plan_time(event, at),
+            key=f"event:{event.id}:{key}:plan",
         )
 
 
 async def plan_occurrence(scope: Scope, event: Event, at: datetime, *, since: datetime) -> None:
     key = occurrence_key(at)
     for offset in event.remind:
-        due = at - timedelta(seconds=offset)
+        due = reminder_due(event, at, offset)
         if due >= since:
             ref = f"{event.id}@{key}@{offset}"
             await scope.schedule("event.remind", ref, due, key=f"event:{event.id}:{key}:r{offset}")
     if event.followup_seconds is not None:
-        due = at + timedelta(seconds=event.followup_seconds)
+        due = followup_due(event, at)
         if due >= since:
             await scope.schedule(
                 "event.followup", f"{event.id}@{key}", due, key=f"event:{event.id}:{key}:f"
@@ -125,7 +149,7 @@ async def on_plan(scope: Scope, ref: str) -> None:
     if not is_occurrence(event, at):
         log.info("event %s no longer has an occurrence at %s", event_id, key)
         return
-    await plan_occurrence(scope, event, at, since=at - lead(event))
+    await plan_occurrence(scope, event, at, since=plan_time(event, at))
     await plan_next(scope, event, after=at, since=scope.now - grace(scope.bot))
 
 
