@@ -9,10 +9,11 @@ stop can then reach the platform twice (at most `workers` of them), and not even
 the adapter declares `Capability.IDEMPOTENT_SEND`: it passes the row's key to the platform,
 which drops the repeat.
 
-Failures: a 429 (`PlatformError.retry_after`) holds the whole bucket and requeues the row
-after `Retry-After` without counting an attempt; 5xx and network errors are retried with
-exponential backoff and jitter; a permanent error, or `delivery.max_attempts` failures, make
-the row dead (organisers see it with `nudge failures`).
+Failures: a 429 (`PlatformError.retry_after`) pauses the adapter's whole outbox for
+`Retry-After` and requeues the row (and those claimed with it) without counting an attempt;
+5xx and network errors are retried with exponential backoff and jitter; a permanent error,
+or `delivery.max_attempts` failures, make the row dead (organisers see it with
+`nudge failures`).
 """
 
 from __future__ import annotations
@@ -64,10 +65,6 @@ class TokenBucket:
                 return
             await asyncio.sleep((1 - self.tokens) / self.rate)
 
-    def hold(self, seconds: float) -> None:
-        """A platform said slow down: spend the tokens of the next `seconds`."""
-        self.tokens = min(self.tokens, 0) - seconds * self.rate
-
 
 def result_json(result: Any) -> dict[str, Any]:
     if isinstance(result, Sent):
@@ -101,6 +98,9 @@ class Outbox:
         rate = adapter.send_rate
         self.claim_size = max(self.workers, min(MAX_CLAIM, int(rate.per_second * CLAIM_SECONDS)))
         self.bucket: TokenBucket | None = None
+        self.paused_until: datetime | None = None
+        """Set by a 429: until then no row is sent, each goes back to wait (on the bot's
+        clock, so the fake clock drives it in tests)."""
         self.wake = asyncio.Event()
         bot.on_wake(f"outbox:{self.platform}", self.wake.set)
 
@@ -192,13 +192,17 @@ class Outbox:
         return looked
 
     async def _perform(self, row: OutboxRow) -> Any:
-        bucket = self._bucket()
-        await bucket.take()
+        now = self.bot.clock.now()
+        if self.paused_until is not None and now < self.paused_until:
+            wait = (self.paused_until - now).total_seconds()
+            return PlatformError("waiting out the platform's rate limit", retry_after=wait)
+        await self._bucket().take()
         try:
             return await self.adapter.perform(decode_action(row.action))
         except PlatformError as exc:
             if exc.retry_after is not None:
-                bucket.hold(exc.retry_after)
+                until = self.bot.clock.now() + timedelta(seconds=exc.retry_after)
+                self.paused_until = max(until, self.paused_until or until)
             return exc
         except Exception as exc:  # a network error, a bug in the adapter
             log.warning("outbox %s: %s failed: %r", row.id, self.platform, exc)
