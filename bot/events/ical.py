@@ -33,6 +33,7 @@ from bot.recurrence import parse_recurrence
 from bot.when import localize
 
 if TYPE_CHECKING:
+    from bot.config import Config
     from bot.context import Scope
     from bot.core import Bot
 
@@ -309,6 +310,31 @@ async def import_calendar(
         else:
             report.created += 1
     return report
+
+
+async def import_offline(config: Config, source: str) -> str:
+    """`community-bot events import`: import into the configured database, bot not running.
+
+    The running bot's timer loop picks the planned nudges up within its polling interval.
+    """
+    from bot.clock import SystemClock
+    from bot.core import Bot
+    from bot.db import Database
+    from bot.routers import ROUTERS
+
+    data = await read_source(source)
+    db = Database(config.database_url())
+    try:
+        await db.upgrade()
+        bot = Bot(config, db, SystemClock(), ROUTERS)
+        await bot.prepare()
+        async with db.session() as s:
+            report = await import_calendar(
+                bot.scope(s), data, default_tz=ZoneInfo(bot.community.timezone)
+            )
+    finally:
+        await db.close()
+    return report.text()
 
 
 # --- the .ics download --------------------------------------------------------------------
