@@ -66,17 +66,20 @@ class FakePlatform:
         self.first_at: float | None = None
         self.last_at: float | None = None
         self.reached = asyncio.Event()
-        self.target = 0
+        self.target = self.target_messages = 0
         self.app = Starlette(routes=[Route("/send", self.send, methods=["POST"])])
 
-    def wait_for(self, recipients: int) -> asyncio.Event:
-        """An event set once `recipients` distinct people have a message."""
-        self.target, self.reached = recipients, asyncio.Event()
+    def wait_for(self, recipients: int = 0, *, messages: int = 0) -> asyncio.Event:
+        """An event set once `recipients` distinct people, or `messages` in all, got one."""
+        self.target, self.target_messages = recipients, messages
+        self.reached = asyncio.Event()
         self._check()
         return self.reached
 
     def _check(self) -> None:
-        if self.target and len(self.deliveries) >= self.target:
+        if (self.target and len(self.deliveries) >= self.target) or (
+            self.target_messages and self.deliveries.total() >= self.target_messages
+        ):
             self.reached.set()
 
     def _admit(self) -> float | None:
