@@ -1,13 +1,13 @@
 """The delivery outbox: every outbound action reaches its platform once, at the right time.
 
-Rows are claimed in batches (state `sending`) and performed by `delivery.workers` concurrent
-workers under the adapter's token bucket. Each worker records its row's outcome in its own
-transaction before it takes the next row, so at any moment at most `workers` rows have been
-performed without being recorded. A row still `sending` at start-up was claimed when the bot
-stopped: it goes back to `pending` and is sent again. Only the rows actually in flight at the
-stop can then reach the platform twice (at most `workers` of them), and not even those when
-the adapter declares `Capability.IDEMPOTENT_SEND`: it passes the row's key to the platform,
-which drops the repeat.
+Rows are claimed in batches (state `sending`, the next batch claimed while one is sent) and
+performed by `delivery.workers` concurrent workers under the adapter's token bucket. A row
+still `sending` at start-up was claimed when the bot stopped: it goes back to `pending` and is
+sent again. So that this cannot double more than the requests in flight, each worker of an
+adapter without idempotent sends records its row's outcome before it takes the next: at most
+`workers` rows are ever performed but unrecorded. An adapter that declares
+`Capability.IDEMPOTENT_SEND` passes the row's key to its platform, which drops a repeat; its
+outcomes are recorded in small batches, since a resend costs nothing there.
 
 Failures: a 429 (`PlatformError.retry_after`) pauses the adapter's whole outbox for
 `Retry-After` and requeues the row (and those claimed with it) without counting an attempt;
@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select, update
 
 from adapters.codec import decode_action
-from adapters.contract import Adapter, Done, Sent, SubSpaceOpened
+from adapters.contract import Adapter, Capability, Done, Sent, SubSpaceOpened
 from bot.errors import PlatformError
 from bot.models import Member, OutboxRow, OutboxState
 from bot.when import in_quiet_hours, quiet_hours_end
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_CLAIM = 500
+RECORD_BATCH = 25
 CLAIM_SECONDS = 2.0
 """A claim holds about this many seconds of sending at the adapter's rate (at least one row
 per worker, at most `MAX_CLAIM`), so a claimed row waits little before it is sent."""
@@ -197,14 +198,29 @@ class Outbox:
         return handled
 
     async def _send(self, rows: list[OutboxRow]) -> None:
+        """Send `rows` with `workers` concurrent workers.
+
+        Without idempotent sends each worker records its row before taking the next, which
+        bounds the rows a crash can send twice by `workers`. With them a repeat is dropped
+        by the platform, so outcomes are recorded `RECORD_BATCH` at a time, in one
+        transaction, which is what lets a fan-out keep up with a fast platform.
+        """
         queue = deque(rows)
+        batch = RECORD_BATCH if Capability.IDEMPOTENT_SEND in self.adapter.capabilities else 1
+        done: list[tuple[OutboxRow, Any]] = []
 
         async def worker() -> None:
             while queue:
                 row = queue.popleft()
-                await self._record(row, await self._perform(row))
+                done.append((row, await self._perform(row)))
+                if len(done) >= batch:
+                    chunk = done[:]
+                    done.clear()
+                    await self._record(chunk)
 
         await asyncio.gather(*(worker() for _ in range(min(self.workers, len(rows)))))
+        if done:
+            await self._record(done)
 
     async def _perform(self, row: OutboxRow) -> Any:
         now = self.bot.clock.now()
@@ -223,14 +239,16 @@ class Outbox:
             log.warning("outbox %s: %s failed: %r", row.id, self.platform, exc)
             return exc
 
-    async def _record(self, row: OutboxRow, outcome: Any) -> None:
+    async def _record(self, outcomes: list[tuple[OutboxRow, Any]]) -> None:
         try:
             async with self.bot.db.session() as s:
                 scope = self.bot.scope(s)
-                await self._apply(scope, row, outcome)
+                for row, outcome in outcomes:
+                    await self._apply(scope, row, outcome)
             self.bot.wake(scope.woken)
         except Exception:
-            log.exception("outbox %s: recording the outcome failed; it stays claimed", row.id)
+            ids = [row.id for row, _ in outcomes]
+            log.exception("outbox %s: recording the outcome failed; it stays claimed", ids)
 
     async def _apply(self, scope: Scope, row: OutboxRow, outcome: Any) -> None:
         """Write the outcome with one UPDATE (cheaper than an ORM flush, once per message)."""
