@@ -174,7 +174,10 @@ async def bench(args: argparse.Namespace) -> None:
     timed = [(due[int(key.split(":")[1])], made, sent) for key, made, sent in rows]
     fired = sorted((made - at).total_seconds() for at, made, _ in timed)
     sent = sorted((done - at).total_seconds() for at, _, done in timed if done is not None)
-    print(f"fired {len(fired)} of {args.firing} due over {args.window:g} s; delivered {len(sent)}")
+    print(
+        f"fired {len(fired)} of {args.firing} due over {args.window:g} s; the platform "
+        f"received {platform.deliveries.total()}, {len(sent)} recorded as sent at the stop"
+    )
     if len(fired) > 1:
         print(
             f"firing lateness p50 {percentile(fired, 0.5):.3f} s, "
