@@ -45,7 +45,7 @@ async def bench(args: argparse.Namespace) -> None:
             "--platform",
             f"http://127.0.0.1:{server.port}",
             "--rate",
-            str(args.rate),
+            str(args.adapter_rate or args.rate),
             "--burst",
             str(args.burst),
             "--workers",
@@ -67,8 +67,9 @@ async def bench(args: argparse.Namespace) -> None:
     assert platform.first_at is not None and platform.last_at is not None
     span = platform.last_at - platform.first_at
     per_second = (delivered - 1) / span if span else float("inf")
+    declared = f", adapter declares {args.adapter_rate:g}/s" if args.adapter_rate else ""
     print(
-        f"members {args.members}, limit {args.rate:g}/s burst {args.burst}, "
+        f"members {args.members}, limit {args.rate:g}/s burst {args.burst}{declared}, "
         f"workers {args.workers}, db {'postgresql' if args.db else 'sqlite'}"
     )
     print(f"first delivery {platform.first_at - started:.1f} s after the bot process started")
@@ -89,6 +90,12 @@ def main() -> None:
     p.add_argument("--rate", type=float, default=100.0)
     p.add_argument("--burst", type=int, default=10)
     p.add_argument("--workers", type=int, default=4)
+    p.add_argument(
+        "--adapter-rate",
+        type=float,
+        help="the rate the adapter declares, if not the platform's (a misconfigured adapter: "
+        "shows 429s and Retry-After at work)",
+    )
     p.add_argument("--db", help="a PostgreSQL URL (default: a temporary SQLite file)")
     asyncio.run(bench(p.parse_args()))
 

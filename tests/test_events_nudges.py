@@ -3,12 +3,15 @@ restarts, cancellation and the dead-letter list, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import col, select
 
 from adapters.codec import decode_action
-from adapters.contract import SendMessage, plain_text
+from adapters.contract import Capability, SendMessage, plain_text
+from adapters.fake import ALL_CAPABILITIES
 from bot.errors import PlatformError
 from bot.events.models import Event
 from bot.events.plan import reminder_due
@@ -261,3 +264,18 @@ async def test_rate_limits_retries_and_the_dead_letter_list(database_url: str) -
         assert sorted(replies) == [f"Delivery {row.id} is queued again.", "Two"]
         [none] = await h.say("ada", "nudge failures")
         assert none == "No failed deliveries."
+
+
+async def test_members_without_direct_messages_are_skipped_with_a_log(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    no_dms = [c for c in ALL_CAPABILITIES if c is not Capability.DIRECT_MESSAGES]
+    async with Harness.open(database_url, capabilities=no_dms) as h:
+        await join(h, "bob")
+        await h.say("ada", 'nudge "Hello" --at in 1m')
+        with caplog.at_level(logging.INFO, logger="bot.events.nudges"):
+            await h.advance(timedelta(minutes=2))
+        assert "nudge:1: 2 members have no platform with direct messages" in caplog.text
+        async with h.bot.db.reader() as s:
+            rows = await s.exec(select(OutboxRow).where(col(OutboxRow.key).startswith("nudge:")))
+            assert rows.all() == []
