@@ -84,6 +84,9 @@ class Scope:
     session: AsyncSession
     now: datetime
     woken: set[str] = field(default_factory=set)
+    memo: dict[Any, Any] = field(default_factory=dict)
+    """What handlers sharing this transaction may reuse (timers due together fire in one
+    transaction: a burst of nudges to the same audience loads that audience once)."""
 
     def capabilities(self, platform: str) -> frozenset[Capability]:
         return self.bot.capabilities(platform)

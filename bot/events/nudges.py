@@ -63,30 +63,18 @@ async def fan_out(
 ) -> int:
     """Queue one DM per member with at least `min_role`; returns how many were queued."""
     community = scope.bot.community
-    rows = await scope.session.exec(
-        select(Member, Identity)
-        .join(Identity, col(Identity.member_id) == col(Member.id))
-        .where(col(Member.community_id) == community.id, col(Member.role) >= int(min_role))
-        .order_by(col(Member.id), col(Identity.id))
-    )
-    reachable: dict[int, tuple[Member, Identity]] = {}
-    seen: set[int] = set()
-    for member, identity in rows.all():
-        assert member.id is not None
-        seen.add(member.id)
-        dm = Capability.DIRECT_MESSAGES in scope.capabilities(identity.platform)
-        if dm and member.id not in reachable:
-            reachable[member.id] = (member, identity)
-    if unreachable := len(seen) - len(reachable):
-        log.info("%s: %d members have no platform with direct messages; skipped", key, unreachable)
+    reachable = scope.memo.get(("reachable", min_role))
+    if reachable is None:
+        reachable = await reachable_members(scope, min_role, key)
+        scope.memo[("reachable", min_role)] = reachable
     texts: dict[str, str] = {}
     queued = []
-    for member_id, (member, identity) in reachable.items():
+    for member, identity in reachable:
         tz_name = member.timezone or community.timezone
         if tz_name not in texts:
             texts[tz_name] = render(ZoneInfo(tz_name))
         action = SendMessage(
-            key=f"{key}:m{member_id}",
+            key=f"{key}:m{member.id}",
             to=Direct(PlatformName(identity.platform), UserId(identity.external_id)),
             text=(texts[tz_name],),
         )
@@ -102,6 +90,32 @@ async def fan_out(
         )
     await scope.perform_many(queued)
     return len(queued)
+
+
+async def reachable_members(
+    scope: Scope, min_role: Role, key: str
+) -> list[tuple[Member, Identity]]:
+    """Members with at least `min_role`, each with the first of their identities on a
+    platform with direct messages; those without one are logged and left out."""
+    rows = await scope.session.exec(
+        select(Member, Identity)
+        .join(Identity, col(Identity.member_id) == col(Member.id))
+        .where(
+            col(Member.community_id) == scope.bot.community.id, col(Member.role) >= int(min_role)
+        )
+        .order_by(col(Member.id), col(Identity.id))
+    )
+    reachable: dict[int, tuple[Member, Identity]] = {}
+    seen: set[int] = set()
+    for member, identity in rows.all():
+        assert member.id is not None
+        seen.add(member.id)
+        dm = Capability.DIRECT_MESSAGES in scope.capabilities(identity.platform)
+        if dm and member.id not in reachable:
+            reachable[member.id] = (member, identity)
+    if unreachable := len(seen) - len(reachable):
+        log.info("%s: %d members have no platform with direct messages; skipped", key, unreachable)
+    return list(reachable.values())
 
 
 def too_late(scope: Scope, what: str, due: datetime) -> bool:
