@@ -64,12 +64,14 @@ class Timers:
     async def _fire_together(self, ids: list[int]) -> int | None:
         try:
             async with self.bot.db.session() as s:
-                stmt = select(Timer).where(
-                    col(Timer.id).in_(ids), col(Timer.state) == TimerState.PENDING
-                )
+                stmt = select(Timer).where(col(Timer.id).in_(ids))  # by primary key only
                 if not self.bot.db.is_sqlite:
                     stmt = stmt.with_for_update(skip_locked=True)
-                timers = sorted((await s.exec(stmt)).all(), key=lambda t: (t.due_at, t.id or 0))
+                found = (await s.exec(stmt)).all()
+                timers = sorted(
+                    (t for t in found if t.state == TimerState.PENDING),
+                    key=lambda t: (t.due_at, t.id or 0),
+                )
                 scope = self.bot.scope(s)
                 for timer in timers:
                     handler = self.bot.timer_handlers.get(timer.kind)
