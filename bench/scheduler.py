@@ -106,7 +106,11 @@ async def retime(url: str, firing: int, start: datetime, window: float) -> None:
     """While the bot is down: the first `firing` nudges fall due over the window from `start`."""
     db = Database(url)
     rows = [
-        {"n": n, "timer_ref": str(n), "due": start + timedelta(seconds=window * (n - 1) / firing)}
+        {
+            "n": n,
+            "timer_key": f"nudge:{n}",
+            "due": start + timedelta(seconds=window * (n - 1) / firing),
+        }
         for n in range(1, firing + 1)
     ]
     nudges, timers = Nudge.__table__, Timer.__table__  # type: ignore[attr-defined]
@@ -114,7 +118,7 @@ async def retime(url: str, firing: int, start: datetime, window: float) -> None:
         connection = await s.connection()
         for table, match in (
             (nudges, nudges.c.id == bindparam("n")),
-            (timers, timers.c.ref == bindparam("timer_ref")),
+            (timers, timers.c.key == bindparam("timer_key")),
         ):
             stmt = table.update().where(match).values(due_at=bindparam("due"))
             await connection.execute(stmt, rows)
