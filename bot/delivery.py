@@ -264,6 +264,7 @@ class Outbox:
                 "state": OutboxState.PENDING,
                 "attempts": row.attempts - 1,
                 "next_attempt_at": now + timedelta(seconds=outcome.retry_after),
+                "last_error": str(outcome)[:2000],
             }
         elif (
             isinstance(outcome, PlatformError) and outcome.permanent
