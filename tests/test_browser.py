@@ -437,3 +437,26 @@ async def test_a_checkin_runs_live_in_two_pages_and_shows_on_the_dashboard(
     await checkins.scroll_into_view_if_needed()
     await shoot(dash, "dashboard-checkins-phone")
     assert await dash.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+async def test_the_dashboard_shows_events_and_delivered_nudges(contexts: Opener, base: str) -> None:
+    bob = await join_as(contexts, base, "bob")
+    await send(bob, "hello")
+    ada = await join_as(contexts, base, "ada")
+    await send(ada, '/event add "Community call" tomorrow 18:00 --every weekly --remind 1h')
+    await expect(message(ada, "Event 1 added")).to_be_visible(timeout=WAIT)
+    await send(ada, '/nudge "Welcome, say hello in #main" --at now')
+    await expect(message(ada, "Nudge 1 goes to every member")).to_be_visible(timeout=WAIT)
+    href = await dashboard_link(ada)
+    dash = await ada.context.new_page()
+    await dash.goto(href)
+    await dash.get_by_role("button", name="Open the dashboard as ada").click()
+    events = dash.get_by_role("region", name="Events and nudges")
+    await expect(events.locator("table.events")).to_contain_text("Community call")
+    await expect(events.locator("table.events")).to_contain_text("reminders 1 hour before")
+    tally = events.get_by_role("list", name="Nudges per delivery state")
+    async with asyncio.timeout(WAIT / 1000):  # the two DMs may still be on their way
+        while "sent 2" not in await tally.inner_text():
+            await dash.reload()
+    await events.scroll_into_view_if_needed()
+    await shoot(dash, "dashboard-events-desktop")

@@ -1,7 +1,4 @@
-"""The dashboard's sections in page order; each ritual adds its own here, like `ROUTERS`.
-
-Still to come from the rituals: events with their nudges and the dead-letter list.
-"""
+"""The dashboard's sections in page order; each ritual adds its own here, like `ROUTERS`."""
 
 from __future__ import annotations
 
@@ -9,10 +6,12 @@ from bot.breakouts import dashboard as breakouts
 from bot.checkins import dashboard as checkins
 from bot.dashboard import audit, people
 from bot.dashboard.section import Section
+from bot.events import dashboard as events
 
 SECTIONS: list[Section] = [
     people.section,
     checkins.section,
     breakouts.section,
+    events.section,
     audit.section,
 ]

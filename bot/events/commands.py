@@ -7,12 +7,11 @@ from urllib.parse import urlsplit
 
 from sqlmodel import col, select
 
-from adapters.codec import decode_action
-from adapters.contract import SendMessage, plain_text
 from bot.checkins.models import CheckinRound
 from bot.context import Context
 from bot.errors import UserInputError
 from bot.events import ical
+from bot.events.failures import dead_letters, preview, requeue
 from bot.events.models import Event, Nudge
 from bot.events.nudges import (
     NON_RESPONDERS,
@@ -33,7 +32,7 @@ from bot.events.plan import (
     replan,
 )
 from bot.grammar import CommandSpec, Flag, Invocation
-from bot.models import OutboxRow, OutboxState, Role
+from bot.models import Role
 from bot.recurrence import describe, parse_recurrence
 from bot.router import Router
 from bot.when import parse_duration, parse_offsets, parse_when, zone
@@ -259,23 +258,14 @@ async def latest_round(ctx: Context) -> CheckinRound:
 
 
 async def nudge_failures(ctx: Context, inv: Invocation) -> None:
-    dead = (
-        await ctx.session.exec(
-            select(OutboxRow)
-            .where(col(OutboxRow.state) == OutboxState.DEAD)
-            .order_by(col(OutboxRow.id).desc())
-            .limit(LIST_LIMIT)
-        )
-    ).all()
+    dead = await dead_letters(ctx, LIST_LIMIT)
     if not dead:
         await ctx.reply("No failed deliveries.", private=True)
         return
     lines = ["Deliveries that failed (newest first; `nudge retry <id>` tries again):"]
     for row in dead:
-        action = decode_action(row.action)
-        what = plain_text(action.text)[:60] if isinstance(action, SendMessage) else row.key
         lines.append(
-            f"{row.id}. {row.platform}, {row.attempts} tries: “{what}” — "
+            f"{row.id}. {row.platform}, {row.attempts} tries: “{preview(row)}” — "
             f"{(row.last_error or '')[:120]}"
         )
     await ctx.reply("\n".join(lines), private=True)
@@ -284,16 +274,7 @@ async def nudge_failures(ctx: Context, inv: Invocation) -> None:
 async def nudge_retry(ctx: Context, inv: Invocation) -> None:
     if len(inv.args) != 1 or not inv.args[0].isdigit():
         raise UserInputError("Name the failed delivery by its number.", inv.spec.usage)
-    row = await ctx.session.get(OutboxRow, int(inv.args[0]))
-    if row is None or row.state != OutboxState.DEAD:
-        raise UserInputError(
-            f"There is no failed delivery {inv.args[0][:12]}; `nudge failures` lists them."
-        )
-    row.state, row.attempts, row.next_attempt_at = OutboxState.PENDING, 0, ctx.now
-    row.not_after = row.grace_until = None
-    ctx.session.add(row)
-    ctx.woken.add(f"outbox:{row.platform}")
-    await ctx.audit(ctx.community, ctx.member, "nudge.retry", outbox_id=row.id)
+    row = await requeue(ctx, ctx.community, ctx.member, int(inv.args[0]))
     await ctx.reply(f"Delivery {row.id} is queued again.", private=True)
 
 

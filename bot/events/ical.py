@@ -52,10 +52,15 @@ def new_uid() -> str:
     return f"{uuid.uuid4()}@community-bot"
 
 
+def calendar_path(event: Event) -> str:
+    """The event's .ics download on the bot's own web server."""
+    return f"/events/{event.token}.ics"
+
+
 def calendar_url(bot: Bot, event: Event) -> str:
     web = bot.config.model.web
     base = web.public_url or f"http://{web.host}:{web.port}"
-    return f"{base.rstrip('/')}/events/{event.token}.ics"
+    return base.rstrip("/") + calendar_path(event)
 
 
 # --- reading ------------------------------------------------------------------------------

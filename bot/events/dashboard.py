@@ -1,0 +1,190 @@
+"""The events section of the organiser dashboard: upcoming events, the nudges on their way
+to members and how their delivery stands, and the dead-letter list with a Retry button.
+
+Texts are shown as `preview`s, with every address hidden: a queued DM may carry a member's
+sign-in or export link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from bot.dashboard.html import Html, join, tag
+from bot.dashboard.section import Section, View
+from bot.errors import UserInputError
+from bot.events.failures import dead_letters, preview, requeue
+from bot.events.ical import calendar_path
+from bot.events.models import Event
+from bot.events.nudges import offset_words
+from bot.events.plan import next_occurrence, recurrence
+from bot.models import Member, OutboxRow, OutboxState
+from bot.recurrence import describe
+
+SHOWN = 20
+"""Events, next nudges and dead letters listed, each."""
+
+
+async def render(view: View) -> Html:
+    return join(
+        tag("h3", "Upcoming events"),
+        await _events(view),
+        tag("h3", "Nudges to members"),
+        await _nudges(view),
+        tag("h3", "Failed deliveries"),
+        await _dead(view),
+    )
+
+
+def _table(kind: str, heads: tuple[str, ...], rows: list[Html]) -> Html:
+    head = tag("tr", *(tag("th", h, scope="col") for h in heads))
+    return tag(
+        "div",
+        tag("table", tag("thead", head), tag("tbody", *rows), class_=kind),
+        class_="table-wrap",
+    )
+
+
+async def _events(view: View) -> Html:
+    events = (
+        await view.session.exec(
+            select(Event).where(
+                col(Event.community_id) == view.community.id, col(Event.cancelled).is_(False)
+            )
+        )
+    ).all()
+    ahead = sorted(
+        ((at, e) for e in events if (at := next_occurrence(e, view.now)) is not None),
+        key=lambda pair: (pair[0], pair[1].id or 0),
+    )
+    if not ahead:
+        return tag("p", "No upcoming events. An organiser adds one with `event add`.")
+    rows = []
+    for at, e in ahead[:SHOWN]:
+        rule = recurrence(e)
+        nudges = []
+        if e.remind:
+            nudges.append(f"reminders {', '.join(offset_words(r) for r in e.remind)} before")
+        if e.followup_seconds is not None:
+            as_round = " (a check-in)" if e.followup_space else ""
+            nudges.append(f"follow-up {offset_words(e.followup_seconds)} after{as_round}")
+        rows.append(
+            tag(
+                "tr",
+                tag("td", e.title, class_="name"),
+                tag("td", tag("time", view.local(at), datetime=at.isoformat()), class_="when"),
+                tag("td", describe(rule) if rule else "once"),
+                tag("td", "; ".join(nudges) or "none"),
+                tag("td", tag("a", ".ics", href=calendar_path(e), download=True)),
+                data_event=e.id,
+            )
+        )
+    more = len(ahead) - SHOWN
+    return join(
+        _table("events", ("Event", "Next", "Repeats", "Nudges", "Calendar"), rows),
+        tag("p", f"… and {more} more.") if more > 0 else "",
+    )
+
+
+async def _nudges(view: View) -> Html:
+    """Outbox rows with a recipient are nudges; counted per state, the next pending listed."""
+    counts = dict(
+        (
+            await view.session.exec(
+                select(OutboxRow.state, func.count())
+                .join(Member, col(Member.id) == col(OutboxRow.recipient_member_id))
+                .where(col(Member.community_id) == view.community.id)
+                .group_by(col(OutboxRow.state))
+            )
+        ).all()
+    )
+    if not counts:
+        return tag("p", "No nudges have been queued yet.")
+    tally = tag(
+        "ul",
+        *(
+            tag("li", tag("span", state, class_=f"state state-{state}"), f" {counts.get(state, 0)}")
+            for state in OutboxState
+        ),
+        class_="tally",
+        aria_label="Nudges per delivery state",
+    )
+    pending = (
+        await view.session.exec(
+            select(OutboxRow, Member)
+            .join(Member, col(Member.id) == col(OutboxRow.recipient_member_id))
+            .where(
+                col(Member.community_id) == view.community.id,
+                col(OutboxRow.state) == OutboxState.PENDING,
+            )
+            .order_by(col(OutboxRow.next_attempt_at), col(OutboxRow.id))
+            .limit(SHOWN)
+        )
+    ).all()
+    rows = [
+        tag(
+            "tr",
+            tag("td", _when(view, row.next_attempt_at), class_="when"),
+            tag("td", member.display_name, class_="name"),
+            tag("td", preview(row)),
+            data_outbox=row.id,
+        )
+        for row, member in pending
+    ]
+    listed = (
+        _table("nudges", ("Due", "To", "Text"), rows)
+        if rows
+        else tag("p", "Nothing is waiting to be sent.")
+    )
+    return join(tally, listed)
+
+
+async def _dead(view: View) -> Html:
+    dead = await dead_letters(view.scope, SHOWN)
+    if not dead:
+        return tag("p", "No failed deliveries.")
+    ids = {row.recipient_member_id for row in dead} - {None}
+    names = {
+        m.id: m.display_name
+        for m in (await view.session.exec(select(Member).where(col(Member.id).in_(ids)))).all()
+    }
+    rows = []
+    for row in dead:
+        retry = view.form(
+            "events",
+            "retry",
+            tag("input", type="hidden", name="outbox", value=row.id),
+            submit="Retry",
+            label=f"Retry delivery {row.id}",
+        )
+        rows.append(
+            tag(
+                "tr",
+                tag("td", row.platform),
+                tag("td", names.get(row.recipient_member_id, "a space")),
+                tag("td", _when(view, row.next_attempt_at), class_="when"),
+                tag("td", f"{(row.last_error or 'unknown')[:200]} ({row.attempts} tries)"),
+                tag("td", preview(row)),
+                tag("td", retry),
+                data_outbox=row.id,
+            )
+        )
+    return _table("dead", ("Platform", "To", "Last tried", "Error", "Text", "Retry"), rows)
+
+
+def _when(view: View, at: datetime) -> Html:
+    return tag("time", view.local(at), datetime=at.isoformat())
+
+
+async def retry(view: View, form: Mapping[str, str]) -> None:
+    """The Retry button: the same requeue and audit entry as `nudge retry`."""
+    raw = form.get("outbox", "")
+    if not raw.isdigit() or len(raw) > 12:
+        raise UserInputError("Name the failed delivery by its number.")
+    await requeue(view.scope, view.community, view.organiser, int(raw), via="dashboard")
+
+
+section = Section("events", "Events and nudges", render, forms={"retry": retry})
