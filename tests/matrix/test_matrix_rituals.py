@@ -27,8 +27,10 @@ async def round_thread(c: Community, name: str, prompt: str) -> str:
     """The round's thread (its post's event id), once the bot knows it as the round's.
 
     The bot records the thread when the delivery batch that carried the post is recorded,
-    which may be after the post is visible (the same batch opens DM rooms). A `checkin
-    status` answer is delivered in a later batch, so once it arrives the thread is known.
+    which may be after the post is visible (the same batch opens DM rooms); a reply in the
+    thread before then is not taken as an answer (a gap in delivery, not in this test). A
+    `checkin status` answer is delivered in a later batch: once it arrives, the thread is
+    known.
     """
     who = c.people[name]
     post = await who.wait_event(c.room, c.from_bot(f"Check-in: {prompt}"))
