@@ -46,6 +46,19 @@ def platform_adapters(config: Config, db: Database, clock: Clock) -> list[Adapte
     return found
 
 
+def scheduler_store_url(config: Config) -> str:
+    """Where APScheduler keeps its jobs: the bot's database, or a file of its own on SQLite.
+
+    APScheduler writes its job store synchronously from inside the event loop; on the bot's
+    own SQLite file it would wait, loop blocked, for a write transaction the loop can no
+    longer finish. A separate file has no writer to wait for.
+    """
+    url = sync_url(config.database_url())
+    if url.drivername == "sqlite":
+        return f"sqlite:///{config.data_dir / 'scheduler.db'}"
+    return url.render_as_string(hide_password=False)
+
+
 @dataclass
 class Running:
     bot: Bot
@@ -86,7 +99,7 @@ async def running(
         found = list(adapters) if adapters is not None else platform_adapters(config, db, clock)
         if scheduler is None:
             grace = timedelta(minutes=config.model.delivery.grace_minutes)
-            scheduler = APScheduler(sync_url(config.database_url()).render_as_string(False), grace)
+            scheduler = APScheduler(scheduler_store_url(config), grace)
         bot = Bot(config, db, clock, routers, {a.platform: a for a in found}, scheduler)
         await bot.prepare()
         outboxes = {a.platform: Outbox(bot, a) for a in found}

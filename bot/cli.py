@@ -110,6 +110,18 @@ def cmd_prompts_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_events_import(args: argparse.Namespace) -> int:
+    from bot.errors import UserInputError
+    from bot.events.ical import import_offline
+
+    try:
+        print(asyncio.run(import_offline(load(args), str(args.source))))
+    except UserInputError as exc:
+        print(exc.reply_text(), file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_version(args: argparse.Namespace) -> int:
     print(f"community-bot {__version__}")
     return 0
@@ -174,6 +186,18 @@ def parser() -> argparse.ArgumentParser:
     listing.add_argument("--tag", help="only prompts with this tag")
     listing.add_argument("--config", type=Path)
     listing.set_defaults(func=cmd_prompts_list)
+
+    events = sub.add_parser("events", help="events maintenance")
+    events_sub = events.add_subparsers(dest="events_command", required=True, metavar="ACTION")
+    imp = events_sub.add_parser(
+        "import",
+        help="import an .ics file or feed",
+        description="Import events from an .ics file or http(s) feed; again = update by UID.",
+    )
+    imp.add_argument("source", help="an .ics file or an http(s) URL")
+    imp.add_argument("--config", type=Path)
+    imp.add_argument("--data-dir", type=Path)
+    imp.set_defaults(func=cmd_events_import)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=cmd_version)

@@ -269,7 +269,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str], base: Path) ->
     if model.web.auth == "open" and model.web.host not in LOOPBACK:
         raise ConfigError(
             "web.auth",
-            f'open mode trusts any name a browser gives, so it only listens on loopback; '
+            f"open mode trusts any name a browser gives, so it only listens on loopback; "
             f'set host = "127.0.0.1" or auth = "token" (host is {model.web.host!r})',
         )
     if model.web.auth == "token" and not model.web.users:

@@ -8,7 +8,7 @@ all. The delivery workers and the timer loop pick the queued work up after the c
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -56,6 +56,34 @@ async def insert_ignore(session: AsyncSession, model: type[SQLModel], **values: 
     return result.first() is not None
 
 
+INSERT_CHUNK = 500
+"""Rows per multi-row INSERT: well under SQLite's limit of bound variables per statement."""
+
+
+async def insert_many_ignore(
+    session: AsyncSession, model: type[SQLModel], rows: Sequence[dict[str, Any]]
+) -> None:
+    """Insert rows, skipping those whose unique key exists, a chunk per statement."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    table = model.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for i in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[i : i + INSERT_CHUNK]
+        await session.exec(insert(table).values(list(chunk)).on_conflict_do_nothing())
+
+
+@dataclass(frozen=True)
+class Queued:
+    """One action for `Scope.perform_many`, with `perform`'s delivery options."""
+
+    action: Action
+    platform: str
+    recipient: Member | None = None
+    at: datetime | None = None
+    not_after: datetime | None = None
+    grace_until: datetime | None = None
+
+
 @dataclass
 class Scope:
     """A transaction plus the ways to queue effects from it."""
@@ -67,6 +95,9 @@ class Scope:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     """Run once the transaction committed: changes outside the database (the scheduler's
     job store must not be written while this transaction holds SQLite's write lock)."""
+    memo: dict[Any, Any] = field(default_factory=dict)
+    """What handlers sharing this transaction may reuse (timers due together fire in one
+    transaction: a burst of nudges to the same audience loads that audience once)."""
 
     def capabilities(self, platform: str) -> frozenset[Capability]:
         return self.bot.capabilities(platform)
@@ -90,20 +121,47 @@ class Scope:
         inserted = await insert_ignore(
             self.session,
             OutboxRow,
-            key=action.key,
-            platform=platform,
-            action=encode_action(action),
-            state="pending",
-            recipient_member_id=recipient.id if recipient else None,
-            attempts=0,
-            next_attempt_at=at or self.now,
-            not_after=not_after,
-            grace_until=grace_until,
-            on_result=on_result,
-            created_at=self.now,
+            **self._outbox_values(
+                action, platform, recipient, at, not_after, grace_until, on_result
+            ),
         )
         self.woken.add(f"outbox:{platform}")
         return inserted
+
+    async def perform_many(self, queued: Sequence[Queued]) -> None:
+        """Queue many actions in a few statements (a fan-out); repeated keys are ignored."""
+        rows = [
+            self._outbox_values(
+                q.action, q.platform, q.recipient, q.at, q.not_after, q.grace_until, None
+            )
+            for q in queued
+        ]
+        await insert_many_ignore(self.session, OutboxRow, rows)
+        self.woken.update(f"outbox:{q.platform}" for q in queued)
+
+    def _outbox_values(
+        self,
+        action: Action,
+        platform: str,
+        recipient: Member | None,
+        at: datetime | None,
+        not_after: datetime | None,
+        grace_until: datetime | None,
+        on_result: str | None,
+    ) -> dict[str, Any]:
+        return {
+            "key": action.key,
+            "platform": platform,
+            "action": encode_action(action),
+            "state": "pending",
+            "recipient_member_id": recipient.id if recipient else None,
+            "attempts": 0,
+            "next_attempt_at": at or self.now,
+            "not_after": not_after,
+            "grace_until": grace_until,
+            "on_result": on_result,
+            "created_at": self.now,
+        }
 
     async def send(
         self,

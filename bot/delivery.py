@@ -1,9 +1,19 @@
 """The delivery outbox: every outbound action reaches its platform once, at the right time.
 
-Rows are claimed in batches (state `sending`), performed with the adapter's rate limit, and
-marked `sent` with the platform's answer. A row still `sending` at start-up was in flight when
-the bot stopped: it goes back to `pending`, so it is sent again (and only an adapter without
-idempotent sends can then deliver it twice, at most one batch of such rows).
+Rows are claimed in batches (state `sending`, the next batch claimed while one is sent) and
+performed by `delivery.workers` concurrent workers under the adapter's token bucket. A row
+still `sending` at start-up was claimed when the bot stopped: it goes back to `pending` and is
+sent again. So that this cannot double more than the requests in flight, each worker of an
+adapter without idempotent sends records its row's outcome before it takes the next: at most
+`workers` rows are ever performed but unrecorded. An adapter that declares
+`Capability.IDEMPOTENT_SEND` passes the row's key to its platform, which drops a repeat; its
+outcomes are recorded in small batches, since a resend costs nothing there.
+
+Failures: a 429 (`PlatformError.retry_after`) pauses the adapter's whole outbox for
+`Retry-After` and requeues the row (and those claimed with it) without counting an attempt;
+5xx and network errors are retried with exponential backoff and jitter; a permanent error,
+or `delivery.max_attempts` failures, make the row dead (organisers see it with
+`nudge failures`).
 """
 
 from __future__ import annotations
@@ -11,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from datetime import datetime, time, timedelta
+from collections import deque
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -24,9 +35,16 @@ from bot.models import Member, OutboxRow, OutboxState
 from bot.when import in_quiet_hours, quiet_hours_end
 
 if TYPE_CHECKING:
+    from bot.context import Scope
     from bot.core import Bot
 
 log = logging.getLogger(__name__)
+
+MAX_CLAIM = 500
+RECORD_BATCH = 25
+CLAIM_SECONDS = 2.0
+"""A claim holds about this many seconds of sending at the adapter's rate (at least one row
+per worker, at most `MAX_CLAIM`), so a claimed row waits little before it is sent."""
 
 
 class TokenBucket:
@@ -48,10 +66,6 @@ class TokenBucket:
                 return
             await asyncio.sleep((1 - self.tokens) / self.rate)
 
-    def hold(self, seconds: float) -> None:
-        """A platform said slow down: spend the tokens of the next `seconds`."""
-        self.tokens = min(self.tokens, 0) - seconds * self.rate
-
 
 def result_json(result: Any) -> dict[str, Any]:
     if isinstance(result, Sent):
@@ -65,21 +79,11 @@ def result_json(result: Any) -> dict[str, Any]:
     return {}
 
 
-MAX_BATCH = 64
-
-
-def claim_batch(adapter: Adapter, workers: int) -> int:
-    """How many rows to claim per transaction: `workers`, or for an adapter whose sends are
-    idempotent as many as its bucket allows at once (up to 64), since a batch resent after a
-    crash is harmless there and each claim and record is a transaction of its own."""
-    if Capability.IDEMPOTENT_SEND in adapter.capabilities:
-        return max(workers, min(MAX_BATCH, adapter.send_rate.burst))
-    return workers
-
-
 def backoff(attempts: int) -> float:
-    """Exponential backoff with full jitter, capped at 10 minutes."""
-    return random.uniform(0, min(600.0, 2.0**attempts))
+    """Exponential backoff (2 s, 4 s, 8 s … capped at 10 minutes) with jitter: each retry
+    waits between half and all of its step, so rows that failed together spread out."""
+    step = min(600.0, 2.0**attempts)
+    return random.uniform(step / 2, step)
 
 
 class Outbox:
@@ -89,14 +93,28 @@ class Outbox:
         self.bot = bot
         self.adapter = adapter
         self.platform = adapter.platform
-        self.batch = claim_batch(adapter, bot.config.model.delivery.workers)
-        self.max_attempts = bot.config.model.delivery.max_attempts
+        delivery = bot.config.model.delivery
+        self.workers = delivery.workers
+        self.max_attempts = delivery.max_attempts
+        rate = adapter.send_rate
+        self.claim_size = max(self.workers, min(MAX_CLAIM, int(rate.per_second * CLAIM_SECONDS)))
         self.bucket: TokenBucket | None = None
+        self.paused_until: datetime | None = None
+        """Set by a 429: until then no row is sent, each goes back to wait (on the bot's
+        clock, so the fake clock drives it in tests)."""
         self.wake = asyncio.Event()
         bot.on_wake(f"outbox:{self.platform}", self.wake.set)
 
+    def _bucket(self) -> TokenBucket:
+        """The adapter's rate at full speed, with half its burst: the other half stays with
+        the platform as headroom, so network jitter in a steady stream is not answered 429."""
+        if self.bucket is None:
+            rate = self.adapter.send_rate
+            self.bucket = TokenBucket(rate.per_second, rate.burst // 2)
+        return self.bucket
+
     async def recover(self) -> int:
-        """Put rows that were in flight when the bot stopped back in the queue."""
+        """Put rows that were claimed when the bot stopped back in the queue."""
         async with self.bot.db.session() as s:
             result = await s.exec(
                 update(OutboxRow)
@@ -108,7 +126,8 @@ class Outbox:
             )
             return int(result.rowcount)
 
-    async def _claim(self, now: datetime) -> list[OutboxRow]:
+    async def _claim(self, now: datetime) -> tuple[list[OutboxRow], int]:
+        """Due rows to send now, and how many due rows were looked at (some held back)."""
         async with self.bot.db.session() as s:
             stmt = (
                 select(OutboxRow)
@@ -118,21 +137,26 @@ class Outbox:
                     col(OutboxRow.next_attempt_at) <= now,
                 )
                 .order_by(col(OutboxRow.next_attempt_at), col(OutboxRow.id))
-                .limit(self.batch)
+                .limit(self.claim_size)
             )
             if not self.bot.db.is_sqlite:
                 stmt = stmt.with_for_update(skip_locked=True)
             rows = list((await s.exec(stmt)).all())
+            ids = {r.recipient_member_id for r in rows if r.recipient_member_id is not None}
+            members = {
+                m.id: m for m in (await s.exec(select(Member).where(col(Member.id).in_(ids)))).all()
+            }
             claimed = []
             for row in rows:
-                if await self._held_back(s, row, now):
+                member = members.get(row.recipient_member_id or 0)
+                if self._held_back(row, member, now):
                     continue
                 row.state = OutboxState.SENDING
                 row.attempts += 1
                 claimed.append(row)
-            return claimed
+            return claimed, len(rows)
 
-    async def _held_back(self, s: Any, row: OutboxRow, now: datetime) -> bool:
+    def _held_back(self, row: OutboxRow, member: Member | None, now: datetime) -> bool:
         """Apply deadlines and the recipient's pause and quiet hours; True if not sent now."""
         if row.not_after is not None and now >= row.not_after:
             row.state, row.last_error = OutboxState.SKIPPED, "its moment has passed"
@@ -144,7 +168,6 @@ class Outbox:
             return True
         if row.recipient_member_id is None:
             return False
-        member = await s.get(Member, row.recipient_member_id)
         if member is None or member.paused:
             row.state, row.last_error = OutboxState.SKIPPED, "recipient paused"
             return True
@@ -152,59 +175,101 @@ class Outbox:
             tz = ZoneInfo(member.timezone or self.bot.community.timezone)
             if in_quiet_hours(now.astimezone(tz).time(), member.quiet_start, member.quiet_end):
                 row.next_attempt_at = quiet_hours_end(now, member.quiet_start, member.quiet_end, tz)
-                if row.grace_until is not None:
-                    row.grace_until = None
+                row.grace_until = None
                 return True
         return False
 
     async def deliver_due(self) -> int:
-        """Claim and perform one batch of due rows; returns how many were claimed."""
-        now = self.bot.clock.now()
-        rows = await self._claim(now)
-        if not rows:
-            return 0
-        outcomes = await asyncio.gather(*(self._perform(row) for row in rows))
-        woken: set[str] = set()
-        async with self.bot.db.session() as s:
-            scope = self.bot.scope(s)
-            for row, outcome in zip(rows, outcomes, strict=True):
-                await self._record(scope, row, outcome)
-            woken = scope.woken
-        self.bot.wake(woken)
-        return len(rows)
+        """Perform every row due now; returns how many due rows it handled.
+
+        While one batch is being sent the next is claimed, so the workers never wait for a
+        claim and a long fan-out keeps the adapter at its full rate.
+        """
+        rows, looked = await self._claim(self.bot.clock.now())
+        handled = looked
+        while rows:
+            sending = asyncio.create_task(self._send(rows))
+            following: list[OutboxRow] = []
+            if looked >= self.claim_size:
+                following, looked = await self._claim(self.bot.clock.now())
+                handled += looked
+            await sending
+            rows = following
+        return handled
+
+    async def _send(self, rows: list[OutboxRow]) -> None:
+        """Send `rows` with `workers` concurrent workers.
+
+        Without idempotent sends each worker records its row before taking the next, which
+        bounds the rows a crash can send twice by `workers`. With them a repeat is dropped
+        by the platform, so outcomes are recorded `RECORD_BATCH` at a time, in one
+        transaction, which is what lets a fan-out keep up with a fast platform.
+        """
+        queue = deque(rows)
+        batch = RECORD_BATCH if Capability.IDEMPOTENT_SEND in self.adapter.capabilities else 1
+        done: list[tuple[OutboxRow, Any]] = []
+
+        async def worker() -> None:
+            while queue:
+                row = queue.popleft()
+                done.append((row, await self._perform(row)))
+                if len(done) >= batch:
+                    chunk = done[:]
+                    done.clear()
+                    await self._record(chunk)
+
+        await asyncio.gather(*(worker() for _ in range(min(self.workers, len(rows)))))
+        if done:
+            await self._record(done)
 
     async def _perform(self, row: OutboxRow) -> Any:
-        if self.bucket is None:
-            rate = self.adapter.send_rate
-            self.bucket = TokenBucket(rate.per_second, rate.burst)
-        await self.bucket.take()
+        now = self.bot.clock.now()
+        if self.paused_until is not None and now < self.paused_until:
+            wait = (self.paused_until - now).total_seconds()
+            return PlatformError("waiting out the platform's rate limit", retry_after=wait)
+        await self._bucket().take()
         try:
             return await self.adapter.perform(decode_action(row.action))
         except PlatformError as exc:
             if exc.retry_after is not None:
-                self.bucket.hold(exc.retry_after)
+                until = self.bot.clock.now() + timedelta(seconds=exc.retry_after)
+                self.paused_until = max(until, self.paused_until or until)
             return exc
         except Exception as exc:  # a network error, a bug in the adapter
             log.warning("outbox %s: %s failed: %r", row.id, self.platform, exc)
             return exc
 
-    async def _record(self, scope: Any, row: OutboxRow, outcome: Any) -> None:
+    async def _record(self, outcomes: list[tuple[OutboxRow, Any]]) -> None:
+        try:
+            async with self.bot.db.session() as s:
+                scope = self.bot.scope(s)
+                for row, outcome in outcomes:
+                    await self._apply(scope, row, outcome)
+            self.bot.wake(scope.woken)
+        except Exception:
+            ids = [row.id for row, _ in outcomes]
+            log.exception("outbox %s: recording the outcome failed; it stays claimed", ids)
+
+    async def _apply(self, scope: Scope, row: OutboxRow, outcome: Any) -> None:
+        """Write the outcome with one UPDATE (cheaper than an ORM flush, once per message)."""
         now = scope.now
+        values: dict[str, Any]
         if isinstance(outcome, Sent | SubSpaceOpened | Done):
-            row.state, row.sent_at, row.result = OutboxState.SENT, now, result_json(outcome)
+            values = {"state": OutboxState.SENT, "sent_at": now, "result": result_json(outcome)}
             if row.on_result:
                 hook, _, ref = row.on_result.partition(":")
                 await self.bot.result_hooks[hook](scope, ref, outcome)
         elif isinstance(outcome, PlatformError) and outcome.retry_after is not None:
-            row.state, row.last_error = OutboxState.PENDING, str(outcome)
-            row.attempts -= 1
-            row.next_attempt_at = now + timedelta(seconds=outcome.retry_after)
+            values = {
+                "state": OutboxState.PENDING,
+                "attempts": row.attempts - 1,
+                "next_attempt_at": now + timedelta(seconds=outcome.retry_after),
+                "last_error": str(outcome)[:2000],
+            }
         elif (
-            (isinstance(outcome, PlatformError)
-            and outcome.permanent)
-            or row.attempts >= self.max_attempts
-        ):
-            row.state, row.last_error = OutboxState.DEAD, str(outcome)[:2000]
+            isinstance(outcome, PlatformError) and outcome.permanent
+        ) or row.attempts >= self.max_attempts:
+            values = {"state": OutboxState.DEAD, "last_error": str(outcome)[:2000]}
             log.error(
                 "outbox %s to %s is dead after %d attempts: %s",
                 row.id,
@@ -213,9 +278,14 @@ class Outbox:
                 outcome,
             )
         else:
-            row.state, row.last_error = OutboxState.PENDING, str(outcome)[:2000]
-            row.next_attempt_at = now + timedelta(seconds=backoff(row.attempts))
-        scope.session.add(row)
+            values = {
+                "state": OutboxState.PENDING,
+                "last_error": str(outcome)[:2000],
+                "next_attempt_at": now + timedelta(seconds=backoff(row.attempts)),
+            }
+        await scope.session.exec(
+            update(OutboxRow).where(col(OutboxRow.id) == row.id).values(**values)
+        )
 
     async def next_due(self) -> datetime | None:
         async with self.bot.db.reader() as s:
@@ -235,9 +305,7 @@ class Outbox:
         while True:
             self.wake.clear()
             try:
-                # A short batch means nothing else was due: what is queued meanwhile sets
-                # `wake`, so there is no need to look again straight away.
-                while await self.deliver_due() >= self.batch:
+                while await self.deliver_due():
                     pass
                 due = await self.next_due()
             except Exception:
@@ -246,7 +314,3 @@ class Outbox:
             now = self.bot.clock.now()
             horizon = now + timedelta(seconds=30)
             await self.bot.clock.sleep_until(min(due, horizon) if due else horizon, self.wake)
-
-
-def local_time(at: datetime, tz: str) -> time:
-    return at.astimezone(ZoneInfo(tz)).time()

@@ -36,8 +36,7 @@ async def find_member(ctx: Context, who: str) -> Member:
     else:
         where = [
             col(Identity.platform) == ctx.platform,
-            or_(col(Identity.external_id) == who,
-                func.lower(Identity.display_name) == who.lower()),
+            or_(col(Identity.external_id) == who, func.lower(Identity.display_name) == who.lower()),
         ]
     found = (await ctx.session.exec(select(Identity).where(*where))).all()
     if not found:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from bot import members
+from bot import events, housekeeping, members
 from bot.breakouts.commands import router as breakouts
 from bot.checkins.router import router as checkins
 from bot.dashboard import router as dashboard
 from bot.router import Router
 
-ROUTERS: list[Router] = [members.router, checkins, breakouts, dashboard.router]
+ROUTERS: list[Router] = [
+    members.router,
+    checkins,
+    breakouts,
+    events.router,
+    dashboard.router,
+    housekeeping.router,
+]

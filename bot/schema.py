@@ -8,6 +8,7 @@ import adapters.webchat.store  # noqa: F401
 import bot.breakouts.models
 import bot.checkins.models
 import bot.dashboard.models
+import bot.events.models
 import bot.models  # noqa: F401
 
 metadata = SQLModel.metadata

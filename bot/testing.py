@@ -105,7 +105,9 @@ class Harness:
         """Move time forward in steps, firing everything due on the way, in order."""
         end = self.clock.now() + delta
         while True:
-            due = [d for d in (await self.run.timers.next_due(),) if d is not None and d <= end]
+            nexts = [await self.run.timers.next_due()]
+            nexts += [await outbox.next_due() for outbox in self.run.outboxes.values()]
+            due = [d for d in nexts if d is not None and d <= end]
             step = min([end, *due])
             self.clock.set(max(step, self.clock.now()))
             await self.settle()

@@ -7,6 +7,7 @@ the internet. Screenshots at desktop and phone size go to `artifacts/` for a per
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -379,3 +380,60 @@ async def test_members_and_forged_cookies_are_refused(
         response = await page.goto(base + "/dashboard")
         assert response is not None and response.status == 403
         assert await page.locator("body").inner_text() == "Forbidden"
+
+
+async def test_a_checkin_runs_live_in_two_pages_and_shows_on_the_dashboard(
+    contexts: Opener, base: str
+) -> None:
+    prompt = "What made you smile this week?"
+    ada = await join_as(contexts, base, "ada")
+    bob = await join_as(contexts, base, "bob", viewport=PHONE, is_mobile=True, has_touch=True)
+    await send(ada, f'/checkin open "{prompt}"')
+    post = message(bob, f"Check-in: {prompt}")
+    await expect(post).to_be_visible()
+    await post.get_by_role("button", name=re.compile("Reply in thread")).click()
+    await send(bob, "A long walk by the river")
+    await bob.keyboard.press("Escape")
+    await expect(message(ada, f"Check-in: {prompt}").locator(".thread .msg .text")).to_contain_text(
+        ["A long walk by the river"]
+    )
+    await send(ada, "/checkin Tea with the new members")
+    await send(ada, "/checkin close")
+    for page in (ada, bob):  # both pages get the summary live, without a reload
+        summary = message(page, "Check-in closed")
+        await expect(summary).to_contain_text(f"Check-in closed: {prompt}")
+        await expect(summary).to_contain_text("2 answers, 0 passes")
+        await expect(summary).to_contain_text("bob: A long walk by the river")
+        await expect(summary).to_contain_text("ada: Tea with the new members")
+    await summary.scroll_into_view_if_needed()
+    await shoot(bob, "chat-checkin-phone")
+    await message(ada, "Check-in closed").scroll_into_view_if_needed()
+    await shoot(ada, "chat-checkin-desktop")
+
+    href = await dashboard_link(ada)
+    dash = await ada.context.new_page()
+    await dash.goto(href)
+    await dash.get_by_role("button", name="Open the dashboard as ada").click()
+    await expect(dash).to_have_url(base + "/dashboard")
+    checkins = dash.get_by_role("region", name="Check-ins")
+    round_one = checkins.get_by_role("article", name=f"Round 1: {prompt}")
+    await expect(round_one).to_contain_text("2 answered, 0 passed")
+    await expect(round_one.locator(".answers li")).to_have_text(
+        ["bob: A long walk by the river", "ada: Tea with the new members"]
+    )
+    per_round = checkins.get_by_role("img", name="Answers and passes per round")
+    await expect(per_round).to_be_visible()
+    await expect(per_round.locator("rect.bar").first).to_have_attribute("data-value", "2")
+    await expect(checkins.get_by_role("img", name="Members reached per platform")).to_be_visible()
+    async with dash.expect_download() as downloading:
+        await round_one.get_by_role("link", name="Export round 1 as CSV").click()
+    download = await downloading.value
+    assert download.suggested_filename == "checkin-1.csv"
+    csv = await asyncio.to_thread((await download.path()).read_text)
+    assert "bob,A long walk by the river,no" in csv
+    await dash.goto(base + "/dashboard#checkins")
+    await shoot(dash, "dashboard-checkins-desktop")
+    await dash.set_viewport_size(PHONE)
+    await checkins.scroll_into_view_if_needed()
+    await shoot(dash, "dashboard-checkins-phone")
+    assert await dash.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

@@ -24,9 +24,19 @@ def free_port() -> int:
 async def test_run_starts_answers_help_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--config", str(ROOT / "config.example.toml"),
-        "--port", str(port), "--data-dir", str(tmp_path / "data"),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=tmp_path,
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--config",
+        str(ROOT / "config.example.toml"),
+        "--port",
+        str(port),
+        "--data-dir",
+        str(tmp_path / "data"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=tmp_path,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:

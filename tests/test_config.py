@@ -45,14 +45,17 @@ def test_an_unknown_section_is_reported(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "key", "words"),
     [
-        ("[web]\nport = \"eighty\"\n", "web.port", "integer"),
+        ('[web]\nport = "eighty"\n', "web.port", "integer"),
         ("[web]\nport = 70000\n", "web.port", "65535"),
         ('[community]\ntimezone = "Mars/Base"\n', "community.timezone", "Europe/London"),
         ('[community]\norganisers = ["ada"]\n', "community.organisers", "platform:user-id"),
         ('[web]\nauth = "token"\n', "web.users", "token mode"),
         ('[web]\nhost = "0.0.0.0"\n', "web.auth", "loopback"),
-        ("[matrix]\nhomeserver = 'https://m.org'\nuser_id = '@b:m.org'\n", "matrix",
-         "password_env"),
+        (
+            "[matrix]\nhomeserver = 'https://m.org'\nuser_id = '@b:m.org'\n",
+            "matrix",
+            "password_env",
+        ),
         ("[matrix]\nuser_id = '@b:m.org'\n", "matrix.homeserver", "required"),
     ],
 )
@@ -90,8 +93,12 @@ def test_malformed_toml_is_reported_with_the_file(tmp_path: Path) -> None:
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, timeout=60,
-        env=env, cwd=ROOT,
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=ROOT,
     )
 
 
@@ -109,7 +116,10 @@ def test_check_config_names_a_missing_secret_and_hides_a_present_one(tmp_path: P
     missing = run_cli("check-config", str(path), env={"PATH": "/usr/bin"})
     assert missing.returncode == 2
     assert "CB_DB_URL" in missing.stderr
-    present = run_cli("check-config", str(path),
-                      env={"PATH": "/usr/bin", "CB_DB_URL": "postgresql://u:s3cr3t@h/d"})
+    present = run_cli(
+        "check-config",
+        str(path),
+        env={"PATH": "/usr/bin", "CB_DB_URL": "postgresql://u:s3cr3t@h/d"},
+    )
     assert present.returncode == 0
     assert "s3cr3t" not in present.stdout + present.stderr

@@ -26,8 +26,19 @@ async def test_migrations_create_every_table_and_are_idempotent(db: Database) ->
     await db.upgrade()
     async with db.engine.connect() as conn:
         tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
-    assert {"community", "member", "identity", "space", "auditentry", "outbox", "timer",
-            "seenevent", "adapterstate", "web_message", "alembic_version"} <= tables
+    assert {
+        "community",
+        "member",
+        "identity",
+        "space",
+        "auditentry",
+        "outbox",
+        "timer",
+        "seenevent",
+        "adapterstate",
+        "web_message",
+        "alembic_version",
+    } <= tables
 
 
 async def test_datetimes_come_back_aware_and_equal(db: Database) -> None:
@@ -49,8 +60,15 @@ async def test_naive_datetimes_are_refused(db: Database) -> None:
 
 async def test_insert_ignore_keeps_one_row_per_key(db: Database) -> None:
     now = datetime.now(UTC)
-    values = {"key": "send:1", "platform": "web", "action": {"type": "send"},
-              "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+    values = {
+        "key": "send:1",
+        "platform": "web",
+        "action": {"type": "send"},
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
     async with db.session() as s:
         assert await insert_ignore(s, OutboxRow, **values)
         assert not await insert_ignore(s, OutboxRow, **values)

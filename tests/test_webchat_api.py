@@ -19,7 +19,8 @@ from tests.webchat_client import ChatClient
 async def bot(tmp_path: Path) -> AsyncIterator[Running]:
     config = parse_config(
         {"community": {"organisers": ["web:ada"]}, "storage": {"data_dir": str(tmp_path)}},
-        {}, tmp_path,
+        {},
+        tmp_path,
     )
     async with running(config, port=0) as run:
         yield run
@@ -70,21 +71,26 @@ async def test_threads_are_kept(chat: ChatClient) -> None:
         (json.dumps({"room": "main", "text": "hi"}).encode(), 400, "'user'"),
         (json.dumps({"room": "", "user": "bob", "text": "hi"}).encode(), 400, "'room'"),
         (json.dumps({"room": "main", "user": "bob", "text": 5}).encode(), 400, "'text'"),
-        (json.dumps({"room": "main", "user": "bob", "text": "x", "thread": "abc"}).encode(),
-         400, "'thread'"),
-        (json.dumps({"room": "main", "user": "community-bot", "text": "x"}).encode(), 403,
-         "bot's"),
-        (json.dumps({"room": "main", "user": "bob", "text": "x" * 70_000}).encode(), 413,
-         "larger"),
-        (json.dumps({"room": "@alice", "user": "bob", "text": "hi"}).encode(), 403,
-         "someone else's"),
+        (
+            json.dumps({"room": "main", "user": "bob", "text": "x", "thread": "abc"}).encode(),
+            400,
+            "'thread'",
+        ),
+        (json.dumps({"room": "main", "user": "community-bot", "text": "x"}).encode(), 403, "bot's"),
+        (json.dumps({"room": "main", "user": "bob", "text": "x" * 70_000}).encode(), 413, "larger"),
+        (
+            json.dumps({"room": "@alice", "user": "bob", "text": "hi"}).encode(),
+            403,
+            "someone else's",
+        ),
     ],
 )
 async def test_bad_input_is_refused_before_the_core(
     chat: ChatClient, bot: Running, body: bytes, status: int, reason: str
 ) -> None:
-    r = await chat.http.post("/api/chat/messages", content=body,
-                             headers={"content-type": "application/json"})
+    r = await chat.http.post(
+        "/api/chat/messages", content=body, headers={"content-type": "application/json"}
+    )
     assert r.status_code == status
     assert reason in r.json()["error"]
     assert await chat.messages("main", "bob") == []
@@ -133,19 +139,26 @@ async def test_health(chat: ChatClient) -> None:
 
 async def test_token_mode_needs_the_right_token(tmp_path: Path) -> None:
     config = parse_config(
-        {"storage": {"data_dir": str(tmp_path)},
-         "web": {"auth": "token", "users": [{"name": "ada", "token_env": "ADA_TOKEN"}]}},
-        {"ADA_TOKEN": "t-ada"}, tmp_path,
+        {
+            "storage": {"data_dir": str(tmp_path)},
+            "web": {"auth": "token", "users": [{"name": "ada", "token_env": "ADA_TOKEN"}]},
+        },
+        {"ADA_TOKEN": "t-ada"},
+        tmp_path,
     )
     async with running(config, port=0) as run:
         assert run.web is not None
         client = ChatClient(f"http://127.0.0.1:{run.web.port}")
         body = {"room": "main", "text": "hi"}
         none = await client.http.post("/api/chat/messages", json=body)
-        wrong = await client.http.post("/api/chat/messages", json={**body, "user": "bob"},
-                                       headers={"authorization": "Bearer t-ada"})
-        good = await client.http.post("/api/chat/messages", json=body,
-                                      headers={"authorization": "Bearer t-ada"})
+        wrong = await client.http.post(
+            "/api/chat/messages",
+            json={**body, "user": "bob"},
+            headers={"authorization": "Bearer t-ada"},
+        )
+        good = await client.http.post(
+            "/api/chat/messages", json=body, headers={"authorization": "Bearer t-ada"}
+        )
         await client.close()
     assert (none.status_code, wrong.status_code, good.status_code) == (401, 403, 201)
 

@@ -25,15 +25,20 @@ class ChatClient:
         return str(r.json()["id"])
 
     async def messages(self, room: str, user: str, after: str = "0") -> list[dict[str, Any]]:
-        r = await self.http.get("/api/chat/messages",
-                                params={"room": room, "user": user, "after": after})
+        r = await self.http.get(
+            "/api/chat/messages", params={"room": room, "user": user, "after": after}
+        )
         assert r.status_code == 200, r.text
         found: list[dict[str, Any]] = r.json()["messages"]
         return found
 
     async def wait_for(
-        self, room: str, user: str, pred: Callable[[dict[str, Any]], bool],
-        after: str = "0", deadline: float = 10.0,
+        self,
+        room: str,
+        user: str,
+        pred: Callable[[dict[str, Any]], bool],
+        after: str = "0",
+        deadline: float = 10.0,
     ) -> dict[str, Any]:
         """Poll until a message matching `pred` appears, failing after `deadline` seconds."""
         async with asyncio.timeout(deadline):

@@ -210,6 +210,18 @@ async def make_link(scope: Scope, round_id: int, fmt: str) -> str:
     return f"{base_url(scope.bot.config)}{PATH}/{token}"
 
 
+def file_response(export: Export, fmt: str) -> Response:
+    """The export as a download (for the chat's links and the dashboard's buttons)."""
+    return Response(
+        render(export, fmt),
+        media_type=MEDIA[fmt],
+        headers={
+            "Content-Disposition": f'attachment; filename="checkin-{export.round.id}.{fmt}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 def http_routes(bot: Bot) -> list[BaseRoute]:
     async def download(request: Request) -> Response:
         token = request.path_params["token"]
@@ -222,14 +234,6 @@ def http_routes(bot: Bot) -> list[BaseRoute]:
                     status_code=404,
                 )
             export = await load_export(s, link.round_id)
-        return Response(
-            render(export, link.format),
-            media_type=MEDIA[link.format],
-            headers={
-                "Content-Disposition": f'attachment; filename="checkin-{export.round.id}.'
-                f'{link.format}"',
-                "Cache-Control": "no-store",
-            },
-        )
+        return file_response(export, link.format)
 
     return [Route(PATH + "/{token}", download)]

@@ -272,7 +272,10 @@
         const badge = document.createElement("span");
         badge.className = "badge";
         badge.textContent = `${state.unread} new`;
-        b.append(" ", badge);
+        const name = document.createElement("span");  // shortened before the badge is
+        name.className = "room-name";
+        name.textContent = b.textContent;
+        b.replaceChildren(name, " ", badge);
       }
       li.append(b);
       return li;

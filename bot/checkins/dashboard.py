@@ -1,0 +1,235 @@
+"""The check-ins section of the organiser dashboard: rounds, answers, participation, exports.
+
+An anonymous round is read only through its answers' text and pass flag: this module never
+selects an anonymous answer's member or voter hash, and lists those answers in text order so
+not even the order says who answered first.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from functools import partial
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from bot.checkins import export
+from bot.checkins.models import CheckinAnswer, CheckinRound, RoundState
+from bot.dashboard.html import Html, join, tag
+from bot.dashboard.section import Download, Section, View
+from bot.dashboard.svg import bar_chart
+from bot.models import Member
+
+SHOWN = 20
+"""Rounds listed, newest first."""
+CHARTED = 8
+"""Rounds in the participation chart: as many as keep a date label readable under each."""
+LABELS = {"csv": "CSV", "json": "JSON", "md": "Markdown"}
+
+Tallies = dict[int, Counter[bool]]
+"""Per round id: how many answered (False) and passed (True)."""
+
+
+async def render(view: View) -> Html:
+    rounds = (
+        await view.session.exec(
+            select(CheckinRound)
+            .where(CheckinRound.community_id == view.community.id)
+            .order_by(col(CheckinRound.opened_at).desc(), col(CheckinRound.id).desc())
+            .limit(SHOWN)
+        )
+    ).all()
+    if not rounds:
+        return tag("p", "No check-ins yet. A catalyst opens one with `checkin open`.")
+    ids = [r.id for r in rounds]
+    tallies: Tallies = defaultdict(Counter)
+    for round_id, passed, n in (
+        await view.session.exec(
+            select(CheckinAnswer.round_id, CheckinAnswer.passed, func.count())
+            .where(col(CheckinAnswer.round_id).in_(ids))
+            .group_by(col(CheckinAnswer.round_id), col(CheckinAnswer.passed))
+        )
+    ).all():
+        tallies[round_id][passed] = n
+    named, who = await _named_answers(view, [r for r in rounds if not r.anonymous])
+    anonymous = await _anonymous_answers(view, [r for r in rounds if r.anonymous])
+    charts = tag(
+        "div",
+        _figure(_per_round(view, rounds[:CHARTED], tallies), "Answers and passes per round"),
+        _figure(_per_platform(rounds, tallies, who), "Members reached per platform"),
+        class_="chart-wrap charts",
+    )
+    listed = (
+        _round(view, r, tallies[r.id or 0], named.get(r.id or 0, anonymous.get(r.id or 0, [])), i)
+        for i, r in enumerate(rounds)
+    )
+    return join(charts, tag("div", *listed, class_="rounds"))
+
+
+Answer = tuple[str | None, str, bool]
+"""Who (None when anonymous), what, passed."""
+
+
+async def _named_answers(
+    view: View, rounds: Sequence[CheckinRound]
+) -> tuple[dict[int, list[Answer]], dict[int, set[int]]]:
+    """The answers of rounds that are not anonymous, and who gave them, per round."""
+    answers: dict[int, list[Answer]] = defaultdict(list)
+    who: dict[int, set[int]] = defaultdict(set)
+    if not rounds:
+        return answers, who
+    rows = (
+        await view.session.exec(
+            select(CheckinAnswer, Member.display_name)
+            .join(Member, col(Member.id) == CheckinAnswer.member_id)
+            .where(col(CheckinAnswer.round_id).in_([r.id for r in rounds]))
+            .order_by(col(CheckinAnswer.id))
+        )
+    ).all()
+    for a, name in rows:
+        answers[a.round_id].append((name, a.text, a.passed))
+        who[a.round_id].add(a.member_id or 0)
+    return answers, who
+
+
+async def _anonymous_answers(view: View, rounds: Sequence[CheckinRound]) -> dict[int, list[Answer]]:
+    if not rounds:
+        return {}
+    rows = (
+        await view.session.exec(
+            select(CheckinAnswer.round_id, CheckinAnswer.text, CheckinAnswer.passed)
+            .where(col(CheckinAnswer.round_id).in_([r.id for r in rounds]))
+            .order_by(col(CheckinAnswer.text))
+        )
+    ).all()
+    found: dict[int, list[Answer]] = defaultdict(list)
+    for round_id, text, passed in rows:
+        found[round_id].append((None, text, passed))
+    return found
+
+
+def _figure(chart: Html, caption: str) -> Html:
+    return tag("figure", tag("figcaption", caption), chart)
+
+
+def _per_round(view: View, rounds: Sequence[CheckinRound], tallies: Tallies) -> Html:
+    """Answers and passes per round, oldest on the left: is participation growing?"""
+    oldest_first = list(reversed(rounds))
+    return bar_chart(
+        [f"{r.opened_at.astimezone(view.tz):%d %b}" for r in oldest_first],
+        {
+            "Answered": [tallies[r.id or 0][False] for r in oldest_first],
+            "Passed": [tallies[r.id or 0][True] for r in oldest_first],
+        },
+        title="Answers and passes per round",
+        height=200,
+    )
+
+
+def _per_platform(
+    rounds: Sequence[CheckinRound], tallies: Tallies, who: dict[int, set[int]]
+) -> Html:
+    """Members reached on each platform the listed rounds ran on.
+
+    A named round counts each member who answered or passed once however many rounds they
+    took part in; an anonymous round can only count its replies, so it is a series of its own.
+    """
+    members: dict[str, set[int]] = defaultdict(set)
+    replies: Counter[str] = Counter()
+    for r in rounds:
+        if r.anonymous:
+            replies[r.platform] += sum(tallies[r.id or 0].values())
+        else:
+            members[r.platform] |= who[r.id or 0]
+    platforms = sorted({r.platform for r in rounds})
+    return bar_chart(
+        platforms,
+        {
+            "Members, named": [len(members[p]) for p in platforms],
+            "Replies, anonymous": [replies[p] for p in platforms],
+        },
+        title="Members reached per platform",
+        height=200,
+    )
+
+
+def _round(
+    view: View, r: CheckinRound, tally: Counter[bool], answers: list[Answer], index: int
+) -> Html:
+    times = [f"opened {view.local(r.opened_at)}"]
+    if r.closed_at:
+        times.append(f"closed {view.local(r.closed_at)}")
+    elif r.deadline:
+        times.append(f"closes {view.local(r.deadline)}")
+    kind = ["anonymous"] if r.anonymous else []
+    kind += ["asked by direct message"] if r.dm else []
+    counts = f"{tally[False]} answered, {tally[True]} passed"
+    said = [(who, text) for who, text, passed in answers if not passed]
+    listing = tag(
+        "ul",
+        *(
+            tag("li", tag("strong", who), ": ", text) if who else tag("li", text)
+            for who, text in said
+        ),
+        class_="answers",
+    )
+    downloads = tag(
+        "p",
+        *(
+            tag(
+                "a",
+                label,
+                href=f"/dashboard/checkins/{fmt}?round={r.id}",
+                download=f"checkin-{r.id}.{fmt}",
+                class_="button",
+                aria_label=f"Export round {r.id} as {label}",
+            )
+            for fmt, label in LABELS.items()
+        ),
+        class_="exports",
+    )
+    return tag(
+        "article",
+        tag(
+            "h3",
+            tag("span", f"#{r.id}", class_="round-id"),
+            " ",
+            r.prompt,
+        ),
+        tag(
+            "p",
+            tag("span", r.state, class_=f"state state-{r.state}"),
+            " · ".join(["", *kind, *times, f"{r.platform}:{r.space}"]),
+            class_="meta",
+        ),
+        tag("p", counts + (" (without names)" if r.anonymous else ""), class_="counts"),
+        tag(
+            "details",
+            tag("summary", f"{len(said)} answer{'' if len(said) == 1 else 's'}"),
+            listing if said else tag("p", "No answers yet."),
+            open=index == 0,
+        ),
+        downloads,
+        class_="round" + (" open" if r.state == RoundState.OPEN else ""),
+        aria_label=f"Round {r.id}: {r.prompt}",
+    )
+
+
+async def serve(fmt: str, view: View, request: Request) -> Response:
+    """One round of this community as a file, made by the same exporter as the chat's links."""
+    try:
+        round_id = int(request.query_params.get("round", ""))
+        r = await view.session.get(CheckinRound, round_id)
+        if r is None or r.community_id != view.community.id:
+            raise LookupError(round_id)
+        return export.file_response(await export.load_export(view.session, round_id), fmt)
+    except (ValueError, LookupError):
+        return PlainTextResponse("There is no such check-in round.", status_code=404)
+
+
+DOWNLOADS: dict[str, Download] = {fmt: partial(serve, fmt) for fmt in export.FORMATS}
+
+section = Section("checkins", "Check-ins", render, downloads=DOWNLOADS)

@@ -1,0 +1,335 @@
+"""The `event` and `nudge` commands (organisers only) and the events router."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from sqlmodel import col, select
+
+from adapters.codec import decode_action
+from adapters.contract import SendMessage, plain_text
+from bot.context import Context
+from bot.errors import UserInputError
+from bot.events import ical
+from bot.events.models import Event, Nudge
+from bot.events.nudges import local_when, offset_words, on_followup, on_nudge, on_remind
+from bot.events.plan import (
+    ensure_plans,
+    is_occurrence,
+    next_occurrence,
+    occurrence_key,
+    on_plan,
+    plan_next,
+    recurrence,
+    replan,
+)
+from bot.grammar import CommandSpec, Flag, Invocation
+from bot.models import OutboxRow, OutboxState, Role
+from bot.recurrence import describe, parse_recurrence
+from bot.router import Router
+from bot.when import parse_duration, parse_offsets, parse_when, zone
+
+ADD_USAGE = (
+    'event add "<title>" <when> [--tz <zone>] [--duration <d>] [--link <url>] '
+    '[--every <recurrence>] [--remind <offsets>] [--followup <offset> "<text>"]'
+)
+NUDGE_USAGE = 'nudge "<text>" --at <when> [--to members|non-responders|<role>]'
+LIST_LIMIT = 20
+
+
+def reminders(inv: Invocation) -> list[int]:
+    """`--remind` as seconds before each occurrence, largest first."""
+    given = inv.flag("remind")
+    return [int(r.total_seconds()) for r in parse_offsets(given)] if given else []
+
+
+async def event_add(ctx: Context, inv: Invocation) -> None:
+    if len(inv.args) < 2:
+        raise UserInputError("Give a title in quotes and a start time.", ADD_USAGE)
+    title = inv.args[0].strip()
+    if not title or len(title) > 200:
+        raise UserInputError("A title is 1 to 200 characters.", ADD_USAGE)
+    tz_name = inv.flag("tz")
+    tz = zone(tz_name) if tz_name else ctx.tz
+    start = parse_when(" ".join(inv.args[1:]), now=ctx.now, tz=tz)
+    if start <= ctx.now:
+        raise UserInputError(f"{local_when(start, tz)} is in the past.", ADD_USAGE)
+    duration = parse_duration(inv.flag("duration") or "60")
+    link = inv.flag("link")
+    if link and (urlsplit(link).scheme not in ("http", "https") or len(link) > 500):
+        raise UserInputError("A link is an http(s) address of at most 500 characters.", ADD_USAGE)
+    every = inv.flag("every")
+    rule = parse_recurrence(every, tz=tz).rrule if every else None
+    followup = inv.pair("followup")
+    after = parse_duration(followup[0]) if followup else None
+    if followup and not 0 < len(followup[1].strip()) <= 1000:
+        raise UserInputError("A follow-up text is 1 to 1000 characters.", ADD_USAGE)
+    event = Event(
+        community_id=ctx.community.id or 0,
+        uid=ical.new_uid(),
+        token=ical.new_token(),
+        title=title,
+        starts_at=start,
+        timezone=tz.key,
+        duration_seconds=int(duration.total_seconds()),
+        link=link,
+        rrule=rule,
+        remind=reminders(inv),
+        followup_seconds=int(after.total_seconds()) if after else None,
+        followup_text=followup[1].strip() if followup else None,
+        created_by=ctx.member.id,
+        created_at=ctx.now,
+    )
+    first = next_occurrence(event, ctx.now)
+    if first is None:
+        raise UserInputError("That rule has no occurrence after now.", ADD_USAGE)
+    ctx.session.add(event)
+    await ctx.session.flush()
+    await plan_next(ctx, event, after=ctx.now, since=ctx.now)
+    await ctx.audit(ctx.community, ctx.member, "event.add", event_id=event.id, title=title)
+    await ctx.reply(f"Event {event.id} added.\n" + summary(ctx, event))
+
+
+def summary(ctx: Context, event: Event) -> str:
+    """An event as `event list` shows it, times in the caller's zone."""
+    rule = recurrence(event)
+    at = next_occurrence(event, ctx.now)
+    lines = [
+        f"{event.id}. “{event.title}”: "
+        + (f"next on {local_when(at, ctx.tz)} (your time)" if at else "no occurrence ahead")
+        + (f", {describe(rule)}" if rule else "")
+    ]
+    if event.remind:
+        lines.append("   reminders " + ", ".join(offset_words(r) for r in event.remind) + " before")
+    if event.followup_seconds is not None:
+        lines.append(f"   follow-up {offset_words(event.followup_seconds)} after")
+    if event.link:
+        lines.append(f"   link {event.link}")
+    lines.append(f"   calendar {ical.calendar_url(ctx.bot, event)}")
+    return "\n".join(lines)
+
+
+async def event_list(ctx: Context, inv: Invocation) -> None:
+    events = (
+        await ctx.session.exec(
+            select(Event).where(
+                col(Event.community_id) == ctx.community.id, col(Event.cancelled).is_(False)
+            )
+        )
+    ).all()
+    ahead = [e for e in events if next_occurrence(e, ctx.now) is not None]
+    if not ahead:
+        await ctx.reply("No upcoming events. Add one with `event add`.")
+        return
+    ahead.sort(key=lambda e: next_occurrence(e, ctx.now) or ctx.now)
+    more = f"\n… and {len(ahead) - LIST_LIMIT} more" if len(ahead) > LIST_LIMIT else ""
+    await ctx.reply(
+        "Upcoming events:\n" + "\n".join(summary(ctx, e) for e in ahead[:LIST_LIMIT]) + more
+    )
+
+
+async def event_cancel(ctx: Context, inv: Invocation) -> None:
+    if not inv.args or not inv.args[0].isdigit():
+        raise UserInputError("Name the event by its number.", inv.spec.usage)
+    event = await ctx.session.get(Event, int(inv.args[0]))
+    if event is None or event.community_id != ctx.community.id or event.cancelled:
+        raise UserInputError(f"There is no event {inv.args[0][:12]} to cancel.", inv.spec.usage)
+    if len(inv.args) > 1:
+        text = await cancel_occurrence(ctx, event, " ".join(inv.args[1:]))
+    else:
+        event.cancelled = True
+        text = f"Cancelled “{event.title}”"
+    ctx.session.add(event)
+    skipped = await replan(ctx, event)
+    await ctx.audit(ctx.community, ctx.member, "event.cancel", event_id=event.id, what=text)
+    await ctx.reply(f"{text}; {skipped} pending messages withdrawn.")
+
+
+async def cancel_occurrence(ctx: Context, event: Event, day_text: str) -> str:
+    """Add the occurrence on that day (in the event's zone) to its EXDATEs."""
+    tz = zone(event.timezone)
+    day = parse_when(day_text, now=ctx.now, tz=tz).date()
+    at = next_occurrence(event, ctx.now)
+    while at is not None and at.astimezone(tz).date() < day:
+        at = next_occurrence(event, at)
+    if at is None or at.astimezone(tz).date() != day or not is_occurrence(event, at):
+        raise UserInputError(f"“{event.title}” has no occurrence ahead on {day}.")
+    event.exdates = [*event.exdates, occurrence_key(at)]
+    return f"Cancelled “{event.title}” on {local_when(at, ctx.tz)}"
+
+
+async def event_import(ctx: Context, inv: Invocation) -> None:
+    if len(inv.args) != 1:
+        raise UserInputError("Give one file or address.", ical.IMPORT_USAGE)
+    data = await ical.read_source(inv.args[0])
+    report = await ical.import_calendar(
+        ctx,
+        data,
+        default_tz=zone(ctx.community.timezone),
+        remind=reminders(inv),
+        created_by=ctx.member.id,
+    )
+    await ctx.audit(
+        ctx.community, ctx.member, "event.import", created=report.created, updated=report.updated
+    )
+    await ctx.reply(report.text())
+
+
+async def nudge(ctx: Context, inv: Invocation) -> None:
+    text = " ".join(inv.args).strip()
+    when = inv.flag("at")
+    if not text or not when:
+        raise UserInputError("Give the text in quotes and --at <when>.", NUDGE_USAGE)
+    if len(text) > 2000:
+        raise UserInputError("A nudge is at most 2000 characters.", NUDGE_USAGE)
+    due = parse_when(when, now=ctx.now, tz=ctx.tz)
+    if due < ctx.now - timedelta(minutes=1):
+        raise UserInputError(f"{local_when(due, ctx.tz)} is in the past.", NUDGE_USAGE)
+    audience = (inv.flag("to") or "members").strip().lower()
+    if audience in ("non-responders", "nonresponders"):
+        raise UserInputError(
+            "Nudging non-responders needs check-in rounds, which this bot does not run yet; "
+            "use --to members or a role for now.",
+            NUDGE_USAGE,
+        )
+    try:
+        role = Role.parse(audience.removesuffix("s"))
+    except KeyError:
+        raise UserInputError(
+            f"`{audience[:30]}` is not an audience: use members, catalysts or organisers.",
+            NUDGE_USAGE,
+        ) from None
+    row = Nudge(
+        community_id=ctx.community.id or 0,
+        text=text,
+        audience=role.label,
+        due_at=max(due, ctx.now),
+        created_by=ctx.member.id,
+        created_at=ctx.now,
+    )
+    ctx.session.add(row)
+    await ctx.session.flush()
+    await ctx.schedule("nudge.send", str(row.id), row.due_at, key=f"nudge:{row.id}")
+    await ctx.audit(ctx.community, ctx.member, "nudge.add", nudge_id=row.id, audience=role.label)
+    who = "every member" if role is Role.MEMBER else f"every {role.label} (and above)"
+    await ctx.reply(
+        f"Nudge {row.id} goes to {who} on {local_when(row.due_at, ctx.tz)} (your time), "
+        "in each person's own time zone, outside their quiet hours."
+    )
+
+
+async def nudge_failures(ctx: Context, inv: Invocation) -> None:
+    dead = (
+        await ctx.session.exec(
+            select(OutboxRow)
+            .where(col(OutboxRow.state) == OutboxState.DEAD)
+            .order_by(col(OutboxRow.id).desc())
+            .limit(LIST_LIMIT)
+        )
+    ).all()
+    if not dead:
+        await ctx.reply("No failed deliveries.", private=True)
+        return
+    lines = ["Deliveries that failed (newest first; `nudge retry <id>` tries again):"]
+    for row in dead:
+        action = decode_action(row.action)
+        what = plain_text(action.text)[:60] if isinstance(action, SendMessage) else row.key
+        lines.append(
+            f"{row.id}. {row.platform}, {row.attempts} tries: “{what}” — "
+            f"{(row.last_error or '')[:120]}"
+        )
+    await ctx.reply("\n".join(lines), private=True)
+
+
+async def nudge_retry(ctx: Context, inv: Invocation) -> None:
+    if len(inv.args) != 1 or not inv.args[0].isdigit():
+        raise UserInputError("Name the failed delivery by its number.", inv.spec.usage)
+    row = await ctx.session.get(OutboxRow, int(inv.args[0]))
+    if row is None or row.state != OutboxState.DEAD:
+        raise UserInputError(
+            f"There is no failed delivery {inv.args[0][:12]}; `nudge failures` lists them."
+        )
+    row.state, row.attempts, row.next_attempt_at = OutboxState.PENDING, 0, ctx.now
+    row.not_after = row.grace_until = None
+    ctx.session.add(row)
+    ctx.woken.add(f"outbox:{row.platform}")
+    await ctx.audit(ctx.community, ctx.member, "nudge.retry", outbox_id=row.id)
+    await ctx.reply(f"Delivery {row.id} is queued again.", private=True)
+
+
+ORGANISER = Role.ORGANISER
+router = Router(
+    name="events",
+    commands=[
+        CommandSpec(
+            ("event", "add"),
+            ADD_USAGE,
+            "schedule an event with reminders and a follow-up",
+            event_add,
+            role=ORGANISER,
+            flags={
+                "tz": Flag.VALUE,
+                "duration": Flag.VALUE,
+                "link": Flag.VALUE,
+                "every": Flag.VALUE,
+                "remind": Flag.VALUE,
+                "followup": Flag.PAIR,
+            },
+        ),
+        CommandSpec(
+            ("event", "list"),
+            "event list",
+            "upcoming events",
+            event_list,
+            role=ORGANISER,
+            takes_rest=False,
+        ),
+        CommandSpec(
+            ("event", "cancel"),
+            "event cancel <id> [<date>]",
+            "cancel an event, or one occurrence of it",
+            event_cancel,
+            role=ORGANISER,
+        ),
+        CommandSpec(
+            ("event", "import"),
+            ical.IMPORT_USAGE,
+            "import events from an .ics file or feed (again = update)",
+            event_import,
+            role=ORGANISER,
+            flags={"remind": Flag.VALUE},
+        ),
+        CommandSpec(
+            ("nudge",),
+            NUDGE_USAGE,
+            "send a nudge to members at a time",
+            nudge,
+            role=ORGANISER,
+            flags={"at": Flag.VALUE, "to": Flag.VALUE},
+        ),
+        CommandSpec(
+            ("nudge", "failures"),
+            "nudge failures",
+            "deliveries that failed",
+            nudge_failures,
+            role=ORGANISER,
+            takes_rest=False,
+        ),
+        CommandSpec(
+            ("nudge", "retry"),
+            "nudge retry <id>",
+            "try a failed delivery again",
+            nudge_retry,
+            role=ORGANISER,
+        ),
+    ],
+    timers={
+        "event.plan": on_plan,
+        "event.remind": on_remind,
+        "event.followup": on_followup,
+        "nudge.send": on_nudge,
+    },
+    on_start=[ensure_plans],
+    http=[ical.http_routes],
+)

@@ -1,0 +1,55 @@
+"""The events ritual's tables: events (one row per series) and ad-hoc nudges.
+
+An event row holds its rule, not its occurrences: a weekly event for ten years is one row
+and, at any moment, a handful of timers (see `bot.events.plan`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.models import utc_column
+
+
+class Event(SQLModel, table=True):
+    """One event or series. `uid` is the iCalendar UID, so a re-import updates the row.
+
+    `exdates` are the cancelled occurrences (ISO UTC instants); `remind` the reminder offsets
+    in seconds before each occurrence; `token` names the public .ics download.
+    """
+
+    __table_args__ = (UniqueConstraint("community_id", "uid"),)
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    uid: str = Field(max_length=255)
+    token: str = Field(unique=True, max_length=64)
+    title: str = Field(max_length=200)
+    description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    starts_at: datetime = utc_column()
+    timezone: str = Field(max_length=64)
+    duration_seconds: int = 3600
+    link: str | None = Field(default=None, max_length=500)
+    rrule: str | None = Field(default=None, max_length=500)
+    exdates: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    remind: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    followup_seconds: int | None = None
+    followup_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    cancelled: bool = False
+    source: str = Field(default="command", max_length=16)
+    created_by: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = utc_column()
+
+
+class Nudge(SQLModel, table=True):
+    """An ad-hoc nudge: a text for an audience (`members` or a role) at a time."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    audience: str = Field(max_length=32)
+    due_at: datetime = utc_column()
+    created_by: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = utc_column()

@@ -1,0 +1,198 @@
+"""Nudges to members: reminders, follow-ups and ad-hoc nudges, one outbox row per recipient.
+
+Each recipient gets a DM on the first of their platforms that has direct messages, with times
+written in their own zone. Pause and quiet hours are applied when the outbox claims the row
+(so a member who resumes before the nudge is due still gets it); `not_after` drops a reminder
+once its event has started and `grace_until` drops a nudge the bot, being down, could only
+send too late. A timer that fires later than the grace sends nothing and says so in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+
+from adapters.contract import Capability, Direct, PlatformName, SendMessage, UserId
+from bot.context import Queued, Scope
+from bot.events.ical import calendar_url
+from bot.events.models import Nudge
+from bot.events.plan import (
+    followup_due,
+    grace,
+    is_occurrence,
+    live_event,
+    parse_occurrence,
+    reminder_due,
+)
+from bot.models import Identity, Member, Role
+
+log = logging.getLogger(__name__)
+
+Render = Callable[[ZoneInfo], str]
+"""The text for a recipient in the given zone."""
+
+
+def local_when(at: datetime, tz: ZoneInfo) -> str:
+    """ "Tue 1 Dec 2026, 11:30 Europe/London": a time as the recipient reads it."""
+    local = at.astimezone(tz)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {tz.key}"
+
+
+def offset_words(seconds: int) -> str:
+    """3600 -> "1 hour", 90000 -> "1 day 1 hour": how far ahead a reminder is."""
+    parts = []
+    for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}{'s' if count > 1 else ''}")
+    return " ".join(parts) or "a moment"
+
+
+async def fan_out(
+    scope: Scope,
+    *,
+    min_role: Role,
+    key: str,
+    render: Render,
+    due: datetime,
+    not_after: datetime | None = None,
+) -> int:
+    """Queue one DM per member with at least `min_role`; returns how many were queued."""
+    community = scope.bot.community
+    reachable = scope.memo.get(("reachable", min_role))
+    if reachable is None:
+        reachable = await reachable_members(scope, min_role, key)
+        scope.memo[("reachable", min_role)] = reachable
+    texts: dict[str, str] = {}
+    queued = []
+    for member, identity in reachable:
+        tz_name = member.timezone or community.timezone
+        if tz_name not in texts:
+            texts[tz_name] = render(ZoneInfo(tz_name))
+        action = SendMessage(
+            key=f"{key}:m{member.id}",
+            to=Direct(PlatformName(identity.platform), UserId(identity.external_id)),
+            text=(texts[tz_name],),
+        )
+        queued.append(
+            Queued(
+                action,
+                identity.platform,
+                recipient=member,
+                at=due,
+                not_after=not_after,
+                grace_until=due + grace(scope.bot),
+            )
+        )
+    await scope.perform_many(queued)
+    return len(queued)
+
+
+async def reachable_members(
+    scope: Scope, min_role: Role, key: str
+) -> list[tuple[Member, Identity]]:
+    """Members with at least `min_role`, each with the first of their identities on a
+    platform with direct messages; those without one are logged and left out."""
+    rows = await scope.session.exec(
+        select(Member, Identity)
+        .join(Identity, col(Identity.member_id) == col(Member.id))
+        .where(
+            col(Member.community_id) == scope.bot.community.id, col(Member.role) >= int(min_role)
+        )
+        .order_by(col(Member.id), col(Identity.id))
+    )
+    reachable: dict[int, tuple[Member, Identity]] = {}
+    seen: set[int] = set()
+    for member, identity in rows.all():
+        assert member.id is not None
+        seen.add(member.id)
+        dm = Capability.DIRECT_MESSAGES in scope.capabilities(identity.platform)
+        if dm and member.id not in reachable:
+            reachable[member.id] = (member, identity)
+    if unreachable := len(seen) - len(reachable):
+        log.info("%s: %d members have no platform with direct messages; skipped", key, unreachable)
+    return list(reachable.values())
+
+
+def too_late(scope: Scope, what: str, due: datetime) -> bool:
+    """The downtime policy: more than the grace late, a nudge is skipped (and logged)."""
+    if scope.now > due + grace(scope.bot):
+        log.warning("%s was due %s; too late after downtime, not sent", what, due.isoformat())
+        return True
+    return False
+
+
+async def on_remind(scope: Scope, ref: str) -> None:
+    """The `event.remind` timer: remind every member of one occurrence."""
+    event_id, key, offset = ref.split("@")
+    event = await live_event(scope, event_id)
+    at = parse_occurrence(key)
+    if event is None or not is_occurrence(event, at) or int(offset) not in event.remind:
+        return
+    due = reminder_due(event, at, int(offset))
+    if scope.now >= at:
+        log.info("reminder for event %s at %s: the event has started; not sent", event_id, key)
+        return
+    if too_late(scope, f"reminder for event {event_id}", due):
+        return
+    url = calendar_url(scope.bot, event)
+
+    def render(tz: ZoneInfo) -> str:
+        lines = [
+            f"Reminder: “{event.title}” starts in {offset_words(int(offset))}, "
+            f"on {local_when(at, tz)} (your time)."
+        ]
+        if event.link:
+            lines.append(f"Join: {event.link}")
+        lines.append(f"Add it to your calendar: {url}")
+        return "\n".join(lines)
+
+    await fan_out(
+        scope,
+        min_role=Role.MEMBER,
+        key=f"event:{event_id}:{key}:r{offset}",
+        render=render,
+        due=due,
+        not_after=at,
+    )
+
+
+async def on_followup(scope: Scope, ref: str) -> None:
+    """The `event.followup` timer: the question after an occurrence.
+
+    (Opening a check-in round with the question belongs here once check-in rounds exist.)
+    """
+    event_id, key = ref.split("@")
+    event = await live_event(scope, event_id)
+    at = parse_occurrence(key)
+    if event is None or not is_occurrence(event, at) or event.followup_seconds is None:
+        return
+    due = followup_due(event, at)
+    if too_late(scope, f"follow-up for event {event_id}", due):
+        return
+    text = event.followup_text or ""
+
+    def render(tz: ZoneInfo) -> str:
+        return f"After “{event.title}” ({local_when(at, tz)}): {text}"
+
+    await fan_out(
+        scope, min_role=Role.MEMBER, key=f"event:{event_id}:{key}:f", render=render, due=due
+    )
+
+
+async def on_nudge(scope: Scope, ref: str) -> None:
+    """The `nudge.send` timer: an ad-hoc nudge goes out to its audience."""
+    nudge = await scope.session.get(Nudge, int(ref))
+    if nudge is None or too_late(scope, f"nudge {ref}", nudge.due_at):
+        return
+    await fan_out(
+        scope,
+        min_role=Role.parse(nudge.audience),
+        key=f"nudge:{nudge.id}",
+        render=lambda tz: nudge.text,
+        due=nudge.due_at,
+    )
