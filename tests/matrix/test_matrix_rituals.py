@@ -228,3 +228,32 @@ def _joined(user_id: str) -> Callable[[Event], bool]:
         )
 
     return pred
+
+
+async def test_a_nudge_reaches_a_member_in_their_dm_once(
+    synapse: SynapseServer, matrix_users: dict[str, MatrixUser], tmp_path: Path
+) -> None:
+    """Scheduled for two hours ahead on the bot's FakeClock, then the clock is moved there."""
+    text = "Session tonight at 19:00: bring one question"
+    clock = FakeClock(datetime.now(UTC))
+    async with community(
+        synapse,
+        matrix_users,
+        tmp_path,
+        "alice",
+        "bob",
+        clock=clock,
+        exempt_from_rate_limit=True,
+    ) as c:
+        alice, bob = c.people["alice"], c.people["bob"]
+        await bob.say(c.room, "Hi all, bob here")  # the bot meets bob: he is a member
+        await alice.say(c.room, f'!nudge "{text}" --at "in 2h" --to members')
+        await alice.wait_event(c.room, c.from_bot("goes to every member"))
+
+        clock.advance(timedelta(hours=2))
+        dm = await c.dm("bob")
+        await bob.wait_event(dm, c.from_bot(text))
+        said = await seen_all(c, "bob")
+
+    assert [s for s in said if text in s] == [text], said
+    assert not bob.events(c.room, c.from_bot(text)), "a nudge is private"
