@@ -100,7 +100,7 @@ def parse_recurrence(text: str, *, tz: ZoneInfo, default_time: time | None = Non
     words = normalise(text, what="repeat rule", usage=USAGE)
     if words.startswith("rrule:") or "=" in words:
         return Recurrence(_raw(words.upper().removeprefix("RRULE:"), tz), tz.key)
-    if re.search(r"\b(hourly|hours?|minutely|minutes?|mins?|secondly|seconds?)\b", words):
+    if re.search(r"\b(hourly|hours?|minutely|minutes?|mins?|secondly|seconds)\b", words):
         raise _too_often()
     body, at = _split_time(words)
     parts = _schedule(body)

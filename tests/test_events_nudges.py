@@ -137,11 +137,38 @@ async def test_a_nudge_to_a_role_and_non_responders_explained(harness: Harness) 
     await h.advance(timedelta(hours=2))
     assert set(await sent(h, "nudge:1:")) == {"ada", "cat"}
     [reply] = await h.say("ada", 'nudge "Answer please" --at in 1h --to non-responders')
-    assert "needs check-in rounds" in reply
+    assert "no check-in round" in reply
     [reply] = await h.say("ada", 'nudge "x" --at in 1h --to wizards')
     assert "not an audience" in reply
     [reply] = await h.say("bob", 'nudge "x" --at in 1h')
     assert "needs the organiser role" in reply
+
+
+@pytest.mark.parametrize("anonymous", [False, True])
+async def test_non_responders_are_those_without_an_answer_when_it_is_sent(
+    harness: Harness, anonymous: bool
+) -> None:
+    h = harness
+    for user in ("bob", "cat", "dan"):
+        await join(h, user)
+    flag = " --anonymous" if anonymous else ""
+    await h.say("ada", f'checkin open "How is the week?"{flag}')
+    await h.say("bob", "checkin busy but good")
+    [reply] = await h.say("ada", 'nudge "Still time to check in" --at in 1h --to non-responders')
+    assert "not answered check-in 1" in reply
+    await h.say("cat", "checkin pass")
+    await h.advance(timedelta(hours=2))
+    assert set(await sent(h, "nudge:1:")) == {"ada", "dan"}
+
+
+async def test_non_responders_of_a_closed_anonymous_round_cannot_be_told(
+    harness: Harness,
+) -> None:
+    h = harness
+    await h.say("ada", 'checkin open "Honestly?" --anonymous')
+    await h.say("ada", "checkin close")
+    [reply] = await h.say("ada", 'nudge "x" --at in 1h --to non-responders')
+    assert "anonymous and has closed" in reply
 
 
 async def test_restart_fires_once_and_downtime_policy(database_url: str) -> None:
@@ -279,3 +306,26 @@ async def test_members_without_direct_messages_are_skipped_with_a_log(
         async with h.bot.db.reader() as s:
             rows = await s.exec(select(OutboxRow).where(col(OutboxRow.key).startswith("nudge:")))
             assert rows.all() == []
+
+
+async def test_a_followup_can_open_a_check_in_round_with_its_question(harness: Harness) -> None:
+    h = harness
+    await join(h, "bob")
+    await h.say(
+        "ada",
+        'event add "Meetup" 2026-03-03 18:00 --followup 1d "What did you take away?" '
+        "--followup-checkin",
+    )
+    await h.advance(timedelta(days=2, hours=12))
+    posts = h.adapter.texts(h.place("main"))
+    assert any("After “Meetup”: What did you take away?" in t for t in posts)
+    assert any("What did you take away?" in t for t in h.adapter.direct_texts("bob"))
+    await h.say("bob", "checkin the breakout on trust")
+    await h.advance(timedelta(days=2))
+    [summary] = [t for t in h.adapter.texts(h.place("main")) if "the breakout on trust" in t]
+    assert "1 answer" in summary
+
+
+async def test_followup_checkin_needs_a_followup(harness: Harness) -> None:
+    [reply] = await harness.say("ada", 'event add "Meetup" tomorrow 18:00 --followup-checkin')
+    assert "goes with `--followup`" in reply

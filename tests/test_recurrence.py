@@ -54,6 +54,7 @@ def walls(instants: list[datetime]) -> list[tuple[int, int, int, int, int]]:
         ("every 3 days", "FREQ=DAILY;INTERVAL=3"),
         ("monthly", "FREQ=MONTHLY"),
         ("monthly on the last tuesday", "FREQ=MONTHLY;BYDAY=-1TU"),
+        ("monthly on the second tuesday", "FREQ=MONTHLY;BYDAY=2TU"),
         ("monthly on the first monday 18:30", "FREQ=MONTHLY;BYDAY=1MO;BYHOUR=18;BYMINUTE=30"),
         ("every month on the 2nd wednesday", "FREQ=MONTHLY;BYDAY=2WE"),
         ("monthly on the 15th", "FREQ=MONTHLY;BYMONTHDAY=15"),

@@ -9,11 +9,19 @@ from sqlmodel import col, select
 
 from adapters.codec import decode_action
 from adapters.contract import SendMessage, plain_text
+from bot.checkins.models import CheckinRound
 from bot.context import Context
 from bot.errors import UserInputError
 from bot.events import ical
 from bot.events.models import Event, Nudge
-from bot.events.nudges import local_when, offset_words, on_followup, on_nudge, on_remind
+from bot.events.nudges import (
+    NON_RESPONDERS,
+    local_when,
+    offset_words,
+    on_followup,
+    on_nudge,
+    on_remind,
+)
 from bot.events.plan import (
     ensure_plans,
     is_occurrence,
@@ -32,7 +40,8 @@ from bot.when import parse_duration, parse_offsets, parse_when, zone
 
 ADD_USAGE = (
     'event add "<title>" <when> [--tz <zone>] [--duration <d>] [--link <url>] '
-    '[--every <recurrence>] [--remind <offsets>] [--followup <offset> "<text>"]'
+    '[--every <recurrence>] [--remind <offsets>] [--followup <offset> "<text>" '
+    "[--followup-checkin]]"
 )
 NUDGE_USAGE = 'nudge "<text>" --at <when> [--to members|non-responders|<role>]'
 LIST_LIMIT = 20
@@ -65,6 +74,13 @@ async def event_add(ctx: Context, inv: Invocation) -> None:
     after = parse_duration(followup[0]) if followup else None
     if followup and not 0 < len(followup[1].strip()) <= 1000:
         raise UserInputError("A follow-up text is 1 to 1000 characters.", ADD_USAGE)
+    as_round = inv.switch("followup-checkin")
+    if as_round and not followup:
+        raise UserInputError("`--followup-checkin` goes with `--followup`.", ADD_USAGE)
+    if as_round and ctx.event.place.direct:
+        raise UserInputError(
+            "Add the event in the space where its follow-up round should open.", ADD_USAGE
+        )
     event = Event(
         community_id=ctx.community.id or 0,
         uid=ical.new_uid(),
@@ -78,6 +94,8 @@ async def event_add(ctx: Context, inv: Invocation) -> None:
         remind=reminders(inv),
         followup_seconds=int(after.total_seconds()) if after else None,
         followup_text=followup[1].strip() if followup else None,
+        followup_platform=ctx.platform if as_round else None,
+        followup_space=ctx.event.place.space if as_round else None,
         created_by=ctx.member.id,
         created_at=ctx.now,
     )
@@ -187,23 +205,25 @@ async def nudge(ctx: Context, inv: Invocation) -> None:
     if due < ctx.now - timedelta(minutes=1):
         raise UserInputError(f"{local_when(due, ctx.tz)} is in the past.", NUDGE_USAGE)
     audience = (inv.flag("to") or "members").strip().lower()
-    if audience in ("non-responders", "nonresponders"):
-        raise UserInputError(
-            "Nudging non-responders needs check-in rounds, which this bot does not run yet; "
-            "use --to members or a role for now.",
-            NUDGE_USAGE,
-        )
-    try:
-        role = Role.parse(audience.removesuffix("s"))
-    except KeyError:
-        raise UserInputError(
-            f"`{audience[:30]}` is not an audience: use members, catalysts or organisers.",
-            NUDGE_USAGE,
-        ) from None
+    if audience in (NON_RESPONDERS, "nonresponders"):
+        last = await latest_round(ctx)
+        stored = f"{NON_RESPONDERS}:{last.id}"
+        who = f"everyone who has not answered check-in {last.id} by then"
+    else:
+        try:
+            role = Role.parse(audience.removesuffix("s"))
+        except KeyError:
+            raise UserInputError(
+                f"`{audience[:30]}` is not an audience: use members, non-responders, "
+                "catalysts or organisers.",
+                NUDGE_USAGE,
+            ) from None
+        stored = role.label
+        who = "every member" if role is Role.MEMBER else f"every {role.label} (and above)"
     row = Nudge(
         community_id=ctx.community.id or 0,
         text=text,
-        audience=role.label,
+        audience=stored,
         due_at=max(due, ctx.now),
         created_by=ctx.member.id,
         created_at=ctx.now,
@@ -211,12 +231,31 @@ async def nudge(ctx: Context, inv: Invocation) -> None:
     ctx.session.add(row)
     await ctx.session.flush()
     await ctx.schedule("nudge.send", str(row.id), row.due_at, key=f"nudge:{row.id}")
-    await ctx.audit(ctx.community, ctx.member, "nudge.add", nudge_id=row.id, audience=role.label)
-    who = "every member" if role is Role.MEMBER else f"every {role.label} (and above)"
+    await ctx.audit(ctx.community, ctx.member, "nudge.add", nudge_id=row.id, audience=stored)
     await ctx.reply(
         f"Nudge {row.id} goes to {who} on {local_when(row.due_at, ctx.tz)} (your time), "
         "in each person's own time zone, outside their quiet hours."
     )
+
+
+async def latest_round(ctx: Context) -> CheckinRound:
+    """The community's latest check-in round, if it can still say who has not answered."""
+    last = (
+        await ctx.session.exec(
+            select(CheckinRound)
+            .where(CheckinRound.community_id == ctx.community.id)
+            .order_by(col(CheckinRound.id).desc())
+        )
+    ).first()
+    if last is None:
+        raise UserInputError("There has been no check-in round to nudge about yet.", NUDGE_USAGE)
+    if last.anonymous and last.hmac_key is None:
+        raise UserInputError(
+            f"Check-in {last.id} was anonymous and has closed, so nobody can tell any more who "
+            "did not answer it.",
+            NUDGE_USAGE,
+        )
+    return last
 
 
 async def nudge_failures(ctx: Context, inv: Invocation) -> None:
@@ -275,6 +314,7 @@ router = Router(
                 "every": Flag.VALUE,
                 "remind": Flag.VALUE,
                 "followup": Flag.PAIR,
+                "followup-checkin": Flag.SWITCH,
             },
         ),
         CommandSpec(

@@ -37,6 +37,10 @@ class Event(SQLModel, table=True):
     remind: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     followup_seconds: int | None = None
     followup_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    followup_platform: str | None = Field(default=None, max_length=32)
+    followup_space: str | None = Field(default=None, max_length=255)
+    """Where the follow-up opens a check-in round with its question (`--followup-checkin`);
+    unset, the follow-up is a direct message."""
     cancelled: bool = False
     source: str = Field(default="command", max_length=16)
     created_by: int | None = Field(default=None, foreign_key="member.id")

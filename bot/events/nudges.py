@@ -10,13 +10,23 @@ send too late. A timer that fires later than the grace sends nothing and says so
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Collection
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
-from adapters.contract import Capability, Direct, PlatformName, SendMessage, UserId
+from adapters.contract import (
+    Capability,
+    Direct,
+    Place,
+    PlatformName,
+    SendMessage,
+    SpaceId,
+    UserId,
+)
+from bot.checkins.models import CheckinRound
+from bot.checkins.rounds import RoundPlan, not_yet, open_round, open_round_in
 from bot.context import Queued, Scope
 from bot.events.ical import calendar_url
 from bot.events.models import Nudge
@@ -60,8 +70,10 @@ async def fan_out(
     render: Render,
     due: datetime,
     not_after: datetime | None = None,
+    only: Collection[int] | None = None,
 ) -> int:
-    """Queue one DM per member with at least `min_role`; returns how many were queued."""
+    """Queue one DM per member with at least `min_role` (and among `only`, when given);
+    returns how many were queued."""
     community = scope.bot.community
     reachable = scope.memo.get(("reachable", min_role))
     if reachable is None:
@@ -70,6 +82,8 @@ async def fan_out(
     texts: dict[str, str] = {}
     queued = []
     for member, identity in reachable:
+        if only is not None and member.id not in only:
+            continue
         tz_name = member.timezone or community.timezone
         if tz_name not in texts:
             texts[tz_name] = render(ZoneInfo(tz_name))
@@ -162,10 +176,8 @@ async def on_remind(scope: Scope, ref: str) -> None:
 
 
 async def on_followup(scope: Scope, ref: str) -> None:
-    """The `event.followup` timer: the question after an occurrence.
-
-    (Opening a check-in round with the question belongs here once check-in rounds exist.)
-    """
+    """The `event.followup` timer: the question after an occurrence, by direct message or
+    as a check-in round (which asks everyone directly too, and keeps the answers)."""
     event_id, key = ref.split("@")
     event = await live_event(scope, event_id)
     at = parse_occurrence(key)
@@ -175,6 +187,21 @@ async def on_followup(scope: Scope, ref: str) -> None:
     if too_late(scope, f"follow-up for event {event_id}", due):
         return
     text = event.followup_text or ""
+    if event.followup_space and event.followup_platform:
+        place = Place(PlatformName(event.followup_platform), SpaceId(event.followup_space))
+        if await open_round_in(scope, place) is None:
+            await open_round(
+                scope,
+                event.community_id,
+                place,
+                RoundPlan(
+                    prompt=f"After “{event.title}”: {text}",
+                    dm=True,
+                    deadline=due + FOLLOWUP_ROUND_OPEN,
+                ),
+            )
+            return
+        log.info("follow-up for event %s: a round is open in %s; asking by DM", event_id, place)
 
     def render(tz: ZoneInfo) -> str:
         return f"After “{event.title}” ({local_when(at, tz)}): {text}"
@@ -189,10 +216,32 @@ async def on_nudge(scope: Scope, ref: str) -> None:
     nudge = await scope.session.get(Nudge, int(ref))
     if nudge is None or too_late(scope, f"nudge {ref}", nudge.due_at):
         return
+    only: set[int] | None = None
+    audience, _, round_id = nudge.audience.partition(":")
+    if audience == NON_RESPONDERS:
+        only = await non_responders(scope, int(round_id))
+        if only is None:
+            log.warning("nudge %s: round %s can no longer say who has not answered", ref, round_id)
+            return
     await fan_out(
         scope,
-        min_role=Role.parse(nudge.audience),
+        min_role=Role.MEMBER if only is not None else Role.parse(audience),
         key=f"nudge:{nudge.id}",
         render=lambda tz: nudge.text,
         due=nudge.due_at,
+        only=only,
     )
+
+
+NON_RESPONDERS = "non-responders"
+FOLLOWUP_ROUND_OPEN = timedelta(days=2)
+"""How long a follow-up's check-in round stays open."""
+
+
+async def non_responders(scope: Scope, round_id: int) -> set[int] | None:
+    """Members who have not answered a check-in round, known only while it can say so (an
+    anonymous round forgets who answered when it closes)."""
+    r = await scope.session.get(CheckinRound, round_id)
+    if r is None or (r.anonymous and r.hmac_key is None):
+        return None
+    return {m.id for m in await not_yet(scope, r) if m.id is not None}

@@ -35,6 +35,8 @@ def upgrade() -> None:
         sa.Column("remind", sa.JSON(), nullable=False),
         sa.Column("followup_seconds", sa.Integer(), nullable=True),
         sa.Column("followup_text", sa.Text(), nullable=True),
+        sa.Column("followup_platform", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("followup_space", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
         sa.Column("cancelled", sa.Boolean(), nullable=False),
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("created_by", sa.Integer(), nullable=True),
