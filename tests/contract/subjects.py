@@ -27,6 +27,7 @@ from adapters.contract import (
     Inbound,
     MessageId,
     MessageReceived,
+    OpenSubSpace,
     Place,
     PlatformName,
     ReactionAdded,
@@ -49,6 +50,8 @@ InboundT = TypeVar("InboundT", bound=Inbound)
 class Subject(ABC):
     adapter: Adapter
     member: UserId
+    newcomer: UserId
+    """A second member on the platform, for a late joiner."""
 
     def __init__(self) -> None:
         self.inbound: asyncio.Queue[Inbound] = asyncio.Queue()
@@ -94,6 +97,16 @@ class Subject(ABC):
         """Whether a newly opened sub-space was offered to the member."""
 
     @abstractmethod
+    async def offered(self, place: Place, user: UserId) -> bool:
+        """Whether `user` has been offered a sub-space by now (invited to it, shown it)."""
+
+    async def comes_to(self, place: Place, user: UserId) -> None:
+        """Wait until `user` is offered the sub-space."""
+        async with asyncio.timeout(DEADLINE_S):
+            while not await self.offered(place, user):
+                await self.refresh()
+
+    @abstractmethod
     async def says(self, place: Place, text: str) -> str:
         """The member writes `text` in `place`; returns the platform's message id."""
 
@@ -110,6 +123,7 @@ class FakeSubject(Subject):
         self.fake = FakeAdapter(capabilities=caps)
         self.adapter = self.fake
         self.member = UserId("alice")
+        self.newcomer = UserId("bob")
         self._n = 0
 
     async def room(self) -> Place:
@@ -134,6 +148,14 @@ class FakeSubject(Subject):
 
     async def reaches_member(self, place: Place) -> bool:
         return any(getattr(r.result, "place", None) == place for r in self.fake.records)
+
+    async def offered(self, place: Place, user: UserId) -> bool:
+        return any(
+            isinstance(r.action, OpenSubSpace)
+            and user in r.action.members
+            and getattr(r.result, "place", None) == place
+            for r in self.fake.records
+        )
 
     def _common(self, place: Place) -> dict[str, Any]:
         self._n += 1
@@ -166,6 +188,7 @@ class WebSubject(Subject):
         self.adapter = chat
         self.http = http
         self.member = UserId("alice")
+        self.newcomer = UserId("bob")
 
     async def room(self) -> Place:
         return Place(PlatformName("web"), SpaceId(f"contract-{uuid.uuid4().hex[:8]}"))
@@ -186,7 +209,10 @@ class WebSubject(Subject):
         return sum(1 for m in await self._messages(place.space) if m["text"] == text)
 
     async def reaches_member(self, place: Place) -> bool:
-        r = await self.http.get("/api/chat/rooms", params={"user": self.member})
+        return await self.offered(place, self.member)
+
+    async def offered(self, place: Place, user: UserId) -> bool:
+        r = await self.http.get("/api/chat/rooms", params={"user": user})
         return place.space in {room["room"] for room in r.json()["rooms"]}
 
     async def says(self, place: Place, text: str) -> str:
@@ -202,14 +228,19 @@ class WebSubject(Subject):
 
 
 class MatrixSubject(Subject):
-    """The Matrix adapter on the test Synapse; the member is alice on a real nio client."""
+    """The Matrix adapter on the test Synapse; the member is alice on a real nio client,
+    the newcomer bob (when a test gives him)."""
 
-    def __init__(self, adapter: Adapter, alice: Person, room_id: str) -> None:
+    def __init__(
+        self, adapter: Adapter, alice: Person, room_id: str, bob: Person | None = None
+    ) -> None:
         super().__init__()
         self.adapter = adapter
         self.alice = alice
         self.member = UserId(alice.user_id)
         self.room_id = room_id
+        self.people = [p for p in (alice, bob) if p is not None]
+        self.newcomer = UserId(self.people[-1].user_id)
 
     async def room(self) -> Place:
         return Place(PlatformName("matrix"), SpaceId(self.room_id))
@@ -250,6 +281,11 @@ class MatrixSubject(Subject):
         await self.alice.until(lambda: place.space in self.alice.invites)
         return True
 
+    async def offered(self, place: Place, user: UserId) -> bool:
+        who = next(p for p in self.people if p.user_id == user)
+        await who.sync(timeout_ms=0)
+        return place.space in who.invites or place.space in who.timeline
+
     async def says(self, place: Place, text: str) -> str:
         return await self.alice.say(place.space, text)
 
@@ -288,7 +324,7 @@ async def matrix_subject(
     from adapters.matrix import MatrixAdapter
 
     bot = users["communitybot"]
-    async with person(server, users["alice"]) as alice:
+    async with person(server, users["alice"]) as alice, person(server, users["bob"]) as bob:
         room = await alice.create_room("Contract", invite=(bot.user_id,))
         adapter = MatrixAdapter(
             db,
@@ -298,7 +334,7 @@ async def matrix_subject(
             rooms=[room],
             sync_timeout_ms=5000,
         )
-        subject = MatrixSubject(adapter, alice, room)
+        subject = MatrixSubject(adapter, alice, room, bob)
         await adapter.start(subject.sink)
         try:
             yield subject

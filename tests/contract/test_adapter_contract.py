@@ -174,3 +174,25 @@ async def test_commands_messages_and_reactions_arrive_as_their_models(subject: S
     reaction = await subject.next_inbound(ReactionAdded)
     assert (reaction.message_id, reaction.key) == (call.message_id, "👍")
     assert reaction.actor.user_id == subject.member
+
+
+async def test_a_late_joiner_is_let_into_the_existing_sub_space(subject: Subject) -> None:
+    needs(subject, Capability.PRIVATE_SUBSPACES)
+    room = await subject.room()
+    name = f"Group {uuid.uuid4().hex[:6]}"
+    first = await subject.adapter.perform(
+        OpenSubSpace(key=key("open"), parent=room, name=name, members=(subject.member,))
+    )
+    assert isinstance(first, SubSpaceOpened)
+    await subject.comes_to(first.place, subject.member)
+    assert not await subject.offered(first.place, subject.newcomer), "private until let in"
+    late = await subject.adapter.perform(
+        OpenSubSpace(
+            key=key("late"),
+            parent=room,
+            name=name,
+            members=(subject.member, subject.newcomer),
+        )
+    )
+    assert late == first, "the same parent and name is the same sub-space"
+    await subject.comes_to(first.place, subject.newcomer)

@@ -28,11 +28,17 @@ from nio import (
 
 from adapters.matrix.adapter import _stripped
 from bot.app import Running, running
+from bot.clock import Clock
 from bot.config import Config, parse_config
 from tests.synapse import MatrixUser, SynapseServer
 
 DEADLINE_S = 20.0
 Event = dict[str, Any]
+ENCRYPTION: Event = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
 
 
 class Person:
@@ -243,9 +249,13 @@ def bot_config(
 
 
 @asynccontextmanager
-async def bot_running(config: Config) -> AsyncIterator[Running]:
-    """The whole bot, as `community-bot run` starts it, minus the web server."""
-    async with running(config, serve=False) as run:
+async def bot_running(config: Config, clock: Clock | None = None) -> AsyncIterator[Running]:
+    """The whole bot, as `community-bot run` starts it, minus the web server.
+
+    With a `clock` (a `FakeClock`) its timers and deliveries run on that clock: a breakout's
+    time box passes when the test moves the clock, everything else as it happens.
+    """
+    async with running(config, serve=False, clock=clock) as run:
         yield run
 
 
@@ -258,18 +268,27 @@ class Community:
     """
 
     def __init__(
-        self, bot: MatrixUser, config: Config, room: str, people: dict[str, Person]
+        self,
+        bot: MatrixUser,
+        config: Config,
+        room: str,
+        people: dict[str, Person],
+        *,
+        space: str | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.bot = bot
         self.config = config
         self.room = room
         self.people = people
+        self.space = space
+        self.clock = clock
         self._dms: dict[str, str] = {}
         self._stack = AsyncExitStack()
         self.run: Running | None = None
 
     async def start(self) -> None:
-        self.run = await self._stack.enter_async_context(bot_running(self.config))
+        self.run = await self._stack.enter_async_context(bot_running(self.config, self.clock))
 
     async def stop(self) -> None:
         await self._stack.aclose()
@@ -295,25 +314,54 @@ async def community(
     data_dir: Path,
     *names: str,
     start: bool = True,
+    in_space: bool = False,
+    encrypted: Path | None = None,
+    clock: Clock | None = None,
     **matrix: Any,
 ) -> AsyncIterator[Community]:
     """`names` (the first is the organiser who creates the room) with the bot, running
-    unless `start=False` (to say things before the bot's first start)."""
+    unless `start=False` (to say things before the bot's first start).
+
+    `in_space=True` puts the community in a Matrix space of its own (where breakout rooms
+    go; the bot may add rooms to it). With `encrypted` (a directory for the members' key
+    stores) the room is end-to-end encrypted, the members use E2E devices and the bot runs
+    with `e2e = true`. `clock` is the bot's clock (see `bot_running`).
+    """
     bot = users["communitybot"]
+    initial_state: list[Event] = []
+    if encrypted is not None:
+        initial_state.append(ENCRYPTION)
+        matrix.update(password=True, e2e=True)
     async with AsyncExitStack() as stack:
-        people = {n: await stack.enter_async_context(person(server, users[n])) for n in names}
+        people = {
+            n: await stack.enter_async_context(
+                person(server, users[n], encrypted / n if encrypted else None)
+            )
+            for n in names
+        }
         owner, *others = (people[n] for n in names)
+        if in_space:
+            space: str | None = await owner.create_room(
+                "Community space",
+                invite=(bot.user_id,),
+                space=True,
+                power_level_override={"users": {bot.user_id: 100}},
+            )
+            matrix["space"] = space
+        else:
+            space = None
         room = await owner.create_room(
             "Community",
             invite=(bot.user_id, *(o.user_id for o in others)),
             # A moderator bot, so an @room it sent would be allowed to ping everyone.
             power_level_override={"users": {bot.user_id: 50}},
+            initial_state=initial_state,
         )
         for other in others:
             await other.accept_invite(lambda r, _s: r == room)
         organiser = f"matrix:{owner.user_id}"
         config = bot_config(server, bot, data_dir, (organiser,), rooms=[room], **matrix)
-        found = Community(bot, config, room, people)
+        found = Community(bot, config, room, people, space=space, clock=clock)
         if start:
             await found.start()
         try:

@@ -6,16 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.matrix.people import bot_config, bot_running, person, sent_by
+from tests.matrix.people import ENCRYPTION, bot_config, bot_running, person, sent_by
 from tests.synapse import MatrixUser, SynapseServer
 
 pytestmark = pytest.mark.matrix
-
-ENCRYPTION = {
-    "type": "m.room.encryption",
-    "state_key": "",
-    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
-}
 
 
 async def test_an_encrypted_command_is_read_and_answered_encrypted(
