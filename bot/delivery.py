@@ -203,7 +203,9 @@ class Outbox:
         Without idempotent sends each worker records its row before taking the next, which
         bounds the rows a crash can send twice by `workers`. With them a repeat is dropped
         by the platform, so outcomes are recorded `RECORD_BATCH` at a time, in one
-        transaction, which is what lets a fan-out keep up with a fast platform.
+        transaction, which is what lets a fan-out keep up with a fast platform. A row with a
+        result hook is recorded at once: a ritual learns where its post went (a round's
+        thread) before people can reply there.
         """
         queue = deque(rows)
         batch = RECORD_BATCH if Capability.IDEMPOTENT_SEND in self.adapter.capabilities else 1
@@ -213,7 +215,7 @@ class Outbox:
             while queue:
                 row = queue.popleft()
                 done.append((row, await self._perform(row)))
-                if len(done) >= batch:
+                if len(done) >= batch or row.on_result:
                     chunk = done[:]
                     done.clear()
                     await self._record(chunk)
