@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from starlette.requests import Request
@@ -67,6 +68,8 @@ MAX_NAME = 64
 MAX_ROOM = 200
 COMMAND_PREFIXES = ("/", "!")
 PRESENT_WINDOW = timedelta(minutes=10)
+INSERT_MESSAGE = insert(WebMessage.__table__).returning(WebMessage.__table__.c.id)  # type: ignore[attr-defined]
+"""A Core insert built once: every message posted and every bot message passes here."""
 STATIC = Path(__file__).resolve().parent / "static"
 PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -237,8 +240,9 @@ class WebChat:
             ts=self.clock.now(),
         )
         try:
-            async with self.db.session() as s:
-                s.add(row)
+            async with self.db.connection() as conn:
+                result = await conn.execute(INSERT_MESSAGE, row.model_dump(exclude={"id"}))
+                row.id = result.scalar_one()
         except IntegrityError:
             async with self.db.reader() as s:
                 existing = (await s.exec(select(WebMessage).where(WebMessage.key == key))).one()
