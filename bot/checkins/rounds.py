@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlmodel import col, select
 
 from adapters.contract import (
@@ -188,18 +188,22 @@ async def ask_directly(
 # --- finding rounds --------------------------------------------------------------------------
 
 
+OPEN_ROUND_IN = (
+    select(CheckinRound)
+    .where(
+        col(CheckinRound.platform) == bindparam("platform"),
+        col(CheckinRound.space) == bindparam("space"),
+        col(CheckinRound.state) == RoundState.OPEN,
+    )
+    .order_by(col(CheckinRound.id).desc())
+)
+"""Built once: every answer in a space looks its round up (building an ORM select costs more
+than running it)."""
+
+
 async def open_round_in(scope: Scope, place: Place) -> CheckinRound | None:
-    return (
-        await scope.session.exec(
-            select(CheckinRound)
-            .where(
-                CheckinRound.platform == place.platform,
-                CheckinRound.space == place.space,
-                CheckinRound.state == RoundState.OPEN,
-            )
-            .order_by(col(CheckinRound.id).desc())
-        )
-    ).first()
+    params = {"platform": place.platform, "space": place.space}
+    return (await scope.session.exec(OPEN_ROUND_IN, params=params)).first()
 
 
 async def latest_round_in(scope: Scope, place: Place) -> CheckinRound | None:
@@ -249,6 +253,15 @@ async def lock(scope: Scope, r: CheckinRound) -> None:
         await scope.session.refresh(r, with_for_update=True)
 
 
+ANSWER_BY_MEMBER, ANSWER_BY_VOTER = (
+    select(CheckinAnswer).where(
+        col(CheckinAnswer.round_id) == bindparam("round_id"), who == bindparam("who")
+    )
+    for who in (col(CheckinAnswer.member_id), col(CheckinAnswer.voter_hash))
+)
+"""A member's earlier answer to a round, by member or (anonymous rounds) by keyed hash."""
+
+
 async def answer(ctx: Context, r: CheckinRound, text: str) -> None:
     """Record (or replace) the caller's answer and acknowledge it privately."""
     await lock(ctx, r)
@@ -268,14 +281,9 @@ async def answer(ctx: Context, r: CheckinRound, text: str) -> None:
     passed = text.strip().lower() == PASS
     stored = "" if passed else text
     voter = voter_hash(r.hmac_key, ctx.member.id) if r.hmac_key else None
-    mine = (
-        col(CheckinAnswer.voter_hash) == voter
-        if r.anonymous
-        else col(CheckinAnswer.member_id) == ctx.member.id
-    )
-    existing = (
-        await ctx.session.exec(select(CheckinAnswer).where(CheckinAnswer.round_id == r.id, mine))
-    ).first()
+    mine = ANSWER_BY_VOTER if r.anonymous else ANSWER_BY_MEMBER
+    params = {"round_id": r.id, "who": voter if r.anonymous else ctx.member.id}
+    existing = (await ctx.session.exec(mine, params=params)).first()
     row = existing or CheckinAnswer(round_id=r.id, text=stored)
     row.text, row.passed = stored, passed
     if r.anonymous:
