@@ -16,7 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from starlette.requests import Request
@@ -55,7 +54,7 @@ from adapters.contract import (
     plain_text,
     require,
 )
-from adapters.webchat.store import WebMessage, WebRoom
+from adapters.webchat.store import MessageWriter, WebMessage, WebRoom
 from bot.clock import Clock
 from bot.db import Database
 from bot.errors import PlatformError
@@ -68,8 +67,6 @@ MAX_NAME = 64
 MAX_ROOM = 200
 COMMAND_PREFIXES = ("/", "!")
 PRESENT_WINDOW = timedelta(minutes=10)
-INSERT_MESSAGE = insert(WebMessage.__table__).returning(WebMessage.__table__.c.id)  # type: ignore[attr-defined]
-"""A Core insert built once: every message posted and every bot message passes here."""
 STATIC = Path(__file__).resolve().parent / "static"
 PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -158,6 +155,7 @@ class WebChat:
         tokens: Mapping[str, str] | None = None,
     ) -> None:
         self.db = db
+        self._writer = MessageWriter(db)
         self.clock = clock
         self.self_id = UserId(bot_name)
         self.tokens = dict(tokens) if tokens is not None else None
@@ -240,9 +238,7 @@ class WebChat:
             ts=self.clock.now(),
         )
         try:
-            async with self.db.connection() as conn:
-                result = await conn.execute(INSERT_MESSAGE, row.model_dump(exclude={"id"}))
-                row.id = result.scalar_one()
+            row.id = await self._writer.store(row.model_dump(exclude={"id"}))
         except IntegrityError:
             async with self.db.reader() as s:
                 existing = (await s.exec(select(WebMessage).where(WebMessage.key == key))).one()
