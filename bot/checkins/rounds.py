@@ -13,9 +13,10 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete
+from sqlalchemy import bindparam, delete, insert, update
 from sqlmodel import col, select
 
 from adapters.contract import (
@@ -253,13 +254,17 @@ async def lock(scope: Scope, r: CheckinRound) -> None:
         await scope.session.refresh(r, with_for_update=True)
 
 
-ANSWER_BY_MEMBER, ANSWER_BY_VOTER = (
-    select(CheckinAnswer).where(
-        col(CheckinAnswer.round_id) == bindparam("round_id"), who == bindparam("who")
-    )
-    for who in (col(CheckinAnswer.member_id), col(CheckinAnswer.voter_hash))
-)
-"""A member's earlier answer to a round, by member or (anonymous rounds) by keyed hash."""
+def _answer_statements(anonymous: bool) -> tuple[Any, Any]:
+    table = CheckinAnswer.__table__  # type: ignore[attr-defined]
+    who = table.c.voter_hash if anonymous else table.c.member_id
+    mine = update(table).where(table.c.round_id == bindparam("r"), who == bindparam("w"))
+    return mine, insert(table)
+
+
+REPLACE_ANSWER = {anonymous: _answer_statements(anonymous) for anonymous in (False, True)}
+"""Per kind of round: replace a member's earlier answer (by member id, or by keyed hash when
+anonymous), else insert it. Core statements built once, run under the round's lock, so they
+replace the select, the ORM object and its flush that each answer cost."""
 
 
 async def answer(ctx: Context, r: CheckinRound, text: str) -> None:
@@ -281,23 +286,22 @@ async def answer(ctx: Context, r: CheckinRound, text: str) -> None:
     passed = text.strip().lower() == PASS
     stored = "" if passed else text
     voter = voter_hash(r.hmac_key, ctx.member.id) if r.hmac_key else None
-    mine = ANSWER_BY_VOTER if r.anonymous else ANSWER_BY_MEMBER
-    params = {"round_id": r.id, "who": voter if r.anonymous else ctx.member.id}
-    existing = (await ctx.session.exec(mine, params=params)).first()
-    row = existing or CheckinAnswer(round_id=r.id, text=stored)
-    row.text, row.passed = stored, passed
-    if r.anonymous:
-        row.voter_hash = voter
-    else:
-        row.member_id, row.answered_at = ctx.member.id, ctx.now
-    ctx.session.add(row)
+    values: dict[str, Any] = {"text": stored, "passed": passed}
+    if not r.anonymous:
+        values["answered_at"] = ctx.now
+    replace, add = REPLACE_ANSWER[r.anonymous]
+    who = voter if r.anonymous else ctx.member.id
+    replaced = (await ctx.session.exec(replace, params={**values, "r": r.id, "w": who})).rowcount
+    if not replaced:
+        owner = {"voter_hash": voter} if r.anonymous else {"member_id": ctx.member.id}
+        await ctx.session.exec(add, params={**values, **owner, "round_id": r.id})
     if r.anonymous:
         # One text for every anonymous answer: the acknowledgement stays in the outbox, and
         # "pass noted" there would tell who passed.
         ack = "Thanks, noted. It will be shared without your name."
     elif passed:
         ack = "Pass noted, thank you."
-    elif existing is None:
+    elif not replaced:
         ack = "Thanks, your answer is in."
     else:
         ack = "Thanks, your answer is updated."
