@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Column, Index, Text, insert
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,25 @@ class WebMessage(SQLModel, table=True):
     key: str | None = Field(default=None, max_length=255, unique=True)
     """The outbox key of a bot message, so a retried send is stored once."""
     ts: datetime = utc_column()
+
+
+class Posted(NamedTuple):
+    """A message just stored, as the adapter passes it on: building the ORM object for each
+    message cost more than inserting it."""
+
+    id: int
+    room: str
+    user: str
+    text: str
+    thread: str | None
+    buttons: list[Any] | None
+    key: str | None
+    ts: datetime
+
+    @classmethod
+    def of(cls, m: WebMessage) -> Posted:
+        assert m.id is not None
+        return cls(m.id, m.room, m.user, m.text, m.thread, m.buttons, m.key, m.ts)
 
 
 class WebRoom(SQLModel, table=True):
