@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 
 from adapters.contract import (
@@ -39,6 +40,16 @@ from bot.scheduler import ManualScheduler, Scheduler
 log = logging.getLogger(__name__)
 
 COMMUNITY_SLUG = "default"
+
+MEMBER_OF_ACCOUNT = (
+    select(Identity, Member)
+    .join(Member, col(Member.id) == col(Identity.member_id))
+    .where(
+        col(Identity.platform) == bindparam("platform"),
+        col(Identity.external_id) == bindparam("user_id"),
+    )
+)
+"""Built once, run for every inbound event: building an ORM select costs more than running it."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,9 @@ class Bot:
             self.result_hooks.update(r.results)
         self._wakers: dict[str, Callable[[], None]] = {}
         self._community: CommunityRef | None = None
+        self._community_row: Community | None = None
+        """The community's row as `prepare` left it: only `prepare` writes it, so every event's
+        context shares this detached copy instead of reading it again."""
         self._organisers = set(config.model.community.organisers)
         self.web_url: str | None = config.model.web.public_url
         """The web server's base URL for links in messages (a dashboard link, an .ics file);
@@ -108,6 +122,7 @@ class Bot:
             await s.flush()
             assert row.id is not None
             self._community = CommunityRef(row.id, row.timezone)
+            self._community_row = row
         for r in self.routers:
             for hook in r.on_start:
                 await hook(self)
@@ -171,7 +186,8 @@ class Bot:
         if not fresh:
             log.info("dropping re-delivered %s event %s", event.platform, event.event_id)
             return None
-        community = await s.get(Community, self.community.id)
+        community = self._community_row
+        assert community is not None
         member, identity = await self.member_for(s, event.actor, now)
         ctx = Context(
             bot=self,
@@ -200,9 +216,7 @@ class Bot:
         ritual meets before they speak, such as those present in a space)."""
         found = (
             await s.exec(
-                select(Identity, Member)
-                .join(Member, col(Member.id) == col(Identity.member_id))
-                .where(Identity.platform == actor.platform, Identity.external_id == actor.user_id)
+                MEMBER_OF_ACCOUNT, params={"platform": actor.platform, "user_id": actor.user_id}
             )
         ).first()
         if found is not None:

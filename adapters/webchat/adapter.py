@@ -54,7 +54,7 @@ from adapters.contract import (
     plain_text,
     require,
 )
-from adapters.webchat.store import WebMessage, WebRoom
+from adapters.webchat.store import MessageWriter, Posted, WebMessage, WebRoom
 from bot.clock import Clock
 from bot.db import Database
 from bot.errors import PlatformError
@@ -85,7 +85,7 @@ class BadRequest(Exception):
         self.status, self.reason = status, reason
 
 
-def message_json(m: WebMessage) -> dict[str, Any]:
+def message_json(m: WebMessage | Posted) -> dict[str, Any]:
     return {
         "id": str(m.id),
         "room": m.room,
@@ -155,6 +155,7 @@ class WebChat:
         tokens: Mapping[str, str] | None = None,
     ) -> None:
         self.db = db
+        self._writer = MessageWriter(db)
         self.clock = clock
         self.self_id = UserId(bot_name)
         self.tokens = dict(tokens) if tokens is not None else None
@@ -226,23 +227,22 @@ class WebChat:
         thread: str | None,
         buttons: tuple[Button, ...] = (),
         key: str | None = None,
-    ) -> WebMessage:
-        row = WebMessage(
-            room=room,
-            user=user,
-            text=text,
-            thread=thread,
-            buttons=[[b.action, b.value, b.label] for b in buttons] or None,
-            key=key,
-            ts=self.clock.now(),
-        )
+    ) -> Posted:
+        values: dict[str, Any] = {
+            "room": room,
+            "user": user,
+            "text": text,
+            "thread": thread,
+            "buttons": [[b.action, b.value, b.label] for b in buttons] or None,
+            "key": key,
+            "ts": self.clock.now(),
+        }
         try:
-            async with self.db.session() as s:
-                s.add(row)
+            row = Posted(id=await self._writer.store(values), **values)
         except IntegrityError:
             async with self.db.reader() as s:
                 existing = (await s.exec(select(WebMessage).where(WebMessage.key == key))).one()
-            return existing
+            return Posted.of(existing)
         self._publish(room, {"type": "message", "message": message_json(row)})
         return row
 
@@ -371,7 +371,7 @@ class WebChat:
         await self._deliver_inbound(m)
         return JSONResponse({"id": str(m.id)}, status_code=201)
 
-    async def _deliver_inbound(self, m: WebMessage) -> None:
+    async def _deliver_inbound(self, m: Posted) -> None:
         if self._sink is None:
             return
         direct = m.room.startswith("@")

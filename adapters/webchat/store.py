@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import JSON, Column, Index, Text
+from sqlalchemy import JSON, Column, Index, Text, insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
+from bot.db import Database
 from bot.models import utc_column
 
 
@@ -25,6 +28,25 @@ class WebMessage(SQLModel, table=True):
     ts: datetime = utc_column()
 
 
+class Posted(NamedTuple):
+    """A message just stored, as the adapter passes it on: building the ORM object for each
+    message cost more than inserting it."""
+
+    id: int
+    room: str
+    user: str
+    text: str
+    thread: str | None
+    buttons: list[Any] | None
+    key: str | None
+    ts: datetime
+
+    @classmethod
+    def of(cls, m: WebMessage) -> Posted:
+        assert m.id is not None
+        return cls(m.id, m.room, m.user, m.text, m.thread, m.buttons, m.key, m.ts)
+
+
 class WebRoom(SQLModel, table=True):
     """A room the bot opened (a breakout group); rooms people just use need no row."""
 
@@ -35,3 +57,67 @@ class WebRoom(SQLModel, table=True):
     private: bool = True
     members: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     closed: bool = False
+
+
+INSERT_MESSAGES = insert(WebMessage.__table__).returning(  # type: ignore[attr-defined]
+    WebMessage.__table__.c.id,  # type: ignore[attr-defined]
+    sort_by_parameter_order=True,
+)
+
+Waiting = tuple[dict[str, Any], "asyncio.Future[int]"]
+
+
+class MessageWriter:
+    """Stores messages in shared transactions: those that arrive while one batch commits go
+    in the next. Concurrent posts and the bot's concurrent sends would otherwise each pay for
+    a transaction of their own (on SQLite, a turn at the write lock and a commit) around a
+    single insert. A caller learns its message's id only once its batch committed.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._pending: list[Waiting] = []
+        self._draining: asyncio.Task[None] | None = None
+
+    async def store(self, values: dict[str, Any]) -> int:
+        """Insert one message (every column but the id); its id once committed. A `key`
+        already stored raises IntegrityError for that message only."""
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending.append((values, done))
+        if self._draining is None or self._draining.done():
+            self._draining = asyncio.create_task(self._drain())
+        return await done
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            if not await self._insert(batch):
+                # A resent bot message was stored before: alone, only its sender sees that.
+                for one in batch:
+                    await self._insert([one])
+
+    async def _insert(self, batch: list[Waiting]) -> bool:
+        """Insert a batch in one transaction and answer its callers; False, answering
+        nobody, when a key in a batch of several was already stored."""
+        try:
+            async with self.db.connection() as conn:
+                ids = (await conn.execute(INSERT_MESSAGES, [v for v, _ in batch])).scalars()
+                answers: list[int | BaseException] = list(ids)
+        except IntegrityError as exc:
+            if len(batch) > 1:
+                return False
+            answers = [exc]
+        except Exception as exc:
+            answers = [exc] * len(batch)
+        except BaseException:  # cancelled: the bot is stopping
+            for _, done in batch:
+                done.cancel()
+            raise
+        for (_, done), answer in zip(batch, answers, strict=True):
+            if done.done():
+                continue
+            if isinstance(answer, BaseException):
+                done.set_exception(answer)
+            else:
+                done.set_result(answer)
+        return True

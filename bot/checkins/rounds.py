@@ -13,9 +13,10 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, insert, update
 from sqlmodel import col, select
 
 from adapters.contract import (
@@ -188,18 +189,22 @@ async def ask_directly(
 # --- finding rounds --------------------------------------------------------------------------
 
 
+OPEN_ROUND_IN = (
+    select(CheckinRound)
+    .where(
+        col(CheckinRound.platform) == bindparam("platform"),
+        col(CheckinRound.space) == bindparam("space"),
+        col(CheckinRound.state) == RoundState.OPEN,
+    )
+    .order_by(col(CheckinRound.id).desc())
+)
+"""Built once: every answer in a space looks its round up (building an ORM select costs more
+than running it)."""
+
+
 async def open_round_in(scope: Scope, place: Place) -> CheckinRound | None:
-    return (
-        await scope.session.exec(
-            select(CheckinRound)
-            .where(
-                CheckinRound.platform == place.platform,
-                CheckinRound.space == place.space,
-                CheckinRound.state == RoundState.OPEN,
-            )
-            .order_by(col(CheckinRound.id).desc())
-        )
-    ).first()
+    params = {"platform": place.platform, "space": place.space}
+    return (await scope.session.exec(OPEN_ROUND_IN, params=params)).first()
 
 
 async def latest_round_in(scope: Scope, place: Place) -> CheckinRound | None:
@@ -249,6 +254,19 @@ async def lock(scope: Scope, r: CheckinRound) -> None:
         await scope.session.refresh(r, with_for_update=True)
 
 
+def _answer_statements(anonymous: bool) -> tuple[Any, Any]:
+    table = CheckinAnswer.__table__  # type: ignore[attr-defined]
+    who = table.c.voter_hash if anonymous else table.c.member_id
+    mine = update(table).where(table.c.round_id == bindparam("r"), who == bindparam("w"))
+    return mine, insert(table)
+
+
+REPLACE_ANSWER = {anonymous: _answer_statements(anonymous) for anonymous in (False, True)}
+"""Per kind of round: replace a member's earlier answer (by member id, or by keyed hash when
+anonymous), else insert it. Core statements built once, run under the round's lock, so they
+replace the select, the ORM object and its flush that each answer cost."""
+
+
 async def answer(ctx: Context, r: CheckinRound, text: str) -> None:
     """Record (or replace) the caller's answer and acknowledge it privately."""
     await lock(ctx, r)
@@ -268,28 +286,22 @@ async def answer(ctx: Context, r: CheckinRound, text: str) -> None:
     passed = text.strip().lower() == PASS
     stored = "" if passed else text
     voter = voter_hash(r.hmac_key, ctx.member.id) if r.hmac_key else None
-    mine = (
-        col(CheckinAnswer.voter_hash) == voter
-        if r.anonymous
-        else col(CheckinAnswer.member_id) == ctx.member.id
-    )
-    existing = (
-        await ctx.session.exec(select(CheckinAnswer).where(CheckinAnswer.round_id == r.id, mine))
-    ).first()
-    row = existing or CheckinAnswer(round_id=r.id, text=stored)
-    row.text, row.passed = stored, passed
-    if r.anonymous:
-        row.voter_hash = voter
-    else:
-        row.member_id, row.answered_at = ctx.member.id, ctx.now
-    ctx.session.add(row)
+    values: dict[str, Any] = {"text": stored, "passed": passed}
+    if not r.anonymous:
+        values["answered_at"] = ctx.now
+    replace, add = REPLACE_ANSWER[r.anonymous]
+    who = voter if r.anonymous else ctx.member.id
+    replaced = (await ctx.session.exec(replace, params={**values, "r": r.id, "w": who})).rowcount
+    if not replaced:
+        owner = {"voter_hash": voter} if r.anonymous else {"member_id": ctx.member.id}
+        await ctx.session.exec(add, params={**values, **owner, "round_id": r.id})
     if r.anonymous:
         # One text for every anonymous answer: the acknowledgement stays in the outbox, and
         # "pass noted" there would tell who passed.
         ack = "Thanks, noted. It will be shared without your name."
     elif passed:
         ack = "Pass noted, thank you."
-    elif existing is None:
+    elif not replaced:
         ack = "Thanks, your answer is in."
     else:
         ack = "Thanks, your answer is updated."
