@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from adapters.contract import Adapter, PlatformName
 from bot.clock import Clock, SystemClock
@@ -47,15 +48,17 @@ def platform_adapters(config: Config, db: Database, clock: Clock) -> list[Adapte
 
 
 def scheduler_store_url(config: Config) -> str:
-    """Where APScheduler keeps its jobs: the bot's database, or a file of its own on SQLite.
+    """Where APScheduler keeps its jobs: the bot's database, or on SQLite a file of its own
+    beside the bot's.
 
     APScheduler writes its job store synchronously from inside the event loop; on the bot's
     own SQLite file it would wait, loop blocked, for a write transaction the loop can no
     longer finish. A separate file has no writer to wait for.
     """
     url = sync_url(config.database_url())
-    if url.drivername == "sqlite":
-        return f"sqlite:///{config.data_dir / 'scheduler.db'}"
+    if url.drivername == "sqlite" and url.database:
+        path = Path(url.database)
+        return f"sqlite:///{path.with_name(f'{path.stem}-scheduler.db')}"
     return url.render_as_string(hide_password=False)
 
 
