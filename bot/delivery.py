@@ -33,6 +33,7 @@ from adapters.contract import Adapter, Capability, Done, Sent, SubSpaceOpened
 from bot.errors import PlatformError
 from bot.models import Member, OutboxRow, OutboxState
 from bot.when import in_quiet_hours, quiet_hours_end
+from bot.worker import drain_forever
 
 if TYPE_CHECKING:
     from bot.context import Scope
@@ -309,18 +310,11 @@ class Outbox:
 
     async def run(self) -> None:
         """Deliver forever: drain what is due, then sleep until the next row or a wake-up."""
-        while True:
-            self.wake.clear()
-            try:
-                while await self.deliver_due():
-                    pass
-                due = await self.next_due()
-            except Exception:
-                log.exception("outbox worker for %s failed; retrying", self.platform)
-                due = None
-            now = self.bot.clock.now()
-            horizon = now + timedelta(seconds=30)
-            await self.bot.clock.sleep_until(min(due, horizon) if due else horizon, self.wake)
-            if self.wake.is_set():
-                # Woken by a commit: let the rows committed just after it join the batch.
-                await asyncio.sleep(LINGER)
+        await drain_forever(
+            f"outbox worker for {self.platform}",
+            self.bot.clock,
+            self.wake,
+            self.deliver_due,
+            self.next_due,
+            linger=LINGER,
+        )

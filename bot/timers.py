@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import col, select
 
 from bot.models import Timer, TimerState
+from bot.worker import drain_forever
 
 if TYPE_CHECKING:
     from bot.core import Bot
@@ -131,15 +132,6 @@ class Timers:
             return (await s.exec(stmt)).first()
 
     async def run(self) -> None:
-        while True:
-            self.wake.clear()
-            try:
-                while await self.run_due():
-                    pass
-                due = await self.next_due()
-            except Exception:
-                log.exception("timer loop failed; retrying")
-                due = None
-            horizon = self.bot.clock.now() + timedelta(seconds=30)
-            wake_at = min(due + GATHER, horizon) if due else horizon
-            await self.bot.clock.sleep_until(wake_at, self.wake)
+        await drain_forever(
+            "timer loop", self.bot.clock, self.wake, self.run_due, self.next_due, gather=GATHER
+        )
