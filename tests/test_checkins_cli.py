@@ -10,7 +10,7 @@ import pytest
 
 from bot.cli import main
 from bot.testing import Harness
-from tests.test_cli_run import ROOT
+from tests.bot_process import ROOT
 
 CONFIG = str(ROOT / "config.example.toml")
 

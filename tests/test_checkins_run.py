@@ -5,52 +5,15 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import os
 import signal
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.test_cli_run import ROOT, free_port
+from tests.bot_process import bot_process
 from tests.webchat_client import ChatClient
 
 BOT = "community-bot"
 PROMPT = "What behaviours or qualities do you want to see in this space?"
-
-
-@asynccontextmanager
-async def bot_process(data: Path) -> AsyncIterator[tuple[asyncio.subprocess.Process, ChatClient]]:
-    """`community-bot run` on `data`; yields once it serves. The caller decides how it ends."""
-    port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        "--config",
-        str(ROOT / "config.example.toml"),
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=data.parent,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert proc.stdout is not None
-    line = (await asyncio.wait_for(proc.stdout.readline(), timeout=30)).decode()
-    assert f":{port}/" in line, line
-    chat = ChatClient(f"http://127.0.0.1:{port}")
-    try:
-        yield proc, chat
-    finally:
-        await chat.close()
-        if proc.returncode is None:
-            proc.kill()
-        await proc.wait()
 
 
 def from_bot(text: str) -> Any:
