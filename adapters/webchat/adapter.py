@@ -99,6 +99,13 @@ def message_json(m: WebMessage | Posted) -> dict[str, Any]:
     }
 
 
+def place_of(room: str, thread: str | None) -> Place:
+    """A web room as a place; a room named `@user` is that user's DM with the bot."""
+    return Place(
+        PLATFORM, SpaceId(room), ThreadId(thread) if thread else None, room.startswith("@")
+    )
+
+
 def _name(value: Any, field: str, limit: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise BadRequest(400, f"'{field}' must be a non-empty string")
@@ -185,8 +192,7 @@ class WebChat:
             m = await self._store(
                 room, self.self_id, plain_text(action.text), thread, action.buttons, action.key
             )
-            place = Place(PLATFORM, SpaceId(room), thread, room.startswith("@"))
-            return Sent(MessageId(str(m.id)), place, ThreadId(str(m.id)))
+            return Sent(MessageId(str(m.id)), place_of(room, thread), ThreadId(str(m.id)))
         if isinstance(action, EditMessage):
             return await self._edit(action)
         if isinstance(action, OpenSubSpace):
@@ -374,8 +380,7 @@ class WebChat:
     async def _deliver_inbound(self, m: Posted) -> None:
         if self._sink is None:
             return
-        direct = m.room.startswith("@")
-        place = Place(PLATFORM, SpaceId(m.room), ThreadId(m.thread) if m.thread else None, direct)
+        place = place_of(m.room, m.thread)
         actor = Actor(PLATFORM, UserId(m.user), m.user)
         common: dict[str, Any] = {
             "event_id": EventId(f"msg-{m.id}"),
@@ -403,12 +408,17 @@ class WebChat:
             raise BadRequest(404, "no such message in that room")
         return m
 
+    async def _about_message(self, request: Request) -> tuple[dict[str, Any], str, WebMessage]:
+        """The body, the caller and the message a button press or a reaction is about."""
+        data = await read_json(request)
+        user = self._caller(data.get("user"), request.headers.get("authorization"))
+        m = await self._find_message(data)
+        await self._may_read(m.room, user)
+        return data, user, m
+
     async def _press_button(self, request: Request) -> Response:
         try:
-            data = await read_json(request)
-            user = self._caller(data.get("user"), request.headers.get("authorization"))
-            m = await self._find_message(data)
-            await self._may_read(m.room, user)
+            data, user, m = await self._about_message(request)
             action, value = data.get("action"), data.get("value")
             if [action, value] not in [[b[0], b[1]] for b in m.buttons or []]:
                 raise BadRequest(400, "that message has no such button")
@@ -419,12 +429,7 @@ class WebChat:
                 ButtonPressed(
                     event_id=EventId(f"btn-{m.id}-{user}-{self.clock.now().timestamp()}"),
                     actor=Actor(PLATFORM, UserId(user), user),
-                    place=Place(
-                        PLATFORM,
-                        SpaceId(m.room),
-                        ThreadId(m.thread) if m.thread else None,
-                        m.room.startswith("@"),
-                    ),
+                    place=place_of(m.room, m.thread),
                     message_id=MessageId(str(m.id)),
                     action=str(action),
                     value=str(value),
@@ -434,10 +439,7 @@ class WebChat:
 
     async def _react(self, request: Request) -> Response:
         try:
-            data = await read_json(request)
-            user = self._caller(data.get("user"), request.headers.get("authorization"))
-            m = await self._find_message(data)
-            await self._may_read(m.room, user)
+            data, user, m = await self._about_message(request)
             key = _name(data.get("key"), "key", 32)
         except BadRequest as exc:
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
@@ -446,7 +448,7 @@ class WebChat:
                 ReactionAdded(
                     event_id=EventId(f"react-{m.id}-{user}-{key}"),
                     actor=Actor(PLATFORM, UserId(user), user),
-                    place=Place(PLATFORM, SpaceId(m.room), None, m.room.startswith("@")),
+                    place=place_of(m.room, None),
                     message_id=MessageId(str(m.id)),
                     key=key,
                 )
