@@ -124,8 +124,12 @@ async def test_a_failing_handler_gets_an_apology_and_the_bot_goes_on(harness: Ha
     async def broken(ctx: object, inv: object) -> None:
         raise RuntimeError("boom")
 
-    object.__setattr__(spec, "handler", broken)
-    [apology] = await harness.say("bob", "me pause")
+    original = spec.handler
+    object.__setattr__(spec, "handler", broken)  # the spec is shared by every bot: restore it
+    try:
+        [apology] = await harness.say("bob", "me pause")
+    finally:
+        object.__setattr__(spec, "handler", original)
     assert "something went wrong" in apology
     assert not (await member(harness, "bob")).paused
     [tz] = await harness.say("bob", "me tz Asia/Kolkata")
