@@ -115,13 +115,12 @@ async def retime(url: str, firing: int, start: datetime, window: float) -> None:
     ]
     nudges, timers = Nudge.__table__, Timer.__table__  # type: ignore[attr-defined]
     async with db.session() as s:
-        connection = await s.connection()
         for table, match in (
             (nudges, nudges.c.id == bindparam("n")),
             (timers, timers.c.key == bindparam("timer_key")),
         ):
             stmt = table.update().where(match).values(due_at=bindparam("due"))
-            await connection.execute(stmt, rows)
+            await s.exec(stmt, params=rows)
     await db.close()
 
 

@@ -273,7 +273,6 @@ async def assert_unlinkable(h: Harness, answers: list[str], gone: list[str]) -> 
     async with h.bot.db.reader() as s:
         people = {m.display_name for m in (await s.exec(select(Member))).all()}
         people |= {i.external_id for i in (await s.exec(select(Identity))).all()}
-        conn = await s.connection()
         checked = 0
         for table in SQLModel.metadata.sorted_tables:
             member_columns = [
@@ -281,7 +280,7 @@ async def assert_unlinkable(h: Harness, answers: list[str], gone: list[str]) -> 
                 for c in table.columns
                 if any(fk.column.table.name == "member" for fk in c.foreign_keys)
             ]
-            for row in (await conn.execute(table.select())).mappings().all():
+            for row in (await s.exec(table.select())).mappings().all():
                 blob = "\n".join(
                     v if isinstance(v, str) else json.dumps(v, default=str) for v in row.values()
                 )

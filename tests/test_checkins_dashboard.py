@@ -69,7 +69,7 @@ def statements(h: Harness) -> Iterator[list[tuple[str, Any]]]:
     def record(conn: Any, cursor: Any, sql: str, params: Any, *_: Any) -> None:
         seen.append((sql, params))
 
-    engine = h.bot.db.engine.sync_engine
+    engine = h.bot.db.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         yield seen

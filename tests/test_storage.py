@@ -6,11 +6,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import create_engine, inspect, text
 from sqlmodel import select
 
 from bot.context import insert_ignore
-from bot.db import Database
+from bot.db import Database, sync_url
 from bot.models import Community, OutboxRow, Timer
 
 
@@ -24,8 +24,10 @@ async def db(database_url: str) -> Database:
 
 async def test_migrations_create_every_table_and_are_idempotent(db: Database) -> None:
     await db.upgrade()
-    async with db.engine.connect() as conn:
-        tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+    engine = create_engine(sync_url(db.url))
+    with engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+    engine.dispose()
     assert {
         "community",
         "member",
@@ -99,7 +101,7 @@ async def test_a_failed_transaction_leaves_nothing(db: Database) -> None:
 async def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
     db = Database(sqlite_url)
     await db.upgrade()
-    async with db.engine.connect() as conn:
-        mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar()
+    async with db.reader() as s:
+        mode = (await s.exec(text("PRAGMA journal_mode"))).scalar()
     await db.close()
     assert mode == "wal"

@@ -100,8 +100,8 @@ class MessageWriter:
         """Insert a batch in one transaction and answer its callers; False, answering
         nobody, when a key in a batch of several was already stored."""
         try:
-            async with self.db.connection() as conn:
-                ids = (await conn.execute(INSERT_MESSAGES, [v for v, _ in batch])).scalars()
+            async with self.db.session() as s:
+                ids = (await s.exec(INSERT_MESSAGES, params=[v for v, _ in batch])).scalars()
                 answers: list[int | BaseException] = list(ids)
         except IntegrityError as exc:
             if len(batch) > 1:
