@@ -32,7 +32,16 @@ from adapters.contract import (
     Segment,
     SendMessage,
 )
-from bot.models import AuditEntry, Community, Identity, Member, OutboxRow, Role, Timer
+from bot.models import (
+    AuditEntry,
+    Community,
+    Identity,
+    Member,
+    OutboxRow,
+    OutboxState,
+    Role,
+    Timer,
+)
 
 if TYPE_CHECKING:
     from bot.core import Bot
@@ -47,13 +56,24 @@ def _insert_ignore_statement(table: Table, dialect: str) -> Any:
     return insert(table).on_conflict_do_nothing().returning(pk)
 
 
+def dialect_of(session: AsyncSession) -> str:
+    return session.sync_session.get_bind().dialect.name
+
+
 async def insert_ignore(session: AsyncSession, model: type[SQLModel], **values: Any) -> bool:
     """Insert a row unless its unique key exists; True when inserted."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    return await insert_ignore_id(session, model, **values) is not None
+
+
+async def insert_ignore_id(
+    session: AsyncSession, model: type[SQLModel], **values: Any
+) -> int | None:
+    """Insert a row unless its unique key exists; its primary key when inserted."""
     table = model.__table__  # type: ignore[attr-defined]
-    stmt = _insert_ignore_statement(table, dialect)
+    stmt = _insert_ignore_statement(table, dialect_of(session))
     result = await session.exec(stmt, params=values)
-    return result.first() is not None
+    inserted: int | None = result.scalar()
+    return inserted
 
 
 INSERT_CHUNK = 500
@@ -64,9 +84,8 @@ async def insert_many_ignore(
     session: AsyncSession, model: type[SQLModel], rows: Sequence[dict[str, Any]]
 ) -> None:
     """Insert rows, skipping those whose unique key exists, a chunk per statement."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
     table = model.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
     for i in range(0, len(rows), INSERT_CHUNK):
         chunk = rows[i : i + INSERT_CHUNK]
         await session.exec(insert(table).values(list(chunk)).on_conflict_do_nothing())
@@ -103,8 +122,11 @@ class Scope:
         return self.bot.capabilities(platform)
 
     def committed(self) -> None:
+        """Once the transaction committed: run its after-commit work and wake the workers
+        it queued work for."""
         for callback in self.after_commit:
             callback()
+        self.bot.wake(self.woken)
 
     async def perform(
         self,
@@ -117,16 +139,31 @@ class Scope:
         grace_until: datetime | None = None,
         on_result: str | None = None,
     ) -> bool:
-        """Queue an action in the outbox; a repeated key is ignored (False)."""
-        inserted = await insert_ignore(
-            self.session,
-            OutboxRow,
-            **self._outbox_values(
-                action, platform, recipient, at, not_after, grace_until, on_result
-            ),
+        """Queue an action in the outbox; a repeated key is ignored (False).
+
+        An action due now with no conditions to check (no recipient's quiet hours or pause,
+        no deadline) is handed straight to its adapter's outbox once this transaction
+        commits, already claimed: a reply then costs no claim and no wait for one.
+        """
+        values = self._outbox_values(
+            action, platform, recipient, at, not_after, grace_until, on_result
         )
-        self.woken.add(f"outbox:{platform}")
-        return inserted
+        direct = (
+            recipient is None
+            and not_after is None
+            and grace_until is None
+            and values["next_attempt_at"] <= self.now
+            and self.bot.takes_hand_offs(platform)
+        )
+        if direct:
+            values.update(state=OutboxState.SENDING, attempts=1)
+        row_id = await insert_ignore_id(self.session, OutboxRow, **values)
+        if direct and row_id is not None:
+            row = OutboxRow(id=row_id, **values)
+            self.after_commit.append(lambda: self.bot.hand_off(platform, row))
+        else:
+            self.woken.add(f"outbox:{platform}")
+        return row_id is not None
 
     async def perform_many(self, queued: Sequence[Queued]) -> None:
         """Queue many actions in a few statements (a fan-out); repeated keys are ignored."""

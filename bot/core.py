@@ -27,19 +27,27 @@ from adapters.contract import (
     MessageReceived,
     ReactionAdded,
 )
+from bot.batching import GroupCommit
 from bot.clock import Clock
 from bot.config import Config
 from bot.context import Context, Scope, insert_ignore
-from bot.db import Database
+from bot.db import Database, savepoint
 from bot.errors import PermissionDenied, UserInputError
 from bot.grammar import CommandTable, Invocation
-from bot.models import Community, Identity, Member, Role, SeenEvent, Space
+from bot.models import Community, Identity, Member, OutboxRow, Role, SeenEvent, Space
 from bot.router import ResultHook, Router, TimerHandler
 from bot.scheduler import ManualScheduler, Scheduler
 
 log = logging.getLogger(__name__)
 
 COMMUNITY_SLUG = "default"
+SORRY = (
+    "Sorry, something went wrong with that. The organisers can find the details in the "
+    "bot's log; please try again in a moment."
+)
+INBOUND_BATCH = 100
+"""Most events handled in one transaction: enough to amortise its cost, few enough that
+the first of them is not kept waiting long for the last."""
 
 MEMBER_OF_ACCOUNT = (
     select(Identity, Member)
@@ -83,6 +91,7 @@ class Bot:
             self.timer_handlers.update(r.timers)
             self.result_hooks.update(r.results)
         self._wakers: dict[str, Callable[[], None]] = {}
+        self._takers: dict[str, Callable[[OutboxRow], None]] = {}
         self._community: CommunityRef | None = None
         self._community_row: Community | None = None
         """The community's row as `prepare` left it: only `prepare` writes it, so every event's
@@ -93,6 +102,7 @@ class Bot:
         `web.public_url`, else set by `bot.app.running` once the server listens."""
         self._spaces: set[tuple[str, str]] = set()
         """Spaces known to have their row, so most events skip inserting it."""
+        self._inbound = GroupCommit(self._handle_batch, limit=INBOUND_BATCH)
 
     # --- wiring ---------------------------------------------------------------------------
 
@@ -103,6 +113,16 @@ class Bot:
     def on_wake(self, name: str, waker: Callable[[], None]) -> None:
         """Let a worker (`outbox:<platform>`, `timers`) be woken when work is queued for it."""
         self._wakers[name] = waker
+
+    def on_hand_off(self, platform: str, take: Callable[[OutboxRow], None]) -> None:
+        """Let an outbox take rows queued already claimed (`Scope.perform`), once committed."""
+        self._takers[platform] = take
+
+    def takes_hand_offs(self, platform: str) -> bool:
+        return platform in self._takers
+
+    def hand_off(self, platform: str, row: OutboxRow) -> None:
+        self._takers[platform](row)
 
     def wake(self, names: Iterable[str]) -> None:
         for name in names:
@@ -136,46 +156,66 @@ class Bot:
     # --- handling -------------------------------------------------------------------------
 
     async def handle(self, event: Inbound) -> None:
-        """Handle one inbound event completely; safe to call concurrently and repeatedly."""
+        """Handle one inbound event completely; safe to call concurrently and repeatedly.
+
+        Events arriving together are handled in one transaction, each in a savepoint of its
+        own (`GroupCommit`), so a burst of answers costs one commit, not one each.
+        """
         adapter = self.adapters.get(event.platform)
         if adapter is not None and event.actor.user_id == adapter.self_id:
             return
+        await self._inbound.submit(event)
+
+    async def _handle_batch(self, events: list[Inbound]) -> list[None]:
+        """Handle events in one transaction; if it cannot commit, each in one of its own."""
         try:
-            woken = await self._handle_once(event)
-        except UserInputError as exc:
-            woken = await self._answer_failure(event, exc.reply_text())
+            async with self.db.session() as s:
+                scopes = [await self._handle_in(s, event) for event in events]
         except Exception:
-            log.exception(
-                "handler failed for %s event %s from %s in %s",
-                type(event).__name__,
-                event.event_id,
-                event.actor.user_id,
-                event.place.space,
-            )
-            woken = await self._answer_failure(
-                event,
-                "Sorry, something went wrong with that. The organisers can find the "
-                "details in the bot's log; please try again in a moment.",
-            )
-        self.wake(woken)
+            if len(events) > 1:
+                log.warning("a batch of %d events failed; handling them one by one", len(events))
+                for event in events:
+                    await self._handle_batch([event])
+                return [None] * len(events)
+            scopes = [await self._apologise(events[0])]
+        for scope in scopes:
+            if scope is not None:
+                scope.committed()
+        return [None] * len(events)
 
-    async def _handle_once(self, event: Inbound) -> set[str]:
-        async with self.db.session() as s:
+    async def _handle_in(self, s: Any, event: Inbound) -> Context | None:
+        """Handle one event in a savepoint: a failure undoes only this event's changes, and
+        the caller is answered (with a short apology for anything but bad input)."""
+        try:
+            async with savepoint(s):
+                ctx = await self._context(s, event)
+                if ctx is not None:
+                    await self._dispatch(ctx, event)
+                return ctx
+        except UserInputError as exc:
+            text = exc.reply_text()
+        except Exception:
+            log_failure(event)
+            text = SORRY
+        async with savepoint(s):
             ctx = await self._context(s, event)
-            if ctx is None:
-                return set()
-            await self._dispatch(ctx, event)
-        ctx.committed()
-        return ctx.woken
+            if ctx is not None:
+                await ctx.reply(text, private=True)
+            return ctx
 
-    async def _answer_failure(self, event: Inbound, text: str) -> set[str]:
-        """Record the event as seen and answer the caller, in a fresh transaction."""
-        async with self.db.session() as s:
-            ctx = await self._context(s, event)
-            if ctx is None:
-                return set()
-            await ctx.reply(text, private=True)
-            return ctx.woken
+    async def _apologise(self, event: Inbound) -> Context | None:
+        """After a failure that ended the whole transaction (the database refused it): record
+        the event as seen and apologise, in a transaction of its own."""
+        log_failure(event)
+        try:
+            async with self.db.session() as s:
+                ctx = await self._context(s, event)
+                if ctx is not None:
+                    await ctx.reply(SORRY, private=True)
+                return ctx
+        except Exception:
+            log.exception("could not apologise for %s event %s", event.platform, event.event_id)
+            return None
 
     async def _context(self, s: Any, event: Inbound) -> Context | None:
         """The event's context, or None when it was handled before (a re-delivery)."""
@@ -285,7 +325,17 @@ class Bot:
         async with self.db.session() as s:
             scope = self.scope(s)
             await scope.schedule(kind, ref, occurrence, key=f"{job_id}@{occurrence.isoformat()}")
-        self.wake(scope.woken)
+        scope.committed()
+
+
+def log_failure(event: Inbound) -> None:
+    log.exception(
+        "handler failed for %s event %s from %s in %s",
+        type(event).__name__,
+        event.event_id,
+        event.actor.user_id,
+        event.place.space,
+    )
 
 
 def check_role(role: Role, invocation: Invocation) -> None:

@@ -2,10 +2,12 @@
 
 Rows are claimed in batches (state `sending`, the next batch claimed while one is sent) and
 performed by `delivery.workers` concurrent workers under the adapter's token bucket. A row
-still `sending` at start-up was claimed when the bot stopped: it goes back to `pending` and is
-sent again. So that this cannot double more than the requests in flight, each worker of an
-adapter without idempotent sends records its row's outcome before it takes the next: at most
-`workers` rows are ever performed but unrecorded. An adapter that declares
+due now with nothing to check (a reply) is queued already claimed and handed over when its
+transaction commits (`take`), so it goes out at once without a claim. A row still `sending`
+at start-up was claimed when the bot stopped: it goes back to `pending` and is sent again. So
+that this cannot double more than the requests in flight, each worker of an adapter without
+idempotent sends records its row's outcome before it lets another row go: at most `workers`
+rows are ever performed but unrecorded. An adapter that declares
 `Capability.IDEMPOTENT_SEND` passes the row's key to its platform, which drops a repeat; its
 outcomes are recorded in small batches, since a resend costs nothing there.
 
@@ -19,13 +21,15 @@ or `delivery.max_attempts` failures, make the row dead (organisers see it with
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
-from collections import deque
+from collections import defaultdict, deque
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select, update
 
 from adapters.codec import decode_action
@@ -85,6 +89,18 @@ LINGER = 0.005
 record transaction then serve every row queued meanwhile instead of one row each."""
 
 
+@functools.cache
+def update_statement(columns: tuple[str, ...]) -> Any:
+    """One UPDATE of these columns by row id, built once and run for many rows at a time:
+    building an ORM update for each row cost more than the rest of its delivery."""
+    table = OutboxRow.__table__  # type: ignore[attr-defined]
+    return (
+        table.update()
+        .where(table.c.id == bindparam("row_id"))
+        .values({c: bindparam(c) for c in columns})
+    )
+
+
 def backoff(attempts: int) -> float:
     """Exponential backoff (2 s, 4 s, 8 s … capped at 10 minutes) with jitter: each retry
     waits between half and all of its step, so rows that failed together spread out."""
@@ -110,6 +126,13 @@ class Outbox:
         clock, so the fake clock drives it in tests)."""
         self.wake = asyncio.Event()
         bot.on_wake(f"outbox:{self.platform}", self.wake.set)
+        self.taken: list[OutboxRow] = []
+        """Rows handed over already claimed, waiting for `_send_taken`."""
+        self.was_taken = asyncio.Event()
+        bot.on_hand_off(self.platform, self.take)
+        self.slots = asyncio.Semaphore(self.workers)
+        """Shared by every batch being sent, so that all of them together keep to `workers`
+        rows in flight."""
 
     def _bucket(self) -> TokenBucket:
         """The adapter's rate at full speed, with half its burst: the other half stays with
@@ -149,9 +172,8 @@ class Outbox:
                 stmt = stmt.with_for_update(skip_locked=True)
             rows = list((await s.exec(stmt)).all())
             ids = {r.recipient_member_id for r in rows if r.recipient_member_id is not None}
-            members = {
-                m.id: m for m in (await s.exec(select(Member).where(col(Member.id).in_(ids)))).all()
-            }
+            found = await s.exec(select(Member).where(col(Member.id).in_(ids))) if ids else ()
+            members = {m.id: m for m in found}
             claimed = []
             for row in rows:
                 member = members.get(row.recipient_member_id or 0)
@@ -185,14 +207,25 @@ class Outbox:
                 return True
         return False
 
+    def take(self, row: OutboxRow) -> None:
+        self.taken.append(row)
+        self.was_taken.set()
+
+    async def _send_taken(self) -> int:
+        rows, self.taken = self.taken, []
+        if rows:
+            await self._send(rows)
+        return len(rows)
+
     async def deliver_due(self) -> int:
-        """Perform every row due now; returns how many due rows it handled.
+        """Perform the rows handed over and every row due now; returns how many it handled.
 
         While one batch is being sent the next is claimed, so the workers never wait for a
         claim and a long fan-out keeps the adapter at its full rate.
         """
+        handled = await self._send_taken()
         rows, looked = await self._claim(self.bot.clock.now())
-        handled = looked
+        handled += looked
         while rows:
             sending = asyncio.create_task(self._send(rows))
             following: list[OutboxRow] = []
@@ -220,11 +253,12 @@ class Outbox:
         async def worker() -> None:
             while queue:
                 row = queue.popleft()
-                done.append((row, await self._perform(row)))
-                if len(done) >= batch or row.on_result:
-                    chunk = done[:]
-                    done.clear()
-                    await self._record(chunk)
+                async with self.slots:
+                    done.append((row, await self._perform(row)))
+                    if len(done) >= batch or row.on_result:
+                        chunk = done[:]
+                        done.clear()
+                        await self._record(chunk)
 
         await asyncio.gather(*(worker() for _ in range(min(self.workers, len(rows)))))
         if done:
@@ -251,33 +285,35 @@ class Outbox:
         try:
             async with self.bot.db.session() as s:
                 scope = self.bot.scope(s)
+                updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
                 for row, outcome in outcomes:
-                    await self._apply(scope, row, outcome)
-            self.bot.wake(scope.woken)
+                    values = await self._apply(scope, row, outcome)
+                    updates[tuple(sorted(values))].append({"row_id": row.id, **values})
+                for columns, params in updates.items():
+                    await s.exec(update_statement(columns), params=params)
+            scope.committed()
         except Exception:
             ids = [row.id for row, _ in outcomes]
             log.exception("outbox %s: recording the outcome failed; it stays claimed", ids)
 
-    async def _apply(self, scope: Scope, row: OutboxRow, outcome: Any) -> None:
-        """Write the outcome with one UPDATE (cheaper than an ORM flush, once per message)."""
+    async def _apply(self, scope: Scope, row: OutboxRow, outcome: Any) -> dict[str, Any]:
+        """The columns to write for a row's outcome (and its result hook, once sent)."""
         now = scope.now
-        values: dict[str, Any]
         if isinstance(outcome, Sent | SubSpaceOpened | Done):
-            values = {"state": OutboxState.SENT, "sent_at": now, "result": result_json(outcome)}
             if row.on_result:
                 hook, _, ref = row.on_result.partition(":")
                 await self.bot.result_hooks[hook](scope, ref, outcome)
-        elif isinstance(outcome, PlatformError) and outcome.retry_after is not None:
-            values = {
+            return {"state": OutboxState.SENT, "sent_at": now, "result": result_json(outcome)}
+        if isinstance(outcome, PlatformError) and outcome.retry_after is not None:
+            return {
                 "state": OutboxState.PENDING,
                 "attempts": row.attempts - 1,
                 "next_attempt_at": now + timedelta(seconds=outcome.retry_after),
                 "last_error": str(outcome)[:2000],
             }
-        elif (
-            isinstance(outcome, PlatformError) and outcome.permanent
-        ) or row.attempts >= self.max_attempts:
-            values = {"state": OutboxState.DEAD, "last_error": str(outcome)[:2000]}
+        if (isinstance(outcome, PlatformError) and outcome.permanent) or (
+            row.attempts >= self.max_attempts
+        ):
             log.error(
                 "outbox %s to %s is dead after %d attempts: %s",
                 row.id,
@@ -285,15 +321,12 @@ class Outbox:
                 row.attempts,
                 outcome,
             )
-        else:
-            values = {
-                "state": OutboxState.PENDING,
-                "last_error": str(outcome)[:2000],
-                "next_attempt_at": now + timedelta(seconds=backoff(row.attempts)),
-            }
-        await scope.session.exec(
-            update(OutboxRow).where(col(OutboxRow.id) == row.id).values(**values)
-        )
+            return {"state": OutboxState.DEAD, "last_error": str(outcome)[:2000]}
+        return {
+            "state": OutboxState.PENDING,
+            "last_error": str(outcome)[:2000],
+            "next_attempt_at": now + timedelta(seconds=backoff(row.attempts)),
+        }
 
     async def next_due(self) -> datetime | None:
         async with self.bot.db.reader() as s:
@@ -309,12 +342,25 @@ class Outbox:
             return (await s.exec(stmt)).first()
 
     async def run(self) -> None:
-        """Deliver forever: drain what is due, then sleep until the next row or a wake-up."""
-        await drain_forever(
-            f"outbox worker for {self.platform}",
-            self.bot.clock,
-            self.wake,
-            self.deliver_due,
-            self.next_due,
-            linger=LINGER,
+        """Deliver forever: send rows as they are handed over and, beside that, drain what
+        is due, then sleep until the next row or a wake-up."""
+        await asyncio.gather(
+            self._send_taken_forever(),
+            drain_forever(
+                f"outbox worker for {self.platform}",
+                self.bot.clock,
+                self.wake,
+                self.deliver_due,
+                self.next_due,
+                linger=LINGER,
+            ),
         )
+
+    async def _send_taken_forever(self) -> None:
+        while True:
+            await self.was_taken.wait()
+            self.was_taken.clear()
+            try:
+                await self._send_taken()
+            except Exception:
+                log.exception("outbox worker for %s failed; retrying", self.platform)

@@ -84,7 +84,7 @@ class Timers:
         except Exception:
             log.info("a batch of %d timers failed; firing them one by one", len(ids))
             return None
-        self.bot.wake(scope.woken)
+        scope.committed()
         return len(timers)
 
     async def _fire(self, timer_id: int) -> int:
@@ -101,7 +101,6 @@ class Timers:
                 timer.state = TimerState.DONE
                 s.add(timer)
             scope.committed()
-            self.bot.wake(scope.woken)
             return 1
         except Exception as exc:
             log.exception("timer %s failed", timer_id)

@@ -254,12 +254,11 @@ class Dashboard:
             async with self.bot.db.session() as s:
                 view = await self._view(request, s)
                 await handler(view, form)
-                woken = view.scope.woken
+            view.scope.committed()
         except Forbidden:
             return forbidden()
         except UserInputError as exc:
             return self._refused(section, exc)
-        self.bot.wake(woken)
         return RedirectResponse(f"/dashboard#{section.key}", status_code=303, headers=HEADERS)
 
     @staticmethod

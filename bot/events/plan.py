@@ -160,7 +160,7 @@ async def ensure_plans(bot: Bot) -> None:
         events = (await s.exec(select(Event).where(col(Event.cancelled).is_(False)))).all()
         for event in events:
             await plan_next(scope, event, after=scope.now, since=scope.now)
-    bot.wake(scope.woken)
+    scope.committed()
 
 
 async def replan(scope: Scope, event: Event) -> int:
