@@ -46,7 +46,12 @@ def load(args: argparse.Namespace) -> Config:
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = load(args)
-    asyncio.run(_serve(config))
+    try:  # uvloop comes with uvicorn[standard] where it has wheels; its loop costs less
+        import uvloop
+    except ImportError:
+        asyncio.run(_serve(config))
+    else:
+        uvloop.run(_serve(config))
     return 0
 
 
