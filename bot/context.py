@@ -34,6 +34,7 @@ from adapters.contract import (
 )
 from bot.models import (
     AuditEntry,
+    Claimed,
     Community,
     Identity,
     Member,
@@ -159,7 +160,7 @@ class Scope:
             values.update(state=OutboxState.SENDING, attempts=1)
         row_id = await insert_ignore_id(self.session, OutboxRow, **values)
         if direct and row_id is not None:
-            row = OutboxRow(id=row_id, **values)
+            row = Claimed(row_id, values["action"], 1, on_result)
             self.after_commit.append(lambda: self.bot.hand_off(platform, row))
         else:
             self.woken.add(f"outbox:{platform}")

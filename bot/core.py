@@ -34,7 +34,7 @@ from bot.context import Context, Scope, insert_ignore
 from bot.db import Database, savepoint
 from bot.errors import PermissionDenied, UserInputError
 from bot.grammar import CommandTable, Invocation
-from bot.models import Community, Identity, Member, OutboxRow, Role, SeenEvent, Space
+from bot.models import Claimed, Community, Identity, Member, Role, SeenEvent, Space
 from bot.router import ResultHook, Router, TimerHandler
 from bot.scheduler import ManualScheduler, Scheduler
 
@@ -91,7 +91,7 @@ class Bot:
             self.timer_handlers.update(r.timers)
             self.result_hooks.update(r.results)
         self._wakers: dict[str, Callable[[], None]] = {}
-        self._takers: dict[str, Callable[[OutboxRow], None]] = {}
+        self._takers: dict[str, Callable[[Claimed], None]] = {}
         self._community: CommunityRef | None = None
         self._community_row: Community | None = None
         """The community's row as `prepare` left it: only `prepare` writes it, so every event's
@@ -114,14 +114,14 @@ class Bot:
         """Let a worker (`outbox:<platform>`, `timers`) be woken when work is queued for it."""
         self._wakers[name] = waker
 
-    def on_hand_off(self, platform: str, take: Callable[[OutboxRow], None]) -> None:
+    def on_hand_off(self, platform: str, take: Callable[[Claimed], None]) -> None:
         """Let an outbox take rows queued already claimed (`Scope.perform`), once committed."""
         self._takers[platform] = take
 
     def takes_hand_offs(self, platform: str) -> bool:
         return platform in self._takers
 
-    def hand_off(self, platform: str, row: OutboxRow) -> None:
+    def hand_off(self, platform: str, row: Claimed) -> None:
         self._takers[platform](row)
 
     def wake(self, names: Iterable[str]) -> None:

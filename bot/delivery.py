@@ -35,7 +35,7 @@ from sqlmodel import col, select, update
 from adapters.codec import decode_action
 from adapters.contract import Adapter, Capability, Done, Sent, SubSpaceOpened
 from bot.errors import PlatformError
-from bot.models import Member, OutboxRow, OutboxState
+from bot.models import Claimed, Member, OutboxRow, OutboxState
 from bot.when import in_quiet_hours, quiet_hours_end
 from bot.worker import drain_forever
 
@@ -84,6 +84,12 @@ def result_json(result: Any) -> dict[str, Any]:
     return {}
 
 
+Outcome = tuple[Claimed, Any]
+"""A row sent, and what the adapter answered (a result or the exception)."""
+
+RECORD_DELAY = 0.02
+"""Seconds the outcomes of handed-over rows may wait to be recorded together."""
+
 LINGER = 0.005
 """Seconds the worker waits after a wake-up before claiming: under load, one claim and one
 record transaction then serve every row queued meanwhile instead of one row each."""
@@ -126,10 +132,11 @@ class Outbox:
         clock, so the fake clock drives it in tests)."""
         self.wake = asyncio.Event()
         bot.on_wake(f"outbox:{self.platform}", self.wake.set)
-        self.taken: list[OutboxRow] = []
-        """Rows handed over already claimed, waiting for `_send_taken`."""
+        self.taken: list[Claimed] = []
+        """Rows handed over already claimed, waiting to be sent."""
         self.was_taken = asyncio.Event()
         bot.on_hand_off(self.platform, self.take)
+        self.idempotent = Capability.IDEMPOTENT_SEND in adapter.capabilities
         self.slots = asyncio.Semaphore(self.workers)
         """Shared by every batch being sent, so that all of them together keep to `workers`
         rows in flight."""
@@ -155,7 +162,7 @@ class Outbox:
             )
             return int(result.rowcount)
 
-    async def _claim(self, now: datetime) -> tuple[list[OutboxRow], int]:
+    async def _claim(self, now: datetime) -> tuple[list[Claimed], int]:
         """Due rows to send now, and how many due rows were looked at (some held back)."""
         async with self.bot.db.session() as s:
             stmt = (
@@ -181,7 +188,7 @@ class Outbox:
                     continue
                 row.state = OutboxState.SENDING
                 row.attempts += 1
-                claimed.append(row)
+                claimed.append(Claimed.of(row))
             return claimed, len(rows)
 
     def _held_back(self, row: OutboxRow, member: Member | None, now: datetime) -> bool:
@@ -207,15 +214,9 @@ class Outbox:
                 return True
         return False
 
-    def take(self, row: OutboxRow) -> None:
+    def take(self, row: Claimed) -> None:
         self.taken.append(row)
         self.was_taken.set()
-
-    async def _send_taken(self) -> int:
-        rows, self.taken = self.taken, []
-        if rows:
-            await self._send(rows)
-        return len(rows)
 
     async def deliver_due(self) -> int:
         """Perform the rows handed over and every row due now; returns how many it handled.
@@ -223,12 +224,15 @@ class Outbox:
         While one batch is being sent the next is claimed, so the workers never wait for a
         claim and a long fan-out keeps the adapter at its full rate.
         """
-        handled = await self._send_taken()
+        rows, self.taken = self.taken, []
+        handled = len(rows)
+        if rows:
+            await self._send(rows)
         rows, looked = await self._claim(self.bot.clock.now())
         handled += looked
         while rows:
             sending = asyncio.create_task(self._send(rows))
-            following: list[OutboxRow] = []
+            following: list[Claimed] = []
             if looked >= self.claim_size:
                 following, looked = await self._claim(self.bot.clock.now())
                 handled += looked
@@ -236,7 +240,7 @@ class Outbox:
             rows = following
         return handled
 
-    async def _send(self, rows: list[OutboxRow]) -> None:
+    async def _send(self, rows: list[Claimed], done: list[Outcome] | None = None) -> None:
         """Send `rows` with `workers` concurrent workers.
 
         Without idempotent sends each worker records its row before taking the next, which
@@ -244,27 +248,28 @@ class Outbox:
         by the platform, so outcomes are recorded `RECORD_BATCH` at a time, in one
         transaction, which is what lets a fan-out keep up with a fast platform. A row with a
         result hook is recorded at once: a ritual learns where its post went (a round's
-        thread) before people can reply there.
+        thread) before people can reply there. Outcomes collect in `done`; given one, the
+        caller records what is left in it, else this does.
         """
         queue = deque(rows)
-        batch = RECORD_BATCH if Capability.IDEMPOTENT_SEND in self.adapter.capabilities else 1
-        done: list[tuple[OutboxRow, Any]] = []
+        batch = RECORD_BATCH if self.idempotent else 1
+        pending = [] if done is None else done
 
         async def worker() -> None:
             while queue:
                 row = queue.popleft()
                 async with self.slots:
-                    done.append((row, await self._perform(row)))
-                    if len(done) >= batch or row.on_result:
-                        chunk = done[:]
-                        done.clear()
+                    pending.append((row, await self._perform(row)))
+                    if len(pending) >= batch or row.on_result:
+                        chunk = pending[:]
+                        pending.clear()
                         await self._record(chunk)
 
         await asyncio.gather(*(worker() for _ in range(min(self.workers, len(rows)))))
-        if done:
-            await self._record(done)
+        if done is None and pending:
+            await self._record(pending)
 
-    async def _perform(self, row: OutboxRow) -> Any:
+    async def _perform(self, row: Claimed) -> Any:
         now = self.bot.clock.now()
         if self.paused_until is not None and now < self.paused_until:
             wait = (self.paused_until - now).total_seconds()
@@ -281,7 +286,7 @@ class Outbox:
             log.warning("outbox %s: %s failed: %r", row.id, self.platform, exc)
             return exc
 
-    async def _record(self, outcomes: list[tuple[OutboxRow, Any]]) -> None:
+    async def _record(self, outcomes: list[Outcome]) -> None:
         try:
             async with self.bot.db.session() as s:
                 scope = self.bot.scope(s)
@@ -296,7 +301,7 @@ class Outbox:
             ids = [row.id for row, _ in outcomes]
             log.exception("outbox %s: recording the outcome failed; it stays claimed", ids)
 
-    async def _apply(self, scope: Scope, row: OutboxRow, outcome: Any) -> dict[str, Any]:
+    async def _apply(self, scope: Scope, row: Claimed, outcome: Any) -> dict[str, Any]:
         """The columns to write for a row's outcome (and its result hook, once sent)."""
         now = scope.now
         if isinstance(outcome, Sent | SubSpaceOpened | Done):
@@ -357,10 +362,29 @@ class Outbox:
         )
 
     async def _send_taken_forever(self) -> None:
-        while True:
-            await self.was_taken.wait()
-            self.was_taken.clear()
-            try:
-                await self._send_taken()
-            except Exception:
-                log.exception("outbox worker for %s failed; retrying", self.platform)
+        """Send rows as they are handed over. With idempotent sends their outcomes are
+        recorded once `RECORD_BATCH` have collected or none was handed over for
+        `RECORD_DELAY`: a steady trickle of replies then costs one record transaction for
+        many, and a crash meanwhile only resends what the platform drops as a repeat."""
+        done: list[Outcome] = []
+        try:
+            while True:
+                if done:
+                    try:
+                        async with asyncio.timeout(RECORD_DELAY):
+                            await self.was_taken.wait()
+                    except TimeoutError:
+                        await self._record(done[:])
+                        done.clear()
+                        continue
+                else:
+                    await self.was_taken.wait()
+                self.was_taken.clear()
+                rows, self.taken = self.taken, []
+                try:
+                    await self._send(rows, done if self.idempotent else None)
+                except Exception:  # a bug: the rows stay claimed until the next start
+                    log.exception("outbox worker for %s failed", self.platform)
+        finally:
+            if done:  # stopping: keep what was sent from being sent again
+                await self._record(done)

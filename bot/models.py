@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime, time
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Column, DateTime, Dialect, Index, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
@@ -169,6 +169,21 @@ class OutboxRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = utc_column()
     sent_at: datetime | None = utc_column(nullable=True)
+
+
+class Claimed(NamedTuple):
+    """An outbox row claimed for sending, with what the workers need of it: building the ORM
+    object (which validates) for a reply cost more than sending the reply."""
+
+    id: int
+    action: dict[str, Any]
+    attempts: int
+    on_result: str | None
+
+    @classmethod
+    def of(cls, row: OutboxRow) -> Claimed:
+        assert row.id is not None
+        return cls(row.id, row.action, row.attempts, row.on_result)
 
 
 class TimerState(enum.StrEnum):
