@@ -160,6 +160,7 @@ async def savepoint(session: AsyncSession) -> AsyncIterator[None]:
     see these savepoints, the session forgets every object after a rollback: the next use
     loads them again as the database now has them.
     """
+    await session.flush()  # what came before is not the block's to undo
     await _driver_sql(session, "SAVEPOINT block")
     try:
         yield

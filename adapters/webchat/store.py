@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -10,6 +9,7 @@ from sqlalchemy import JSON, Column, Index, Text, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
+from bot.batching import GroupCommit
 from bot.db import Database
 from bot.models import utc_column
 
@@ -64,60 +64,28 @@ INSERT_MESSAGES = insert(WebMessage.__table__).returning(  # type: ignore[attr-d
     sort_by_parameter_order=True,
 )
 
-Waiting = tuple[dict[str, Any], "asyncio.Future[int]"]
-
-
 class MessageWriter:
-    """Stores messages in shared transactions: those that arrive while one batch commits go
-    in the next. Concurrent posts and the bot's concurrent sends would otherwise each pay for
-    a transaction of their own (on SQLite, a turn at the write lock and a commit) around a
-    single insert. A caller learns its message's id only once its batch committed.
+    """Stores messages in shared transactions (`GroupCommit`): those that arrive while one
+    batch commits go in the next. Concurrent posts and the bot's concurrent sends would
+    otherwise each pay for a transaction of their own around a single insert. A caller learns
+    its message's id only once its batch committed.
     """
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._pending: list[Waiting] = []
-        self._draining: asyncio.Task[None] | None = None
+        self._batches = GroupCommit(self._insert_all, limit=500)
 
     async def store(self, values: dict[str, Any]) -> int:
         """Insert one message (every column but the id); its id once committed. A `key`
         already stored raises IntegrityError for that message only."""
-        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending.append((values, done))
-        if self._draining is None or self._draining.done():
-            self._draining = asyncio.create_task(self._drain())
-        return await done
+        return await self._batches.submit(values)
 
-    async def _drain(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            if not await self._insert(batch):
-                # A resent bot message was stored before: alone, only its sender sees that.
-                for one in batch:
-                    await self._insert([one])
-
-    async def _insert(self, batch: list[Waiting]) -> bool:
-        """Insert a batch in one transaction and answer its callers; False, answering
-        nobody, when a key in a batch of several was already stored."""
+    async def _insert_all(self, batch: list[dict[str, Any]]) -> list[int | BaseException]:
         try:
             async with self.db.session() as s:
-                ids = (await s.exec(INSERT_MESSAGES, params=[v for v, _ in batch])).scalars()
-                answers: list[int | BaseException] = list(ids)
+                return list((await s.exec(INSERT_MESSAGES, params=batch)).scalars())
         except IntegrityError as exc:
-            if len(batch) > 1:
-                return False
-            answers = [exc]
-        except Exception as exc:
-            answers = [exc] * len(batch)
-        except BaseException:  # cancelled: the bot is stopping
-            for _, done in batch:
-                done.cancel()
-            raise
-        for (_, done), answer in zip(batch, answers, strict=True):
-            if done.done():
-                continue
-            if isinstance(answer, BaseException):
-                done.set_exception(answer)
-            else:
-                done.set_result(answer)
-        return True
+            if len(batch) == 1:
+                return [exc]
+        # A resent bot message was stored before: alone, only its sender sees that.
+        return [outcome for values in batch for outcome in await self._insert_all([values])]
