@@ -71,9 +71,11 @@ class Running:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def settle(self) -> None:
-        """Fire what is due and deliver what is queued until nothing is left (for tests)."""
+        """Finish background work, fire what is due and deliver what is queued until nothing
+        is left (for tests)."""
         while True:
-            done = await self.timers.run_due()
+            done = await self.bot.background_done()
+            done += await self.timers.run_due()
             for outbox in self.outboxes.values():
                 done += await outbox.deliver_due()
             if not done:
@@ -104,6 +106,7 @@ async def running(
             grace = timedelta(minutes=config.model.delivery.grace_minutes)
             scheduler = APScheduler(scheduler_store_url(config), grace)
         bot = Bot(config, db, clock, routers, {a.platform: a for a in found}, scheduler)
+        stack.push_async_callback(bot.stop_background)
         await bot.prepare()
         outboxes = {a.platform: Outbox(bot, a) for a in found}
         for outbox in outboxes.values():

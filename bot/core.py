@@ -7,8 +7,10 @@ failure is logged with context and answered with a short apology; it never stops
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -103,6 +105,7 @@ class Bot:
         self._spaces: set[tuple[str, str]] = set()
         """Spaces known to have their row, so most events skip inserting it."""
         self._inbound = GroupCommit(self._handle_batch, limit=INBOUND_BATCH)
+        self._background: set[asyncio.Task[None]] = set()
 
     # --- wiring ---------------------------------------------------------------------------
 
@@ -315,10 +318,41 @@ class Bot:
         check_role(ctx.role, invocation)
         await invocation.spec.handler(ctx, invocation)
 
-    # --- scheduled work -------------------------------------------------------------------
+    # --- scheduled and background work -----------------------------------------------------
 
     def scope(self, session: Any) -> Scope:
         return Scope(bot=self, session=session, now=self.clock.now())
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Scope]:
+        """A write transaction as a scope; its after-commit work runs once it committed."""
+        async with self.db.session() as s:
+            scope = self.scope(s)
+            yield scope
+        scope.committed()
+
+    def spawn(self, name: str, work: Coroutine[Any, Any, None]) -> None:
+        """Run slow work (a download) outside any transaction: inside one, it would hold up
+        every event behind it. Its failure is logged; the bot's stop cancels it."""
+        task = asyncio.create_task(work, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s failed", task.get_name(), exc_info=task.exception())
+
+    async def background_done(self) -> int:
+        """Wait for the background work started so far; how many there were (for tests)."""
+        tasks = list(self._background)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return len(tasks)
+
+    async def stop_background(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await self.background_done()
 
     async def fire_series(self, job_id: str, kind: str, ref: str, occurrence: datetime) -> None:
         """A recurring series came due: queue its occurrence as a timer, once per occurrence."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -129,9 +130,27 @@ async def test_too_many_occurrences_are_capped_and_said(harness: Harness, tmp_pa
     assert len(await events(harness)) == 27
 
 
+@dataclass
+class SlowFeed:
+    """`/slow.ics` says it was asked, then answers only once told to."""
+
+    asked: asyncio.Event = field(default_factory=asyncio.Event)
+    answer: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 @pytest.fixture
-async def feed_server() -> AsyncIterator[str]:
+def slow_feed() -> SlowFeed:
+    return SlowFeed()
+
+
+@pytest.fixture
+async def feed_server(slow_feed: SlowFeed) -> AsyncIterator[str]:
     async def calendar(request: Request) -> Response:
+        return Response(feed(), media_type="text/calendar")
+
+    async def slow(request: Request) -> Response:
+        slow_feed.asked.set()
+        await slow_feed.answer.wait()
         return Response(feed(), media_type="text/calendar")
 
     async def huge(request: Request) -> Response:
@@ -141,7 +160,12 @@ async def feed_server() -> AsyncIterator[str]:
         return Response("gone", status_code=404)
 
     app = build_app(
-        [Route("/cal.ics", calendar), Route("/huge.ics", huge), Route("/missing.ics", missing)]
+        [
+            Route("/cal.ics", calendar),
+            Route("/slow.ics", slow),
+            Route("/huge.ics", huge),
+            Route("/missing.ics", missing),
+        ]
     )
     server = WebServer(app, "127.0.0.1", 0)
     await server.start()
@@ -158,6 +182,24 @@ async def test_import_a_feed_by_url(harness: Harness, feed_server: str) -> None:
     assert "answered HTTP 404" in reply
     [reply] = await harness.say("ada", f"event import {feed_server}/cal.ics")
     assert reply == "Imported the calendar: 0 new, 2 updated."
+
+
+async def test_a_slow_calendar_server_holds_nobody_else_up(
+    harness: Harness, feed_server: str, slow_feed: SlowFeed
+) -> None:
+    h = harness
+    await h.bot.handle(h.command("ada", f"event import {feed_server}/slow.ics"))
+    async with asyncio.timeout(10):
+        await slow_feed.asked.wait()
+    await h.bot.handle(h.command("bob", "help"))  # answered while the download waits
+    outbox = h.run.outboxes[h.adapter.platform]
+    await outbox.deliver_due()
+    assert h.adapter.direct_texts("bob")[0].startswith("What you can do")
+    assert not slow_feed.answer.is_set() and await events(h) == []
+    slow_feed.answer.set()
+    await h.settle()
+    assert h.adapter.texts()[-1] == "Imported the calendar: 2 new, 0 updated."
+    assert len(await events(h)) == 2
 
 
 async def test_every_event_has_an_ics_download(harness: Harness) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlmodel import col, select
 
+from adapters.contract import Destination
 from bot.checkins.models import CheckinRound
 from bot.context import Context
 from bot.errors import UserInputError
@@ -32,10 +35,13 @@ from bot.events.plan import (
     replan,
 )
 from bot.grammar import CommandSpec, Flag, Invocation
-from bot.models import Role
+from bot.models import Community, Member, Role
 from bot.recurrence import describe, parse_recurrence
 from bot.router import Router
 from bot.when import parse_duration, parse_offsets, parse_when, zone
+
+if TYPE_CHECKING:
+    from bot.core import Bot
 
 ADD_USAGE = (
     'event add "<title>" <when> [--tz <zone>] [--duration <d>] [--link <url>] '
@@ -177,20 +183,53 @@ async def cancel_occurrence(ctx: Context, event: Event, day_text: str) -> str:
 
 
 async def event_import(ctx: Context, inv: Invocation) -> None:
+    """The calendar is read (downloaded, for an address) after this event's transaction, in
+    the background: a slow server would otherwise hold up every event behind it."""
     if len(inv.args) != 1:
         raise UserInputError("Give one file or address.", ical.IMPORT_USAGE)
-    data = await ical.read_source(inv.args[0])
-    report = await ical.import_calendar(
-        ctx,
-        data,
-        default_tz=zone(ctx.community.timezone),
+    job = ImportJob(
+        source=inv.args[0],
         remind=reminders(inv),
-        created_by=ctx.member.id,
+        member_id=ctx.member.id,
+        answer=ctx.event.place,
+        refusal=ctx.private_place(),
+        key=ctx.reply_key(),
     )
-    await ctx.audit(
-        ctx.community, ctx.member, "event.import", created=report.created, updated=report.updated
-    )
-    await ctx.reply(report.text())
+    ctx.after_commit.append(lambda: ctx.bot.spawn("event import", import_calendar(ctx.bot, job)))
+
+
+@dataclass(frozen=True)
+class ImportJob:
+    source: str
+    remind: list[int]
+    member_id: int | None
+    answer: Destination
+    refusal: Destination
+    key: str
+
+
+async def import_calendar(bot: Bot, job: ImportJob) -> None:
+    """Read the calendar, then import it in a transaction of its own and report."""
+    try:
+        data = await ical.read_source(job.source)
+        async with bot.transaction() as scope:
+            community = await scope.session.get(Community, bot.community.id)
+            member = await scope.session.get(Member, job.member_id)
+            assert community is not None
+            report = await ical.import_calendar(
+                scope,
+                data,
+                default_tz=zone(community.timezone),
+                remind=job.remind,
+                created_by=job.member_id,
+            )
+            await scope.audit(
+                community, member, "event.import", created=report.created, updated=report.updated
+            )
+            await scope.send(job.answer, report.text(), key=job.key)
+    except UserInputError as exc:
+        async with bot.transaction() as scope:
+            await scope.send(job.refusal, exc.reply_text(), key=job.key)
 
 
 async def nudge(ctx: Context, inv: Invocation) -> None:
