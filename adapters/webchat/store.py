@@ -64,6 +64,7 @@ INSERT_MESSAGES = insert(WebMessage.__table__).returning(  # type: ignore[attr-d
     sort_by_parameter_order=True,
 )
 
+
 class MessageWriter:
     """Stores messages in shared transactions (`GroupCommit`): those that arrive while one
     batch commits go in the next. Concurrent posts and the bot's concurrent sends would
