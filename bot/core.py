@@ -356,10 +356,8 @@ class Bot:
 
     async def fire_series(self, job_id: str, kind: str, ref: str, occurrence: datetime) -> None:
         """A recurring series came due: queue its occurrence as a timer, once per occurrence."""
-        async with self.db.session() as s:
-            scope = self.scope(s)
+        async with self.transaction() as scope:
             await scope.schedule(kind, ref, occurrence, key=f"{job_id}@{occurrence.isoformat()}")
-        scope.committed()
 
 
 def log_failure(event: Inbound) -> None:

@@ -294,6 +294,8 @@ class Outbox:
                 for row, outcome in outcomes:
                     values = await self._apply(scope, row, outcome)
                     updates[tuple(sorted(values))].append({"row_id": row.id, **values})
+                    if values["state"] == OutboxState.PENDING:  # a retry: the loop must see it
+                        scope.woken.add(f"outbox:{self.platform}")
                 for columns, params in updates.items():
                     await s.exec(update_statement(columns), params=params)
             scope.committed()

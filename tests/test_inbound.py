@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from bot.context import Context
+from bot.errors import PlatformError
 from bot.grammar import CommandSpec, Invocation
 from bot.models import Identity, Member, OutboxRow, OutboxState
 from bot.router import Router
@@ -142,3 +144,16 @@ async def test_running_outbox_sends_hand_offs_and_records_them_together(h: Harne
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
     assert sorted(r.to.user_id for r in h.adapter.records) == sorted(f"m{i}" for i in range(30))
+
+
+async def test_a_reply_refused_for_a_rate_limit_goes_back_to_the_loop(h: Harness) -> None:
+    outbox = h.run.outboxes[h.adapter.platform]
+    h.adapter.fail_next(PlatformError("429 slow down", retry_after=30))
+    await h.bot.handle(h.command("bob", "help"))
+    outbox.wake.clear()
+    await outbox.deliver_due()
+    assert outbox.wake.is_set()  # the delivery loop looks again, though it queued nothing
+    assert h.adapter.direct_texts("bob") == []
+    await h.advance(timedelta(seconds=30))
+    [reply] = h.adapter.direct_texts("bob")
+    assert reply.startswith("What you can do")

@@ -155,12 +155,10 @@ async def on_plan(scope: Scope, ref: str) -> None:
 
 async def ensure_plans(bot: Bot) -> None:
     """On start: every live event's chain has its head (idempotent by timer key)."""
-    async with bot.db.session() as s:
-        scope = bot.scope(s)
-        events = (await s.exec(select(Event).where(col(Event.cancelled).is_(False)))).all()
-        for event in events:
+    async with bot.transaction() as scope:
+        query = select(Event).where(col(Event.cancelled).is_(False))
+        for event in (await scope.session.exec(query)).all():
             await plan_next(scope, event, after=scope.now, since=scope.now)
-    scope.committed()
 
 
 async def replan(scope: Scope, event: Event) -> int:

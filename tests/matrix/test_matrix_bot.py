@@ -122,11 +122,9 @@ async def test_a_burst_over_synapses_limit_arrives_complete_and_once(
         # Told it is exempt, the bot sends as fast as it can: only Synapse holds it back.
         config = bot_config(synapse, bot, tmp_path, rooms=[room], exempt_from_rate_limit=True)
         async with bot_running(config) as run:
-            async with run.bot.db.session() as s:
-                scope = run.bot.scope(s)
+            async with run.bot.transaction() as scope:
                 for text in texts:
                     await scope.send(Place(MATRIX, SpaceId(room)), text, key=f"burst:{text}")
-            run.bot.wake(scope.woken)
             await erin.until(lambda: len(erin.events(room, sent_by(user_id))) == len(texts))
             async with run.bot.db.reader() as s:
                 rows = (await s.exec(select(OutboxRow))).all()
