@@ -244,6 +244,9 @@ class Adapter(Protocol):
     capabilities: frozenset[Capability]
     send_rate: SendRate
     self_id: UserId
+    command_prefix: str
+    """What people type before a command here (`!` on Matrix, `/` in the web chat); the bot
+    writes commands with it when it tells people what to say."""
 
     async def start(self, sink: InboundSink) -> None: ...
 

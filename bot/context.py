@@ -122,6 +122,11 @@ class Scope:
     def capabilities(self, platform: str) -> frozenset[Capability]:
         return self.bot.capabilities(platform)
 
+    def command(self, text: str, platform: str) -> str:
+        """A command as people type it on `platform`, in backticks (`!checkin pass`)."""
+        adapter = self.bot.adapters.get(platform)
+        return f"`{adapter.command_prefix if adapter else ''}{text}`"
+
     def committed(self) -> None:
         """Once the transaction committed: run its after-commit work and wake the workers
         it queued work for."""

@@ -128,7 +128,8 @@ async def me_quiet(ctx: Context, inv: Invocation) -> None:
 async def me_pause(ctx: Context, inv: Invocation) -> None:
     ctx.member.paused = True
     ctx.session.add(ctx.member)
-    await ctx.reply("Paused: I won't nudge you until you say `me resume`.", private=True)
+    resume = ctx.command("me resume", ctx.platform)
+    await ctx.reply(f"Paused: I won't nudge you until you say {resume}.", private=True)
 
 
 async def me_resume(ctx: Context, inv: Invocation) -> None:

@@ -54,6 +54,8 @@ async def test_a_round_opens_collects_answers_and_closes_with_a_summary(
     replies = await h.say("ada", f'checkin open "{PROMPT}"')
     assert "Check-in 1 is open." in replies
     assert post_of(h).thread is not None
+    [post] = [t for t in h.adapter.texts(h.place()) if t.startswith("Check-in:")]
+    assert "`!checkin <your answer>` (or `!checkin pass`)" in post  # the fake's prefix
     [ack_bob] = await reply_in_thread(h, "bob", "Kindness")
     assert ack_bob.startswith("Thanks, your answer is in.")
     assert h.adapter.direct_texts("bob")[-1] == ack_bob

@@ -35,6 +35,7 @@ async def test_a_round_survives_sigkill_and_its_summary_and_csv_agree(tmp_path: 
     async with bot_process(data) as (proc, chat):
         await chat.post("main", "ada", f'/checkin open "{PROMPT}"')
         post = await chat.wait_for("main", "ada", from_bot(f"Check-in: {PROMPT}"), deadline=20)
+        assert "say `/checkin <your answer>` (or `/checkin pass`)" in post["text"]
         thread = post["id"]
         await answer(chat, "bob", "Kindness, and @everyone listening", "answer is in", thread)
         await answer(chat, "carol", "/checkin Curiosity", "answer is in")

@@ -139,7 +139,7 @@ class MatrixAdapter:
         self.device_name = device_name
         self.configured_rooms = tuple(rooms)
         self.configured_space = space
-        self.prefix = command_prefix
+        self.command_prefix = command_prefix
         self.e2e_store = e2e_store
         self.sync_timeout_ms = sync_timeout_ms
         self.client: AsyncClient | None = None
@@ -380,7 +380,7 @@ class MatrixAdapter:
             gone = left_user(event)
             if gone is not None and self._dm_rooms.get(gone) == room_id:
                 await self._forget_dm(gone)  # the next DM to them opens a new room
-            inbound = to_inbound(event, view, self_id=self.self_id, prefix=self.prefix)
+            inbound = to_inbound(event, view, self_id=self.self_id, prefix=self.command_prefix)
             if inbound is not None:
                 await self._sink(inbound)
 

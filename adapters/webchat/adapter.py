@@ -152,6 +152,7 @@ class WebChat:
         }
     )
     send_rate = SendRate(per_second=2000.0, burst=500)
+    command_prefix = COMMAND_PREFIXES[0]
 
     def __init__(
         self,

@@ -140,7 +140,8 @@ async def breakout_command(ctx: Context, inv: Invocation) -> None:
             USAGE,
         )
     if await session.active_in(ctx, ctx.platform, main.space) is not None:
-        raise UserInputError("A breakout is already under way here; `breakout end` ends it.")
+        end = ctx.command("breakout end", ctx.platform)
+        raise UserInputError(f"A breakout is already under way here; {end} ends it.")
     breakout = Breakout(
         community_id=ctx.community.id or 0,
         platform=ctx.platform,

@@ -393,7 +393,7 @@ async def end_early(scope: Scope, breakout: Breakout) -> str:
         return (
             "Breakout ended early; groups have "
             f"{span(breakout.report_box)} to report back "
-            "(say `breakout end` again to collate now)."
+            f"(say {scope.command('breakout end', breakout.platform)} again to collate now)."
         )
     await collate(scope, breakout)
     return "Breakout closed; the reports are collated above."

@@ -92,7 +92,7 @@ async def open_command(ctx: Context, inv: Invocation) -> None:
     if existing is not None:
         raise UserInputError(
             f"Check-in {existing.id} (“{existing.prompt[:60]}”) is still open here; close it "
-            "with `checkin close` first."
+            f"with {ctx.command('checkin close', ctx.platform)} first."
         )
     deadline = _moment(until, ctx, "until") if until else None
     remind_at = _moment(remind, ctx, "remind") if remind else None
@@ -157,7 +157,7 @@ async def _open_series(
     when = "now" if first <= ctx.now else rounds.local(first, recurrence.tz)
     await ctx.reply(
         f"Check-in series {row.id}: {describe(recurrence)}, I'll open “{text}” here. "
-        f"The first opens {when}. Stop it with `checkin stop`."
+        f"The first opens {when}. Stop it with {ctx.command('checkin stop', ctx.platform)}."
     )
 
 

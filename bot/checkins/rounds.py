@@ -114,8 +114,9 @@ async def open_round(
     how = "Reply in this thread, or say" if threads else "Say"
     lines = [
         f"Check-in: {r.prompt}",
-        f"{how} `checkin <your answer>` (or `checkin pass`). You can change your answer "
-        "until the round closes.",
+        f"{how} {scope.command('checkin <your answer>', place.platform)} (or "
+        f"{scope.command('checkin pass', place.platform)}). You can change your answer until "
+        "the round closes.",
     ]
     if r.anonymous:
         lines.append("This round is anonymous: answers are shared without names.")

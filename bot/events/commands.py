@@ -143,7 +143,9 @@ async def event_list(ctx: Context, inv: Invocation) -> None:
     ).all()
     ahead = [e for e in events if next_occurrence(e, ctx.now) is not None]
     if not ahead:
-        await ctx.reply("No upcoming events. Add one with `event add`.")
+        await ctx.reply(
+            f"No upcoming events. Add one with {ctx.command('event add', ctx.platform)}."
+        )
         return
     ahead.sort(key=lambda e: next_occurrence(e, ctx.now) or ctx.now)
     more = f"\n… and {len(ahead) - LIST_LIMIT} more" if len(ahead) > LIST_LIMIT else ""
@@ -301,7 +303,8 @@ async def nudge_failures(ctx: Context, inv: Invocation) -> None:
     if not dead:
         await ctx.reply("No failed deliveries.", private=True)
         return
-    lines = ["Deliveries that failed (newest first; `nudge retry <id>` tries again):"]
+    retry = ctx.command("nudge retry <id>", ctx.platform)
+    lines = [f"Deliveries that failed (newest first; {retry} tries again):"]
     for row in dead:
         lines.append(
             f"{row.id}. {row.platform}, {row.attempts} tries: “{preview(row)}” — "

@@ -154,7 +154,9 @@ async def test_what_is_not_declared_is_refused_loudly(subject: Subject) -> None:
 
 async def test_commands_messages_and_reactions_arrive_as_their_models(subject: Subject) -> None:
     room = await subject.room()
-    command_id = await subject.says(room, "!checkin pass")
+    prefix = subject.adapter.command_prefix  # what the bot tells people to type
+    assert prefix and not prefix.isalnum()
+    command_id = await subject.says(room, f"{prefix}checkin pass")
     command = await subject.next_inbound(CommandInvoked)
     assert command.text == "checkin pass"
     assert (command.place.space, command.actor.user_id) == (room.space, subject.member)

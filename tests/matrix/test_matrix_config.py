@@ -42,7 +42,7 @@ async def test_the_config_builds_the_adapter_beside_the_web_chat(
     assert [a.platform for a in found] == ["web", "matrix"]
     matrix = found[1]
     assert isinstance(matrix, MatrixAdapter)
-    assert matrix.self_id == "@bot:example.org" and matrix.prefix == "?"
+    assert matrix.self_id == "@bot:example.org" and matrix.command_prefix == "?"
     assert matrix.send_rate == DEFAULT_RATE and matrix.e2e_store is None
     assert "s3cret-value" not in repr(vars(matrix))  # the password stays out of reprs
 
