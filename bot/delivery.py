@@ -265,9 +265,11 @@ class Outbox:
                         pending.clear()
                         await self._record(chunk)
 
-        await asyncio.gather(*(worker() for _ in range(min(self.workers, len(rows)))))
-        if done is None and pending:
-            await self._record(pending)
+        try:
+            await asyncio.gather(*(worker() for _ in range(min(self.workers, len(rows)))))
+        finally:  # also when stopping: what was sent is not sent again at the next start
+            if done is None and pending:
+                await self._record(pending)
 
     async def _perform(self, row: Claimed) -> Any:
         now = self.bot.clock.now()
