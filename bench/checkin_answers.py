@@ -17,6 +17,7 @@ members. The last line says whether this run met it.
 
     .venv/bin/python bench/checkin_answers.py                    # both, 200 members
     .venv/bin/python bench/checkin_answers.py --mode open --rate 300 --rounds 20
+    .venv/bin/python bench/checkin_answers.py --db postgresql://postgres@127.0.0.1/bench
 """
 
 from __future__ import annotations
@@ -205,11 +206,19 @@ async def run(args: argparse.Namespace) -> list[Phase]:
         port = free_port()
         log = (Path(tmp) / "bot.log").open("wb")
         profiler = ["-m", "cProfile", "-o", str(args.profile)] if args.profile else []
+        config, env = args.config, {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if args.db:  # the same config, its storage in the given database
+            config = Path(tmp) / "config.toml"
+            config.write_text(
+                args.config.read_text().replace(
+                    "\n[storage]\n", '\n[storage]\nurl_env = "BENCH_DB"\n'
+                )
+            )
+            env["BENCH_DB"] = args.db
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, *profiler, "-m", "bot", "run", "--config", str(args.config),
+            sys.executable, *profiler, "-m", "bot", "run", "--config", str(config),
             "--port", str(port), "--data-dir", str(Path(tmp) / "data"),
-            stdout=asyncio.subprocess.PIPE, stderr=log, cwd=tmp,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=asyncio.subprocess.PIPE, stderr=log, cwd=tmp, env=env,
         )  # fmt: skip
         assert proc.stdout is not None
         await asyncio.wait_for(proc.stdout.readline(), timeout=30)
@@ -240,7 +249,11 @@ async def run(args: argparse.Namespace) -> list[Phase]:
             await proc.wait()
             log.close()
             errors = (Path(tmp) / "bot.log").read_text(errors="replace").count("Traceback")
-    print(f"{args.members} members, {args.rounds} answers each per phase (later ones edits)")
+    where = "PostgreSQL" if args.db else "SQLite"
+    print(
+        f"{args.members} members on {where}, {args.rounds} answers each per phase (edits after "
+        "the first)"
+    )
     for phase in phases:
         phase.report()
     print(f"tracebacks in the bot's log: {errors}")
@@ -267,6 +280,7 @@ def main() -> None:
     p.add_argument("--mode", choices=("closed", "open", "both"), default="both")
     p.add_argument("--rate", type=float, default=500, help="open loop: answers a second in all")
     p.add_argument("--config", type=Path, default=ROOT / "config.example.toml")
+    p.add_argument("--db", help="a PostgreSQL URL, an empty database (default: SQLite)")
     p.add_argument("--profile", type=Path, help="run the bot under cProfile, writing here")
     args = p.parse_args()
     args.config = args.config.resolve()
@@ -277,7 +291,7 @@ def main() -> None:
         phases = asyncio.run(run(args))
     else:
         phases = uvloop.run(run(args))
-    if args.mode == "both" and args.rate == 500 and args.members == 200:
+    if args.mode == "both" and args.rate == 500 and args.members == 200 and not args.db:
         print(verdict(phases))
 
 
