@@ -132,7 +132,7 @@ class Outbox:
         clock, so the fake clock drives it in tests)."""
         self.wake = asyncio.Event()
         bot.on_wake(f"outbox:{self.platform}", self.wake.set)
-        self.taken: list[Claimed] = []
+        self.taken: deque[Claimed] = deque()
         """Rows handed over already claimed, waiting to be sent."""
         self.was_taken = asyncio.Event()
         bot.on_hand_off(self.platform, self.take)
@@ -224,7 +224,8 @@ class Outbox:
         While one batch is being sent the next is claimed, so the workers never wait for a
         claim and a long fan-out keeps the adapter at its full rate.
         """
-        rows, self.taken = self.taken, []
+        rows = list(self.taken)
+        self.taken.clear()
         handled = len(rows)
         if rows:
             await self._send(rows)
@@ -240,7 +241,7 @@ class Outbox:
             rows = following
         return handled
 
-    async def _send(self, rows: list[Claimed], done: list[Outcome] | None = None) -> None:
+    async def _send(self, rows: list[Claimed]) -> None:
         """Send `rows` with `workers` concurrent workers.
 
         Without idempotent sends each worker records its row before taking the next, which
@@ -248,28 +249,27 @@ class Outbox:
         by the platform, so outcomes are recorded `RECORD_BATCH` at a time, in one
         transaction, which is what lets a fan-out keep up with a fast platform. A row with a
         result hook is recorded at once: a ritual learns where its post went (a round's
-        thread) before people can reply there. Outcomes collect in `done`; given one, the
-        caller records what is left in it, else this does.
+        thread) before people can reply there.
         """
         queue = deque(rows)
         batch = RECORD_BATCH if self.idempotent else 1
-        pending = [] if done is None else done
+        done: list[Outcome] = []
 
         async def worker() -> None:
             while queue:
                 row = queue.popleft()
                 async with self.slots:
-                    pending.append((row, await self._perform(row)))
-                    if len(pending) >= batch or row.on_result:
-                        chunk = pending[:]
-                        pending.clear()
+                    done.append((row, await self._perform(row)))
+                    if len(done) >= batch or row.on_result:
+                        chunk = done[:]
+                        done.clear()
                         await self._record(chunk)
 
         try:
             await asyncio.gather(*(worker() for _ in range(min(self.workers, len(rows)))))
         finally:  # also when stopping: what was sent is not sent again at the next start
-            if done is None and pending:
-                await self._record(pending)
+            if done:
+                await self._record(done)
 
     async def _perform(self, row: Claimed) -> Any:
         now = self.bot.clock.now()
@@ -366,29 +366,42 @@ class Outbox:
         )
 
     async def _send_taken_forever(self) -> None:
-        """Send rows as they are handed over. With idempotent sends their outcomes are
-        recorded once `RECORD_BATCH` have collected or none was handed over for
-        `RECORD_DELAY`: a steady trickle of replies then costs one record transaction for
-        many, and a crash meanwhile only resends what the platform drops as a repeat."""
+        """Send rows as they are handed over: each worker takes the oldest one waiting, so a
+        reply never waits for a whole batch ahead of it. With idempotent sends the outcomes
+        are recorded once `RECORD_BATCH` have collected or `RECORD_DELAY` after the first: a
+        steady trickle of replies costs one record transaction for many, and a crash
+        meanwhile only resends what the platform drops as a repeat."""
         done: list[Outcome] = []
-        try:
+        collected = asyncio.Event()
+
+        async def record() -> None:
+            chunk = done[:]
+            done.clear()
+            await self._record(chunk)
+
+        async def worker() -> None:
             while True:
-                if done:
-                    try:
-                        async with asyncio.timeout(RECORD_DELAY):
-                            await self.was_taken.wait()
-                    except TimeoutError:
-                        await self._record(done[:])
-                        done.clear()
-                        continue
-                else:
+                while not self.taken:
+                    self.was_taken.clear()
                     await self.was_taken.wait()
-                self.was_taken.clear()
-                rows, self.taken = self.taken, []
-                try:
-                    await self._send(rows, done if self.idempotent else None)
-                except Exception:  # a bug: the rows stay claimed until the next start
-                    log.exception("outbox worker for %s failed", self.platform)
+                row = self.taken.popleft()
+                async with self.slots:
+                    done.append((row, await self._perform(row)))
+                    if not self.idempotent or len(done) >= RECORD_BATCH or row.on_result:
+                        await record()
+                    else:
+                        collected.set()
+
+        async def recorder() -> None:
+            while True:
+                await collected.wait()
+                await asyncio.sleep(RECORD_DELAY)
+                collected.clear()
+                if done:
+                    await record()
+
+        try:
+            await asyncio.gather(recorder(), *(worker() for _ in range(self.workers)))
         finally:
             if done:  # stopping: keep what was sent from being sent again
-                await self._record(done)
+                await record()
