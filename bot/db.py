@@ -58,10 +58,9 @@ def _begin(conn: Any) -> None:
 
 class InlineSession(AsyncSession):
     """The async session API over a synchronous SQLite session, so that handlers are written
-    once for both databases. Statements and object loads run directly (through SQLAlchemy's
-    greenlet bridge and aiosqlite's adapters each cost a third more); what is left to the base
-    class (begin, commit, close) goes through the bridge, which runs synchronous code as is.
-    Statements go through `exec`, as everywhere (sqlmodel deprecates `execute`).
+    once for both databases. What handlers call runs directly; anything else goes through
+    SQLAlchemy's greenlet bridge, which runs synchronous code as it is. Through the bridge and
+    aiosqlite's adapters, each statement cost a third more.
     """
 
     def __init__(self, engine: Engine) -> None:  # not super().__init__: it wants an async bind
@@ -73,12 +72,6 @@ class InlineSession(AsyncSession):
 
     async def exec(self, statement: Any, **kw: Any) -> Any:
         return self.sync_session.exec(statement, **kw)
-
-    async def scalar(self, statement: Any, *args: Any, **kw: Any) -> Any:
-        return self.sync_session.scalar(statement, *args, **kw)
-
-    async def scalars(self, statement: Any, *args: Any, **kw: Any) -> Any:
-        return self.sync_session.scalars(statement, *args, **kw)
 
     async def get(self, *args: Any, **kw: Any) -> Any:
         return self.sync_session.get(*args, **kw)

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import create_engine, func, inspect, text
+from sqlalchemy import create_engine, inspect, text
 from sqlmodel import select
 
 from bot.context import insert_ignore
@@ -140,16 +140,3 @@ async def test_a_savepoint_rollback_forgets_changed_objects(db: Database) -> Non
         s.add(again)
     async with db.reader() as s:
         assert (await s.exec(select(Community))).one().name == "Before"
-
-
-async def test_both_databases_answer_the_same_session_calls(db: Database) -> None:
-    """Handlers are written once: SQLite's synchronous session keeps the async API."""
-    async with db.session() as s:
-        s.add(Community(slug="one", name="One", timezone="UTC"))
-    async with db.reader() as s:
-        count = select(func.count()).select_from(Community)
-        assert await s.scalar(count) == 1
-        assert (await s.exec(count)).one() == 1
-        assert [c.slug for c in await s.scalars(select(Community))] == ["one"]
-        row = (await s.exec(select(Community))).one()
-        assert (await s.get(Community, row.id)) is row
