@@ -13,8 +13,10 @@ under WAL. PostgreSQL is reached over the network, so there the sessions are tru
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -45,6 +48,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA wal_autocheckpoint=0")  # `Database._checkpoint` does it, off the loop
     cur.close()
 
 
@@ -88,6 +92,12 @@ class InlineSession(AsyncSession):
         self.sync_session.refresh(instance, *args, **kw)
 
 
+CHECKPOINT_EVERY = 200
+"""Write transactions between two WAL checkpoints. Left to itself SQLite checkpoints inside a
+commit now and then, and a checkpoint syncs the database file to disk: in the event loop that
+held every reply up for tens of milliseconds. It runs in a thread of its own instead."""
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -104,6 +114,9 @@ class Database:
             )
             event.listen(self.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.sync_engine, "begin", _begin)
+            self._path = target.database or ""
+            self._writes = 0
+            self._checkpointing: asyncio.Task[None] | None = None
         else:
             self._engine = create_async_engine(target, pool_pre_ping=True)
             self.sync_engine = self._engine.sync_engine
@@ -122,6 +135,10 @@ class Database:
                 inline = InlineSession(self.sync_engine)
                 with inline.sync_session, inline.sync_session.begin():
                     yield inline
+                self._writes += 1
+                if self._writes >= CHECKPOINT_EVERY and not self._checkpoint_running():
+                    self._writes = 0
+                    self._checkpointing = asyncio.create_task(asyncio.to_thread(self._checkpoint))
         else:
             async with self._sessions() as s, s.begin():
                 yield s
@@ -137,8 +154,22 @@ class Database:
             async with self._sessions() as s:
                 yield s
 
+    def _checkpoint_running(self) -> bool:
+        return self._checkpointing is not None and not self._checkpointing.done()
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the database file (in a thread, on a connection of its own),
+        without waiting for readers or blocking the writer."""
+        try:
+            with closing(sqlite3.connect(self._path)) as conn:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:
+            log.warning("SQLite checkpoint failed (the next one will retry): %s", exc)
+
     async def close(self) -> None:
         if self.is_sqlite:
+            if self._checkpointing is not None:
+                await self._checkpointing
             self.sync_engine.dispose()
         else:
             await self._engine.dispose()

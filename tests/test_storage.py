@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlmodel import select
 
 from bot.context import insert_ignore
-from bot.db import Database, savepoint, sync_url
+from bot.db import CHECKPOINT_EVERY, Database, savepoint, sync_url
 from bot.models import Community, OutboxRow, Timer
 
 
@@ -140,3 +143,39 @@ async def test_a_savepoint_rollback_forgets_changed_objects(db: Database) -> Non
         s.add(again)
     async with db.reader() as s:
         assert (await s.exec(select(Community))).one().name == "Before"
+
+
+def rows_without_the_wal(main_file: Path, tmp_path: Path) -> int:
+    """The communities in the database file alone, as the last checkpoint left it."""
+    alone = tmp_path / "without-the-wal.db"
+    alone.write_bytes(main_file.read_bytes())
+    with closing(sqlite3.connect(alone)) as conn:
+        tables = {t for (t,) in conn.execute("SELECT name FROM sqlite_master")}
+        if "community" not in tables:
+            return 0
+        found: int = conn.execute("SELECT count(*) FROM community").fetchone()[0]
+        return found
+
+
+async def test_sqlite_checkpoints_outside_the_event_loops_commits(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """SQLite's own checkpoints are off (they sync the file to disk inside a commit, in the
+    event loop); after enough writes one runs in a thread and the rows reach the file."""
+    db = Database(sqlite_url)
+    await db.upgrade()
+    async with db.reader() as s:
+        assert (await s.exec(text("PRAGMA wal_autocheckpoint"))).scalar() == 0
+    for i in range(CHECKPOINT_EVERY):
+        async with db.session() as s:
+            s.add(Community(slug=f"c{i}", name=f"Community {i}", timezone="UTC"))
+    main_file = Path(sync_url(sqlite_url).database or "")
+    async with asyncio.timeout(10):  # a poll with a deadline: the checkpoint is a thread's
+        while True:
+            if (
+                await asyncio.to_thread(rows_without_the_wal, main_file, tmp_path)
+                == CHECKPOINT_EVERY
+            ):
+                break
+            await asyncio.sleep(0.01)
+    await db.close()
