@@ -62,8 +62,8 @@ def _begin(conn: Any) -> None:
 
 class InlineSession(AsyncSession):
     """The async session API over a synchronous SQLite session, so that handlers are written
-    once for both databases. Statements and object loads run directly (through SQLAlchemy's
-    greenlet bridge and aiosqlite's adapters each cost a third more); what is left to the base
+    once for both databases. Statements and object loads run directly (through an async
+    driver and SQLAlchemy's greenlet bridge, each cost a third more); what is left to the base
     class (begin, commit, close) goes through the bridge, which runs synchronous code as is.
     Statements go through `exec`, as everywhere: sqlmodel deprecates `execute` and what is
     built on it (`scalar`, `scalars`), which this session does not carry over.

@@ -138,8 +138,8 @@ class Outbox:
         bot.on_hand_off(self.platform, self.take)
         self.idempotent = Capability.IDEMPOTENT_SEND in adapter.capabilities
         self.slots = asyncio.Semaphore(self.workers)
-        """Shared by every batch being sent, so that all of them together keep to `workers`
-        rows in flight."""
+        """Shared by the hand-off workers and every claimed batch being sent, so that all of
+        them together keep to `workers` rows in flight."""
 
     def _bucket(self) -> TokenBucket:
         """The adapter's rate at full speed, with half its burst: the other half stays with
