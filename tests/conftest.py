@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from bot.app import Running
 from bot.testing import Harness
+from tests.webchat_client import ChatClient
 
 #: Synapse and its registered users, shared by the Matrix and the adapter contract tests.
 pytest_plugins = ("tests.matrix.fixtures",)
@@ -70,3 +72,12 @@ def database_url(request: pytest.FixtureRequest) -> str:
 async def harness(database_url: str) -> AsyncIterator[Harness]:
     async with Harness.open(database_url) as h:
         yield h
+
+
+@pytest.fixture
+async def chat(bot: Running) -> AsyncIterator[ChatClient]:
+    """A web chat client on the module's `bot` fixture (a running bot with its web server)."""
+    assert bot.web is not None
+    client = ChatClient(f"http://127.0.0.1:{bot.web.port}")
+    yield client
+    await client.close()

@@ -39,14 +39,6 @@ async def bot(database_url: str, tmp_path: Path) -> AsyncIterator[Running]:
         yield run
 
 
-@pytest.fixture
-async def chat(bot: Running) -> AsyncIterator[ChatClient]:
-    assert bot.web is not None
-    client = ChatClient(f"http://127.0.0.1:{bot.web.port}")
-    yield client
-    await client.close()
-
-
 async def dashboard_link(chat: ChatClient, user: str = "ada") -> str:
     seen = len(await chat.messages(f"@{user}", user))
     await chat.post(f"@{user}", user, "/me dashboard")

@@ -26,14 +26,6 @@ async def bot(tmp_path: Path) -> AsyncIterator[Running]:
         yield run
 
 
-@pytest.fixture
-async def chat(bot: Running) -> AsyncIterator[ChatClient]:
-    assert bot.web is not None
-    client = ChatClient(f"http://127.0.0.1:{bot.web.port}")
-    yield client
-    await client.close()
-
-
 def from_bot(m: dict[str, object]) -> bool:
     return m["user"] == "community-bot"
 
