@@ -176,11 +176,12 @@ class Database:
 
 
 def upgrade(url: str) -> None:
-    """Apply every migration not yet applied (`alembic upgrade heads`); synchronous."""
+    """Apply every migration not yet applied (`alembic upgrade head`: there is one head, so a
+    branch left unmerged fails here, loudly); synchronous."""
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["url"] = sync_url(url)
-    command.upgrade(cfg, "heads")
+    command.upgrade(cfg, "head")
 
 
 @asynccontextmanager

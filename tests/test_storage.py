@@ -179,3 +179,15 @@ async def test_sqlite_checkpoints_outside_the_event_loops_commits(
                 break
             await asyncio.sleep(0.01)
     await db.close()
+
+
+def test_the_migrations_have_one_head() -> None:
+    """Two revisions that grew from the same parent must be merged, or `upgrade head` fails."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    from bot.db import MIGRATIONS
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert len(ScriptDirectory.from_config(cfg).get_heads()) == 1
