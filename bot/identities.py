@@ -17,6 +17,7 @@ from sqlmodel import col
 
 from bot.context import Context
 from bot.errors import UserInputError
+from bot.forget import forget_command
 from bot.grammar import CommandSpec, Invocation
 from bot.merge import identities_of, merge_members, split_identity
 from bot.models import LinkCode, LinkGuard, Member, Role
@@ -194,6 +195,12 @@ router = Router(
         ),
         CommandSpec(
             ("me", "unlink"), "me unlink <platform>", "split off a linked account", unlink_command
+        ),
+        CommandSpec(
+            ("me", "forget"),
+            "me forget [confirm]",
+            "erase everything I keep about you",
+            forget_command,
         ),
         CommandSpec(
             ("me", "reach"),

@@ -1,4 +1,5 @@
-"""links: one member across platforms (one-time link codes, their guard, where to reach them)
+"""links: one member across platforms (one-time link codes, their guard, where to reach them);
+a breakout outlives a forgotten starter
 
 Revision ID: 0015
 Revises: 0006
@@ -17,6 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("breakout", schema=None) as batch_op:
+        batch_op.alter_column("started_by", existing_type=sa.Integer(), nullable=True)
     with op.batch_alter_table("member", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("reach", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True)
@@ -48,3 +51,5 @@ def downgrade() -> None:
     op.drop_table("link_code")
     with op.batch_alter_table("member", schema=None) as batch_op:
         batch_op.drop_column("reach")
+    with op.batch_alter_table("breakout", schema=None) as batch_op:
+        batch_op.alter_column("started_by", existing_type=sa.Integer(), nullable=False)
