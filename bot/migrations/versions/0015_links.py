@@ -1,4 +1,5 @@
-"""links: one member across platforms (one-time link codes, their guard, where to reach them);
+"""links: one member across platforms (one-time link codes, their guard, where to reach them),
+links to a member's own data;
 a breakout outlives a forgotten starter
 
 Revision ID: 0015
@@ -35,6 +36,16 @@ def upgrade() -> None:
     with op.batch_alter_table("link_code", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_link_code_member_id"), ["member_id"], unique=False)
     op.create_table(
+        "data_link",
+        sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["member_id"], ["member.id"]),
+        sa.PrimaryKeyConstraint("token_hash"),
+    )
+    with op.batch_alter_table("data_link", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_data_link_member_id"), ["member_id"], unique=False)
+    op.create_table(
         "link_guard",
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
@@ -46,6 +57,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("link_guard")
+    with op.batch_alter_table("data_link", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_data_link_member_id"))
+    op.drop_table("data_link")
     with op.batch_alter_table("link_code", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_link_code_member_id"))
     op.drop_table("link_code")
