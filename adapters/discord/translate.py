@@ -47,6 +47,8 @@ EPHEMERAL = 1 << 6
 """Message flag: only the person who used the command sees the answer."""
 MAX_CONTENT = 2000
 CUSTOM_ID_SEP = "|"
+FORM_MARK = "+"
+"""Starts the custom id of a button that opens a form: the press opens it at once."""
 FORM_FIELD = "text"
 PRIVATE_THREAD = 12
 EXTERNAL_EVENT = 3
@@ -189,7 +191,8 @@ def interaction(data: Mapping[str, Any], view: View) -> Inbound | None:
         text = command_text(body)
         return CommandInvoked(text=text, **common) if text else None
     if kind in (COMPONENT, MODAL_SUBMIT):
-        action, _, value = str(body.get("custom_id", "")).partition(CUSTOM_ID_SEP)
+        button = str(body.get("custom_id", "")).removeprefix(FORM_MARK)
+        action, _, value = button.partition(CUSTOM_ID_SEP)
         if not action:
             return None
         message_id = (data.get("message") or {}).get("id", "")
@@ -541,7 +544,22 @@ def nonce(key: str) -> str:
 
 
 def custom_id(button: Button) -> str:
-    return f"{button.action}{CUSTOM_ID_SEP}{button.value}"[:100]
+    mark = FORM_MARK if button.form else ""
+    return f"{mark}{button.action}{CUSTOM_ID_SEP}{button.value}"[:100]
+
+
+def form_opener(data: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(the modal's custom id, the button's label) when a press should open a form."""
+    body = data.get("data") or {}
+    pressed = str(body.get("custom_id", ""))
+    if data.get("type") != COMPONENT or not pressed.startswith(FORM_MARK):
+        return None
+    label = "Answer"
+    for row in (data.get("message") or {}).get("components") or []:
+        for c in row.get("components") or []:
+            if c.get("custom_id") == pressed and c.get("label"):
+                label = str(c["label"])
+    return pressed.removeprefix(FORM_MARK), label
 
 
 def components(buttons: Sequence[Button]) -> list[dict[str, Any]]:
