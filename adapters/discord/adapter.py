@@ -148,6 +148,7 @@ class DiscordAdapter:
         api_base: str = "https://discord.com/api/v10",
         gateway: str = "wss://gateway.discord.gg/",
         prompts: Mapping[str, str] | None = None,
+        guild_ready_timeout: float = 2.0,
     ) -> None:
         self._token = token
         self.guilds = frozenset(guilds)
@@ -157,6 +158,7 @@ class DiscordAdapter:
         self.api_base = api_base.rstrip("/")
         self.gateway = gateway
         self.prompts = dict(prompts or {})
+        self.guild_ready_timeout = guild_ready_timeout
         self.self_id = UserId("")
         self.application_id = ""
         self.ready = asyncio.Event()
@@ -212,21 +214,27 @@ class DiscordAdapter:
         discord.http.Route.BASE = self.api_base
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway)
         client = _Client(
-            self, intents=self.intents(), enable_debug_events=True, max_ratelimit_timeout=30.0
+            self,
+            intents=self.intents(),
+            enable_debug_events=True,
+            max_ratelimit_timeout=30.0,
+            guild_ready_timeout=self.guild_ready_timeout,
         )
         self._client = client
         await client.login(self._token.reveal())
         assert client.user is not None
         self.self_id = UserId(str(client.user.id))
         self._task = asyncio.create_task(client.connect(reconnect=True), name="discord gateway")
+        self._task.add_done_callback(self._gateway_ended)
         ready = asyncio.create_task(self.ready.wait())
         await asyncio.wait(
             {ready, self._task}, timeout=READY_TIMEOUT, return_when="FIRST_COMPLETED"
         )
         if not self.ready.is_set():
             ready.cancel()
+            failed = self._task.exception() if self._task.done() else None
             await self.stop()
-            raise PlatformError("Discord: the gateway did not become ready")
+            raise PlatformError(f"Discord: the gateway did not become ready: {failed!r}")
         self.application_id = str(client.application_id)
         await self._sync_commands()
         if not self.message_content:
@@ -236,6 +244,10 @@ class DiscordAdapter:
                 self.command_prefix,
             )
         log.info("Discord: connected as %s to %d servers", self.self_id, len(self._known_guilds()))
+
+    def _gateway_ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Discord: the gateway connection ended", exc_info=task.exception())
 
     async def stop(self) -> None:
         for task in list(self._background):

@@ -84,7 +84,7 @@ def interaction(
     data: dict[str, Any],
     *,
     uid: str = "200",
-    name: str = "Ada",
+    uname: str = "Ada",
     channel: str = CHANNEL,
     message_id: str | None = None,
     guild: str | None = GUILD,
@@ -101,15 +101,16 @@ def interaction(
         "locale": "en-GB",
         "app_permissions": "2248473465835073",
         "entitlements": [],
+        "attachment_size_limit": 10485760,
         "authorizing_integration_owners": {"0": GUILD},
         "context": 0 if guild else 1,
     }
     if guild:
         body["guild_id"] = guild
         body["guild_locale"] = "en-US"
-        body["member"] = member(uid, name)
+        body["member"] = member(uid, uname)
     else:
-        body["user"] = user(uid, name)
+        body["user"] = user(uid, uname)
     if message_id:
         body["message"] = message_create(message_id, BOT, "Bot", "Check-in", guild=guild)
     return body
