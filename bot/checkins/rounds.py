@@ -26,6 +26,7 @@ from adapters.contract import (
     Direct,
     Place,
     PlatformName,
+    Purpose,
     Sent,
     SpaceId,
     TextForm,
@@ -438,7 +439,10 @@ async def close_round(scope: Scope, r: CheckinRound) -> bool:
     r.state, r.closed_at = RoundState.CLOSED, scope.now
     scope.session.add(r)
     await scope.send(
-        round_place(r), await summary(scope, r, answers), key=f"checkin:{r.id}:summary"
+        round_place(r),
+        await summary(scope, r, answers),
+        key=f"checkin:{r.id}:summary",
+        purpose=Purpose("checkin.summary"),
     )
     return True
 
