@@ -135,3 +135,11 @@ async def test_event_add_publish_links_the_native_twin(harness: Harness) -> None
         )
     )
     assert [e.title for e in await events(h)] == ["Weekly call (moved)"]
+
+
+async def test_a_start_with_milliseconds_still_gets_its_reminder(harness: Harness) -> None:
+    h = harness
+    await h.say("bea", "help")
+    await h.feed(changed(h, NativeChange.CREATED, start=START + timedelta(milliseconds=250)))
+    await h.advance(START - h.clock.now())
+    assert any("Reminder" in r.text for r in h.adapter.records)

@@ -219,6 +219,8 @@ class DiscordAdapter:
             enable_debug_events=True,
             max_ratelimit_timeout=30.0,
             guild_ready_timeout=self.guild_ready_timeout,
+            chunk_guilds_at_startup=False,  # the member list is not kept: nothing reads it
+            member_cache_flags=discord.MemberCacheFlags.none(),
         )
         self._client = client
         await client.login(self._token.reveal())

@@ -314,6 +314,7 @@ SLASH_COMMANDS: tuple[Slash, ...] = (
                     _pos("provocation", "a provocation id or your own question"),
                     Opt("minutes", "how long", INTEGER),
                     Opt("from", "who takes part", choices=("reactions", "present", "checkin")),
+                    Opt("join-window", "seconds to press Join (10 to 3600)", INTEGER),
                     Opt("report-minutes", "time for report-backs", INTEGER),
                 ),
                 words="breakout",

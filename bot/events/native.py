@@ -79,7 +79,7 @@ async def on_changed(ctx: Context, change: NativeEventChanged) -> None:
             uid=native_uid(change.platform, change.native_id),
             token=new_token(),
             title="",
-            starts_at=change.start,
+            starts_at=change.start.replace(microsecond=0),
             timezone=ctx.community.timezone,
             remind=list(NATIVE_REMIND),
             source="native",
@@ -88,10 +88,11 @@ async def on_changed(ctx: Context, change: NativeEventChanged) -> None:
     event.title = change.title.strip()[:200] or "Untitled event"
     event.description = change.description
     event.link = change.link[:500] if change.link else None
-    event.starts_at = change.start
+    start = change.start.replace(microsecond=0)  # occurrences are keyed to the second
+    event.starts_at = start
     event.timezone = change.zone or event.timezone
-    end = change.end or change.start + DEFAULT_DURATION
-    event.duration_seconds = max(60, int((end - change.start).total_seconds()))
+    end = change.end or start + DEFAULT_DURATION
+    event.duration_seconds = max(60, int((end - start).total_seconds()))
     event.rrule = change.rrule
     event.cancelled = change.change is NativeChange.CANCELLED
     ctx.session.add(event)
