@@ -31,6 +31,10 @@ class Actor:
     platform: PlatformName
     user_id: UserId
     display_name: str
+    roles: tuple[str, ...] = field(default=(), compare=False)
+    """Community roles (`catalyst`, `organiser`) the platform grants this person, from the
+    config's mapping of platform roles (a Discord "Catalyst" role); the core raises the
+    member's role to the highest of them, and never lowers it."""
 
 
 @dataclass(frozen=True)

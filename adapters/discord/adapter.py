@@ -142,6 +142,7 @@ class DiscordAdapter:
         token: Secret,
         *,
         guilds: Sequence[str] = (),
+        roles: Mapping[str, str] | None = None,
         message_content: bool = False,
         members_intent: bool = False,
         command_prefix: str = "!",
@@ -152,6 +153,9 @@ class DiscordAdapter:
     ) -> None:
         self._token = token
         self.guilds = frozenset(guilds)
+        self.roles = {name.casefold(): role for name, role in (roles or {}).items()}
+        """Discord role name (any case) -> community role."""
+        self._role_ids: dict[str, str] = {}
         self.message_content = message_content
         self.members_intent = members_intent
         self.command_prefix = command_prefix
@@ -186,6 +190,7 @@ class DiscordAdapter:
         return cls(
             config.secret(section.token_env),
             guilds=section.guilds,
+            roles=section.roles,
             message_content=section.message_content,
             members_intent=section.members_intent,
             command_prefix=section.command_prefix,
@@ -287,6 +292,7 @@ class DiscordAdapter:
             parents=self._parents,
             guilds=self.guilds,
             prefix=self.command_prefix,
+            roles=self._role_ids,
         )
 
     async def received(self, msg: str | bytes) -> None:
@@ -317,11 +323,21 @@ class DiscordAdapter:
             self._guild_of[guild] = guild
             for channel in [*(data.get("channels") or []), *(data.get("threads") or [])]:
                 self._channel(channel, guild)
+            for role in data.get("roles") or []:
+                self._role(role)
+        elif kind in ("GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE"):
+            self._role(data.get("role") or {})
         elif kind in ("CHANNEL_CREATE", "THREAD_CREATE", "THREAD_UPDATE"):
             self._channel(data, data.get("guild_id"))
         elif kind == "THREAD_LIST_SYNC":
             for thread in data.get("threads") or []:
                 self._channel(thread, data.get("guild_id"))
+
+    def _role(self, role: Mapping[str, Any]) -> None:
+        """A server role the config maps to a community role (matched by name)."""
+        granted = self.roles.get(str(role.get("name", "")).casefold())
+        if granted is not None and "id" in role:
+            self._role_ids[str(role["id"])] = granted
 
     def _channel(self, channel: Mapping[str, Any], guild: Any) -> None:
         cid = str(channel["id"])

@@ -80,6 +80,8 @@ class View:
     guilds: frozenset[str] = frozenset()
     """The configured guilds; empty takes every guild the bot is in."""
     prefix: str = "!"
+    roles: Mapping[str, str] = field(default_factory=dict)
+    """Discord role id -> the community role it grants (from the config's mapping)."""
 
     def dispatch_id(self, kind: str) -> EventId:
         """An id for a dispatch without an id of its own: a resumed session replays missed
@@ -92,8 +94,14 @@ def display_name(user: Mapping[str, Any], member: Mapping[str, Any] | None = Non
     return str(nick or user.get("global_name") or user.get("username") or user.get("id", "?"))
 
 
-def actor_of(user: Mapping[str, Any], member: Mapping[str, Any] | None = None) -> Actor:
-    return Actor(PLATFORM, UserId(str(user["id"])), display_name(user, member))
+def actor_of(
+    user: Mapping[str, Any],
+    member: Mapping[str, Any] | None = None,
+    roles: Mapping[str, str] | None = None,
+) -> Actor:
+    held = (member or {}).get("roles") or []
+    granted = tuple(sorted({roles[str(r)] for r in held if str(r) in roles})) if roles else ()
+    return Actor(PLATFORM, UserId(str(user["id"])), display_name(user, member), granted)
 
 
 def place_of(channel_id: str, guild_id: str | None, view: View) -> Place:
@@ -124,7 +132,7 @@ def to_inbound(kind: str, data: Mapping[str, Any], view: View) -> Inbound | None
         model = MemberJoined if kind == "GUILD_MEMBER_ADD" else MemberLeft
         return model(
             event_id=view.dispatch_id("member"),
-            actor=actor_of(data["user"], data),
+            actor=actor_of(data["user"], data, view.roles),
             place=Place(PLATFORM, SpaceId(str(guild))),
             raw=data,
         )
@@ -153,7 +161,7 @@ def message(kind: str, data: Mapping[str, Any], view: View) -> Inbound | None:
         return None
     guild = data.get("guild_id")
     common: dict[str, Any] = {
-        "actor": actor_of(author, data.get("member")),
+        "actor": actor_of(author, data.get("member"), view.roles),
         "place": place_of(str(data["channel_id"]), str(guild) if guild else None, view),
         "raw": data,
     }
@@ -182,7 +190,7 @@ def interaction(data: Mapping[str, Any], view: View) -> Inbound | None:
     guild = data.get("guild_id")
     common: dict[str, Any] = {
         "event_id": EventId(str(data["id"])),
-        "actor": actor_of(user, member),
+        "actor": actor_of(user, member, view.roles),
         "place": place_of(str(channel), str(guild) if guild else None, view),
         "raw": data,
     }

@@ -557,7 +557,18 @@ class FakeDiscord:
                     "managed": False,
                     "mentionable": False,
                     "flags": 0,
-                }
+                },
+                {
+                    "id": p.CATALYST_ROLE,
+                    "name": "Catalyst",
+                    "permissions": "0",
+                    "position": 1,
+                    "color": 0,
+                    "hoist": True,
+                    "managed": False,
+                    "mentionable": True,
+                    "flags": 0,
+                },
             ],
             "emojis": [],
             "features": [],
@@ -660,7 +671,13 @@ class FakeDiscord:
         return str(data["id"])
 
     def slash(
-        self, user: str, name: str, options: list[dict[str, Any]], *, channel: str = p.CHANNEL
+        self,
+        user: str,
+        name: str,
+        options: list[dict[str, Any]],
+        *,
+        channel: str = p.CHANNEL,
+        roles: list[str] | None = None,
     ) -> str:
         iid = self.next_id()
         return self._interact(
@@ -671,6 +688,7 @@ class FakeDiscord:
                 uid=user,
                 uname=self.users.get(user, f"User{user[-3:]}"),
                 channel=channel,
+                roles=roles,
             )
         )
 

@@ -9,6 +9,7 @@ GUILD = "1100000000000000001"
 CHANNEL = "1100000000000000002"
 THREAD = "1100000000000000777"
 BOT = "1100000000000000100"
+CATALYST_ROLE = "1100000000000000050"
 APP = "1100000000000000100"
 
 
@@ -88,6 +89,7 @@ def interaction(
     channel: str = CHANNEL,
     message_id: str | None = None,
     guild: str | None = GUILD,
+    roles: list[str] | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": iid,
@@ -108,7 +110,7 @@ def interaction(
     if guild:
         body["guild_id"] = guild
         body["guild_locale"] = "en-US"
-        body["member"] = member(uid, uname)
+        body["member"] = member(uid, uname, roles=roles)
     else:
         body["user"] = user(uid, uname)
     if message_id:

@@ -23,7 +23,8 @@ from adapters.contract import (
 )
 from adapters.discord.adapter import GlobalPacer
 from tests.discord import payloads as p
-from tests.discord.conftest import Connected
+from tests.discord.conftest import Connected, adapter_for
+from tests.discord.fake_discord import FakeDiscord
 
 pytestmark = pytest.mark.discord
 
@@ -205,3 +206,19 @@ async def test_the_pacer_keeps_to_its_limit_in_any_window() -> None:
         stamps.append(time.monotonic())
     for i in range(len(stamps) - 20):
         assert stamps[i + 20] - stamps[i] >= 0.2 - 1e-3
+
+
+async def test_a_configured_role_name_is_mapped_to_its_community_role(
+    discord_fake: FakeDiscord,
+) -> None:
+    adapter = adapter_for(discord_fake, roles={"catalyst": "catalyst"})
+    link = Connected(discord_fake, adapter)
+    await adapter.start(link.sink)
+    try:
+        discord_fake.slash("201", "help", [], roles=[p.CATALYST_ROLE])
+        command = await link.next(CommandInvoked)
+        assert command.actor.roles == ("catalyst",)
+        [identify] = discord_fake.identified
+        assert not identify["intents"] & (1 << 15), "no message content unless configured"
+    finally:
+        await adapter.stop()

@@ -429,3 +429,12 @@ def test_the_command_payloads_are_well_formed() -> None:
             inner = o.get("options", [])
             required = [x["required"] for x in inner]
             assert required == sorted(required, reverse=True)  # required options first
+
+
+def test_mapped_discord_roles_travel_with_the_actor() -> None:
+    view = t.View(self_id=p.BOT, roles={p.CATALYST_ROLE: "catalyst"})
+    data = p.slash("920", "help", [], roles=[p.CATALYST_ROLE, "999"])
+    event = t.to_inbound("INTERACTION_CREATE", data, view)
+    assert event is not None and event.actor.roles == ("catalyst",)
+    plain = t.to_inbound("INTERACTION_CREATE", p.slash("921", "help", [], roles=["999"]), view)
+    assert plain is not None and plain.actor.roles == ()
