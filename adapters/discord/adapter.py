@@ -62,6 +62,9 @@ log = logging.getLogger(__name__)
 
 GLOBAL_LIMIT = 50
 """Requests a second Discord allows a bot across all routes."""
+PACED = GLOBAL_LIMIT - 1
+"""What the pacer lets out in any second: one under the limit, so requests that reach Discord
+a few milliseconds apart from when they left never make 51 in its window."""
 PENDING_TTL = 14 * 60.0
 """An interaction's token answers for 15 minutes; after that, replies go as messages."""
 ANSWER_GRACE = 5.0
@@ -166,7 +169,7 @@ class DiscordAdapter:
         self.self_id = UserId("")
         self.application_id = ""
         self.ready = asyncio.Event()
-        self.pacer = GlobalPacer()
+        self.pacer = GlobalPacer(PACED)
         self._client: _Client | None = None
         self._task: asyncio.Task[None] | None = None
         self._sink: InboundSink | None = None

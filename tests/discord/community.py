@@ -31,7 +31,7 @@ PEOPLE = {
 BEA, CYD, DAN, EVE, FAY, GUS = list(PEOPLE)[1:]
 
 
-def config_text(fake: FakeDiscord, data: Path) -> str:
+def config_text(fake: FakeDiscord, data: Path, workers: int = 4) -> str:
     return f"""
 [community]
 name = "Discord community"
@@ -44,6 +44,9 @@ data_dir = "{data}"
 [web]
 host = "127.0.0.1"
 auth = "open"
+
+[delivery]
+workers = {workers}
 
 [discord]
 token_env = "DISCORD_TEST_TOKEN"
