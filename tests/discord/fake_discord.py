@@ -137,6 +137,8 @@ class FakeDiscord:
         self._socket_ready = asyncio.Event()
         self._window: deque[float] = deque()
         self.busiest_second = 0
+        self.bucket_size, self.bucket_seconds = 5, 5.0
+        self._buckets: dict[str, deque[float]] = {}
         """The most requests (interaction answers aside) received within one second."""
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -210,6 +212,10 @@ class FakeDiscord:
             if len(self._window) > GLOBAL_LIMIT and self.enforce_global:
                 self.problems.append(f"over the global limit at {path}")
                 return self._limited(call, 1.0, is_global=True)
+        bucket = self._bucket(request.method, path, call.at)
+        if bucket is not None and bucket[0] < 0:
+            self.problems.append(f"over the route bucket at {request.method} {path}")
+            return self._limited(call, bucket[1], is_global=False)
         for limit in self.limits:
             if limit.pattern.search(f"{request.method} {path}"):
                 self.limits.remove(limit)
@@ -219,7 +225,30 @@ class FakeDiscord:
         request[BODY] = call.body
         response: web.StreamResponse = await handler(request)
         call.status = response.status
+        if bucket is not None:
+            remaining, reset_after = bucket
+            response.headers.update(
+                {
+                    "X-RateLimit-Limit": str(self.bucket_size),
+                    "X-RateLimit-Remaining": str(remaining),
+                    "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+                    "X-RateLimit-Bucket": "messages",
+                }
+            )
         return response
+
+    def _bucket(self, method: str, path: str, now: float) -> tuple[int, float] | None:
+        """Creating messages is limited per channel, as on Discord: `bucket_size` requests a
+        `bucket_seconds` window. Returns (remaining, reset after), remaining < 0 when over."""
+        match = re.fullmatch(r"/channels/(\d+)/messages", path)
+        if method != "POST" or match is None:
+            return None
+        window = self._buckets.setdefault(match.group(1), deque())
+        while window and now - window[0] >= self.bucket_seconds:
+            window.popleft()
+        window.append(now)
+        reset_after = window[0] + self.bucket_seconds - now
+        return self.bucket_size - len(window), reset_after
 
     def _limited(self, call: Call, retry_after: float, *, is_global: bool) -> web.Response:
         call.status = 429

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,8 +14,11 @@ from adapters.contract import (
     CommandInvoked,
     Direct,
     MessageReceived,
+    NativeEventChanged,
+    NativePublished,
     Place,
     PlatformName,
+    PublishNativeEvent,
     SendMessage,
     Sent,
     SpaceId,
@@ -220,5 +224,60 @@ async def test_a_configured_role_name_is_mapped_to_its_community_role(
         assert command.actor.roles == ("catalyst",)
         [identify] = discord_fake.identified
         assert not identify["intents"] & (1 << 15), "no message content unless configured"
+    finally:
+        await adapter.stop()
+
+
+async def test_a_channels_message_bucket_is_waited_for_not_overrun(connected: Connected) -> None:
+    fake = connected.fake
+    fake.bucket_size, fake.bucket_seconds = 3, 0.6
+    for n in range(7):
+        await connected.adapter.perform(SendMessage(key=f"b{n}", to=ROOM, text=(f"m{n}",)))
+    calls = fake.bot_calls("POST", rf"/channels/{p.CHANNEL}/messages")
+    assert [c.status for c in calls] == [200] * 7, "no 429: the bucket was respected"
+    assert calls[3].at - calls[0].at >= 0.6 - 0.05
+    assert fake.texts(p.CHANNEL) == [f"m{n}" for n in range(7)]
+
+
+async def test_a_published_event_is_created_once_and_its_echo_is_not_imported(
+    connected: Connected,
+) -> None:
+    start = datetime(2026, 3, 10, 18, tzinfo=UTC)
+    action = PublishNativeEvent(
+        key="pub1",
+        place=ROOM,
+        title="Weekly call",
+        start=start,
+        end=start + timedelta(hours=1),
+        zone="Europe/London",
+        rrule="FREQ=WEEKLY",
+        link="https://meet.example/x",
+    )
+    result = await connected.adapter.perform(action)
+    assert isinstance(result, NativePublished)
+    event = connected.fake.scheduled[result.native_id]
+    assert event["recurrence_rule"]["frequency"] == 2 and event["name"] == "Weekly call"
+    moved = await connected.adapter.perform(
+        PublishNativeEvent(
+            **{
+                **action.__dict__,
+                "key": "pub2",
+                "native_id": result.native_id,
+                "title": "Weekly call (moved)",
+            }
+        )
+    )
+    assert moved == result and event["name"] == "Weekly call (moved)"
+    change = await connected.next(NativeEventChanged)  # the update's echo; the create's is not
+    assert change.native_id == result.native_id and change.title == "Weekly call (moved)"
+
+
+async def test_without_message_content_it_says_so_at_start(
+    discord_fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    adapter = adapter_for(discord_fake)
+    await adapter.start(Connected(discord_fake, adapter).sink)
+    try:
+        assert any("message-content intent is off" in r.getMessage() for r in caplog.records)
     finally:
         await adapter.stop()
