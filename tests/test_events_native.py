@@ -143,3 +143,13 @@ async def test_a_start_with_milliseconds_still_gets_its_reminder(harness: Harnes
     await h.feed(changed(h, NativeChange.CREATED, start=START + timedelta(milliseconds=250)))
     await h.advance(START - h.clock.now())
     assert any("Reminder" in r.text for r in h.adapter.records)
+
+
+async def test_cancelling_a_published_event_cancels_its_native_twin(harness: Harness) -> None:
+    h = harness
+    await h.say("ada", 'event add "Weekly call" 2026-03-10 18:00 --publish')
+    [reply] = await h.say("ada", "event cancel 1")
+    assert "and its scheduled event" in reply
+    published = [r.action for r in h.adapter.records if isinstance(r.action, PublishNativeEvent)]
+    assert [p.cancelled for p in published] == [False, True]
+    assert published[1].native_id is not None

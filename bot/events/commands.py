@@ -167,6 +167,8 @@ async def event_cancel(ctx: Context, inv: Invocation) -> None:
     else:
         event.cancelled = True
         text = f"Cancelled “{event.title}”"
+        if await native.withdraw(ctx, event):
+            text += " (and its scheduled event)"
     ctx.session.add(event)
     skipped = await replan(ctx, event)
     await ctx.audit(ctx.community, ctx.member, "event.cancel", event_id=event.id, what=text)

@@ -22,7 +22,10 @@ from adapters.contract import (
     NativeEventChanged,
     NativeInterest,
     NativePublished,
+    Place,
+    PlatformName,
     PublishNativeEvent,
+    SpaceId,
 )
 from bot.context import Context, Scope, insert_ignore
 from bot.events.ical import new_token
@@ -178,6 +181,29 @@ async def publish(ctx: Context, event: Event) -> bool:
         ),
         ctx.platform,
         on_result=f"native.published:{event.id}:{ctx.platform}:{place.space}",
+    )
+    return True
+
+
+async def withdraw(scope: Scope, event: Event) -> bool:
+    """Cancel the native twin of a cancelled community event; False when it has none."""
+    link = (
+        await scope.session.exec(select(NativeEvent).where(NativeEvent.event_id == event.id))
+    ).first()
+    if link is None or Capability.NATIVE_EVENTS not in scope.capabilities(link.platform):
+        return False
+    await scope.perform(
+        PublishNativeEvent(
+            key=f"event:{event.id}:native:{link.platform}:cancel",
+            place=Place(PlatformName(link.platform), SpaceId(link.space)),
+            title=event.title,
+            start=event.starts_at,
+            end=event.starts_at + timedelta(seconds=event.duration_seconds),
+            zone=event.timezone,
+            native_id=link.native_id,
+            cancelled=True,
+        ),
+        link.platform,
     )
     return True
 
