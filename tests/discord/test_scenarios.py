@@ -206,3 +206,26 @@ async def test_an_imported_scheduled_event_reminds_its_interested_members(
             reminder = fake._text(await c.dm(user, "Reminder"))
             assert "Game night" in reminder and "1 hour" in reminder
         assert not [m for m in c.bot_posts(fake.dm_channel(DAN)) if "Reminder" in fake._text(m)]
+
+
+async def test_a_dm_round_answered_by_dm_reply_edit_and_dm_button(tmp_path: Path) -> None:
+    async with community(tmp_path) as c:
+        fake = c.fake
+        for user in (BEA, CYD):
+            fake.say(user, "hello")  # the bot meets them
+        await c.command(ADA, "checkin", "open", prompt="What made you smile?", dm=True)
+        asked = await c.dm(BEA, "What made you smile?")
+        await c.dm(CYD, "What made you smile?")
+        mid = fake.say(BEA, "A dog", channel=fake.dm_channel(BEA))
+        await c.dm(BEA, "answer is in")
+        fake.edit(mid, "A dog on a skateboard")
+        await c.dm(BEA, "answer is updated")
+        question = await c.dm(CYD, "What made you smile?")
+        _, passing = custom_ids(question)
+        press = fake.press(CYD, question["id"], passing)
+        await fake.answered_within(press)
+        await status(c, "1 answered, 1 passed")
+        await c.command(ADA, "checkin", "close")
+        text = fake._text(await c.post("Check-in closed"))
+        assert "A dog on a skateboard" in text and text.count("A dog") == 1
+        assert asked["components"], "the DM question carries the buttons too"
