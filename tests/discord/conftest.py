@@ -13,6 +13,7 @@ from adapters.contract import Inbound
 from adapters.discord import DiscordAdapter
 from bot.config import Secret
 from tests.discord.fake_discord import TOKEN, FakeDiscord, fake_discord
+from tests.discord.payloads import GUILD
 
 InboundT = TypeVar("InboundT", bound=Inbound)
 DEADLINE_S = 15.0
@@ -38,19 +39,13 @@ class Connected:
 def adapter_for(fake: FakeDiscord, **options: object) -> DiscordAdapter:
     return DiscordAdapter(
         Secret(TOKEN),
-        guilds=[fake_guild()],
+        guilds=[GUILD],
         api_base=fake.api_base,
         gateway=fake.gateway,
         guild_ready_timeout=0.05,
         prompts={"energy": "How is your energy today?", "win": "One small win this week?"},
         **options,  # type: ignore[arg-type]
     )
-
-
-def fake_guild() -> str:
-    from tests.discord.payloads import GUILD
-
-    return GUILD
 
 
 @pytest.fixture
