@@ -153,3 +153,19 @@ async def test_cancelling_a_published_event_cancels_its_native_twin(harness: Har
     published = [r.action for r in h.adapter.records if isinstance(r.action, PublishNativeEvent)]
     assert [p.cancelled for p in published] == [False, True]
     assert published[1].native_id is not None
+
+
+async def test_a_published_event_keeps_a_rule_the_platform_could_not_hold(
+    harness: Harness,
+) -> None:
+    h = harness
+    await h.say("ada", 'event add "Sprint" 2026-03-10 18:00 --every weekly --publish')
+    [publish] = [r.action for r in h.adapter.records if isinstance(r.action, PublishNativeEvent)]
+    async with h.bot.db.reader() as s:
+        [link] = (await s.exec(select(NativeEvent))).all()
+    echo = changed(h, NativeChange.CHANGED, title="Sprint review", start=publish.start)
+    await h.feed(
+        NativeEventChanged(**{**echo.__dict__, "native_id": link.native_id, "raw": {}})  # type: ignore[arg-type]
+    )
+    [event] = await events(h)
+    assert event.title == "Sprint review" and event.rrule == publish.rrule

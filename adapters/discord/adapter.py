@@ -12,6 +12,7 @@ the deferred response, private ones (refusals) are ephemeral.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -313,11 +314,37 @@ class DiscordAdapter:
                 self.self_id
             ):
                 return  # our own publication: its id comes back as the action's result
+            if kind == "GUILD_CREATE":
+                await self._import_events(data, self._view(seq))
             event = t.to_inbound(kind, data, self._view(seq))
             if event is not None:
                 await self._deliver(event)
         except Exception:
             log.exception("Discord: handling a %s dispatch failed", kind)
+
+    async def _import_events(self, guild: Mapping[str, Any], view: t.View) -> None:
+        """The server's scheduled events on connecting, each with who is Interested."""
+        if self.guilds and str(guild.get("id")) not in self.guilds:
+            return
+        for event in t.guild_events(guild, view):
+            people = await self._interested(str(guild["id"]), event.native_id)
+            await self._deliver(dataclasses.replace(event, interested=tuple(people)))
+
+    async def _interested(self, guild: str, native_id: str) -> list[Actor]:
+        people: list[Actor] = []
+        after: str | None = None
+        while True:
+            page = await self._request(
+                "GET",
+                "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users",
+                params={"limit": "100", **({"after": after} if after else {})},
+                guild_id=guild,
+                guild_scheduled_event_id=native_id,
+            )
+            people += t.interested_of(page, self._role_ids)
+            if len(page) < 100:
+                return people
+            after = str(page[-1]["user"]["id"])
 
     def _learn(self, kind: str, data: Mapping[str, Any]) -> None:
         """Which server a channel is in and which channel a thread hangs under."""
@@ -475,13 +502,24 @@ class DiscordAdapter:
             return await self._publish(action)
         raise TypeError(f"unknown action {action!r}")
 
-    async def _request(self, method: str, path: str, *, json: Any = None, **params: str) -> Any:
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        **parts: str,
+    ) -> Any:
         assert self._client is not None
         await self.pacer.acquire()
-        route = discord.http.Route(method, path, **params)
-        if json is None:
-            return await self._client.http.request(route)
-        return await self._client.http.request(route, json=json)
+        route = discord.http.Route(method, path, **parts)
+        options: dict[str, Any] = {}
+        if json is not None:
+            options["json"] = json
+        if params:
+            options["params"] = dict(params)
+        return await self._client.http.request(route, **options)
 
     async def _webhook(
         self, method: str, pending: Pending, tail: str = "", json: Any = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -790,6 +790,24 @@ def scheduled_event(kind: str, data: Mapping[str, Any], view: View) -> Inbound |
         description=data.get("description") or None,
         raw=data,
     )
+
+
+def guild_events(data: Mapping[str, Any], view: View) -> list[NativeEventChanged]:
+    """The scheduled events a server has when the bot connects (in GUILD_CREATE), each as a
+    change: events made or changed while the bot was away are imported and brought up to date."""
+    found = []
+    for raw in data.get("guild_scheduled_events") or []:
+        event = scheduled_event(
+            "GUILD_SCHEDULED_EVENT_UPDATE", {**raw, "guild_id": data["id"]}, view
+        )
+        if isinstance(event, NativeEventChanged):
+            found.append(replace(event, event_id=EventId(f"{event.event_id}:{event.native_id}")))
+    return found
+
+
+def interested_of(users: Sequence[Mapping[str, Any]], roles: Mapping[str, str]) -> list[Actor]:
+    """People from a scheduled event's users list (those who marked themselves Interested)."""
+    return [actor_of(u["user"], u.get("member"), roles) for u in users if u.get("user")]
 
 
 def scheduled_event_body(action: PublishNativeEvent) -> dict[str, Any]:

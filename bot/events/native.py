@@ -96,7 +96,8 @@ async def on_changed(ctx: Context, change: NativeEventChanged) -> None:
     event.timezone = change.zone or event.timezone
     end = change.end or start + DEFAULT_DURATION
     event.duration_seconds = max(60, int((end - start).total_seconds()))
-    event.rrule = change.rrule
+    if event.source == "native" or change.rrule is not None:
+        event.rrule = change.rrule  # a published event keeps a rule the platform could not hold
     event.cancelled = change.change is NativeChange.CANCELLED
     ctx.session.add(event)
     await ctx.session.flush()

@@ -125,6 +125,9 @@ class FakeDiscord:
         self.originals: dict[str, dict[str, Any]] = {}
         self.followups: list[dict[str, Any]] = []
         self.scheduled: dict[str, dict[str, Any]] = {}
+        self.interest: dict[str, set[str]] = {}
+        """scheduled event id -> who marked themselves Interested."""
+        self._query: dict[str, str] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.identified: list[dict[str, Any]] = []
         self.resumed: list[dict[str, Any]] = []
@@ -279,6 +282,7 @@ class FakeDiscord:
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
         method, path, body = request.method, request.path.removeprefix("/api/v10"), request[BODY]
+        self._query = dict(request.query)
         for pattern, handler in self._routes():
             match = re.fullmatch(pattern, f"{method} {path}")
             if match:
@@ -304,6 +308,7 @@ class FakeDiscord:
             (r"POST /webhooks/(\d+)/([^/]+)", self._followup),
             (r"POST /guilds/(\d+)/scheduled-events", self._create_event),
             (r"PATCH /guilds/(\d+)/scheduled-events/(\d+)", self._update_event),
+            (r"GET /guilds/(\d+)/scheduled-events/(\d+)/users", self._event_users),
         ]
 
     def _application(self) -> dict[str, Any]:
@@ -491,6 +496,19 @@ class FakeDiscord:
         self.scheduled[event["id"]] = event
         self.dispatch("GUILD_SCHEDULED_EVENT_CREATE", event)
         return _json(event)
+
+    def _event_users(self, body: Any, guild: str, eid: str) -> web.Response:
+        query = self._query
+        limit, after = int(query.get("limit", "100")), query.get("after")
+        users = sorted(self.interest.get(eid, set()), key=int)
+        if after:
+            users = [u for u in users if int(u) > int(after)]
+        return _json(
+            [
+                {"guild_scheduled_event_id": eid, "user": p.user(u, self.users.get(u, "Someone"))}
+                for u in users[:limit]
+            ]
+        )
 
     def _update_event(self, body: Any, guild: str, eid: str) -> web.Response:
         event = self.scheduled.get(eid)

@@ -281,3 +281,22 @@ async def test_without_message_content_it_says_so_at_start(
         assert any("message-content intent is off" in r.getMessage() for r in caplog.records)
     finally:
         await adapter.stop()
+
+
+async def test_events_made_while_away_are_imported_with_who_is_interested(
+    discord_fake: FakeDiscord,
+) -> None:
+    event = p.scheduled_event("1300000000000009999", name="Book club")
+    discord_fake.scheduled[event["id"]] = event
+    discord_fake.interest[event["id"]] = {str(1100000000000000300 + i) for i in range(130)}
+    adapter = adapter_for(discord_fake)
+    link = Connected(discord_fake, adapter)
+    await adapter.start(link.sink)
+    try:
+        imported = await link.next(NativeEventChanged)
+        assert imported.title == "Book club" and imported.interested is not None
+        assert len(imported.interested) == 130, "every page of the Interested list"
+        pages = discord_fake.bot_calls("GET", r"/guilds/\d+/scheduled-events/\d+/users")
+        assert len(pages) == 2
+    finally:
+        await adapter.stop()
