@@ -1,7 +1,7 @@
 """native scheduled events linked to community events
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0015
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0012"
-down_revision = "0006"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
