@@ -106,6 +106,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_discord_invite_url(args: argparse.Namespace) -> int:
+    from adapters.discord.invite import application_id_of, invite_url
+
+    app_id = args.application_id
+    if app_id is None:
+        config = load(args)
+        section = config.model.discord
+        if section is None:
+            raise ConfigError("discord", "add a [discord] section, or give --application-id")
+        app_id = application_id_of(config.secret(section.token_env).reveal())
+    if not app_id or not app_id.isdigit():
+        print(
+            "give --application-id (General Information in the Developer Portal)", file=sys.stderr
+        )
+        return 2
+    print(invite_url(app_id))
+    return 0
+
+
 def cmd_prompts_list(args: argparse.Namespace) -> int:
     from bot.prompts import load_library, prompt_dirs
 
@@ -208,6 +227,19 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--config", type=Path)
     imp.add_argument("--data-dir", type=Path)
     imp.set_defaults(func=cmd_events_import)
+
+    disc = sub.add_parser("discord", help="Discord set-up")
+    disc_sub = disc.add_subparsers(dest="discord_command", required=True, metavar="ACTION")
+    invite = disc_sub.add_parser(
+        "invite-url",
+        help="print the link that adds the bot to a server",
+        description="Print the OAuth2 link that adds the bot to a Discord server with the "
+        "permissions it uses. The application id is read from the bot token in [discord] "
+        "token_env unless given.",
+    )
+    invite.add_argument("--application-id", help="the application's id (Developer Portal)")
+    invite.add_argument("--config", type=Path)
+    invite.set_defaults(func=cmd_discord_invite_url)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=cmd_version)

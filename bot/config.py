@@ -166,6 +166,43 @@ class MatrixSection(Section):
         return None if value is None else _matrix_room(value)
 
 
+def _snowflake(value: str) -> str:
+    if not value.isdigit() or not 15 <= len(value) <= 21:
+        raise ValueError(f"{value!r} is not a Discord id (turn on Developer Mode, Copy ID)")
+    return value
+
+
+class DiscordSection(Section):
+    token_env: str
+    """The environment variable holding the bot token (Developer Portal, Bot, Reset Token)."""
+    guilds: list[str] = Field(default_factory=list, max_length=100)
+    """The servers (guild ids) the bot serves and syncs its slash commands to."""
+    roles: dict[str, str] = Field(default_factory=dict)
+    """Discord role name -> community role, e.g. {"Catalyst" = "catalyst"}."""
+    message_content: bool = False
+    """Set once the privileged Message Content intent is switched on for the bot: `!`
+    commands and thread replies are then read too."""
+    members_intent: bool = False
+    """Set once the privileged Server Members intent is on: joins and leaves are then seen."""
+    command_prefix: str = Field(default="!", min_length=1, max_length=8)
+    api_base: str = "https://discord.com/api/v10"
+    gateway: str = "wss://gateway.discord.gg/"
+
+    @field_validator("guilds")
+    @classmethod
+    def _check_guilds(cls, value: list[str]) -> list[str]:
+        return [_snowflake(v) for v in value]
+
+    @field_validator("roles")
+    @classmethod
+    def _check_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        known = ("member", "catalyst", "organiser")
+        for name, role in value.items():
+            if role not in known:
+                raise ValueError(f"{name!r} maps to {role!r}; use one of {', '.join(known)}")
+        return value
+
+
 class PromptsSection(Section):
     extra_dirs: list[Path] = Field(default_factory=list)
 
@@ -177,6 +214,7 @@ class ConfigModel(Section):
     delivery: DeliverySection = Field(default_factory=DeliverySection)
     prompts: PromptsSection = Field(default_factory=PromptsSection)
     matrix: MatrixSection | None = None
+    discord: DiscordSection | None = None
 
 
 class Config:
@@ -232,6 +270,8 @@ def _secret_envs(model: ConfigModel) -> list[tuple[str, str]]:
             env = getattr(model.matrix, key)
             if env:
                 refs.append((f"matrix.{key}", env))
+    if model.discord:
+        refs.append(("discord.token_env", model.discord.token_env))
     return refs
 
 

@@ -267,12 +267,16 @@ class Bot:
             if identity.display_name != actor.display_name and actor.display_name:
                 identity.display_name = actor.display_name[:200]
                 s.add(identity)
+            granted = granted_role(actor)
+            if granted is not None and granted > member.role:
+                member.role = granted
+                s.add(member)
             return member, identity
         name = (actor.display_name or actor.user_id)[:200]
         role = (
             Role.ORGANISER
             if f"{actor.platform}:{actor.user_id}" in self._organisers
-            else Role.MEMBER
+            else max(granted_role(actor) or Role.MEMBER, Role.MEMBER)
         )
         member = Member(
             community_id=self.community.id, display_name=name, role=role, created_at=now
@@ -312,6 +316,12 @@ class Bot:
                         return
         elif isinstance(event, MemberJoined):
             return
+        else:
+            for r in self.routers:
+                other = r.inbound.get(type(event))
+                if other is not None:
+                    await other(ctx, event)
+                    return
 
     async def run_command(self, ctx: Context, text: str) -> None:
         invocation = self.commands.parse(text)
@@ -368,6 +378,12 @@ def log_failure(event: Inbound) -> None:
         event.actor.user_id,
         event.place.space,
     )
+
+
+def granted_role(actor: Actor) -> Role | None:
+    """The highest community role the platform grants the actor (see `Actor.roles`)."""
+    roles = [Role.parse(r) for r in actor.roles if r.upper() in Role.__members__]
+    return max(roles, default=None)
 
 
 def check_role(role: Role, invocation: Invocation) -> None:

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute
 
-from adapters.contract import ActionResult, ButtonPressed, MessageReceived, ReactionAdded
+from adapters.contract import (
+    ActionResult,
+    ButtonPressed,
+    Inbound,
+    MessageReceived,
+    ReactionAdded,
+)
 from bot.grammar import CommandSpec
 
 if TYPE_CHECKING:
@@ -30,6 +36,8 @@ ResultHook = Callable[["Scope", str, ActionResult], Awaitable[None]]
 """Called with the `ref` of an `on_result="hook:ref"` once the platform performed the action."""
 StartHook = Callable[["Bot"], Awaitable[None]]
 """Runs once the bot is ready: re-register recurring series, close what is overdue."""
+InboundHandler = Callable[["Context", Any], Awaitable[None]]
+"""Takes one other kind of inbound event (a native scheduled event's change)."""
 MergeHook = Callable[["Scope", int, int], Awaitable[None]]
 """Called with (kept member id, merged member id) before two members become one, for rows
 that name a member without a foreign key."""
@@ -50,3 +58,5 @@ class Router:
     on_start: list[StartHook] = field(default_factory=list)
     merges: list[MergeHook] = field(default_factory=list)
     http: list[HttpRoutes] = field(default_factory=list)
+    inbound: dict[type[Inbound], InboundHandler] = field(default_factory=dict)
+    """Keyed by the inbound model's type, for the kinds the core has no slot for."""

@@ -27,6 +27,7 @@ from adapters.contract import (
     Direct,
     Place,
     PlatformName,
+    Purpose,
     Sent,
     SpaceId,
     TextForm,
@@ -531,7 +532,7 @@ async def close_round(scope: Scope, r: CheckinRound) -> bool:
     text = await summary(scope, r, answers)
     for n, place in enumerate(await places_of(scope, r)):
         key = f"checkin:{r.id}:summary" + (f":{n}" if n else "")
-        await scope.send(place, text, key=key)
+        await scope.send(place, text, key=key, purpose=Purpose("checkin.summary"))
     return True
 
 

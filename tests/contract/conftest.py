@@ -7,13 +7,31 @@ from pathlib import Path
 
 import pytest
 
-from tests.contract.subjects import Subject, fake_subject, matrix_subject, open_db, web_subject
+from tests.contract.subjects import (
+    Subject,
+    discord_subject,
+    fake_subject,
+    matrix_subject,
+    open_db,
+    web_subject,
+)
 
 
-@pytest.fixture(params=["fake", "web", pytest.param("matrix", marks=pytest.mark.matrix)])
+@pytest.fixture(
+    params=[
+        "fake",
+        "web",
+        pytest.param("matrix", marks=pytest.mark.matrix),
+        pytest.param("discord", marks=pytest.mark.discord),
+    ]
+)
 async def subject(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Subject]:
     if request.param == "fake":
         async with fake_subject() as s:
+            yield s
+        return
+    if request.param == "discord":
+        async with discord_subject() as s:
             yield s
         return
     db = await open_db(tmp_path)

@@ -346,3 +346,62 @@ async def open_db(path: Path) -> Database:
     db = Database(f"sqlite:///{path / 'contract.db'}")
     await db.upgrade()
     return db
+
+
+class DiscordSubject(Subject):
+    """The Discord adapter on the fake Discord; the member and newcomer are its users."""
+
+    def __init__(self, adapter: Adapter, fake: Any) -> None:
+        super().__init__()
+        self.adapter = adapter
+        self.fake = fake
+        self.member = UserId("1100000000000000201")
+        self.newcomer = UserId("1100000000000000202")
+
+    async def room(self) -> Place:
+        from tests.discord.payloads import CHANNEL
+
+        return Place(PlatformName("discord"), SpaceId(CHANNEL))
+
+    async def sees(self, place: Place, message_id: str) -> tuple[str, str | None]:
+        message = self.fake.messages.get(message_id)
+        if message is None:
+            return "", None
+        channel = self.fake.channels.get(message["channel_id"])
+        thread = channel.id if channel is not None and channel.parent_id else None
+        return self.fake._text(message), thread
+
+    async def refresh(self) -> None:
+        await asyncio.sleep(0.01)
+
+    async def count(self, place: Place, text: str) -> int:
+        return self.fake.texts(place.thread or place.space).count(text)
+
+    async def reaches_member(self, place: Place) -> bool:
+        return await self.offered(place, self.member)
+
+    async def offered(self, place: Place, user: UserId) -> bool:
+        channel = self.fake.channels.get(place.thread or place.space)
+        return channel is not None and user in channel.members
+
+    async def says(self, place: Place, text: str) -> str:
+        return str(self.fake.say(self.member, text, channel=place.thread or place.space))
+
+    async def reacts(self, place: Place, message_id: str, key: str) -> None:
+        raise NotImplementedError("the Discord adapter does not declare reactions")
+
+
+@asynccontextmanager
+async def discord_subject() -> AsyncIterator[Subject]:
+    from tests.discord.conftest import adapter_for
+    from tests.discord.fake_discord import fake_discord
+
+    async with fake_discord() as fake:
+        adapter = adapter_for(fake, message_content=True)
+        subject = DiscordSubject(adapter, fake)
+        await adapter.start(subject.sink)
+        try:
+            yield subject
+        finally:
+            await adapter.stop()
+        assert fake.problems == [], "requests the spec does not allow"
