@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from itertools import islice
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
@@ -24,19 +26,17 @@ from bot.events.nudges import (
     on_nudge,
     on_remind,
 )
-from bot.events.plan import (
-    ensure_plans,
-    is_occurrence,
+from bot.events.occurrences import (
+    instant,
     next_occurrence,
     occurrence_key,
-    on_plan,
-    plan_next,
     recurrence,
-    replan,
+    upcoming,
 )
+from bot.events.plan import ensure_plans, on_plan, plan_next, replan
 from bot.grammar import CommandSpec, Flag, Invocation
 from bot.models import Community, Member, Role
-from bot.recurrence import describe, parse_recurrence
+from bot.recurrence import describe, next_times, parse_recurrence
 from bot.router import Router
 from bot.when import parse_duration, parse_offsets, parse_when, zone
 
@@ -74,7 +74,7 @@ async def event_add(ctx: Context, inv: Invocation) -> None:
     if link and (urlsplit(link).scheme not in ("http", "https") or len(link) > 500):
         raise UserInputError("A link is an http(s) address of at most 500 characters.", ADD_USAGE)
     every = inv.flag("every")
-    rule = parse_recurrence(every, tz=tz).rrule if every else None
+    rule, start, taken = series_rule(every, start, tz) if every else (None, instant(start), "")
     followup = inv.pair("followup")
     after = parse_duration(followup[0]) if followup else None
     if followup and not 0 < len(followup[1].strip()) <= 1000:
@@ -104,14 +104,34 @@ async def event_add(ctx: Context, inv: Invocation) -> None:
         created_by=ctx.member.id,
         created_at=ctx.now,
     )
-    first = next_occurrence(event, ctx.now)
-    if first is None:
+    ahead = list(islice(upcoming(event, ctx.now), 3))
+    if not ahead:
         raise UserInputError("That rule has no occurrence after now.", ADD_USAGE)
     ctx.session.add(event)
     await ctx.session.flush()
     await plan_next(ctx, event, after=ctx.now, since=ctx.now)
     await ctx.audit(ctx.community, ctx.member, "event.add", event_id=event.id, title=title)
-    await ctx.reply(f"Event {event.id} added.\n" + summary(ctx, event))
+    times = next_times([o.start for o in ahead], community=zone(ctx.community.timezone), own=ctx.tz)
+    await ctx.reply(f"Event {event.id} added.\n" + summary(ctx, event) + taken + "\n" + times)
+
+
+def series_rule(every: str, start: datetime, tz: ZoneInfo) -> tuple[str, datetime, str]:
+    """The rule typed with `--every`, its first occurrence from `start` (stored as the
+    event's start, so the rule's interval counts from there and the exported DTSTART is an
+    occurrence) and, when the rule named no time of day, a line saying which one it took."""
+    local = start.astimezone(tz)
+    rec = parse_recurrence(every, tz=tz)
+    taken = ""
+    if not rec.has_time:
+        rec = parse_recurrence(every, tz=tz, default_time=time(local.hour, local.minute))
+        taken = (
+            f"\n   “{every[:60]}” names no time of day, so it is at {local:%H:%M} "
+            f"({tz.key}), the start's; add a time (“{every[:40]} 18:00”) to choose another."
+        )
+    first = rec.first_from(local)
+    if first is None:
+        raise UserInputError("That rule has no occurrence after the start.", ADD_USAGE)
+    return rec.rrule, instant(first), taken
 
 
 def summary(ctx: Context, event: Event) -> str:
@@ -120,7 +140,7 @@ def summary(ctx: Context, event: Event) -> str:
     at = next_occurrence(event, ctx.now)
     lines = [
         f"{event.id}. “{event.title}”: "
-        + (f"next on {local_when(at, ctx.tz)} (your time)" if at else "no occurrence ahead")
+        + (f"next on {local_when(at.start, ctx.tz)} (your time)" if at else "no occurrence ahead")
         + (f", {describe(rule)}" if rule else "")
     ]
     if event.remind:
@@ -141,13 +161,14 @@ async def event_list(ctx: Context, inv: Invocation) -> None:
             )
         )
     ).all()
-    ahead = [e for e in events if next_occurrence(e, ctx.now) is not None]
+    nexts = {e.id: at.start for e in events if (at := next_occurrence(e, ctx.now))}
+    ahead = [e for e in events if e.id in nexts]
     if not ahead:
         await ctx.reply(
             f"No upcoming events. Add one with {ctx.command('event add', ctx.platform)}."
         )
         return
-    ahead.sort(key=lambda e: next_occurrence(e, ctx.now) or ctx.now)
+    ahead.sort(key=lambda e: nexts[e.id])
     more = f"\n… and {len(ahead) - LIST_LIMIT} more" if len(ahead) > LIST_LIMIT else ""
     await ctx.reply(
         "Upcoming events:\n" + "\n".join(summary(ctx, e) for e in ahead[:LIST_LIMIT]) + more
@@ -175,13 +196,11 @@ async def cancel_occurrence(ctx: Context, event: Event, day_text: str) -> str:
     """Add the occurrence on that day (in the event's zone) to its EXDATEs."""
     tz = zone(event.timezone)
     day = parse_when(day_text, now=ctx.now, tz=tz).date()
-    at = next_occurrence(event, ctx.now)
-    while at is not None and at.astimezone(tz).date() < day:
-        at = next_occurrence(event, at)
-    if at is None or at.astimezone(tz).date() != day or not is_occurrence(event, at):
+    at = next((o for o in upcoming(event, ctx.now) if o.start.astimezone(tz).date() >= day), None)
+    if at is None or at.start.astimezone(tz).date() != day:
         raise UserInputError(f"“{event.title}” has no occurrence ahead on {day}.")
-    event.exdates = [*event.exdates, occurrence_key(at)]
-    return f"Cancelled “{event.title}” on {local_when(at, ctx.tz)}"
+    event.exdates = [*event.exdates, occurrence_key(at.start)]
+    return f"Cancelled “{at.title}” on {local_when(at.start, ctx.tz)}"
 
 
 async def event_import(ctx: Context, inv: Invocation) -> None:

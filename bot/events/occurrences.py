@@ -1,0 +1,244 @@
+"""An event's occurrences: where its rule or its calendar puts them, with its changes applied.
+
+An occurrence's time has one form everywhere, `instant`: UTC to the whole second. Timers,
+outbox keys, EXDATEs and the lookups that check them all go through it, so a start typed
+as "in 4m" (which carries microseconds) names the same occurrence in each of them.
+
+Imported events keep their calendar's own components (`Event.calendar`) and are expanded by
+`recurring_ical_events`, so overrides, RDATEs, periods, ranges and several rules mean what
+the calendar says; events made with `event add` are expanded from their RRULE. Either way
+the bot's own per-occurrence changes (`Event.exdates`, `Event.overrides`) apply on top.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import recurring_ical_events
+from icalendar import Calendar, Component
+
+from bot.recurrence import Recurrence
+from bot.when import localize
+
+if TYPE_CHECKING:
+    from bot.events.models import Event
+
+
+def instant(at: datetime) -> datetime:
+    """The one form of an occurrence's time: UTC, whole seconds."""
+    return at.astimezone(UTC).replace(microsecond=0)
+
+
+def occurrence_key(at: datetime) -> str:
+    return instant(at).strftime("%Y%m%dT%H%M%SZ")
+
+
+def parse_occurrence(key: str) -> datetime:
+    return datetime.strptime(key, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, order=True)
+class Occurrence:
+    """One occurrence: `start` is when it happens, `original` where its rule put it (its
+    RECURRENCE-ID), which differs once it was moved. Ordered by start."""
+
+    start: datetime
+    original: datetime
+    end: datetime
+    title: str
+    cancelled: bool = False
+
+    @property
+    def key(self) -> str:
+        return occurrence_key(self.start)
+
+    @property
+    def moved(self) -> bool:
+        return self.start != self.original
+
+
+def recurrence(event: Event) -> Recurrence | None:
+    """The event's rule as the bot reads it (for an imported event, its first RRULE, which
+    is for describing it only: its calendar says when it happens)."""
+    return Recurrence(event.rrule, event.timezone) if event.rrule else None
+
+
+def upcoming(event: Event, after: datetime) -> Iterator[Occurrence]:
+    """The event's occurrences starting strictly after `after`, in order of start; none
+    once the whole event is cancelled."""
+    if event.cancelled:
+        return
+    for occurrence in _changed(event, _base(event, after)):
+        if occurrence.start > after and not occurrence.cancelled:
+            yield occurrence
+
+
+def next_occurrence(event: Event, after: datetime) -> Occurrence | None:
+    return next(upcoming(event, after), None)
+
+
+def occurrence_at(event: Event, key: str) -> Occurrence | None:
+    """The occurrence starting at the instant `key` names, if the event still has one."""
+    at = parse_occurrence(key)
+    found = next_occurrence(event, at - timedelta(seconds=1))
+    return found if found is not None and found.key == key else None
+
+
+def between(
+    event: Event, start: datetime, end: datetime, *, cancelled: bool = False
+) -> list[Occurrence]:
+    """Occurrences under way in [start, end), counted as `recurring_ical_events` counts
+    them (one that began before `start` and ends after it is in), in order of start.
+
+    With `cancelled`, the occurrences the calendar or the bot cancelled are kept, marked.
+    """
+    if event.cancelled:
+        return []
+    if event.calendar:
+        base = iter(_from_calendar(event, start, end))
+    else:
+        base = _from_rule(event, start - timedelta(seconds=event.duration_seconds))
+    found = []
+    for occurrence in _changed(event, base):
+        if occurrence.start >= end:
+            break
+        if (cancelled or not occurrence.cancelled) and _in_span(occurrence, start, end):
+            found.append(occurrence)
+    return found
+
+
+def _in_span(occurrence: Occurrence, start: datetime, end: datetime) -> bool:
+    """`recurring_ical_events`' rule: a moment is in [start, end), a span overlaps it."""
+    if occurrence.start == occurrence.end:
+        return start <= occurrence.start < end
+    return occurrence.start < end and start < occurrence.end
+
+
+# --- where occurrences come from ----------------------------------------------------------
+
+
+def _base(event: Event, after: datetime) -> Iterator[Occurrence]:
+    """Occurrences in order of start, from a little before `after` on, cancelled included."""
+    if event.calendar:
+        return _after_in_calendar(event, after)
+    return _from_rule(event, after - timedelta(seconds=1))
+
+
+def _from_rule(event: Event, after: datetime) -> Iterator[Occurrence]:
+    length = timedelta(seconds=event.duration_seconds)
+    excluded = set(event.exdates)
+    rule = recurrence(event)
+    starts = [event.starts_at] if rule is None else _rule_instants(rule, event.starts_at, after)
+    for start in starts:
+        at = instant(start)
+        yield Occurrence(at, at, at + length, event.title, cancelled=occurrence_key(at) in excluded)
+
+
+def _rule_instants(rule: Recurrence, dtstart: datetime, after: datetime) -> Iterator[datetime]:
+    at: datetime | None = after
+    while at is not None:
+        at = rule.next_after(at, dtstart=dtstart)
+        if at is not None:
+            yield at
+
+
+def _after_in_calendar(event: Event, after: datetime) -> Iterator[Occurrence]:
+    assert event.calendar is not None
+    tz = ZoneInfo(event.timezone)
+    for component in _query(event.calendar).after(after.astimezone(tz)):
+        yield _occurrence(component, tz, event.title)
+
+
+def _from_calendar(event: Event, start: datetime, end: datetime) -> list[Occurrence]:
+    assert event.calendar is not None
+    tz = ZoneInfo(event.timezone)
+    found = _query(event.calendar).between(start.astimezone(tz), end.astimezone(tz))
+    return sorted(_occurrence(component, tz, event.title) for component in found)
+
+
+def _occurrence(component: Component, tz: ZoneInfo, title: str) -> Occurrence:
+    """One of `recurring_ical_events`' occurrences; floating times and dates are read in
+    the event's zone (the community's, for a floating or all-day event)."""
+    start = as_instant(component.decoded("DTSTART"), tz)
+    end = as_instant(component.decoded("DTEND"), tz) if "DTEND" in component else start
+    rid = component.get("RECURRENCE-ID")
+    return Occurrence(
+        start,
+        as_instant(rid.dt, tz) if rid is not None else start,
+        max(end, start),
+        str(component.get("SUMMARY") or title).strip()[:200],
+        cancelled=str(component.get("STATUS") or "").upper() == "CANCELLED",
+    )
+
+
+@functools.lru_cache(maxsize=128)
+def _query(text: str) -> Any:
+    """The calendar read once per text: a timer chain asks the same event many times."""
+    return recurring_ical_events.of(Calendar.from_ical(text))
+
+
+def as_instant(value: Any, tz: ZoneInfo) -> datetime:
+    """An iCalendar date or date-time as an instant; floating ones and dates in `tz`."""
+    if isinstance(value, datetime):
+        return instant(value if value.tzinfo is not None else localize(value, tz))
+    if isinstance(value, date):
+        return instant(localize(datetime.combine(value, time()), tz))
+    raise ValueError("not a date or date-time")
+
+
+# --- the bot's own changes ----------------------------------------------------------------
+
+
+def _changed(event: Event, base: Iterator[Occurrence]) -> Iterator[Occurrence]:
+    """`base` with the bot's changes: EXDATEs cancel, `overrides` move and retitle.
+
+    A moved occurrence leaves its place in the rule and is merged back in at its new start,
+    so the result stays in order of start.
+    """
+    excluded = set(event.exdates)
+    if not excluded and not event.overrides:
+        yield from base
+        return
+    moved: list[Occurrence] = []
+    for original, change in event.overrides.items():
+        at = parse_occurrence(original)
+        start = parse_occurrence(change["start"]) if "start" in change else at
+        length = timedelta(seconds=int(change.get("seconds", event.duration_seconds)))
+        moved.append(Occurrence(start, at, start + length, change.get("title") or event.title))
+    moved.sort()
+
+    def kept() -> Iterator[Occurrence]:
+        for occurrence in base:
+            original = occurrence_key(occurrence.original)
+            if original in event.overrides:
+                continue
+            if occurrence_key(occurrence.start) in excluded:
+                occurrence = replace(occurrence, cancelled=True)
+            yield occurrence
+
+    for occurrence in heapq.merge(kept(), moved):
+        if occurrence.key in excluded:
+            occurrence = replace(occurrence, cancelled=True)
+        yield occurrence
+
+
+def occurrence_component(event: Event, original: str, change: dict[str, str]) -> Component:
+    """One of the bot's changes as the RECURRENCE-ID component a calendar app expects."""
+    from icalendar import Event as VEvent
+
+    at = parse_occurrence(original)
+    start = parse_occurrence(change["start"]) if "start" in change else at
+    tz = ZoneInfo(event.timezone)
+    vevent = VEvent()
+    vevent.add("uid", event.uid)
+    vevent.add("recurrence-id", at.astimezone(tz))
+    vevent.add("dtstart", start.astimezone(tz))
+    vevent.add("duration", timedelta(seconds=int(change.get("seconds", event.duration_seconds))))
+    vevent.add("summary", change.get("title") or event.title)
+    return vevent
