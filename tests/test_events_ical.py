@@ -259,3 +259,81 @@ def test_the_cli_imports_into_the_configured_database(tmp_path: Path) -> None:
         return titles
 
     assert sorted(asyncio.run(count())) == ["Launch", "Standup"]
+
+
+async def test_the_calendar_link_works_for_every_rule(harness: Harness) -> None:
+    h = harness
+    rules = [
+        "weekdays 9am",
+        "mondays and thursdays 18:00",
+        "FREQ=WEEKLY;BYDAY=TU;UNTIL=20260630",
+        "FREQ=YEARLY;BYMONTH=3,6,9,12;BYDAY=1MO;BYHOUR=10;BYMINUTE=0",
+    ]
+    for rule in rules:
+        await h.say("ada", f'event add "R" 2026-03-03 18:00 --every "{rule}" --remind 1h')
+    app = build_app(ical.http_routes(h.bot))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        for event in await events(h):
+            response = await c.get(f"/events/{event.token}.ics")
+            assert response.status_code == 200, event.rrule
+            [vevent] = Calendar.from_ical(response.content).walk("VEVENT")
+            assert "RRULE" in vevent
+    until = Calendar.from_ical(ical.to_ical((await events(h))[2], h.clock.now()))
+    # a local UNTIL goes out in UTC: the last second of 30 June in London (BST)
+    assert b"UNTIL=20260630T225959Z" in until.to_ical()
+
+
+MOVED = """BEGIN:VCALENDAR
+VERSION:2.0
+BEGIN:VEVENT
+UID:meetup@example.org
+DTSTART;TZID=Europe/London:20260303T180000
+DURATION:PT2H
+RRULE:FREQ=WEEKLY;COUNT=4
+SUMMARY:Meetup
+END:VEVENT
+BEGIN:VEVENT
+UID:meetup@example.org
+RECURRENCE-ID;TZID=Europe/London:20260310T180000
+DTSTART;TZID=Europe/London:20260311T190000
+DURATION:PT2H
+SUMMARY:Meetup (moved to Wednesday)
+END:VEVENT
+BEGIN:VEVENT
+UID:meetup@example.org
+RECURRENCE-ID;TZID=Europe/London:20260317T180000
+DTSTART;TZID=Europe/London:20260317T180000
+SUMMARY:Meetup
+STATUS:CANCELLED
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+async def test_reminders_follow_moved_retitled_and_cancelled_occurrences(
+    harness: Harness, tmp_path: Path
+) -> None:
+    h = harness
+    path = tmp_path / "moved.ics"
+    path.write_text(MOVED.replace("\n", "\r\n"))
+    [reply] = await h.say("ada", f"event import {path} --remind 1h")
+    assert reply.splitlines()[:3] == [
+        "Imported the calendar: 1 new, 0 updated.",
+        "In the coming year:",
+        "- “Meetup”: new, 3 occurrences, 1 moved, 1 cancelled",
+    ]
+    # the calendar puts it back, then moves it again: each import says so, per series
+    path.write_text(MOVED.replace("20260311T190000", "20260310T180000").replace("\n", "\r\n"))
+    [reply] = await h.say("ada", f"event import {path}")
+    assert "- “Meetup”: 1 moved" in reply
+    path.write_text(MOVED.replace("\n", "\r\n"))
+    [reply] = await h.say("ada", f"event import {path}")
+    assert "- “Meetup”: 1 moved" in reply
+    await h.advance(timedelta(days=30))
+    reminders = [t for t in h.adapter.direct_texts("ada") if t.startswith("Reminder")]
+    assert [r.split(" (your time)")[0] for r in reminders] == [
+        "Reminder: “Meetup” starts in 1 hour, on Tue 3 Mar 2026, 18:00 Europe/London",
+        "Reminder: “Meetup (moved to Wednesday)” starts in 1 hour, "
+        "on Wed 11 Mar 2026, 19:00 Europe/London",
+        "Reminder: “Meetup” starts in 1 hour, on Tue 24 Mar 2026, 18:00 Europe/London",
+    ]

@@ -334,10 +334,8 @@ async def test_followup_checkin_needs_a_followup(harness: Harness) -> None:
 
 
 @pytest.mark.parametrize("micro", [1, 123_456, 499_999, 500_000, 999_999])
-async def test_a_relative_start_gets_its_reminder_and_followup(
-    sqlite_url: str, micro: int
-) -> None:
-    """"in 4m" keeps the clock's microseconds; the reminder and follow-up still find their
+async def test_a_relative_start_gets_its_reminder_and_followup(sqlite_url: str, micro: int) -> None:
+    """ "in 4m" keeps the clock's microseconds; the reminder and follow-up still find their
     occurrence (one whole-second form of its time in the event, timers and lookups)."""
     start = datetime(2026, 3, 2, 9, 0, 17, micro, tzinfo=UTC)
     async with Harness.open(sqlite_url, start=start) as h:
