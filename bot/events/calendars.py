@@ -28,8 +28,9 @@ YEAR = timedelta(days=366)
 
 @dataclass
 class Series:
-    """One series, ready to store: `calendar` says when it happens; the rest (from its
-    master) describes it."""
+    """One series, ready to store: `calendar` says when it happens and what is cancelled
+    (STATUS:CANCELLED on the master or on one occurrence); the rest (from its master)
+    describes it."""
 
     uid: str
     calendar: str
@@ -40,7 +41,6 @@ class Series:
     duration: timedelta
     link: str | None
     rrule: str | None
-    cancelled: bool
 
 
 def read_calendar(data: bytes, *, usage: str) -> list[Component]:
@@ -149,7 +149,6 @@ def _series(
         duration=max(duration, timedelta()),
         link=link if link and len(link) <= 500 else None,
         rrule=rrule if rrule and len(rrule) <= 500 else None,
-        cancelled=bool(masters) and str(master.get("STATUS") or "").upper() == "CANCELLED",
     )
 
 

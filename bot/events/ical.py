@@ -11,14 +11,14 @@ import asyncio
 import secrets
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
-from icalendar import Calendar, vRecur
+from icalendar import Calendar, Component, vRecur
 from icalendar import Event as VEvent
 from sqlmodel import col, select
 from starlette.requests import Request
@@ -191,11 +191,12 @@ async def import_calendar(
 
 
 def _describe(event: Event, item: Series) -> Event:
-    """`event` as the calendar now has it; the bot's own changes to it stay."""
+    """`event` as the calendar now has it; the bot's own changes to it (cancelling it, or
+    some of its occurrences) stay."""
     event.title, event.description, event.link = item.title, item.description, item.link
     event.starts_at, event.timezone, event.rrule = item.starts_at, item.timezone, item.rrule
     event.duration_seconds = int(item.duration.total_seconds())
-    event.calendar, event.cancelled = item.calendar, item.cancelled
+    event.calendar = item.calendar
     return event
 
 
@@ -236,24 +237,82 @@ def to_ical(event: Event, stamp: datetime) -> bytes:
     """
     if event.calendar:
         calendar = Calendar.from_ical(event.calendar)
-        masters = [c for c in calendar.walk("VEVENT") if "RECURRENCE-ID" not in c]
     else:
         calendar = Calendar()
         calendar.add("prodid", "-//community-bot//events//EN")
         calendar.add("version", "2.0")
-        masters = [_master(event, stamp)]
-        calendar.add_component(masters[0])
-    for master in masters:
-        for key in event.exdates:
-            master.add("exdate", occurrences.parse_occurrence(key))
-        if event.cancelled and "STATUS" not in master:
-            master.add("status", "CANCELLED")
+        calendar.add_component(_master(event, stamp))
     for original, change in event.overrides.items():
         override = occurrences.occurrence_component(event, original, change)
         override.add("dtstamp", stamp)
         calendar.add_component(override)
+    tz = ZoneInfo(event.timezone)
+    vevents = calendar.walk("VEVENT")
+    masters = [v for v in vevents if "RECURRENCE-ID" not in v]
+    for key in event.exdates:
+        rid = _recurrence_id(event, key, vevents) if event.calendar else None
+        if rid is None:
+            at = occurrences.parse_occurrence(key)
+            for master in masters:
+                master.add("exdate", _like(master.decoded("DTSTART"), at, tz))
+            continue
+        moved = next((v for v in vevents if _same_id(v, rid, tz)), None)
+        if moved is not None:
+            _cancel(moved)
+        else:
+            for master in masters:
+                master.add("exdate", rid)
+    if event.cancelled:
+        for vevent in vevents:
+            _cancel(vevent)
     calendar.add_missing_timezones()
     return bytes(calendar.to_ical())
+
+
+def _recurrence_id(event: Event, key: str, vevents: list[Component]) -> date | datetime | None:
+    """The RECURRENCE-ID, as its calendar writes it, of the occurrence starting at `key`:
+    what an EXDATE or an override must name for every reader to find it (a moved
+    occurrence's start is not where its rule put it). An occurrence a RANGE=THISANDFUTURE
+    override shifted carries that override's id, so its own is shifted back."""
+    assert event.calendar is not None
+    tz = ZoneInfo(event.timezone)
+    at = occurrences.parse_occurrence(key).astimezone(tz)
+    for component in occurrences.calendar_query(event.calendar).between(
+        at - timedelta(days=1), at + timedelta(days=1)
+    ):
+        start = component.decoded("DTSTART")
+        rid = component.get("RECURRENCE-ID")
+        if rid is None or occurrences.occurrence_key(occurrences.as_instant(start, tz)) != key:
+            continue
+        value: date | datetime = rid.dt
+        if rid.params.get("RANGE"):
+            ranged = next((v for v in vevents if v.get("RECURRENCE-ID") == rid), None)
+            if ranged is not None and ranged.decoded("DTSTART") != start:
+                value = start - (ranged.decoded("DTSTART") - value)
+        return value
+    return None
+
+
+def _same_id(vevent: Component, original: date | datetime, tz: ZoneInfo) -> bool:
+    rid = vevent.get("RECURRENCE-ID")
+    if rid is None or rid.params.get("RANGE"):
+        return False
+    return occurrences.as_instant(rid.dt, tz) == occurrences.as_instant(original, tz)
+
+
+def _cancel(vevent: Component) -> None:
+    vevent.pop("STATUS", None)
+    vevent.add("status", "CANCELLED")
+
+
+def _like(start: date | datetime, at: datetime, tz: ZoneInfo) -> date | datetime:
+    """`at` written the way the series writes its start (a date, a floating local time, or
+    a time in its own zone), so an EXDATE matches its occurrence in every reader."""
+    if not isinstance(start, datetime):
+        return at.astimezone(tz).date()
+    if start.tzinfo is None:
+        return at.astimezone(tz).replace(tzinfo=None)
+    return at.astimezone(start.tzinfo)
 
 
 def _master(event: Event, stamp: datetime) -> VEvent:

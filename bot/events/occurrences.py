@@ -151,14 +151,14 @@ def _rule_instants(rule: Recurrence, dtstart: datetime, after: datetime) -> Iter
 def _after_in_calendar(event: Event, after: datetime) -> Iterator[Occurrence]:
     assert event.calendar is not None
     tz = ZoneInfo(event.timezone)
-    for component in _query(event.calendar).after(after.astimezone(tz)):
+    for component in calendar_query(event.calendar).after(after.astimezone(tz)):
         yield _occurrence(component, tz, event.title)
 
 
 def _from_calendar(event: Event, start: datetime, end: datetime) -> list[Occurrence]:
     assert event.calendar is not None
     tz = ZoneInfo(event.timezone)
-    found = _query(event.calendar).between(start.astimezone(tz), end.astimezone(tz))
+    found = calendar_query(event.calendar).between(start.astimezone(tz), end.astimezone(tz))
     return sorted(_occurrence(component, tz, event.title) for component in found)
 
 
@@ -178,7 +178,7 @@ def _occurrence(component: Component, tz: ZoneInfo, title: str) -> Occurrence:
 
 
 @functools.lru_cache(maxsize=128)
-def _query(text: str) -> Any:
+def calendar_query(text: str) -> Any:
     """The calendar read once per text: a timer chain asks the same event many times."""
     return recurring_ical_events.of(Calendar.from_ical(text))
 
