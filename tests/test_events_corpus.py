@@ -23,7 +23,7 @@ from sqlmodel import select
 
 from bot.events import ical
 from bot.events.models import Event
-from bot.events.occurrences import as_instant, between, next_occurrence
+from bot.events.occurrences import as_instant, between, next_occurrence, occurrence_key
 from bot.testing import Harness
 
 CORPUS = {
@@ -87,7 +87,8 @@ async def test_the_bot_has_the_calendars_occurrences(h: Harness, name: str) -> N
     assert held == expected
     assert walked == Counter({k: n for k, n in expected.items() if k[0] > NOW})
 
-    # each series' .ics download, with one occurrence cancelled in the bot, read again
+    # each series' .ics download, with one occurrence cancelled and one moved in the bot,
+    # read again
     # (all of them as one calendar) has what the bot has
     exported: Counter[Seen] = Counter()
     mine: Counter[Seen] = Counter()
@@ -97,6 +98,15 @@ async def test_the_bot_has_the_calendars_occurrences(h: Harness, name: str) -> N
         if ahead:
             event.exdates = [ahead[len(ahead) // 2].key]
             cancelled += 1
+        if len(ahead) > 2:  # and moves and retitles the last one
+            last = ahead[-1]
+            event.overrides = {
+                occurrence_key(last.original): {
+                    "start": occurrence_key(last.start + timedelta(minutes=50)),
+                    "title": "Moved by the bot",
+                    "seconds": str(int((last.end - last.start).total_seconds())),
+                }
+            }
         mine.update((o.start, o.end, o.title) for o in between(event, NOW, NOW + YEAR))
         exported.update(reference(ical.to_ical(event, NOW), NOW))
     assert exported == mine

@@ -375,3 +375,26 @@ async def test_a_rule_without_a_time_says_which_it_took_and_both_zones(harness: 
         "- Tue 10 Mar 2026, 22:00 Europe/London (Tue 10 Mar, 18:00 your time, America/New_York)\n"
         "- Tue 17 Mar 2026, 22:00 Europe/London (Tue 17 Mar, 18:00 your time, America/New_York)"
     )
+
+
+async def test_one_occurrence_moved_and_retitled_is_reminded_where_it_went(
+    harness: Harness,
+) -> None:
+    h = harness
+    await h.say("ada", 'event add "Circle" 2026-03-03 18:00 --every "tuesdays 18:00" --remind 1h')
+    [reply] = await h.say(
+        "ada", 'event change 1 2026-03-10 --to "2026-03-11 19:30" --title "Circle (Wednesday)"'
+    )
+    assert reply.startswith(
+        "Changed “Circle” on Tue 10 Mar 2026, 18:00 Europe/London: it is now “Circle "
+        "(Wednesday)” on Wed 11 Mar 2026, 19:30 Europe/London (your time)"
+    )
+    [refused] = await h.say("ada", "event change 1 2026-03-12 --title x")
+    assert "has no occurrence ahead on 2026-03-12" in refused
+    await h.advance(timedelta(days=16))
+    reminders = [t for t in h.adapter.direct_texts("ada") if t.startswith("Reminder")]
+    assert [r.split(" (your time)")[0] for r in reminders] == [
+        "Reminder: “Circle” starts in 1 hour, on Tue 3 Mar 2026, 18:00 Europe/London",
+        "Reminder: “Circle (Wednesday)” starts in 1 hour, on Wed 11 Mar 2026, 19:30 Europe/London",
+        "Reminder: “Circle” starts in 1 hour, on Tue 17 Mar 2026, 18:00 Europe/London",
+    ]

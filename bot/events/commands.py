@@ -27,6 +27,7 @@ from bot.events.nudges import (
     on_remind,
 )
 from bot.events.occurrences import (
+    Occurrence,
     instant,
     next_occurrence,
     occurrence_key,
@@ -48,6 +49,7 @@ ADD_USAGE = (
     '[--every <recurrence>] [--remind <offsets>] [--followup <offset> "<text>" '
     "[--followup-checkin]]"
 )
+CHANGE_USAGE = 'event change <id> <date> [--to <when>] [--title "<title>"]'
 NUDGE_USAGE = 'nudge "<text>" --at <when> [--to members|non-responders|<role>]'
 LIST_LIMIT = 20
 
@@ -194,13 +196,58 @@ async def event_cancel(ctx: Context, inv: Invocation) -> None:
 
 async def cancel_occurrence(ctx: Context, event: Event, day_text: str) -> str:
     """Add the occurrence on that day (in the event's zone) to its EXDATEs."""
+    at = occurrence_on(ctx, event, day_text, inv_usage="event cancel <id> [<date>]")
+    event.exdates = [*event.exdates, occurrence_key(at.start)]
+    return f"Cancelled “{at.title}” on {local_when(at.start, ctx.tz)}"
+
+
+def occurrence_on(ctx: Context, event: Event, day_text: str, *, inv_usage: str) -> Occurrence:
+    """The event's occurrence ahead on that day, read in the event's zone."""
     tz = zone(event.timezone)
     day = parse_when(day_text, now=ctx.now, tz=tz).date()
     at = next((o for o in upcoming(event, ctx.now) if o.start.astimezone(tz).date() >= day), None)
     if at is None or at.start.astimezone(tz).date() != day:
-        raise UserInputError(f"“{event.title}” has no occurrence ahead on {day}.")
-    event.exdates = [*event.exdates, occurrence_key(at.start)]
-    return f"Cancelled “{at.title}” on {local_when(at.start, ctx.tz)}"
+        raise UserInputError(f"“{event.title}” has no occurrence ahead on {day}.", inv_usage)
+    return at
+
+
+async def event_change(ctx: Context, inv: Invocation) -> None:
+    """Move or retitle one occurrence: kept as an override of where the rule (or the
+    calendar) put it, so its reminders follow it and a re-import keeps it."""
+    if len(inv.args) < 2 or not inv.args[0].isdigit():
+        raise UserInputError("Name the event by its number, then the day.", CHANGE_USAGE)
+    event = await ctx.session.get(Event, int(inv.args[0]))
+    if event is None or event.community_id != ctx.community.id or event.cancelled:
+        raise UserInputError(f"There is no event {inv.args[0][:12]} to change.", CHANGE_USAGE)
+    to, title = inv.flag("to"), inv.flag("title")
+    if not to and title is None:
+        raise UserInputError(
+            'Say what changes: `--to <when>`, `--title "…"` or both.', CHANGE_USAGE
+        )
+    at = occurrence_on(ctx, event, " ".join(inv.args[1:]), inv_usage=CHANGE_USAGE)
+    original = occurrence_key(at.original)
+    change = dict(event.overrides.get(original, {}))
+    change["seconds"] = str(int((at.end - at.start).total_seconds()))
+    change.setdefault("title", at.title)
+    start = at.start
+    if to:
+        start = instant(parse_when(to, now=ctx.now, tz=zone(event.timezone)))
+        if start <= ctx.now:
+            raise UserInputError(f"{local_when(start, ctx.tz)} is in the past.", CHANGE_USAGE)
+        change["start"] = occurrence_key(start)
+    if title is not None:
+        if not 0 < len(title.strip()) <= 200:
+            raise UserInputError("A title is 1 to 200 characters.", CHANGE_USAGE)
+        change["title"] = title.strip()
+    event.overrides = {**event.overrides, original: change}
+    ctx.session.add(event)
+    skipped = await replan(ctx, event)
+    now_title = change.get("title", at.title)
+    await ctx.audit(ctx.community, ctx.member, "event.change", event_id=event.id, **change)
+    await ctx.reply(
+        f"Changed “{at.title}” on {local_when(at.start, ctx.tz)}: it is now “{now_title}” on "
+        f"{local_when(start, ctx.tz)} (your time); {skipped} pending messages withdrawn."
+    )
 
 
 async def event_import(ctx: Context, inv: Invocation) -> None:
@@ -373,6 +420,14 @@ router = Router(
             "cancel an event, or one occurrence of it",
             event_cancel,
             role=ORGANISER,
+        ),
+        CommandSpec(
+            ("event", "change"),
+            CHANGE_USAGE,
+            "move or retitle one occurrence of an event",
+            event_change,
+            role=ORGANISER,
+            flags={"to": Flag.VALUE, "title": Flag.VALUE},
         ),
         CommandSpec(
             ("event", "import"),

@@ -242,19 +242,23 @@ def to_ical(event: Event, stamp: datetime) -> bytes:
         calendar.add("prodid", "-//community-bot//events//EN")
         calendar.add("version", "2.0")
         calendar.add_component(_master(event, stamp))
+    masters = [v for v in calendar.walk("VEVENT") if "RECURRENCE-ID" not in v]
+    like = masters[0].decoded("DTSTART") if masters and event.calendar else None
+    tz = ZoneInfo(event.timezone)
     for original, change in event.overrides.items():
-        override = occurrences.occurrence_component(event, original, change)
+        at = occurrences.parse_occurrence(original)
+        for replaced in [v for v in calendar.walk("VEVENT") if _same_id(v, at, tz)]:
+            calendar.subcomponents.remove(replaced)
+        override = occurrences.occurrence_component(event, original, change, like)
         override.add("dtstamp", stamp)
         calendar.add_component(override)
-    tz = ZoneInfo(event.timezone)
     vevents = calendar.walk("VEVENT")
-    masters = [v for v in vevents if "RECURRENCE-ID" not in v]
     for key in event.exdates:
-        rid = _recurrence_id(event, key, vevents) if event.calendar else None
+        rid = _recurrence_id(event, key) if event.calendar else None
         if rid is None:
             at = occurrences.parse_occurrence(key)
             for master in masters:
-                master.add("exdate", _like(master.decoded("DTSTART"), at, tz))
+                master.add("exdate", occurrences.written_like(master.decoded("DTSTART"), at, tz))
             continue
         moved = next((v for v in vevents if _same_id(v, rid, tz)), None)
         if moved is not None:
@@ -269,27 +273,19 @@ def to_ical(event: Event, stamp: datetime) -> bytes:
     return bytes(calendar.to_ical())
 
 
-def _recurrence_id(event: Event, key: str, vevents: list[Component]) -> date | datetime | None:
-    """The RECURRENCE-ID, as its calendar writes it, of the occurrence starting at `key`:
-    what an EXDATE or an override must name for every reader to find it (a moved
-    occurrence's start is not where its rule put it). An occurrence a RANGE=THISANDFUTURE
-    override shifted carries that override's id, so its own is shifted back."""
+def _recurrence_id(event: Event, key: str) -> date | datetime | None:
+    """The RECURRENCE-ID, as its calendar writes it, of the occurrence starting at `key`
+    (a moved occurrence's start is not where its rule put it)."""
     assert event.calendar is not None
     tz = ZoneInfo(event.timezone)
     at = occurrences.parse_occurrence(key).astimezone(tz)
     for component in occurrences.calendar_query(event.calendar).between(
         at - timedelta(days=1), at + timedelta(days=1)
     ):
-        start = component.decoded("DTSTART")
-        rid = component.get("RECURRENCE-ID")
-        if rid is None or occurrences.occurrence_key(occurrences.as_instant(start, tz)) != key:
-            continue
-        value: date | datetime = rid.dt
-        if rid.params.get("RANGE"):
-            ranged = next((v for v in vevents if v.get("RECURRENCE-ID") == rid), None)
-            if ranged is not None and ranged.decoded("DTSTART") != start:
-                value = start - (ranged.decoded("DTSTART") - value)
-        return value
+        start = occurrences.as_instant(component.decoded("DTSTART"), tz)
+        if occurrences.occurrence_key(start) == key:
+            value: date | datetime | None = occurrences.recurrence_id(event, component)
+            return value
     return None
 
 
@@ -303,16 +299,6 @@ def _same_id(vevent: Component, original: date | datetime, tz: ZoneInfo) -> bool
 def _cancel(vevent: Component) -> None:
     vevent.pop("STATUS", None)
     vevent.add("status", "CANCELLED")
-
-
-def _like(start: date | datetime, at: datetime, tz: ZoneInfo) -> date | datetime:
-    """`at` written the way the series writes its start (a date, a floating local time, or
-    a time in its own zone), so an EXDATE matches its occurrence in every reader."""
-    if not isinstance(start, datetime):
-        return at.astimezone(tz).date()
-    if start.tzinfo is None:
-        return at.astimezone(tz).replace(tzinfo=None)
-    return at.astimezone(start.tzinfo)
 
 
 def _master(event: Event, stamp: datetime) -> VEvent:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import recurring_ical_events
 from icalendar import Calendar, Component
+from icalendar import Event as VEvent
 
 from bot.recurrence import Recurrence
 from bot.when import localize
@@ -152,29 +153,64 @@ def _after_in_calendar(event: Event, after: datetime) -> Iterator[Occurrence]:
     assert event.calendar is not None
     tz = ZoneInfo(event.timezone)
     for component in calendar_query(event.calendar).after(after.astimezone(tz)):
-        yield _occurrence(component, tz, event.title)
+        yield _occurrence(component, tz, event)
 
 
 def _from_calendar(event: Event, start: datetime, end: datetime) -> list[Occurrence]:
     assert event.calendar is not None
     tz = ZoneInfo(event.timezone)
     found = calendar_query(event.calendar).between(start.astimezone(tz), end.astimezone(tz))
-    return sorted(_occurrence(component, tz, event.title) for component in found)
+    return sorted(_occurrence(component, tz, event) for component in found)
 
 
-def _occurrence(component: Component, tz: ZoneInfo, title: str) -> Occurrence:
+def _occurrence(component: Component, tz: ZoneInfo, event: Event) -> Occurrence:
     """One of `recurring_ical_events`' occurrences; floating times and dates are read in
     the event's zone (the community's, for a floating or all-day event)."""
-    start = as_instant(component.decoded("DTSTART"), tz)
+    value = component.decoded("DTSTART")
+    start = as_instant(value, tz)
     end = as_instant(component.decoded("DTEND"), tz) if "DTEND" in component else start
-    rid = component.get("RECURRENCE-ID")
     return Occurrence(
         start,
-        as_instant(rid.dt, tz) if rid is not None else start,
+        _original(component, value, tz, event),
         max(end, start),
-        str(component.get("SUMMARY") or title).strip()[:200],
+        str(component.get("SUMMARY") or event.title).strip()[:200],
         cancelled=str(component.get("STATUS") or "").upper() == "CANCELLED",
     )
+
+
+def _original(component: Component, value: Any, tz: ZoneInfo, event: Event) -> datetime:
+    rid = recurrence_id(event, component)
+    return as_instant(value if rid is None else rid, tz)
+
+
+def recurrence_id(event: Event, component: Component) -> Any:
+    """Where the rule put an occurrence, written as its calendar writes it (what an EXDATE
+    or an override must name for every reader to find it). One that a
+    RANGE=THISANDFUTURE override shifted carries that override's RECURRENCE-ID, so its own
+    is its start shifted back."""
+    rid = component.get("RECURRENCE-ID")
+    if rid is None:
+        return None
+    original = rid.dt
+    if rid.params.get("RANGE") and event.calendar:
+        tz = ZoneInfo(event.timezone)
+        value = component.decoded("DTSTART")
+        shifted = _ranged(event.calendar, event.timezone).get(as_instant(original, tz))
+        if shifted is not None and shifted != value:
+            original = value - (shifted - original)
+    return original
+
+
+@functools.lru_cache(maxsize=128)
+def _ranged(text: str, tz_name: str) -> dict[datetime, Any]:
+    """The start of each RANGE=THISANDFUTURE override, by the instant of its id."""
+    tz = ZoneInfo(tz_name)
+    found = {}
+    for vevent in Calendar.from_ical(text).walk("VEVENT"):
+        rid = vevent.get("RECURRENCE-ID")
+        if rid is not None and rid.params.get("RANGE"):
+            found[as_instant(rid.dt, tz)] = vevent.decoded("DTSTART")
+    return found
 
 
 @functools.lru_cache(maxsize=128)
@@ -228,17 +264,28 @@ def _changed(event: Event, base: Iterator[Occurrence]) -> Iterator[Occurrence]:
         yield occurrence
 
 
-def occurrence_component(event: Event, original: str, change: dict[str, str]) -> Component:
-    """One of the bot's changes as the RECURRENCE-ID component a calendar app expects."""
-    from icalendar import Event as VEvent
-
+def occurrence_component(
+    event: Event, original: str, change: dict[str, str], like: date | datetime | None
+) -> Component:
+    """One of the bot's changes as the RECURRENCE-ID component a calendar app expects; the
+    id is written like the series' start (`like`), so readers match it to its occurrence."""
     at = parse_occurrence(original)
     start = parse_occurrence(change["start"]) if "start" in change else at
     tz = ZoneInfo(event.timezone)
     vevent = VEvent()
     vevent.add("uid", event.uid)
-    vevent.add("recurrence-id", at.astimezone(tz))
+    vevent.add("recurrence-id", written_like(like, at, tz) if like else at.astimezone(tz))
     vevent.add("dtstart", start.astimezone(tz))
     vevent.add("duration", timedelta(seconds=int(change.get("seconds", event.duration_seconds))))
     vevent.add("summary", change.get("title") or event.title)
     return vevent
+
+
+def written_like(start: date | datetime, at: datetime, tz: ZoneInfo) -> date | datetime:
+    """`at` written the way a series writes its start (a date, a floating local time, or a
+    time in its own zone), so an EXDATE or RECURRENCE-ID matches in every reader."""
+    if not isinstance(start, datetime):
+        return at.astimezone(tz).date()
+    if start.tzinfo is None:
+        return at.astimezone(tz).replace(tzinfo=None)
+    return at.astimezone(start.tzinfo)
