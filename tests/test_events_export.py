@@ -21,7 +21,14 @@ from bot.errors import UserInputError
 from bot.events.commands import series_rule
 from bot.events.ical import to_ical
 from bot.events.models import Event
-from bot.events.occurrences import as_instant, between, occurrence_key
+from bot.events.occurrences import (
+    as_instant,
+    between,
+    instant,
+    next_occurrence,
+    occurrence_at,
+    occurrence_key,
+)
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 YEAR = timedelta(days=366)
@@ -112,3 +119,43 @@ def test_the_export_read_again_has_the_bots_occurrences(
         for c in recurring_ical_events.of(exported).between(NOW, NOW + YEAR)
     )
     assert theirs == ours, (rule, rrule, zone, start)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rule=st.one_of(st.none(), st.sampled_from(WORDS), raw_rules()),
+    zone=st.sampled_from(ZONES),
+    typed=st.datetimes(datetime(2026, 3, 2, 10), datetime(2026, 12, 31)),
+)
+def test_every_occurrence_is_found_again_by_its_key(
+    rule: str | None, zone: str, typed: datetime
+) -> None:
+    """Whatever the microseconds of the time an event was typed, each occurrence the
+    reminder chain walks to is found again by the key its timers carry."""
+    tz = ZoneInfo(zone)
+    try:
+        rrule, start, _ = (
+            series_rule(rule, typed.replace(tzinfo=tz), tz)
+            if rule
+            else (None, instant(typed.replace(tzinfo=tz)), "")
+        )
+    except UserInputError:
+        assume(False)
+        raise
+    event = Event(
+        community_id=1,
+        uid="u",
+        token="t",
+        title="T",
+        starts_at=start,
+        timezone=zone,
+        rrule=rrule,
+        created_at=NOW,
+    )
+    at = next_occurrence(event, NOW)
+    for _ in range(20):
+        if at is None:
+            break
+        assert at.start.microsecond == 0
+        assert occurrence_at(event, at.key) == at
+        at = next_occurrence(event, at.start)

@@ -130,6 +130,7 @@ def _series(
     calendar.add("prodid", "-//community-bot//import//EN")
     calendar.add("version", "2.0")
     text = b"".join(c.to_ical() for c in components).decode(errors="replace")
+    text = text.replace("\r\n ", "").replace("\r\n\t", "")  # unfolded, to find each TZID
     for tzid, vtimezone in timezones.items():
         if f"TZID={tzid}" in text or f'TZID="{tzid}"' in text:
             calendar.add_component(vtimezone)
