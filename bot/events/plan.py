@@ -1,4 +1,5 @@
-"""When an event's nudges fire: a chain of timers computed from its rule.
+"""When an event's nudges fire: a chain of timers along its occurrences (see
+`bot.events.occurrences`), each named by its start's whole-second key.
 
 Nothing is stored per future occurrence. A live event has one `event.plan` timer, due its
 next occurrence's largest reminder offset before that occurrence; when it fires it schedules
@@ -7,8 +8,8 @@ Ten years of a weekly event therefore cost one row and a few timers at any momen
 chain lives in the database like every other timer, so restarts lose nothing.
 
 Timer keys are deterministic (event, occurrence, what), so planning twice is harmless, and
-every handler re-reads the event: an edit, an EXDATE or a cancellation applies to timers
-already queued. On start the head of every live event's chain is ensured again.
+every handler re-reads the event: an edit, an EXDATE, a moved occurrence or a cancellation
+applies to timers already queued. On start the head of every live event's chain is ensured again.
 """
 
 from __future__ import annotations
