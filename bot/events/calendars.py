@@ -41,6 +41,7 @@ class Series:
     duration: timedelta
     link: str | None
     rrule: str | None
+    floating_tz: str
 
 
 def read_calendar(data: bytes, *, usage: str) -> list[Component]:
@@ -150,6 +151,7 @@ def _series(
         duration=max(duration, timedelta()),
         link=link if link and len(link) <= 500 else None,
         rrule=rrule if rrule and len(rrule) <= 500 else None,
+        floating_tz=default_tz.key,
     )
 
 

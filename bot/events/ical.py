@@ -196,7 +196,7 @@ def _describe(event: Event, item: Series) -> Event:
     event.title, event.description, event.link = item.title, item.description, item.link
     event.starts_at, event.timezone, event.rrule = item.starts_at, item.timezone, item.rrule
     event.duration_seconds = int(item.duration.total_seconds())
-    event.calendar = item.calendar
+    event.calendar, event.floating_tz = item.calendar, item.floating_tz
     return event
 
 
@@ -244,7 +244,7 @@ def to_ical(event: Event, stamp: datetime) -> bytes:
         calendar.add_component(_master(event, stamp))
     masters = [v for v in calendar.walk("VEVENT") if "RECURRENCE-ID" not in v]
     like = masters[0].decoded("DTSTART") if masters and event.calendar else None
-    tz = ZoneInfo(event.timezone)
+    tz = occurrences.floating_zone(event)
     for original, change in event.overrides.items():
         at = occurrences.parse_occurrence(original)
         for replaced in [v for v in calendar.walk("VEVENT") if _same_id(v, at, tz)]:
@@ -277,7 +277,7 @@ def _recurrence_id(event: Event, key: str) -> date | datetime | None:
     """The RECURRENCE-ID, as its calendar writes it, of the occurrence starting at `key`
     (a moved occurrence's start is not where its rule put it)."""
     assert event.calendar is not None
-    tz = ZoneInfo(event.timezone)
+    tz = occurrences.floating_zone(event)
     at = occurrences.parse_occurrence(key).astimezone(tz)
     for component in occurrences.calendar_query(event.calendar).between(
         at - timedelta(days=1), at + timedelta(days=1)

@@ -41,6 +41,8 @@ class Event(SQLModel, table=True):
     rrule: str | None = Field(default=None, max_length=500)
     exdates: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     calendar: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    floating_tz: str | None = Field(default=None, max_length=64)
+    """The zone `calendar`'s floating times and dates are read in (the community's)."""
     overrides: dict[str, dict[str, str]] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
     )

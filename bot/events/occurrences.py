@@ -70,6 +70,12 @@ def recurrence(event: Event) -> Recurrence | None:
     return Recurrence(event.rrule, event.timezone) if event.rrule else None
 
 
+def floating_zone(event: Event) -> ZoneInfo:
+    """The zone an imported calendar's floating times and dates are read in: the
+    community's, as `recurring_ical_events` reads them when asked in that zone."""
+    return ZoneInfo(event.floating_tz or event.timezone)
+
+
 def upcoming(event: Event, after: datetime) -> Iterator[Occurrence]:
     """The event's occurrences starting strictly after `after`, in order of start; none
     once the whole event is cancelled."""
@@ -151,14 +157,14 @@ def _rule_instants(rule: Recurrence, dtstart: datetime, after: datetime) -> Iter
 
 def _after_in_calendar(event: Event, after: datetime) -> Iterator[Occurrence]:
     assert event.calendar is not None
-    tz = ZoneInfo(event.timezone)
+    tz = floating_zone(event)
     for component in calendar_query(event.calendar).after(after.astimezone(tz)):
         yield _occurrence(component, tz, event)
 
 
 def _from_calendar(event: Event, start: datetime, end: datetime) -> list[Occurrence]:
     assert event.calendar is not None
-    tz = ZoneInfo(event.timezone)
+    tz = floating_zone(event)
     found = calendar_query(event.calendar).between(start.astimezone(tz), end.astimezone(tz))
     return sorted(_occurrence(component, tz, event) for component in found)
 
@@ -193,9 +199,9 @@ def recurrence_id(event: Event, component: Component) -> Any:
         return None
     original = rid.dt
     if rid.params.get("RANGE") and event.calendar:
-        tz = ZoneInfo(event.timezone)
+        tz = floating_zone(event)
         value = component.decoded("DTSTART")
-        shifted = _ranged(event.calendar, event.timezone).get(as_instant(original, tz))
+        shifted = _ranged(event.calendar, tz.key).get(as_instant(original, tz))
         if shifted is not None and shifted != value:
             original = value - (shifted - original)
     return original
@@ -271,7 +277,7 @@ def occurrence_component(
     id is written like the series' start (`like`), so readers match it to its occurrence."""
     at = parse_occurrence(original)
     start = parse_occurrence(change["start"]) if "start" in change else at
-    tz = ZoneInfo(event.timezone)
+    tz = floating_zone(event)
     vevent = VEvent()
     vevent.add("uid", event.uid)
     vevent.add("recurrence-id", written_like(like, at, tz) if like else at.astimezone(tz))
