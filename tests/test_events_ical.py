@@ -337,3 +337,23 @@ async def test_reminders_follow_moved_retitled_and_cancelled_occurrences(
         "on Wed 11 Mar 2026, 19:00 Europe/London",
         "Reminder: “Meetup” starts in 1 hour, on Tue 24 Mar 2026, 18:00 Europe/London",
     ]
+
+
+async def test_the_organisers_cancellations_survive_a_reimport(
+    harness: Harness, tmp_path: Path
+) -> None:
+    h = harness
+    path = tmp_path / "feed.ics"
+    path.write_text(feed())
+    await h.say("ada", f"event import {path} --remind 1h")
+    await h.say("ada", "event cancel 1 2026-03-17")  # one occurrence of the weekly
+    await h.say("ada", "event cancel 2")  # the whole launch
+    [reply] = await h.say("ada", f"event import {path}")
+    assert reply.startswith("Imported the calendar: 0 new, 2 updated.")
+    weekly, launch = await events(h)
+    assert weekly.exdates == ["20260317T160000Z"] and launch.cancelled
+    await h.advance(timedelta(days=16))
+    reminders = [t for t in h.adapter.direct_texts("ada") if t.startswith("Reminder")]
+    assert [r.split(" (your time)")[0].split(", on ")[1] for r in reminders] == [
+        "Tue 3 Mar 2026, 17:00 Europe/London"
+    ]
