@@ -8,7 +8,7 @@ alike. Nothing runs more often than once a day: the rituals are human-paced.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from itertools import islice, takewhile
@@ -61,6 +61,11 @@ class Recurrence:
         limit = after.astimezone(UTC)
         return next((t for t in self._instants(dtstart, near=after) if t > limit), None)
 
+    def next_ones(self, after: datetime, *, dtstart: datetime, count: int) -> list[datetime]:
+        """The first `count` occurrences at or after `after` (fewer once the rule ends)."""
+        found = (t for t in self._instants(dtstart, near=after) if t >= after)
+        return list(islice(found, count))
+
     def occurrences_between(
         self, start: datetime, end: datetime, *, dtstart: datetime, limit: int = 100
     ) -> list[datetime]:
@@ -68,6 +73,32 @@ class Recurrence:
         low, high = start.astimezone(UTC), end.astimezone(UTC)
         found = (t for t in self._instants(dtstart, near=start) if t >= low)
         return list(islice(takewhile(lambda t: t < high, found), limit))
+
+    def first_from(self, start: datetime) -> datetime | None:
+        """Where a series begun at `start` first happens, to store as its `dtstart`: the
+        first instant at or after `start` (to the minute) that the rule's days and times
+        match. Its INTERVAL then counts from there, so "every 2 weeks on thursday" begun on
+        a Sunday first happens 4 days later, not 11 (dateutil would count the weeks from
+        the week `start` is in, whose Thursday has passed)."""
+        parts = _parts(self.rrule)
+        loose = Recurrence(
+            _joined({k: v for k, v in parts.items() if k not in ("INTERVAL", "COUNT")}), self.tz
+        )
+        begin = start.replace(second=0, microsecond=0)
+        return loose.next_after(begin - timedelta(microseconds=1), dtstart=begin)
+
+    def for_export(self) -> str:
+        """The rule as a calendar app reads it beside a zoned DTSTART: UNTIL in UTC (RFC
+        5545 asks for it; a local UNTIL is read as UTC by some readers)."""
+        parts = _parts(self.rrule)
+        if "UNTIL" in parts:
+            parts["UNTIL"] = _until(parts["UNTIL"], zone(self.tz)).strftime("%Y%m%dT%H%M%SZ")
+        return _joined(parts)
+
+    @property
+    def has_time(self) -> bool:
+        """Whether the rule names its time of day; without one it takes its start's."""
+        return "BYHOUR" in _parts(self.rrule)
 
     def _instants(self, dtstart: datetime, *, near: datetime) -> Iterator[datetime]:
         """Occurrences from a little before `near`, as increasing instants in `tz`.
@@ -306,3 +337,17 @@ def _listed(names: list[str]) -> str:
 def _nth(day: int) -> str:
     suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
     return f"{day}{suffix}"
+
+
+def next_times(instants: Sequence[datetime], *, community: ZoneInfo, own: ZoneInfo) -> str:
+    """The coming occurrences for a reply: in the community's zone, and beside it the
+    organiser's own when that differs, so nobody converts a series' times in their head."""
+    lines = []
+    for at in instants:
+        here = at.astimezone(community)
+        line = f"- {here:%a} {here.day} {here:%b %Y, %H:%M} {community.key}"
+        if own.key != community.key:
+            mine = at.astimezone(own)
+            line += f" ({mine:%a} {mine.day} {mine:%b, %H:%M} your time, {own.key})"
+        lines.append(line)
+    return "Next:\n" + "\n".join(lines)

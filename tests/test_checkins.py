@@ -410,3 +410,23 @@ async def test_concurrent_answers_by_one_member_keep_one_answer(harness: Harness
     async with h.bot.db.reader() as s:
         [stored] = (await s.exec(select(CheckinAnswer))).all()
     assert stored.text.startswith("take ")
+
+
+async def test_a_fortnightly_series_typed_on_a_sunday_first_opens_that_thursday(
+    sqlite_url: str,
+) -> None:
+    start = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)  # a Sunday
+    async with Harness.open(sqlite_url, start=start) as h:
+        [reply] = await h.say(
+            "ada", f'checkin open "{PROMPT}" --every "every 2 weeks on thursday 18:00"'
+        )
+        assert "The first opens Thu 05 Mar 18:00 (Europe/London)." in reply
+        assert reply.endswith(
+            "Next:\n- Thu 5 Mar 2026, 18:00 Europe/London\n- Thu 19 Mar 2026, 18:00 "
+            "Europe/London\n- Thu 2 Apr 2026, 18:00 Europe/London"
+        )
+        await h.advance(datetime(2026, 3, 5, 18, 0, tzinfo=UTC) - h.clock.now())
+        assert [r.opened_at for r in await rounds(h)] == [datetime(2026, 3, 5, 18, tzinfo=UTC)]
+        replies = await h.say("ada", f'checkin open "{PROMPT}" --every weekly', space="other")
+        said = "“weekly” names no time of day, so it runs at 18:00, the time you typed it"
+        assert any(said in r for r in replies)

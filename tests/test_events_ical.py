@@ -60,13 +60,15 @@ async def test_import_a_file_then_reimport_updates_by_uid(harness: Harness, tmp_
     path = tmp_path / "feed.ics"
     path.write_text(feed())
     [reply] = await h.say("ada", f"event import {path} --remind 1h")
-    assert reply == "Imported the calendar: 2 new, 0 updated."
+    assert reply.splitlines() == [
+        "Imported the calendar: 2 new, 0 updated.",
+        "In the coming year:",
+        "- “Standup”: new, 52 occurrences",
+        "- “Launch”: new, 1 occurrences",
+    ]
     weekly, once = await events(h)
-    assert (weekly.timezone, weekly.rrule, weekly.exdates) == (
-        "America/New_York",
-        "FREQ=WEEKLY",
-        ["20260310T160000Z"],
-    )
+    assert (weekly.timezone, weekly.rrule) == ("America/New_York", "FREQ=WEEKLY")
+    assert weekly.calendar is not None and "EXDATE;TZID=America/New_York" in weekly.calendar
     assert once.duration_seconds == 7200
     await h.advance(timedelta(days=16))
     reminders = [t for t in h.adapter.direct_texts("ada") if t.startswith("Reminder")]
@@ -80,7 +82,10 @@ async def test_import_a_file_then_reimport_updates_by_uid(harness: Harness, tmp_
 
     path.write_text(feed(title="Daily standup", hour="13"))
     [reply] = await h.say("ada", f"event import {path}")
-    assert reply == "Imported the calendar: 0 new, 2 updated."
+    assert reply.splitlines()[0] == "Imported the calendar: 0 new, 2 updated."
+    # every occurrence from 24 March on moved from 12:00 to 13:00 (New York)
+    assert "- “Daily standup”: 52 moved" in reply
+    assert "- “Launch”: no change" in reply
     weekly, _ = await events(h)
     assert weekly.title == "Daily standup" and weekly.remind == [3600]
     assert weekly.starts_at == datetime(2026, 3, 3, 18, tzinfo=UTC)
@@ -125,8 +130,9 @@ async def test_too_many_occurrences_are_capped_and_said(harness: Harness, tmp_pa
     [reply] = await harness.say("ada", f"event import {path}")
     assert reply.startswith("Imported the calendar: 27 new, 0 updated.")
     assert "more than 10,000 occurrences in the coming year" in reply
-    assert "left out the last 3 events" in reply
-    assert "“Storm”: COUNT must be a whole number from 1 to 1000." in reply
+    # in order of start: Storm (as long as the calendar says) comes after Daily 10
+    assert "- “Storm”: new, 358 occurrences" in reply
+    assert "left out the last 4 events" in reply
     assert len(await events(harness)) == 27
 
 
@@ -175,13 +181,13 @@ async def feed_server(slow_feed: SlowFeed) -> AsyncIterator[str]:
 
 async def test_import_a_feed_by_url(harness: Harness, feed_server: str) -> None:
     [reply] = await harness.say("ada", f"event import {feed_server}/cal.ics")
-    assert reply == "Imported the calendar: 2 new, 0 updated."
+    assert reply.startswith("Imported the calendar: 2 new, 0 updated.")
     [reply] = await harness.say("ada", f"event import {feed_server}/huge.ics")
     assert "larger than 5 MB" in reply
     [reply] = await harness.say("ada", f"event import {feed_server}/missing.ics")
     assert "answered HTTP 404" in reply
     [reply] = await harness.say("ada", f"event import {feed_server}/cal.ics")
-    assert reply == "Imported the calendar: 0 new, 2 updated."
+    assert reply.startswith("Imported the calendar: 0 new, 2 updated.")
 
 
 async def test_a_slow_calendar_server_holds_nobody_else_up(
@@ -198,7 +204,7 @@ async def test_a_slow_calendar_server_holds_nobody_else_up(
     assert not slow_feed.answer.is_set() and await events(h) == []
     slow_feed.answer.set()
     await h.settle()
-    assert h.adapter.texts()[-1] == "Imported the calendar: 2 new, 0 updated."
+    assert h.adapter.texts()[-1].startswith("Imported the calendar: 2 new, 0 updated.")
     assert len(await events(h)) == 2
 
 
@@ -222,7 +228,7 @@ async def test_every_event_has_an_ics_download(harness: Harness) -> None:
     assert vevent.decoded("DTSTART") == datetime(2026, 3, 10, 18, tzinfo=UTC)
     assert str(vevent.decoded("DTSTART").tzinfo) == "Europe/London"
     assert vevent.decoded("DURATION") == timedelta(minutes=90)
-    assert vevent["RRULE"].to_ical() == b"FREQ=MONTHLY;BYDAY=2TU"
+    assert vevent["RRULE"].to_ical() == b"FREQ=MONTHLY;BYMINUTE=0;BYHOUR=18;BYDAY=2TU"
     assert vevent["EXDATE"].dts[0].dt == datetime(2026, 4, 14, 17, tzinfo=UTC)
     # importing our own export updates the same event
     report = await reimport(h, response.content)
@@ -253,3 +259,101 @@ def test_the_cli_imports_into_the_configured_database(tmp_path: Path) -> None:
         return titles
 
     assert sorted(asyncio.run(count())) == ["Launch", "Standup"]
+
+
+async def test_the_calendar_link_works_for_every_rule(harness: Harness) -> None:
+    h = harness
+    rules = [
+        "weekdays 9am",
+        "mondays and thursdays 18:00",
+        "FREQ=WEEKLY;BYDAY=TU;UNTIL=20260630",
+        "FREQ=YEARLY;BYMONTH=3,6,9,12;BYDAY=1MO;BYHOUR=10;BYMINUTE=0",
+    ]
+    for rule in rules:
+        await h.say("ada", f'event add "R" 2026-03-03 18:00 --every "{rule}" --remind 1h')
+    app = build_app(ical.http_routes(h.bot))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        for event in await events(h):
+            response = await c.get(f"/events/{event.token}.ics")
+            assert response.status_code == 200, event.rrule
+            [vevent] = Calendar.from_ical(response.content).walk("VEVENT")
+            assert "RRULE" in vevent
+    until = Calendar.from_ical(ical.to_ical((await events(h))[2], h.clock.now()))
+    # a local UNTIL goes out in UTC: the last second of 30 June in London (BST)
+    assert b"UNTIL=20260630T225959Z" in until.to_ical()
+
+
+MOVED = """BEGIN:VCALENDAR
+VERSION:2.0
+BEGIN:VEVENT
+UID:meetup@example.org
+DTSTART;TZID=Europe/London:20260303T180000
+DURATION:PT2H
+RRULE:FREQ=WEEKLY;COUNT=4
+SUMMARY:Meetup
+END:VEVENT
+BEGIN:VEVENT
+UID:meetup@example.org
+RECURRENCE-ID;TZID=Europe/London:20260310T180000
+DTSTART;TZID=Europe/London:20260311T190000
+DURATION:PT2H
+SUMMARY:Meetup (moved to Wednesday)
+END:VEVENT
+BEGIN:VEVENT
+UID:meetup@example.org
+RECURRENCE-ID;TZID=Europe/London:20260317T180000
+DTSTART;TZID=Europe/London:20260317T180000
+SUMMARY:Meetup
+STATUS:CANCELLED
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+async def test_reminders_follow_moved_retitled_and_cancelled_occurrences(
+    harness: Harness, tmp_path: Path
+) -> None:
+    h = harness
+    path = tmp_path / "moved.ics"
+    path.write_text(MOVED.replace("\n", "\r\n"))
+    [reply] = await h.say("ada", f"event import {path} --remind 1h")
+    assert reply.splitlines()[:3] == [
+        "Imported the calendar: 1 new, 0 updated.",
+        "In the coming year:",
+        "- “Meetup”: new, 3 occurrences, 1 moved, 1 cancelled",
+    ]
+    # the calendar puts it back, then moves it again: each import says so, per series
+    path.write_text(MOVED.replace("20260311T190000", "20260310T180000").replace("\n", "\r\n"))
+    [reply] = await h.say("ada", f"event import {path}")
+    assert "- “Meetup”: 1 moved" in reply
+    path.write_text(MOVED.replace("\n", "\r\n"))
+    [reply] = await h.say("ada", f"event import {path}")
+    assert "- “Meetup”: 1 moved" in reply
+    await h.advance(timedelta(days=30))
+    reminders = [t for t in h.adapter.direct_texts("ada") if t.startswith("Reminder")]
+    assert [r.split(" (your time)")[0] for r in reminders] == [
+        "Reminder: “Meetup” starts in 1 hour, on Tue 3 Mar 2026, 18:00 Europe/London",
+        "Reminder: “Meetup (moved to Wednesday)” starts in 1 hour, "
+        "on Wed 11 Mar 2026, 19:00 Europe/London",
+        "Reminder: “Meetup” starts in 1 hour, on Tue 24 Mar 2026, 18:00 Europe/London",
+    ]
+
+
+async def test_the_organisers_cancellations_survive_a_reimport(
+    harness: Harness, tmp_path: Path
+) -> None:
+    h = harness
+    path = tmp_path / "feed.ics"
+    path.write_text(feed())
+    await h.say("ada", f"event import {path} --remind 1h")
+    await h.say("ada", "event cancel 1 2026-03-17")  # one occurrence of the weekly
+    await h.say("ada", "event cancel 2")  # the whole launch
+    [reply] = await h.say("ada", f"event import {path}")
+    assert reply.startswith("Imported the calendar: 0 new, 2 updated.")
+    weekly, launch = await events(h)
+    assert weekly.exdates == ["20260317T160000Z"] and launch.cancelled
+    await h.advance(timedelta(days=16))
+    reminders = [t for t in h.adapter.direct_texts("ada") if t.startswith("Reminder")]
+    assert [r.split(" (your time)")[0].split(", on ")[1] for r in reminders] == [
+        "Tue 3 Mar 2026, 17:00 Europe/London"
+    ]

@@ -333,3 +333,70 @@ async def test_a_followup_can_open_a_check_in_round_with_its_question(harness: H
 async def test_followup_checkin_needs_a_followup(harness: Harness) -> None:
     [reply] = await harness.say("ada", 'event add "Meetup" tomorrow 18:00 --followup-checkin')
     assert "goes with `--followup`" in reply
+
+
+@pytest.mark.parametrize("micro", [1, 123_456, 499_999, 500_000, 999_999])
+async def test_a_relative_start_gets_its_reminder_and_followup(sqlite_url: str, micro: int) -> None:
+    """ "in 4m" keeps the clock's microseconds; the reminder and follow-up still find their
+    occurrence (one whole-second form of its time in the event, timers and lookups)."""
+    start = datetime(2026, 3, 2, 9, 0, 17, micro, tzinfo=UTC)
+    async with Harness.open(sqlite_url, start=start) as h:
+        await h.say("ada", 'event add "Quick sync" in 4m --remind 2m --followup 1m "How was it?"')
+        await h.advance(timedelta(minutes=6))
+        texts = h.adapter.direct_texts("ada")
+        assert [t.split(",")[0] for t in texts if t.startswith("Reminder")] == [
+            "Reminder: “Quick sync” starts in 2 minutes"
+        ]
+        assert [t for t in texts if t.endswith("How was it?")] == [
+            "After “Quick sync” (Mon 2 Mar 2026, 09:04 Europe/London): How was it?"
+        ]
+
+
+async def test_a_rule_on_another_day_first_happens_on_its_day(harness: Harness) -> None:
+    # Sunday 1 March 2026, 12:00 London: "every 2 weeks on thursday" first comes on the 5th
+    h = harness
+    h.clock.set(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    [reply] = await h.say(
+        "ada", 'event add "Hack night" today 18:00 --every "every 2 weeks on thursday 18:00"'
+    )
+    assert "next on Thu 5 Mar 2026, 18:00 Europe/London" in reply
+    assert reply.endswith(
+        "Next:\n- Thu 5 Mar 2026, 18:00 Europe/London\n- Thu 19 Mar 2026, 18:00 Europe/London"
+        "\n- Thu 2 Apr 2026, 18:00 Europe/London"
+    )
+
+
+async def test_a_rule_without_a_time_says_which_it_took_and_both_zones(harness: Harness) -> None:
+    h = harness
+    await h.say("ada", "me tz America/New_York")
+    [reply] = await h.say("ada", 'event add "Call" 2026-03-03 18:00 --every weekly')
+    assert "“weekly” names no time of day, so it is at 18:00 (America/New_York)" in reply
+    assert reply.endswith(
+        "Next:\n"
+        "- Tue 3 Mar 2026, 23:00 Europe/London (Tue 3 Mar, 18:00 your time, America/New_York)\n"
+        "- Tue 10 Mar 2026, 22:00 Europe/London (Tue 10 Mar, 18:00 your time, America/New_York)\n"
+        "- Tue 17 Mar 2026, 22:00 Europe/London (Tue 17 Mar, 18:00 your time, America/New_York)"
+    )
+
+
+async def test_one_occurrence_moved_and_retitled_is_reminded_where_it_went(
+    harness: Harness,
+) -> None:
+    h = harness
+    await h.say("ada", 'event add "Circle" 2026-03-03 18:00 --every "tuesdays 18:00" --remind 1h')
+    [reply] = await h.say(
+        "ada", 'event change 1 2026-03-10 --to "2026-03-11 19:30" --title "Circle (Wednesday)"'
+    )
+    assert reply.startswith(
+        "Changed “Circle” on Tue 10 Mar 2026, 18:00 Europe/London: it is now “Circle "
+        "(Wednesday)” on Wed 11 Mar 2026, 19:30 Europe/London (your time)"
+    )
+    [refused] = await h.say("ada", "event change 1 2026-03-12 --title x")
+    assert "has no occurrence ahead on 2026-03-12" in refused
+    await h.advance(timedelta(days=16))
+    reminders = [t for t in h.adapter.direct_texts("ada") if t.startswith("Reminder")]
+    assert [r.split(" (your time)")[0] for r in reminders] == [
+        "Reminder: “Circle” starts in 1 hour, on Tue 3 Mar 2026, 18:00 Europe/London",
+        "Reminder: “Circle (Wednesday)” starts in 1 hour, on Wed 11 Mar 2026, 19:30 Europe/London",
+        "Reminder: “Circle” starts in 1 hour, on Tue 17 Mar 2026, 18:00 Europe/London",
+    ]

@@ -407,3 +407,26 @@ def test_next_after_agrees_with_dateutil(
         if localize(wall, tz).astimezone(UTC) > after.astimezone(UTC)
     )
     assert result.astimezone(UTC) == next(expected).astimezone(UTC)
+
+
+def test_a_series_begun_on_another_day_first_happens_on_its_day() -> None:
+    # Sunday 1 March 2026 at noon: "every 2 weeks on thursday 18:00" first comes on the 5th
+    typed = datetime(2026, 3, 1, 12, 0, tzinfo=LONDON)
+    rule = parse_recurrence("every 2 weeks on thursday 18:00", tz=LONDON)
+    first = rule.first_from(typed)
+    assert first == datetime(2026, 3, 5, 18, 0, tzinfo=LONDON)
+    assert rule.next_ones(typed, dtstart=first, count=3) == [
+        datetime(2026, 3, 5, 18, 0, tzinfo=LONDON),
+        datetime(2026, 3, 19, 18, 0, tzinfo=LONDON),
+        datetime(2026, 4, 2, 18, 0, tzinfo=LONDON),
+    ]
+    monthly = parse_recurrence("every 2 months on the 15th 10:00", tz=LONDON)
+    assert monthly.first_from(datetime(2026, 3, 20, tzinfo=LONDON)) == datetime(
+        2026, 4, 15, 10, 0, tzinfo=LONDON
+    )
+
+
+def test_whether_a_rule_names_its_time_of_day() -> None:
+    assert not parse_recurrence("weekly", tz=LONDON).has_time
+    assert not parse_recurrence("FREQ=MONTHLY;BYDAY=1MO", tz=LONDON).has_time
+    assert parse_recurrence("weekly 9am", tz=LONDON).has_time

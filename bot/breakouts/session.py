@@ -310,27 +310,43 @@ async def _open(
         await tell_group(scope, breakout, group, *text, key=f"breakout:{bid}:g{group.number}:intro")
 
 
+def time_box(box: timedelta, parts: int) -> list[tuple[timedelta, str]]:
+    """What happens when in a time box, as (offset from the split, timer ref suffix), in
+    the order it happens (timers due together fire in the order they were scheduled).
+
+    Parts come at even steps through the box; the wrap-up warning (for boxes longer than
+    twice its lead) comes after the last part, so when even steps would put a part at or
+    after it, the parts share the time before it instead. Then time is up.
+    """
+    wrap_up = box - LAST_WARNING if box > 2 * LAST_WARNING else None
+    span_of_parts = box
+    if wrap_up is not None and parts > 1 and box * (parts - 1) / parts >= wrap_up:
+        span_of_parts = wrap_up
+    plan = [(span_of_parts * k / parts, f"part:{k}") for k in range(1, parts)]
+    plan.append((box / 2, "half"))
+    if wrap_up is not None:
+        plan.append((wrap_up, "last"))
+    plan.append((box, "end"))
+    return sorted(plan, key=lambda step: step[0])
+
+
 async def _schedule_time_box(scope: Scope, breakout: Breakout) -> None:
     assert breakout.split_at is not None and breakout.ends_at is not None
-    bid, start, box = breakout.id, breakout.split_at, breakout.ends_at - breakout.split_at
-    for k in range(1, len(breakout.parts)):
-        await scope.schedule(
-            "breakout.part",
-            f"{bid}:{k}",
-            start + box * k / len(breakout.parts),
-            key=f"breakout:{bid}:part:{k}",
-        )
-    await scope.schedule(
-        "breakout.warn", f"{bid}:half", start + box / 2, key=f"breakout:{bid}:half"
-    )
-    if box > 2 * LAST_WARNING:
-        await scope.schedule(
-            "breakout.warn",
-            f"{bid}:last",
-            breakout.ends_at - LAST_WARNING,
-            key=f"breakout:{bid}:last",
-        )
-    await scope.schedule("breakout.end", f"{bid}", breakout.ends_at, key=f"breakout:{bid}:end")
+    bid, start = breakout.id, breakout.split_at
+    for offset, step in time_box(breakout.ends_at - start, len(breakout.parts)):
+        kind, _, k = step.partition(":")
+        if kind == "part":
+            await scope.schedule(
+                "breakout.part", f"{bid}:{k}", start + offset, key=f"breakout:{bid}:part:{k}"
+            )
+        elif kind == "end":
+            await scope.schedule(
+                "breakout.end", f"{bid}", start + offset, key=f"breakout:{bid}:end"
+            )
+        else:
+            await scope.schedule(
+                "breakout.warn", f"{bid}:{kind}", start + offset, key=f"breakout:{bid}:{kind}"
+            )
 
 
 async def start_reporting(scope: Scope, breakout: Breakout) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import partial
 
 from sqlmodel import col, select
@@ -16,7 +16,7 @@ from bot.errors import UserInputError
 from bot.grammar import QUOTES, CommandSpec, Flag, Invocation
 from bot.models import Role, Space
 from bot.prompts import library_for
-from bot.recurrence import describe, parse_recurrence
+from bot.recurrence import describe, next_times, parse_recurrence
 from bot.when import parse_duration, parse_when, zone
 
 OPEN_USAGE = (
@@ -179,6 +179,15 @@ async def _open_series(
 ) -> None:
     tz = zone(ctx.community.timezone)
     recurrence = parse_recurrence(every, tz=tz)
+    taken = ""
+    if not recurrence.has_time:
+        local = ctx.now.astimezone(tz)
+        recurrence = parse_recurrence(every, tz=tz, default_time=time(local.hour, local.minute))
+        taken = (
+            f" “{every[:60]}” names no time of day, so it runs at {local:%H:%M}, the time you "
+            f"typed it; add a time (“{every[:40]} 18:00”) to choose another."
+        )
+    dtstart = recurrence.first_from(ctx.now) or ctx.now
     close_after = _offset(until, "until") if until else None
     remind_after = _offset(remind, "remind") if remind else None
     if close_after and remind_after and remind_after >= close_after:
@@ -195,13 +204,14 @@ async def _open_series(
         remind_after_s=int(remind_after.total_seconds()) if remind_after else None,
         rrule=recurrence.rrule,
         tz=recurrence.tz,
-        dtstart=ctx.now,
+        dtstart=dtstart,
         created_by_member_id=ctx.member.id,
         created_at=ctx.now,
     )
     ctx.session.add(row)
     await ctx.session.flush()
-    first = recurrence.next_after(ctx.now - timedelta(microseconds=1), dtstart=ctx.now)
+    coming = recurrence.next_ones(ctx.now, dtstart=dtstart, count=3)
+    first = coming[0] if coming else None
     if first is None:
         raise UserInputError(f"“{every[:60]}” never comes round again.", OPEN_USAGE)
     ctx.after_commit.append(partial(ctx.bot.scheduler.ensure, as_series(row)))
@@ -209,7 +219,9 @@ async def _open_series(
     when = "now" if first <= ctx.now else rounds.local(first, recurrence.tz)
     await ctx.reply(
         f"Check-in series {row.id}: {describe(recurrence)}, I'll open “{text}” here. "
-        f"The first opens {when}. Stop it with {ctx.command('checkin stop', ctx.platform)}."
+        f"The first opens {when}.{taken} Stop it with "
+        f"{ctx.command('checkin stop', ctx.platform)}.\n"
+        + next_times(coming, community=tz, own=ctx.tz)
     )
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from itertools import islice
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
@@ -24,19 +26,18 @@ from bot.events.nudges import (
     on_nudge,
     on_remind,
 )
-from bot.events.plan import (
-    ensure_plans,
-    is_occurrence,
+from bot.events.occurrences import (
+    Occurrence,
+    instant,
     next_occurrence,
     occurrence_key,
-    on_plan,
-    plan_next,
     recurrence,
-    replan,
+    upcoming,
 )
+from bot.events.plan import ensure_plans, on_plan, plan_next, replan
 from bot.grammar import CommandSpec, Flag, Invocation
 from bot.models import Community, Member, Role
-from bot.recurrence import describe, parse_recurrence
+from bot.recurrence import describe, next_times, parse_recurrence
 from bot.router import Router
 from bot.when import parse_duration, parse_offsets, parse_when, zone
 
@@ -48,6 +49,7 @@ ADD_USAGE = (
     '[--every <recurrence>] [--remind <offsets>] [--followup <offset> "<text>" '
     "[--followup-checkin]] [--publish]"
 )
+CHANGE_USAGE = 'event change <id> <date> [--to <when>] [--title "<title>"]'
 NUDGE_USAGE = 'nudge "<text>" --at <when> [--to members|non-responders|<role>]'
 LIST_LIMIT = 20
 
@@ -74,7 +76,7 @@ async def event_add(ctx: Context, inv: Invocation) -> None:
     if link and (urlsplit(link).scheme not in ("http", "https") or len(link) > 500):
         raise UserInputError("A link is an http(s) address of at most 500 characters.", ADD_USAGE)
     every = inv.flag("every")
-    rule = parse_recurrence(every, tz=tz).rrule if every else None
+    rule, start, taken = series_rule(every, start, tz) if every else (None, instant(start), "")
     followup = inv.pair("followup")
     after = parse_duration(followup[0]) if followup else None
     if followup and not 0 < len(followup[1].strip()) <= 1000:
@@ -104,8 +106,8 @@ async def event_add(ctx: Context, inv: Invocation) -> None:
         created_by=ctx.member.id,
         created_at=ctx.now,
     )
-    first = next_occurrence(event, ctx.now)
-    if first is None:
+    ahead = list(islice(upcoming(event, ctx.now), 3))
+    if not ahead:
         raise UserInputError("That rule has no occurrence after now.", ADD_USAGE)
     ctx.session.add(event)
     await ctx.session.flush()
@@ -113,7 +115,27 @@ async def event_add(ctx: Context, inv: Invocation) -> None:
     await ctx.audit(ctx.community, ctx.member, "event.add", event_id=event.id, title=title)
     published = inv.switch("publish") and await native.publish(ctx, event)
     also = " and published as a scheduled event here" if published else ""
-    await ctx.reply(f"Event {event.id} added{also}.\n" + summary(ctx, event))
+    times = next_times([o.start for o in ahead], community=zone(ctx.community.timezone), own=ctx.tz)
+    await ctx.reply(f"Event {event.id} added{also}.\n" + summary(ctx, event) + taken + "\n" + times)
+
+
+def series_rule(every: str, start: datetime, tz: ZoneInfo) -> tuple[str, datetime, str]:
+    """The rule typed with `--every`, its first occurrence from `start` (stored as the
+    event's start, so the rule's interval counts from there and the exported DTSTART is an
+    occurrence) and, when the rule named no time of day, a line saying which one it took."""
+    local = start.astimezone(tz)
+    rec = parse_recurrence(every, tz=tz)
+    taken = ""
+    if not rec.has_time:
+        rec = parse_recurrence(every, tz=tz, default_time=time(local.hour, local.minute))
+        taken = (
+            f"\n   “{every[:60]}” names no time of day, so it is at {local:%H:%M} "
+            f"({tz.key}), the start's; add a time (“{every[:40]} 18:00”) to choose another."
+        )
+    first = rec.first_from(local)
+    if first is None:
+        raise UserInputError("That rule has no occurrence after the start.", ADD_USAGE)
+    return rec.rrule, instant(first), taken
 
 
 def summary(ctx: Context, event: Event) -> str:
@@ -122,7 +144,7 @@ def summary(ctx: Context, event: Event) -> str:
     at = next_occurrence(event, ctx.now)
     lines = [
         f"{event.id}. “{event.title}”: "
-        + (f"next on {local_when(at, ctx.tz)} (your time)" if at else "no occurrence ahead")
+        + (f"next on {local_when(at.start, ctx.tz)} (your time)" if at else "no occurrence ahead")
         + (f", {describe(rule)}" if rule else "")
     ]
     if event.remind:
@@ -143,13 +165,14 @@ async def event_list(ctx: Context, inv: Invocation) -> None:
             )
         )
     ).all()
-    ahead = [e for e in events if next_occurrence(e, ctx.now) is not None]
+    nexts = {e.id: at.start for e in events if (at := next_occurrence(e, ctx.now))}
+    ahead = [e for e in events if e.id in nexts]
     if not ahead:
         await ctx.reply(
             f"No upcoming events. Add one with {ctx.command('event add', ctx.platform)}."
         )
         return
-    ahead.sort(key=lambda e: next_occurrence(e, ctx.now) or ctx.now)
+    ahead.sort(key=lambda e: nexts[e.id])
     more = f"\n… and {len(ahead) - LIST_LIMIT} more" if len(ahead) > LIST_LIMIT else ""
     await ctx.reply(
         "Upcoming events:\n" + "\n".join(summary(ctx, e) for e in ahead[:LIST_LIMIT]) + more
@@ -177,15 +200,58 @@ async def event_cancel(ctx: Context, inv: Invocation) -> None:
 
 async def cancel_occurrence(ctx: Context, event: Event, day_text: str) -> str:
     """Add the occurrence on that day (in the event's zone) to its EXDATEs."""
+    at = occurrence_on(ctx, event, day_text, inv_usage="event cancel <id> [<date>]")
+    event.exdates = [*event.exdates, occurrence_key(at.start)]
+    return f"Cancelled “{at.title}” on {local_when(at.start, ctx.tz)}"
+
+
+def occurrence_on(ctx: Context, event: Event, day_text: str, *, inv_usage: str) -> Occurrence:
+    """The event's occurrence ahead on that day, read in the event's zone."""
     tz = zone(event.timezone)
     day = parse_when(day_text, now=ctx.now, tz=tz).date()
-    at = next_occurrence(event, ctx.now)
-    while at is not None and at.astimezone(tz).date() < day:
-        at = next_occurrence(event, at)
-    if at is None or at.astimezone(tz).date() != day or not is_occurrence(event, at):
-        raise UserInputError(f"“{event.title}” has no occurrence ahead on {day}.")
-    event.exdates = [*event.exdates, occurrence_key(at)]
-    return f"Cancelled “{event.title}” on {local_when(at, ctx.tz)}"
+    at = next((o for o in upcoming(event, ctx.now) if o.start.astimezone(tz).date() >= day), None)
+    if at is None or at.start.astimezone(tz).date() != day:
+        raise UserInputError(f"“{event.title}” has no occurrence ahead on {day}.", inv_usage)
+    return at
+
+
+async def event_change(ctx: Context, inv: Invocation) -> None:
+    """Move or retitle one occurrence: kept as an override of where the rule (or the
+    calendar) put it, so its reminders follow it and a re-import keeps it."""
+    if len(inv.args) < 2 or not inv.args[0].isdigit():
+        raise UserInputError("Name the event by its number, then the day.", CHANGE_USAGE)
+    event = await ctx.session.get(Event, int(inv.args[0]))
+    if event is None or event.community_id != ctx.community.id or event.cancelled:
+        raise UserInputError(f"There is no event {inv.args[0][:12]} to change.", CHANGE_USAGE)
+    to, title = inv.flag("to"), inv.flag("title")
+    if not to and title is None:
+        raise UserInputError(
+            'Say what changes: `--to <when>`, `--title "…"` or both.', CHANGE_USAGE
+        )
+    at = occurrence_on(ctx, event, " ".join(inv.args[1:]), inv_usage=CHANGE_USAGE)
+    original = occurrence_key(at.original)
+    change = dict(event.overrides.get(original, {}))
+    change["seconds"] = str(int((at.end - at.start).total_seconds()))
+    change.setdefault("title", at.title)
+    start = at.start
+    if to:
+        start = instant(parse_when(to, now=ctx.now, tz=zone(event.timezone)))
+        if start <= ctx.now:
+            raise UserInputError(f"{local_when(start, ctx.tz)} is in the past.", CHANGE_USAGE)
+        change["start"] = occurrence_key(start)
+    if title is not None:
+        if not 0 < len(title.strip()) <= 200:
+            raise UserInputError("A title is 1 to 200 characters.", CHANGE_USAGE)
+        change["title"] = title.strip()
+    event.overrides = {**event.overrides, original: change}
+    ctx.session.add(event)
+    skipped = await replan(ctx, event)
+    now_title = change.get("title", at.title)
+    await ctx.audit(ctx.community, ctx.member, "event.change", event_id=event.id, **change)
+    await ctx.reply(
+        f"Changed “{at.title}” on {local_when(at.start, ctx.tz)}: it is now “{now_title}” on "
+        f"{local_when(start, ctx.tz)} (your time); {skipped} pending messages withdrawn."
+    )
 
 
 async def event_import(ctx: Context, inv: Invocation) -> None:
@@ -359,6 +425,14 @@ router = Router(
             "cancel an event, or one occurrence of it",
             event_cancel,
             role=ORGANISER,
+        ),
+        CommandSpec(
+            ("event", "change"),
+            CHANGE_USAGE,
+            "move or retitle one occurrence of an event",
+            event_change,
+            role=ORGANISER,
+            flags={"to": Flag.VALUE, "title": Flag.VALUE},
         ),
         CommandSpec(
             ("event", "import"),

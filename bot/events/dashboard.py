@@ -20,7 +20,7 @@ from bot.events.failures import dead_letters, preview, requeue
 from bot.events.ical import calendar_path
 from bot.events.models import Event
 from bot.events.nudges import offset_words
-from bot.events.plan import next_occurrence, recurrence
+from bot.events.occurrences import next_occurrence, recurrence
 from bot.models import Member, OutboxRow, OutboxState
 from bot.recurrence import describe
 
@@ -57,7 +57,7 @@ async def _events(view: View) -> Html:
         )
     ).all()
     ahead = sorted(
-        ((at, e) for e in events if (at := next_occurrence(e, view.now)) is not None),
+        ((o.start, e) for e in events if (o := next_occurrence(e, view.now)) is not None),
         key=lambda pair: (pair[0], pair[1].id or 0),
     )
     if not ahead:

@@ -11,15 +11,14 @@ import asyncio
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
-from icalendar import Calendar, Component
+from icalendar import Calendar, Component, vRecur
 from icalendar import Event as VEvent
 from sqlmodel import col, select
 from starlette.requests import Request
@@ -27,10 +26,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.errors import UserInputError
+from bot.events import occurrences
+from bot.events.calendars import YEAR, ImportReport, Series, compare, read_calendar, split_series
 from bot.events.models import Event
-from bot.events.plan import occurrence_key, recurrence, replan
-from bot.recurrence import parse_recurrence
-from bot.when import localize
+from bot.events.plan import replan
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -118,151 +117,12 @@ def too_big() -> UserInputError:
     return UserInputError("That calendar is larger than 5 MB; I don't import it.", IMPORT_USAGE)
 
 
-@dataclass
-class Parsed:
-    uid: str
-    title: str
-    description: str | None
-    starts_at: datetime
-    timezone: str
-    duration: timedelta
-    link: str | None
-    rrule: str | None
-    exdates: list[str]
-    cancelled: bool
-
-
-@dataclass
-class ImportReport:
-    created: int = 0
-    updated: int = 0
-    refused: list[str] = field(default_factory=list)
-    left_out: int = 0
-
-    def text(self) -> str:
-        lines = [f"Imported the calendar: {self.created} new, {self.updated} updated."]
-        if self.left_out:
-            lines.append(
-                f"It has more than {MAX_OCCURRENCES:,} occurrences in the coming year, so I "
-                f"left out the last {self.left_out} events; split the calendar to import them."
-            )
-        if self.refused:
-            lines.append(f"Not imported ({len(self.refused)}):")
-            lines += [f"- {reason}" for reason in self.refused[:10]]
-            if len(self.refused) > 10:
-                lines.append(f"- … and {len(self.refused) - 10} more")
-        return "\n".join(lines)
-
-
-def parse_calendar(data: bytes, *, default_tz: ZoneInfo) -> tuple[list[Parsed], list[str]]:
-    """The events of an .ics document and the reasons some could not be used."""
-    try:
-        calendar = Calendar.from_ical(data)
-    except (ValueError, IndexError, KeyError, UnicodeDecodeError) as exc:
-        raise UserInputError(
-            f"That is not an iCalendar file I can read ({str(exc)[:120]}).", IMPORT_USAGE
-        ) from None
-    if not isinstance(calendar, Calendar) or calendar.name != "VCALENDAR":
-        raise UserInputError("That file is not an iCalendar (VCALENDAR) file.", IMPORT_USAGE)
-    found: list[Parsed] = []
-    refused: list[str] = []
-    for component in calendar.walk("VEVENT"):
-        try:
-            found.append(_parse_event(component, default_tz))
-        except (UserInputError, ValueError, KeyError, TypeError) as exc:
-            name = str(component.get("SUMMARY") or component.get("UID") or "an event")[:60]
-            reason = exc.message if isinstance(exc, UserInputError) else str(exc)[:120]
-            refused.append(f"“{name}”: {reason}")
+def parse_calendar(data: bytes, *, default_tz: ZoneInfo) -> tuple[list[Series], list[str]]:
+    """The series of an .ics document and the reasons some could not be used."""
+    found, refused = split_series(read_calendar(data, usage=IMPORT_USAGE), default_tz=default_tz)
     if not found and not refused:
         raise UserInputError("That calendar has no events (VEVENT) in it.", IMPORT_USAGE)
     return found, refused
-
-
-def _parse_event(component: Component, default_tz: ZoneInfo) -> Parsed:
-    uid = str(component.get("UID") or "").strip()
-    if not uid or len(uid) > 255:
-        raise UserInputError("it has no UID (or one longer than 255 characters)")
-    if "DTSTART" not in component:
-        raise UserInputError("it has no start time (DTSTART)")
-    start, tz = _instant(component.decoded("DTSTART"), default_tz)
-    if "DURATION" in component:
-        duration = component.decoded("DURATION")
-    elif "DTEND" in component:
-        duration = _instant(component.decoded("DTEND"), tz)[0] - start
-    else:
-        duration = timedelta(hours=1)
-    if not timedelta() <= duration <= timedelta(days=366):
-        raise UserInputError("its duration is negative or longer than a year")
-    rule = None
-    if "RRULE" in component:
-        rules = component.get("RRULE")
-        if isinstance(rules, list):
-            raise UserInputError("it has more than one RRULE")
-        rule = parse_recurrence(rules.to_ical().decode(), tz=tz).rrule
-    exdates = []
-    for value in _as_list(component.get("EXDATE")):
-        for item in value.dts:
-            exdates.append(occurrence_key(_instant(item.dt, tz)[0]))
-    link = str(component.get("URL") or "").strip() or None
-    return Parsed(
-        uid=uid,
-        title=str(component.get("SUMMARY") or "Untitled event").strip()[:200],
-        description=str(component.get("DESCRIPTION") or "").strip()[:5000] or None,
-        starts_at=start,
-        timezone=tz.key,
-        duration=duration,
-        link=link if link and len(link) <= 500 else None,
-        rrule=rule,
-        exdates=exdates,
-        cancelled=str(component.get("STATUS") or "").upper() == "CANCELLED",
-    )
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _instant(value: Any, default_tz: ZoneInfo) -> tuple[datetime, ZoneInfo]:
-    """An iCalendar date or date-time as an aware instant and the zone its rule is read in.
-
-    Floating times and all-day dates are read in the community's zone (an all-day event
-    starts at midnight there); UTC times keep the community's zone for their rule.
-    """
-    if isinstance(value, datetime):
-        tz = value.tzinfo
-        if tz is None:
-            return localize(value, default_tz).astimezone(UTC), default_tz
-        key = getattr(tz, "key", None)
-        zone = ZoneInfo(key) if isinstance(key, str) else default_tz
-        return value.astimezone(UTC), zone
-    if isinstance(value, date):
-        return localize(datetime.combine(value, time()), default_tz).astimezone(UTC), default_tz
-    raise UserInputError("its start time is not a date or date-time")
-
-
-def upcoming(parsed: Parsed, now: datetime, limit: int) -> int:
-    """How many occurrences `parsed` has in the coming year (at most `limit`)."""
-    if parsed.rrule is None:
-        return int(now <= parsed.starts_at < now + timedelta(days=366))
-    event = Event(
-        community_id=0,
-        uid="",
-        token="",
-        title="",
-        starts_at=parsed.starts_at,
-        timezone=parsed.timezone,
-        rrule=parsed.rrule,
-        created_at=now,
-    )
-    rule = recurrence(event)
-    assert rule is not None
-    return len(
-        rule.occurrences_between(
-            now, now + timedelta(days=366), dtstart=parsed.starts_at, limit=limit
-        )
-    )
 
 
 async def import_calendar(
@@ -273,25 +133,19 @@ async def import_calendar(
     remind: Sequence[int] = (),
     created_by: int | None = None,
 ) -> ImportReport:
-    """Create or update (by UID) the calendar's events and plan their nudges."""
+    """Create or update (by UID) the calendar's series and plan their nudges.
+
+    A series `recurring_ical_events` cannot expand is refused with its reason; the others
+    are imported, each reported with what changed in its coming year.
+    """
     parsed, refused = parse_calendar(data, default_tz=default_tz)
-    report = ImportReport(refused=refused)
+    report = ImportReport(refused=refused, limit=MAX_OCCURRENCES)
     budget = MAX_OCCURRENCES
     community_id = scope.bot.community.id
+    now = scope.now.astimezone(default_tz)
     parsed.sort(key=lambda p: p.starts_at)
     for i, item in enumerate(parsed):
-        budget -= upcoming(item, scope.now, budget + 1)
-        if budget < 0:
-            report.left_out = len(parsed) - i
-            break
-        existing = (
-            await scope.session.exec(
-                select(Event).where(
-                    col(Event.community_id) == community_id, col(Event.uid) == item.uid
-                )
-            )
-        ).first()
-        event = existing or Event(
+        event = Event(
             community_id=community_id,
             uid=item.uid,
             token=new_token(),
@@ -303,18 +157,47 @@ async def import_calendar(
             created_by=created_by,
             created_at=scope.now,
         )
-        event.title, event.description, event.link = item.title, item.description, item.link
-        event.starts_at, event.timezone, event.rrule = item.starts_at, item.timezone, item.rrule
-        event.duration_seconds = int(item.duration.total_seconds())
-        event.exdates, event.cancelled = item.exdates, item.cancelled
+        _describe(event, item)
+        try:
+            after = occurrences.between(event, now, now + YEAR, cancelled=True)
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+            report.refused.append(f"“{item.title[:60]}”: {str(exc)[:120] or type(exc).__name__}")
+            continue
+        budget -= len(after)
+        if budget < 0:
+            report.left_out = len(parsed) - i
+            break
+        existing = (
+            await scope.session.exec(
+                select(Event).where(
+                    col(Event.community_id) == community_id, col(Event.uid) == item.uid
+                )
+            )
+        ).first()
+        before = None
+        if existing is not None:
+            before = occurrences.between(existing, now, now + YEAR, cancelled=True)
+            event = _describe(existing, item)
+            after = occurrences.between(event, now, now + YEAR, cancelled=True)
         scope.session.add(event)
         await scope.session.flush()
         await replan(scope, event)
+        report.series.append(compare(item.title, before, after))
         if existing:
             report.updated += 1
         else:
             report.created += 1
     return report
+
+
+def _describe(event: Event, item: Series) -> Event:
+    """`event` as the calendar now has it; the bot's own changes to it (cancelling it, or
+    some of its occurrences) stay."""
+    event.title, event.description, event.link = item.title, item.description, item.link
+    event.starts_at, event.timezone, event.rrule = item.starts_at, item.timezone, item.rrule
+    event.duration_seconds = int(item.duration.total_seconds())
+    event.calendar, event.floating_tz = item.calendar, item.floating_tz
+    return event
 
 
 async def import_offline(config: Config, source: str) -> str:
@@ -346,34 +229,97 @@ async def import_offline(config: Config, source: str) -> str:
 
 
 def to_ical(event: Event, stamp: datetime) -> bytes:
-    """One event as a calendar a member can subscribe to or import."""
-    calendar = Calendar()
-    calendar.add("prodid", "-//community-bot//events//EN")
-    calendar.add("version", "2.0")
-    vevent = VEvent()
+    """One event as a calendar a member can subscribe to or import: read again (by a
+    calendar app or by `recurring_ical_events`), it has the occurrences the bot reminds of.
+
+    An imported series goes out as its calendar wrote it; either kind carries the bot's own
+    changes as EXDATEs and RECURRENCE-ID overrides.
+    """
+    if event.calendar:
+        calendar = Calendar.from_ical(event.calendar)
+    else:
+        calendar = Calendar()
+        calendar.add("prodid", "-//community-bot//events//EN")
+        calendar.add("version", "2.0")
+        calendar.add_component(_master(event, stamp))
+    masters = [v for v in calendar.walk("VEVENT") if "RECURRENCE-ID" not in v]
+    like = masters[0].decoded("DTSTART") if masters and event.calendar else None
+    tz = occurrences.floating_zone(event)
+    for original, change in event.overrides.items():
+        at = occurrences.parse_occurrence(original)
+        for replaced in [v for v in calendar.walk("VEVENT") if _same_id(v, at, tz)]:
+            calendar.subcomponents.remove(replaced)
+        override = occurrences.occurrence_component(event, original, change, like)
+        override.add("dtstamp", stamp)
+        calendar.add_component(override)
+    vevents = calendar.walk("VEVENT")
+    for key in event.exdates:
+        rid = _recurrence_id(event, key) if event.calendar else None
+        if rid is None:
+            at = occurrences.parse_occurrence(key)
+            for master in masters:
+                master.add("exdate", occurrences.written_like(master.decoded("DTSTART"), at, tz))
+            continue
+        moved = next((v for v in vevents if _same_id(v, rid, tz)), None)
+        if moved is not None:
+            _cancel(moved)
+        else:
+            for master in masters:
+                master.add("exdate", rid)
+    if event.cancelled:
+        for vevent in vevents:
+            _cancel(vevent)
+    calendar.add_missing_timezones()
+    return bytes(calendar.to_ical())
+
+
+def _recurrence_id(event: Event, key: str) -> date | datetime | None:
+    """The RECURRENCE-ID, as its calendar writes it, of the occurrence starting at `key`
+    (a moved occurrence's start is not where its rule put it)."""
+    assert event.calendar is not None
+    tz = occurrences.floating_zone(event)
+    at = occurrences.parse_occurrence(key).astimezone(tz)
+    for component in occurrences.calendar_query(event.calendar).between(
+        at - timedelta(days=1), at + timedelta(days=1)
+    ):
+        start = occurrences.as_instant(component.decoded("DTSTART"), tz)
+        if occurrences.occurrence_key(start) == key:
+            value: date | datetime | None = occurrences.recurrence_id(event, component)
+            return value
+    return None
+
+
+def _same_id(vevent: Component, original: date | datetime, tz: ZoneInfo) -> bool:
+    rid = vevent.get("RECURRENCE-ID")
+    if rid is None or rid.params.get("RANGE"):
+        return False
+    return occurrences.as_instant(rid.dt, tz) == occurrences.as_instant(original, tz)
+
+
+def _cancel(vevent: Component) -> None:
+    vevent.pop("STATUS", None)
+    vevent.add("status", "CANCELLED")
+
+
+def _master(event: Event, stamp: datetime) -> VEvent:
     tz = ZoneInfo(event.timezone)
+    rule = occurrences.recurrence(event)
+    start = event.starts_at
+    if rule is not None:
+        start = rule.next_after(start - timedelta(seconds=1), dtstart=start) or start
+    vevent = VEvent()
     vevent.add("uid", event.uid)
     vevent.add("dtstamp", stamp)
-    vevent.add("dtstart", event.starts_at.astimezone(tz))
+    vevent.add("dtstart", occurrences.instant(start).astimezone(tz))
     vevent.add("duration", timedelta(seconds=event.duration_seconds))
     vevent.add("summary", event.title)
     if event.description:
         vevent.add("description", event.description)
     if event.link:
         vevent.add("url", event.link)
-    if event.rrule:
-        vevent.add("rrule", _rrule_dict(event.rrule))
-    for key in event.exdates:
-        vevent.add("exdate", datetime.strptime(key, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
-    if event.cancelled:
-        vevent.add("status", "CANCELLED")
-    calendar.add_component(vevent)
-    calendar.add_missing_timezones()
-    return bytes(calendar.to_ical())
-
-
-def _rrule_dict(rule: str) -> dict[str, str]:
-    return dict(part.split("=", 1) for part in rule.split(";"))
+    if rule is not None:
+        vevent.add("rrule", vRecur.from_ical(rule.for_export()))
+    return vevent
 
 
 def http_routes(bot: Bot) -> list[BaseRoute]:

@@ -15,10 +15,16 @@ from bot.models import utc_column
 
 
 class Event(SQLModel, table=True):
-    """One event or series. `uid` is the iCalendar UID, so a re-import updates the row.
+    """One event or series, from `source` ("command", "import", or a platform's native
+    events), where `uid` is its id: the iCalendar UID, so a re-import updates the row, or
+    the platform's own event id.
 
-    `exdates` are the cancelled occurrences (ISO UTC instants); `remind` the reminder offsets
-    in seconds before each occurrence; `token` names the public .ics download.
+    `calendar` is an imported series as its calendar wrote it (VTIMEZONEs, the master and
+    its RECURRENCE-ID overrides): it, not `rrule`, says when the series happens. `exdates`
+    (occurrences the bot cancelled) and `overrides` (occurrences it moved or retitled:
+    original key -> {"start": key, "title": ..., "seconds": duration}) apply on top, keyed by
+    `occurrences.occurrence_key`. `remind` holds the reminder offsets in seconds before each
+    occurrence; `token` names the public .ics download.
     """
 
     __table_args__ = (UniqueConstraint("community_id", "uid"),)
@@ -34,6 +40,12 @@ class Event(SQLModel, table=True):
     link: str | None = Field(default=None, max_length=500)
     rrule: str | None = Field(default=None, max_length=500)
     exdates: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    calendar: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    floating_tz: str | None = Field(default=None, max_length=64)
+    """The zone `calendar`'s floating times and dates are read in (the community's)."""
+    overrides: dict[str, dict[str, str]] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
     remind: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     followup_seconds: int | None = None
     followup_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

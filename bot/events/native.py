@@ -166,7 +166,9 @@ async def publish(ctx: Context, event: Event) -> bool:
     if Capability.NATIVE_EVENTS not in ctx.capabilities(ctx.platform):
         return False
     assert event.id is not None
-    first = next_occurrence(event, ctx.now) or event.starts_at
+    upcoming = next_occurrence(event, ctx.now)
+    first = upcoming.start if upcoming else event.starts_at
+    end = upcoming.end if upcoming else first + timedelta(seconds=event.duration_seconds)
     place = ctx.event.place.top()
     await ctx.perform(
         PublishNativeEvent(
@@ -174,7 +176,7 @@ async def publish(ctx: Context, event: Event) -> bool:
             place=place,
             title=event.title,
             start=first,
-            end=first + timedelta(seconds=event.duration_seconds),
+            end=end,
             zone=event.timezone,
             rrule=event.rrule,
             link=event.link,

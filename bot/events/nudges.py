@@ -30,14 +30,8 @@ from bot.context import Queued, Scope
 from bot.events.ical import calendar_url
 from bot.events.models import Nudge
 from bot.events.native import interested_members
-from bot.events.plan import (
-    followup_due,
-    grace,
-    is_occurrence,
-    live_event,
-    parse_occurrence,
-    reminder_due,
-)
+from bot.events.occurrences import occurrence_at
+from bot.events.plan import followup_due, grace, live_event, reminder_due
 from bot.models import Identity, Member, Role
 from bot.reach import dm_order
 
@@ -148,9 +142,10 @@ async def on_remind(scope: Scope, ref: str) -> None:
     """The `event.remind` timer: remind every member of one occurrence."""
     event_id, key, offset = ref.split("@")
     event = await live_event(scope, event_id)
-    at = parse_occurrence(key)
-    if event is None or not is_occurrence(event, at) or int(offset) not in event.remind:
+    occurrence = occurrence_at(event, key) if event is not None else None
+    if event is None or occurrence is None or int(offset) not in event.remind:
         return
+    at, title = occurrence.start, occurrence.title
     due = reminder_due(event, at, int(offset))
     if scope.now >= at:
         log.info("reminder for event %s at %s: the event has started; not sent", event_id, key)
@@ -161,7 +156,7 @@ async def on_remind(scope: Scope, ref: str) -> None:
 
     def render(tz: ZoneInfo) -> str:
         lines = [
-            f"Reminder: “{event.title}” starts in {offset_words(int(offset))}, "
+            f"Reminder: “{title}” starts in {offset_words(int(offset))}, "
             f"on {local_when(at, tz)} (your time)."
         ]
         if event.link:
@@ -185,9 +180,10 @@ async def on_followup(scope: Scope, ref: str) -> None:
     as a check-in round (which asks everyone directly too, and keeps the answers)."""
     event_id, key = ref.split("@")
     event = await live_event(scope, event_id)
-    at = parse_occurrence(key)
-    if event is None or not is_occurrence(event, at) or event.followup_seconds is None:
+    occurrence = occurrence_at(event, key) if event is not None else None
+    if event is None or occurrence is None or event.followup_seconds is None:
         return
+    at, title = occurrence.start, occurrence.title
     due = followup_due(event, at)
     if too_late(scope, f"follow-up for event {event_id}", due):
         return
@@ -200,7 +196,7 @@ async def on_followup(scope: Scope, ref: str) -> None:
                 event.community_id,
                 place,
                 RoundPlan(
-                    prompt=f"After “{event.title}”: {text}",
+                    prompt=f"After “{title}”: {text}",
                     dm=True,
                     deadline=due + FOLLOWUP_ROUND_OPEN,
                 ),
@@ -209,7 +205,7 @@ async def on_followup(scope: Scope, ref: str) -> None:
         log.info("follow-up for event %s: a round is open in %s; asking by DM", event_id, place)
 
     def render(tz: ZoneInfo) -> str:
-        return f"After “{event.title}” ({local_when(at, tz)}): {text}"
+        return f"After “{title}” ({local_when(at, tz)}): {text}"
 
     await fan_out(
         scope, min_role=Role.MEMBER, key=f"event:{event_id}:{key}:f", render=render, due=due

@@ -1,4 +1,5 @@
-"""When an event's nudges fire: a chain of timers computed from its rule.
+"""When an event's nudges fire: a chain of timers along its occurrences (see
+`bot.events.occurrences`), each named by its start's whole-second key.
 
 Nothing is stored per future occurrence. A live event has one `event.plan` timer, due its
 next occurrence's largest reminder offset before that occurrence; when it fires it schedules
@@ -7,8 +8,8 @@ Ten years of a weekly event therefore cost one row and a few timers at any momen
 chain lives in the database like every other timer, so restarts lose nothing.
 
 Timer keys are deterministic (event, occurrence, what), so planning twice is harmless, and
-every handler re-reads the event: an edit, an EXDATE or a cancellation applies to timers
-already queued. On start the head of every live event's chain is ensured again.
+every handler re-reads the event: an edit, an EXDATE, a moved occurrence or a cancellation
+applies to timers already queued. On start the head of every live event's chain is ensured again.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, delete, select
 
 from bot.events.models import Event
+from bot.events.occurrences import Occurrence, next_occurrence, occurrence_at
 from bot.models import OutboxRow, OutboxState, Timer, TimerState
-from bot.recurrence import Recurrence
 from bot.when import localize
 
 if TYPE_CHECKING:
@@ -34,37 +35,6 @@ log = logging.getLogger(__name__)
 MAX_CATCH_UP = 400
 """Occurrences planned at once when reminders reach further ahead than the rule's period
 (a daily event with a week's reminder has seven occurrences in planning at any time)."""
-
-
-def occurrence_key(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def parse_occurrence(key: str) -> datetime:
-    return datetime.strptime(key, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-
-
-def recurrence(event: Event) -> Recurrence | None:
-    return Recurrence(event.rrule, event.timezone) if event.rrule else None
-
-
-def next_occurrence(event: Event, after: datetime) -> datetime | None:
-    """The first occurrence strictly after `after` that is not cancelled (EXDATE)."""
-    rule = recurrence(event)
-    excluded = set(event.exdates)
-    if rule is None:
-        start = event.starts_at
-        return start if start > after and occurrence_key(start) not in excluded else None
-    at: datetime | None = after
-    for _ in range(len(excluded) + 1):
-        at = rule.next_after(at, dtstart=event.starts_at) if at else None
-        if at is None or occurrence_key(at) not in excluded:
-            return at
-    return None
-
-
-def is_occurrence(event: Event, at: datetime) -> bool:
-    return next_occurrence(event, at - timedelta(microseconds=1)) == at
 
 
 def shifted(at: datetime, seconds: int, tz: str) -> datetime:
@@ -85,9 +55,10 @@ def followup_due(event: Event, at: datetime) -> datetime:
     return shifted(at, event.followup_seconds or 0, event.timezone)
 
 
-def plan_time(event: Event, at: datetime) -> datetime:
+def plan_time(event: Event, at: Occurrence) -> datetime:
     """When an occurrence's nudges are planned: at its earliest reminder."""
-    return min((reminder_due(event, at, offset) for offset in event.remind), default=at)
+    start = at.start
+    return min((reminder_due(event, start, offset) for offset in event.remind), default=start)
 
 
 def grace(bot: Bot) -> timedelta:
@@ -105,9 +76,9 @@ async def plan_next(scope: Scope, event: Event, *, after: datetime, since: datet
         if at is None or plan_time(event, at) > scope.now:
             break
         await plan_occurrence(scope, event, at, since=since)
-        at = next_occurrence(event, at)
+        at = next_occurrence(event, at.start)
     if at is not None:
-        key = occurrence_key(at)
+        key = at.key
         await scope.schedule(
             "event.plan",
             f"{event.id}@{key}",
@@ -116,15 +87,15 @@ async def plan_next(scope: Scope, event: Event, *, after: datetime, since: datet
         )
 
 
-async def plan_occurrence(scope: Scope, event: Event, at: datetime, *, since: datetime) -> None:
-    key = occurrence_key(at)
+async def plan_occurrence(scope: Scope, event: Event, at: Occurrence, *, since: datetime) -> None:
+    key = at.key
     for offset in event.remind:
-        due = reminder_due(event, at, offset)
+        due = reminder_due(event, at.start, offset)
         if due >= since:
             ref = f"{event.id}@{key}@{offset}"
             await scope.schedule("event.remind", ref, due, key=f"event:{event.id}:{key}:r{offset}")
     if event.followup_seconds is not None:
-        due = followup_due(event, at)
+        due = followup_due(event, at.start)
         if due >= since:
             await scope.schedule(
                 "event.followup", f"{event.id}@{key}", due, key=f"event:{event.id}:{key}:f"
@@ -145,12 +116,12 @@ async def on_plan(scope: Scope, ref: str) -> None:
     event = await live_event(scope, event_id)
     if event is None:
         return
-    at = parse_occurrence(key)
-    if not is_occurrence(event, at):
+    at = occurrence_at(event, key)
+    if at is None:
         log.info("event %s no longer has an occurrence at %s", event_id, key)
         return
     await plan_occurrence(scope, event, at, since=plan_time(event, at))
-    await plan_next(scope, event, after=at, since=scope.now - grace(scope.bot))
+    await plan_next(scope, event, after=at.start, since=scope.now - grace(scope.bot))
 
 
 async def ensure_plans(bot: Bot) -> None:
@@ -179,8 +150,7 @@ async def replan(scope: Scope, event: Event) -> int:
     )
     skipped = 0
     for row in pending.all():
-        at = parse_occurrence(row.key.split(":")[2])
-        if event.cancelled or not is_occurrence(event, at):
+        if event.cancelled or occurrence_at(event, row.key.split(":")[2]) is None:
             row.state, row.last_error = OutboxState.SKIPPED, "event cancelled or moved"
             scope.session.add(row)
             skipped += 1

@@ -18,6 +18,7 @@ from adapters.contract import (
     SubSpaceOpened,
     ThreadId,
 )
+from bot.breakouts.session import LAST_WARNING, time_box
 from bot.testing import Harness
 
 PEOPLE = ["bea", "cal", "dev", "eli", "fay", "gus"]
@@ -296,3 +297,37 @@ async def test_from_checkin_never_reveals_who_answered_an_anonymous_round(
     replies = await h.say("ada", 'breakout "Why?" --from checkin')
     assert any("was anonymous" in r for r in replies)
     assert rooms(h) == {}
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 4, 5])
+def test_parts_then_the_wrap_up_then_times_up_for_every_box(parts: int) -> None:
+    for minutes in range(1, 241):
+        box = timedelta(minutes=minutes)
+        plan = time_box(box, parts)
+        order = [step for _, step in plan if step != "half"]
+        wrap_up = ["last"] if box > 2 * LAST_WARNING else []
+        assert order == [f"part:{k}" for k in range(1, parts)] + wrap_up + ["end"], minutes
+        offsets = [offset for offset, step in plan if step != "half"]
+        assert offsets == sorted(set(offsets)), minutes  # nothing due at the same moment
+        assert (box / 2, "half") in plan and plan[-1] == (box, "end")
+
+
+async def test_a_three_part_provocation_in_five_minutes_arrives_in_order(
+    harness: Harness,
+) -> None:
+    h = harness
+    await gather(h, "breakout 2 groups connection-barriers --minutes 5")
+    await h.advance(timedelta(minutes=6))
+    for space in rooms(h):
+        said = [
+            t.split(":")[0]
+            for t in room_texts(h, space)
+            if t.startswith(("Part ", "2 minutes left", "Time is up"))
+        ]
+        assert said == [
+            "Part 2 of 3",
+            "Part 3 of 3",
+            "2 minutes left",
+            "Time is up. Please report back",
+        ]
+        assert any("Part 1 of 3" in t for t in room_texts(h, space))
