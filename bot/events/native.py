@@ -30,7 +30,8 @@ from adapters.contract import (
 from bot.context import Context, Scope, insert_ignore
 from bot.events.ical import new_token
 from bot.events.models import Event
-from bot.events.plan import next_occurrence, replan
+from bot.events.occurrences import next_occurrence
+from bot.events.plan import replan
 from bot.models import Identity
 from bot.router import Router
 
