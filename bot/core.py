@@ -224,7 +224,7 @@ class Bot:
         """The event's context, or None when it was handled before (a re-delivery)."""
         now = self.clock.now()
         fresh = await insert_ignore(
-            s, SeenEvent, platform=event.platform, event_id=event.event_id, seen_at=now
+            s, SeenEvent, platform=event.platform, event_id=event.event_id, seen_at=hour_of(now)
         )
         if not fresh:
             log.info("dropping re-delivered %s event %s", event.platform, event.event_id)
@@ -242,7 +242,7 @@ class Bot:
             identity=identity,
         )
         space = (event.platform, event.place.space)
-        if space not in self._spaces:
+        if space not in self._spaces and not event.place.direct:
             await insert_ignore(
                 s,
                 Space,
@@ -358,6 +358,12 @@ class Bot:
         """A recurring series came due: queue its occurrence as a timer, once per occurrence."""
         async with self.transaction() as scope:
             await scope.schedule(kind, ref, occurrence, key=f"{job_id}@{occurrence.isoformat()}")
+
+
+def hour_of(at: datetime) -> datetime:
+    """When an event was seen, to the hour: enough to forget it after days, and not the
+    moment of an anonymous answer, which the bot must not keep."""
+    return at.replace(minute=0, second=0, microsecond=0)
 
 
 def log_failure(event: Inbound) -> None:

@@ -72,7 +72,11 @@ class Community(SQLModel, table=True):
 
 
 class Space(SQLModel, table=True):
-    """A place on one platform that belongs to a community (a channel, a room, a web room)."""
+    """A place on one platform that belongs to a community (a channel, a room, a web room).
+
+    A private conversation with the bot gets no row: one would say that its member wrote to
+    the bot, and when (an anonymous round's answer, perhaps).
+    """
 
     __table_args__ = (UniqueConstraint("platform", "external_id"),)
     id: int | None = Field(default=None, primary_key=True)

@@ -32,7 +32,7 @@ from adapters.contract import (
 from bot.checkins.models import CheckinAnswer, CheckinAsked, CheckinRound, RoundState
 from bot.context import Context, Scope
 from bot.errors import UserInputError
-from bot.models import Identity, Member
+from bot.models import Identity, Member, OutboxRow
 
 HOOK_POSTED = "checkin.posted"
 TIMER_CLOSE = "checkin.close"
@@ -63,6 +63,12 @@ class Tally:
 def voter_hash(key: str, member_id: int) -> str:
     """The anonymous de-duplication token: meaningless once the round's key is destroyed."""
     return hmac.new(bytes.fromhex(key), str(member_id).encode(), hashlib.sha256).hexdigest()
+
+
+def anonymous_ack_prefix(round_id: int) -> str:
+    """The outbox keys of an anonymous round's acknowledgements (unrelated to the event that
+    caused each, which would point back at the answer's message and its author)."""
+    return f"checkin:{round_id}:ack:"
 
 
 def local(at: datetime, tz: str) -> str:
@@ -297,10 +303,16 @@ async def answer(ctx: Context, r: CheckinRound, text: str) -> None:
         owner = {"voter_hash": voter} if r.anonymous else {"member_id": ctx.member.id}
         await ctx.session.exec(add, params={**values, **owner, "round_id": r.id})
     if r.anonymous:
-        # One text for every anonymous answer: the acknowledgement stays in the outbox, and
-        # "pass noted" there would tell who passed.
-        ack = "Thanks, noted. It will be shared without your name."
-    elif passed:
+        # One text for every anonymous answer, so the acknowledgement cannot tell who passed;
+        # its outbox row (addressed to the member) is deleted when the round closes.
+        await ctx.send(
+            ctx.private_place(),
+            "Thanks, noted. It will be shared without your name. Answer again to change it "
+            "until the round closes.",
+            key=f"{anonymous_ack_prefix(r.id)}{secrets.token_hex(8)}",
+        )
+        return
+    if passed:
         ack = "Pass noted, thank you."
     elif not replaced:
         ack = "Thanks, your answer is in."
@@ -377,8 +389,9 @@ async def close_round(scope: Scope, r: CheckinRound) -> bool:
     """Close an open round and post its summary; False if it was closed already.
 
     An anonymous round's answers are re-inserted in a random order without their voter
-    hashes and its key is destroyed, so neither row order nor a hash can link an answer to
-    the member who gave it.
+    hashes, its key is destroyed and its acknowledgements' outbox rows deleted, all of it
+    erased from the disk once committed, so neither row order, a hash nor a reply's time can
+    link an answer to the member who gave it.
     """
     await lock(scope, r)
     if r.state != RoundState.OPEN:
@@ -392,6 +405,9 @@ async def close_round(scope: Scope, r: CheckinRound) -> bool:
         answers = [CheckinAnswer(round_id=r.id, text=t, passed=p) for t, p in kept]
         scope.session.add_all(answers)
         r.hmac_key = None
+        acks = col(OutboxRow.key).startswith(anonymous_ack_prefix(r.id), autoescape=True)
+        await scope.session.exec(delete(OutboxRow).where(acks))
+        scope.bot.db.erase_after_commit(scope.session)
     r.state, r.closed_at = RoundState.CLOSED, scope.now
     scope.session.add(r)
     await scope.send(
