@@ -417,3 +417,23 @@ async def test_concurrent_answers_by_one_member_keep_one_answer(harness: Harness
     async with h.bot.db.reader() as s:
         [stored] = (await s.exec(select(CheckinAnswer))).all()
     assert stored.text.startswith("take ")
+
+
+async def test_anonymous_answers_are_shuffled_at_close(harness: Harness) -> None:
+    """Neither the stored rows nor the summary keep the order people answered in (which the
+    platform, or anyone watching the room, could match to who answered when)."""
+    h = harness
+    await h.say("ada", f'checkin open "{PROMPT}" --anonymous')
+    given = [f"answer {i:02d}" for i in range(12)]
+    for i, text in enumerate(given):
+        await h.say(f"member{i}", f"checkin {text}")
+    await h.say("ada", "checkin close")
+    [summary] = summaries(h)
+    in_summary = re.findall(r"• (answer \d\d)", summary)
+    async with h.bot.db.reader() as s:
+        stored = [
+            a.text for a in (await s.exec(select(CheckinAnswer).order_by(col(CheckinAnswer.id))))
+        ]
+    assert sorted(in_summary) == sorted(stored) == given
+    # Kept in order by chance once in 12! (about 479 million) closes.
+    assert in_summary != given and stored != given
