@@ -19,6 +19,7 @@ from adapters.contract import (
     Segment,
     SendMessage,
     SpaceId,
+    TextForm,
     ThreadId,
     UserId,
 )
@@ -68,6 +69,19 @@ def _untext(items: list[Any]) -> tuple[Segment, ...]:
     )
 
 
+def _button(b: Button) -> list[Any]:
+    """`[action, value, label]`, and the form as a fourth item when the button has one."""
+    if b.form is None:
+        return [b.action, b.value, b.label]
+    form = {"title": b.form.title, "label": b.form.label, "max_length": b.form.max_length}
+    return [b.action, b.value, b.label, form]
+
+
+def _unbutton(b: list[Any]) -> Button:
+    form = TextForm(**b[3]) if len(b) > 3 else None
+    return Button(b[0], b[1], b[2], form=form)
+
+
 def encode_action(action: Action) -> dict[str, Any]:
     if isinstance(action, SendMessage):
         return {
@@ -75,7 +89,7 @@ def encode_action(action: Action) -> dict[str, Any]:
             "key": action.key,
             "to": _dest(action.to),
             "text": _text(action.text),
-            "buttons": [[b.action, b.value, b.label] for b in action.buttons],
+            "buttons": [_button(b) for b in action.buttons],
         }
     if isinstance(action, EditMessage):
         return {
@@ -106,7 +120,7 @@ def decode_action(d: dict[str, Any]) -> Action:
             key=key,
             to=_undest(d["to"]),
             text=_untext(d["text"]),
-            buttons=tuple(Button(*b) for b in d["buttons"]),
+            buttons=tuple(_unbutton(b) for b in d["buttons"]),
         )
     if kind == "edit":
         return EditMessage(

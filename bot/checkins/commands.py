@@ -7,9 +7,9 @@ from functools import partial
 
 from sqlmodel import col, select
 
-from adapters.contract import MessageReceived
+from adapters.contract import ButtonPressed, MessageReceived
 from bot.checkins import export, rounds
-from bot.checkins.models import CheckinRound, CheckinSeries
+from bot.checkins.models import CheckinRound, CheckinSeries, RoundState
 from bot.checkins.series import as_series
 from bot.context import Context
 from bot.errors import UserInputError
@@ -176,7 +176,31 @@ async def answer_command(ctx: Context, inv: Invocation) -> None:
                 "There is no check-in open here. A catalyst can open one with `checkin open`.",
                 ANSWER_USAGE,
             )
-    await rounds.answer(ctx, r, inv.rest)
+    await answer_typed(ctx, r, inv.rest)
+
+
+async def answer_typed(ctx: Context, r: CheckinRound, text: str) -> None:
+    """An answer typed in the chat: refused for an anonymous round that has a form here, so
+    an answer is never kept by the platform with its author's name."""
+    if rounds.form_only(ctx, r, ctx.platform) and r.state == RoundState.OPEN:
+        raise UserInputError(
+            "This check-in is anonymous: answer with the Answer button on its post, which "
+            "sends your answer to me alone. What you typed was not taken as an answer."
+        )
+    await rounds.answer(ctx, r, text)
+
+
+async def answer_button(ctx: Context, event: ButtonPressed) -> None:
+    """The Answer button's form, or the Pass button, of a round's post or question."""
+    r = await ctx.session.get(CheckinRound, int(event.value)) if event.value.isdigit() else None
+    if r is None or r.community_id != ctx.community.id:
+        raise UserInputError("That check-in no longer exists.")
+    if event.action == rounds.PASS_BUTTON:
+        await rounds.answer(ctx, r, rounds.PASS)
+    elif event.text is None or not event.text.strip():
+        raise UserInputError("Write your answer in the form, then send it.")
+    else:
+        await rounds.answer(ctx, r, event.text)
 
 
 async def _round_here(ctx: Context) -> CheckinRound:
@@ -241,7 +265,7 @@ async def answer_message(ctx: Context, event: MessageReceived) -> bool:
             r = last if recent else None
     if r is None:
         return False
-    await rounds.answer(ctx, r, event.text)
+    await answer_typed(ctx, r, event.text)
     return True
 
 

@@ -21,12 +21,14 @@ from sqlmodel import col, select
 
 from adapters.contract import (
     ActionResult,
+    Button,
     Capability,
     Direct,
     Place,
     PlatformName,
     Sent,
     SpaceId,
+    TextForm,
     UserId,
 )
 from bot.checkins.models import CheckinAnswer, CheckinAsked, CheckinRound, RoundState
@@ -118,12 +120,18 @@ async def open_round(
     tz = scope.bot.community.timezone
     threads = Capability.THREADS in scope.capabilities(place.platform)
     how = "Reply in this thread, or say" if threads else "Say"
-    lines = [
-        f"Check-in: {r.prompt}",
-        f"{how} {scope.command('checkin <your answer>', place.platform)} (or "
-        f"{scope.command('checkin pass', place.platform)}). You can change your answer until "
-        "the round closes.",
-    ]
+    lines = [f"Check-in: {r.prompt}"]
+    if form_only(scope, r, place.platform):
+        lines.append(
+            "Answer with the Answer button (your answer goes to me, never into the chat), or "
+            "press Pass. You can change your answer until the round closes."
+        )
+    else:
+        lines.append(
+            f"{how} {scope.command('checkin <your answer>', place.platform)} (or "
+            f"{scope.command('checkin pass', place.platform)}). You can change your answer "
+            "until the round closes."
+        )
     if r.anonymous:
         lines.append("This round is anonymous: answers are shared without names.")
     if r.deadline:
@@ -132,6 +140,7 @@ async def open_round(
         round_place(r),
         "\n".join(lines),
         key=f"checkin:{r.id}:post",
+        buttons=answer_buttons(scope, r, place.platform),
         on_result=f"{HOOK_POSTED}:{r.id}",
     )
     if r.deadline:
@@ -139,13 +148,41 @@ async def open_round(
     if r.remind_at:
         await scope.schedule(TIMER_REMIND, r.id, r.remind_at, key=f"checkin:{r.id}:remind")
     if r.dm:
-        question = f"Check-in from {scope.bot.config.model.community.name}: {r.prompt}\n" + (
-            "Answer me here (or say `pass`)."
-            + (" Your answer is shared without your name." if r.anonymous else "")
-        )
+        question = f"Check-in from {scope.bot.config.model.community.name}: {r.prompt}"
         for member in await members_to_ask(scope, r.community_id):
             await ask_directly(scope, r, member, question, purpose="ask")
     return r
+
+
+ANSWER = "checkin.answer"
+PASS_BUTTON = "checkin.pass"
+
+
+def form_only(scope: Scope, r: CheckinRound, platform: str) -> bool:
+    """An anonymous round takes answers only through its form where the platform has forms:
+    what is typed there reaches the bot alone, never the chat's own record of messages."""
+    return r.anonymous and Capability.MODALS in scope.capabilities(platform)
+
+
+def answer_buttons(scope: Scope, r: CheckinRound, platform: str) -> tuple[Button, ...]:
+    """Answer (a form, where the platform has them) and Pass, where it has buttons."""
+    caps = scope.capabilities(platform)
+    if Capability.BUTTONS not in caps:
+        return ()
+    ref = str(r.id)
+    buttons = [Button(PASS_BUTTON, ref, "Pass")]
+    if Capability.MODALS in caps:
+        form = TextForm(title="Check-in", label=r.prompt[:200], max_length=MAX_ANSWER)
+        buttons.insert(0, Button(ANSWER, ref, "Answer", form=form))
+    return tuple(buttons)
+
+
+def how_to_answer_directly(scope: Scope, r: CheckinRound, platform: str) -> str:
+    if form_only(scope, r, platform):
+        return "Answer with the Answer button below (or press Pass)."
+    return "Answer me here (or say `pass`)." + (
+        " Your answer is shared without your name." if r.anonymous else ""
+    )
 
 
 async def posted(scope: Scope, ref: str, result: ActionResult) -> None:
@@ -186,8 +223,9 @@ async def ask_directly(
         scope.session.add(CheckinAsked(round_id=r.id, member_id=member.id))
     await scope.send(
         Direct(PlatformName(chosen.platform), UserId(chosen.external_id)),
-        text,
+        f"{text}\n{how_to_answer_directly(scope, r, chosen.platform)}",
         key=f"checkin:{r.id}:{purpose}:{member.id}",
+        buttons=answer_buttons(scope, r, chosen.platform),
         recipient=member,
     )
     return True
@@ -370,10 +408,7 @@ async def remind(scope: Scope, ref: str) -> None:
     if r.deadline is not None and r.deadline <= scope.now:
         return  # the bot was down past the deadline: the round closes now, no use reminding
     closes = f" It closes {local(r.deadline, scope.bot.community.timezone)}." if r.deadline else ""
-    text = (
-        f"A reminder: the check-in “{r.prompt}” is still open.{closes}\n"
-        "Answer me here, or say `pass`."
-    )
+    text = f"A reminder: the check-in “{r.prompt}” is still open.{closes}"
     for member in await not_yet(scope, r):
         await ask_directly(scope, r, member, text, purpose="remind")
 

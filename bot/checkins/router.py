@@ -9,6 +9,7 @@ router = Router(
     name="checkins",
     commands=commands.COMMANDS,
     messages=[commands.answer_message],
+    buttons={rounds.ANSWER: commands.answer_button, rounds.PASS_BUTTON: commands.answer_button},
     timers={
         rounds.TIMER_CLOSE: rounds.close_by_timer,
         rounds.TIMER_REMIND: rounds.remind,
