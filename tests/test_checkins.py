@@ -6,7 +6,6 @@ import asyncio
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -20,6 +19,7 @@ from bot.checkins.models import CheckinAnswer, CheckinRound, RoundState
 from bot.models import Identity, Member, Space
 from bot.testing import Harness
 from bot.web import build_app
+from tests.checkin_forms import by_form
 
 PROMPT = "What do you want to see in this space?"
 
@@ -43,12 +43,6 @@ async def reply_in_thread(h: Harness, user: str, text: str) -> list[str]:
     before = len(h.adapter.records)
     await h.feed(h.message(user, text, thread=thread))
     return [r.text for r in h.adapter.records[before:]]
-
-
-def by_form(h: Harness, user: str, text: str, round_id: int = 1) -> ButtonPressed:
-    """The round post's Answer button pressed and its form sent with `text`."""
-    press = h.press(user, post_of(h).message_id, "checkin.answer", str(round_id))
-    return replace(press, text=text)
 
 
 async def rounds(h: Harness) -> list[CheckinRound]:
