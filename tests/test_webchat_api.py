@@ -191,13 +191,13 @@ async def test_a_buttons_form_text_reaches_the_bot_and_is_never_stored(
     await chat.post("main", "ada", '/checkin open "How was it?" --anonymous')
     post = await chat.wait_for("main", "ada", lambda m: str(m["text"]).startswith("Check-in:"))
     answer, skip = post["buttons"]
-    assert answer["form"] == {"title": "Check-in", "label": "How was it?", "max": 20_000}
+    assert answer["form"] == {"title": "Check-in", "label": "Your answer", "max": 3000}
     assert "form" not in skip
     press = {"room": "main", "user": "bob", "message": post["id"]}
     for body, reason in [
         ({**answer}, "needs some 'text'"),
         ({**answer, "text": "  "}, "needs some 'text'"),
-        ({**answer, "text": "x" * 20_001}, "longer than 20000"),
+        ({**answer, "text": "x" * 3001}, "longer than 3000"),
         ({**skip, "text": "a pass with words"}, "takes no text"),
     ]:
         r = await chat.http.post("/api/chat/buttons", json={**press, **body})

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from adapters.contract import ButtonPressed, MessageReceived
 from bot.checkins import export, rounds
-from bot.checkins.models import CheckinRound, CheckinSeries, RoundState
+from bot.checkins.models import CheckinRound, CheckinSeries
 from bot.checkins.series import as_series
 from bot.context import Context
 from bot.errors import UserInputError
@@ -176,31 +176,7 @@ async def answer_command(ctx: Context, inv: Invocation) -> None:
                 "There is no check-in open here. A catalyst can open one with `checkin open`.",
                 ANSWER_USAGE,
             )
-    await answer_typed(ctx, r, inv.rest)
-
-
-async def answer_typed(ctx: Context, r: CheckinRound, text: str) -> None:
-    """An answer typed in the chat: refused for an anonymous round that has a form here, so
-    an answer is never kept by the platform with its author's name."""
-    if rounds.form_only(ctx, r, ctx.platform) and r.state == RoundState.OPEN:
-        raise UserInputError(
-            "This check-in is anonymous: answer with the Answer button on its post, which "
-            "sends your answer to me alone. What you typed was not taken as an answer."
-        )
-    await rounds.answer(ctx, r, text)
-
-
-async def answer_button(ctx: Context, event: ButtonPressed) -> None:
-    """The Answer button's form, or the Pass button, of a round's post or question."""
-    r = await ctx.session.get(CheckinRound, int(event.value)) if event.value.isdigit() else None
-    if r is None or r.community_id != ctx.community.id:
-        raise UserInputError("That check-in no longer exists.")
-    if event.action == rounds.PASS_BUTTON:
-        await rounds.answer(ctx, r, rounds.PASS)
-    elif event.text is None or not event.text.strip():
-        raise UserInputError("Write your answer in the form, then send it.")
-    else:
-        await rounds.answer(ctx, r, event.text)
+    await rounds.answer(ctx, r, inv.rest)
 
 
 async def _round_here(ctx: Context) -> CheckinRound:
@@ -265,8 +241,33 @@ async def answer_message(ctx: Context, event: MessageReceived) -> bool:
             r = last if recent else None
     if r is None:
         return False
-    await answer_typed(ctx, r, event.text)
+    await rounds.answer(ctx, r, event.text)
     return True
+
+
+async def _round_of_button(ctx: Context, event: ButtonPressed) -> CheckinRound:
+    r = None
+    if event.value.isascii() and event.value.isdigit() and len(event.value) < 19:
+        r = await ctx.session.get(CheckinRound, int(event.value))
+    if r is None or r.community_id != ctx.community.id:
+        raise UserInputError("That check-in no longer exists.")
+    return r
+
+
+async def answer_button(ctx: Context, event: ButtonPressed) -> None:
+    """Answer: with the form's text where the platform has forms; else how to answer."""
+    r = await _round_of_button(ctx, event)
+    if event.text is not None:
+        await rounds.answer(ctx, r, event.text, by_button=True)
+        return
+    how = "Reply to my message with your answer" if event.place.direct else "Reply in the thread"
+    await ctx.reply(
+        f"{how}, or say {ctx.command('checkin <your answer>', ctx.platform)}.", private=True
+    )
+
+
+async def pass_button(ctx: Context, event: ButtonPressed) -> None:
+    await rounds.answer(ctx, await _round_of_button(ctx, event), rounds.PASS, by_button=True)
 
 
 async def series_in(ctx: Context) -> list[CheckinSeries]:

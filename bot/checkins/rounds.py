@@ -42,6 +42,10 @@ TIMER_REMIND = "checkin.remind"
 MAX_ANSWER = 20_000
 """An answer, not a document: longer ones are refused with a clear reply, never cut."""
 PASS = "pass"
+ANSWER_ACTION = "checkin.answer"
+PASS_ACTION = "checkin.pass"
+ANSWER_FORM = TextForm("Check-in", "Your answer", max_length=3000)
+"""The modal's field: 3,000 characters is the most Slack's text input takes."""
 
 
 @dataclass(frozen=True)
@@ -118,19 +122,22 @@ async def open_round(
     await scope.session.flush()
     assert r.id is not None
     tz = scope.bot.community.timezone
-    threads = Capability.THREADS in scope.capabilities(place.platform)
-    how = "Reply in this thread, or say" if threads else "Say"
+    capabilities = scope.capabilities(place.platform)
     lines = [f"Check-in: {r.prompt}"]
-    if form_only(scope, r, place.platform):
+    if only_by_buttons(scope, r, place.platform):
         lines.append(
-            "Answer with the Answer button (your answer goes to me, never into the chat), or "
-            "press Pass. You can change your answer until the round closes."
+            "Press Answer to write your answer, or Pass. Answers typed in the chat are not "
+            "taken, so no answer is ever a message here. You can change yours until the round "
+            "closes."
         )
     else:
+        threads = Capability.THREADS in capabilities
+        how = "Reply in this thread, or say" if threads else "Say"
+        buttons = " Or use the buttons." if Capability.BUTTONS in capabilities else ""
         lines.append(
             f"{how} {scope.command('checkin <your answer>', place.platform)} (or "
-            f"{scope.command('checkin pass', place.platform)}). You can change your answer "
-            "until the round closes."
+            f"{scope.command('checkin pass', place.platform)}).{buttons} You can change your "
+            "answer until the round closes."
         )
     if r.anonymous:
         lines.append("This round is anonymous: answers are shared without names.")
@@ -148,40 +155,29 @@ async def open_round(
     if r.remind_at:
         await scope.schedule(TIMER_REMIND, r.id, r.remind_at, key=f"checkin:{r.id}:remind")
     if r.dm:
-        question = f"Check-in from {scope.bot.config.model.community.name}: {r.prompt}"
+        question = f"Check-in from {scope.bot.config.model.community.name}: {r.prompt}" + (
+            " Your answer is shared without your name." if r.anonymous else ""
+        )
         for member in await members_to_ask(scope, r.community_id):
             await ask_directly(scope, r, member, question, purpose="ask")
     return r
 
 
-ANSWER = "checkin.answer"
-PASS_BUTTON = "checkin.pass"
-
-
-def form_only(scope: Scope, r: CheckinRound, platform: str) -> bool:
-    """An anonymous round takes answers only through its form where the platform has forms:
-    what is typed there reaches the bot alone, never the chat's own record of messages."""
+def only_by_buttons(scope: Scope, r: CheckinRound, platform: str) -> bool:
+    """An anonymous round takes answers only through its buttons (Answer opens a form) where
+    the platform has forms, so no answer is ever a message in the platform's history."""
     return r.anonymous and Capability.MODALS in scope.capabilities(platform)
 
 
 def answer_buttons(scope: Scope, r: CheckinRound, platform: str) -> tuple[Button, ...]:
     """Answer (a form, where the platform has them) and Pass, where it has buttons."""
-    caps = scope.capabilities(platform)
-    if Capability.BUTTONS not in caps:
+    capabilities = scope.capabilities(platform)
+    if Capability.BUTTONS not in capabilities:
         return ()
-    ref = str(r.id)
-    buttons = [Button(PASS_BUTTON, ref, "Pass")]
-    if Capability.MODALS in caps:
-        form = TextForm(title="Check-in", label=r.prompt[:200], max_length=MAX_ANSWER)
-        buttons.insert(0, Button(ANSWER, ref, "Answer", form=form))
-    return tuple(buttons)
-
-
-def how_to_answer_directly(scope: Scope, r: CheckinRound, platform: str) -> str:
-    if form_only(scope, r, platform):
-        return "Answer with the Answer button below (or press Pass)."
-    return "Answer me here (or say `pass`)." + (
-        " Your answer is shared without your name." if r.anonymous else ""
+    form = ANSWER_FORM if Capability.MODALS in capabilities else None
+    return (
+        Button(ANSWER_ACTION, str(r.id), "Answer", form),
+        Button(PASS_ACTION, str(r.id), "Pass"),
     )
 
 
@@ -206,7 +202,8 @@ async def members_to_ask(scope: Scope, community_id: int) -> list[Member]:
 async def ask_directly(
     scope: Scope, r: CheckinRound, member: Member, text: str, *, purpose: str
 ) -> bool:
-    """DM one member on a platform of theirs that has DMs (the round's first); False if none.
+    """DM one member `text` and how to answer, on a platform of theirs that has DMs (the
+    round's first); False if none.
 
     Being asked directly makes the member's DMs answers to this round.
     """
@@ -221,9 +218,14 @@ async def ask_directly(
     assert r.id is not None and member.id is not None
     if await scope.session.get(CheckinAsked, (r.id, member.id)) is None:
         scope.session.add(CheckinAsked(round_id=r.id, member_id=member.id))
+    how = (
+        "Press Answer to write your answer, or Pass."
+        if only_by_buttons(scope, r, chosen.platform)
+        else "Answer me here (or say `pass`)."
+    )
     await scope.send(
         Direct(PlatformName(chosen.platform), UserId(chosen.external_id)),
-        f"{text}\n{how_to_answer_directly(scope, r, chosen.platform)}",
+        f"{text}\n{how}",
         key=f"checkin:{r.id}:{purpose}:{member.id}",
         buttons=answer_buttons(scope, r, chosen.platform),
         recipient=member,
@@ -312,8 +314,14 @@ anonymous), else insert it. Core statements built once, run under the round's lo
 replace the select, the ORM object and its flush that each answer cost."""
 
 
-async def answer(ctx: Context, r: CheckinRound, text: str) -> None:
+async def answer(ctx: Context, r: CheckinRound, text: str, *, by_button: bool = False) -> None:
     """Record (or replace) the caller's answer and acknowledge it privately."""
+    if not by_button and only_by_buttons(ctx, r, ctx.platform):
+        raise UserInputError(
+            "This check-in is anonymous, so it takes answers only through its Answer and Pass "
+            "buttons: that way no answer is ever a message in the chat. Your message was not "
+            "taken."
+        )
     await lock(ctx, r)
     if r.state != RoundState.OPEN:
         await ctx.reply(
