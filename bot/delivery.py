@@ -35,6 +35,7 @@ from sqlmodel import col, select, update
 from adapters.codec import decode_action
 from adapters.contract import Adapter, Capability, Done, Sent, SubSpaceOpened
 from bot.errors import PlatformError
+from bot.long_text import perform_in_parts
 from bot.models import Claimed, Member, OutboxRow, OutboxState
 from bot.when import in_quiet_hours, quiet_hours_end
 from bot.worker import drain_forever
@@ -276,9 +277,10 @@ class Outbox:
         if self.paused_until is not None and now < self.paused_until:
             wait = (self.paused_until - now).total_seconds()
             return PlatformError("waiting out the platform's rate limit", retry_after=wait)
-        await self._bucket().take()
         try:
-            return await self.adapter.perform(decode_action(row.action))
+            return await perform_in_parts(
+                self.adapter, decode_action(row.action), self._bucket().take
+            )
         except PlatformError as exc:
             if exc.retry_after is not None:
                 until = self.bot.clock.now() + timedelta(seconds=exc.retry_after)

@@ -12,7 +12,7 @@ import random
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,9 +31,11 @@ from adapters.contract import (
     TextForm,
     UserId,
 )
+from bot.checkins import export
 from bot.checkins.models import CheckinAnswer, CheckinAsked, CheckinRound, RoundState
 from bot.context import Context, Scope
 from bot.errors import UserInputError
+from bot.long_text import split_text
 from bot.models import Identity, Member, OutboxRow
 
 HOOK_POSTED = "checkin.posted"
@@ -42,6 +44,10 @@ TIMER_REMIND = "checkin.remind"
 MAX_ANSWER = 20_000
 """An answer, not a document: longer ones are refused with a clear reply, never cut."""
 PASS = "pass"
+FLOOD_PARTS = 5
+"""A summary that would take more messages than this is linked as a file instead: a room
+scrolled through by dozens of messages of answers is not read."""
+SUMMARY_LINK_LIFETIME = timedelta(days=7)
 ANSWER_ACTION = "checkin.answer"
 PASS_ACTION = "checkin.pass"
 ANSWER_FORM = TextForm("Check-in", "Your answer", max_length=3000)
@@ -480,4 +486,15 @@ async def summary(scope: Scope, r: CheckinRound, answers: Sequence[CheckinAnswer
         for a in answers
         if not a.passed
     ]
-    return head + "\n\n" + "\n".join(lines)
+    whole = head + "\n\n" + "\n".join(lines)
+    limit = scope.max_text(r.platform)
+    parts = len(split_text((whole,), limit)) if limit else 1
+    if parts <= FLOOD_PARTS:
+        return whole
+    link = await export.make_link(scope, r.id or 0, "md", lifetime=SUMMARY_LINK_LIFETIME)
+    days = SUMMARY_LINK_LIFETIME.days
+    return (
+        f"{head}\n\nThe answers would take {parts} messages here, so they are in a file "
+        f"instead: {link} (the link works for {days} days; "
+        f"{scope.command(f'checkin export md {r.id}', r.platform)} makes a new one)."
+    )
