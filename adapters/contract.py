@@ -247,6 +247,10 @@ class Capability(enum.StrEnum):
     PRESENCE = "presence"
     IDEMPOTENT_SEND = "idempotent send"
     NATIVE_EVENTS = "native scheduled events"
+    MEMBERSHIP = "membership"
+    """The adapter reports who is in the community's configured spaces: `MemberJoined` for
+    each person there (those present at start too) and `MemberLeft` when they leave or are
+    removed. Only those people are members; anyone else writing privately is refused."""
 
 
 ACTION_NEEDS: Mapping[type[Action], Capability | None] = {

@@ -26,6 +26,7 @@ from adapters.contract import (
     CommandInvoked,
     Inbound,
     MemberJoined,
+    MemberLeft,
     MessageReceived,
     ReactionAdded,
 )
@@ -43,6 +44,12 @@ from bot.scheduler import ManualScheduler, Scheduler
 log = logging.getLogger(__name__)
 
 COMMUNITY_SLUG = "default"
+NOT_A_MEMBER = (
+    "Hello! I'm this community's bot, and I only talk with its members. If you'd like to "
+    "take part, join one of the community's rooms first."
+)
+"""The answer to someone who writes privately but is in none of the community's spaces
+(on a platform that reports who is: `Capability.MEMBERSHIP`)."""
 SORRY = (
     "Sorry, something went wrong with that. The organisers can find the details in the "
     "bot's log; please try again in a moment."
@@ -186,13 +193,13 @@ class Bot:
                 scope.committed()
         return [None] * len(events)
 
-    async def _handle_in(self, s: Any, event: Inbound) -> Context | None:
+    async def _handle_in(self, s: Any, event: Inbound) -> Scope | None:
         """Handle one event in a savepoint: a failure undoes only this event's changes, and
         the caller is answered (with a short apology for anything but bad input)."""
         try:
             async with savepoint(s):
                 ctx = await self._context(s, event)
-                if ctx is not None:
+                if isinstance(ctx, Context):
                     await self._dispatch(ctx, event)
                 return ctx
         except UserInputError as exc:
@@ -202,26 +209,28 @@ class Bot:
             text = SORRY
         async with savepoint(s):
             ctx = await self._context(s, event)
-            if ctx is not None:
+            if isinstance(ctx, Context):
                 await ctx.reply(text, private=True)
             return ctx
 
-    async def _apologise(self, event: Inbound) -> Context | None:
+    async def _apologise(self, event: Inbound) -> Scope | None:
         """After a failure that ended the whole transaction (the database refused it): record
         the event as seen and apologise, in a transaction of its own."""
         log_failure(event)
         try:
             async with self.db.session() as s:
                 ctx = await self._context(s, event)
-                if ctx is not None:
+                if isinstance(ctx, Context):
                     await ctx.reply(SORRY, private=True)
                 return ctx
         except Exception:
             log.exception("could not apologise for %s event %s", event.platform, event.event_id)
             return None
 
-    async def _context(self, s: Any, event: Inbound) -> Context | None:
-        """The event's context, or None when it was handled before (a re-delivery)."""
+    async def _context(self, s: Any, event: Inbound) -> Scope | None:
+        """The event's context; None when it was handled before (a re-delivery) or needs no
+        handler (someone left); a bare scope with a polite refusal queued when someone who is
+        not a member writes privately."""
         now = self.clock.now()
         fresh = await insert_ignore(
             s, SeenEvent, platform=event.platform, event_id=event.event_id, seen_at=hour_of(now)
@@ -231,7 +240,30 @@ class Bot:
             return None
         community = self._community_row
         assert community is not None
+        if Capability.MEMBERSHIP in self.capabilities(event.platform) and (
+            event.place.direct or isinstance(event, MemberLeft)
+        ):
+            found = (
+                await s.exec(
+                    MEMBER_OF_ACCOUNT,
+                    params={"platform": event.platform, "user_id": event.actor.user_id},
+                )
+            ).first()
+            present = found is not None and found[0].left_at is None
+            if isinstance(event, MemberLeft):
+                if present:
+                    found[0].left_at = now
+                    s.add(found[0])
+                return None
+            if not present:
+                scope = self.scope(s)
+                key = f"not-a-member:{event.platform}:{event.event_id}"
+                await scope.send(event.place, NOT_A_MEMBER, key=key)
+                return scope
         member, identity = await self.member_for(s, event.actor, now)
+        if identity.left_at is not None and not event.place.direct:  # back in a space
+            identity.left_at = None
+            s.add(identity)
         ctx = Context(
             bot=self,
             session=s,
@@ -310,7 +342,7 @@ class Bot:
                 for reaction in r.reactions:
                     if await reaction(ctx, event):
                         return
-        elif isinstance(event, MemberJoined):
+        elif isinstance(event, MemberJoined | MemberLeft):
             return
 
     async def run_command(self, ctx: Context, text: str) -> None:

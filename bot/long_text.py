@@ -35,7 +35,7 @@ def _pieces(text: tuple[Segment, ...], limit: int) -> list[Segment]:
             continue
         for line in segment.splitlines(keepends=True):
             while len(line) > limit:
-                cut = line.rfind(" ", 1, limit + 1)
+                cut = line.rfind(" ", 1, limit)
                 cut = cut + 1 if cut > 0 else limit
                 pieces.append(line[:cut])
                 line = line[cut:]
@@ -54,7 +54,7 @@ def split_text(text: tuple[Segment, ...], limit: int) -> list[tuple[Segment, ...
         if size + _length(piece) > limit and parts[-1]:
             parts.append([])
             size = 0
-        if not parts[-1] and isinstance(piece, str) and not piece.strip():
+        if not parts[-1] and isinstance(piece, str) and not piece.strip("\n"):
             continue  # a part does not start with blank lines
         parts[-1].append(piece)
         size += _length(piece)

@@ -48,7 +48,10 @@ from adapters.contract import (
     Destination,
     Done,
     EditMessage,
+    EventId,
     InboundSink,
+    MemberJoined,
+    MemberLeft,
     MessageId,
     OpenSubSpace,
     Place,
@@ -114,6 +117,7 @@ class MatrixAdapter:
             Capability.REACTIONS,
             Capability.IDEMPOTENT_SEND,
             Capability.PRESENCE,
+            Capability.MEMBERSHIP,
         }
     )
 
@@ -151,6 +155,8 @@ class MatrixAdapter:
         self.client: AsyncClient | None = None
         self.space_id: str | None = None
         self._allowed_rooms: set[str] = set()
+        self._community_rooms: set[str] = set()
+        """The configured rooms and space: who is in them is the community."""
         self._dm_rooms: dict[str, str] = {}
         self._sink: InboundSink | None = None
         self._task: asyncio.Task[None] | None = None
@@ -218,7 +224,27 @@ class MatrixAdapter:
             timeout=0, sync_filter=self._sync_filter, since=token, full_state=True
         )
         await self._process(first, since=token, replay=token is not None)
+        await self._report_roster()
         self._task = asyncio.create_task(self._run(), name="matrix-sync")
+
+    async def _report_roster(self) -> None:
+        """Everyone in the community's rooms now is a member, whether or not they ever spoke
+        (one event each per room; the core drops the repeats of later starts)."""
+        assert self._sink is not None
+        for room_id in sorted(self._community_rooms):
+            room = self._nio.rooms.get(room_id)
+            if room is None:
+                continue
+            view = self._room_view(room_id)
+            for user_id in sorted(room.users):
+                if user_id != self.self_id:
+                    await self._sink(
+                        MemberJoined(
+                            event_id=EventId(f"roster:{room_id}:{user_id}"),
+                            actor=view.actor(user_id),
+                            place=Place(PLATFORM, SpaceId(room_id)),
+                        )
+                    )
 
     async def stop(self) -> None:
         """Stop between batches: a batch being handled is finished and its token stored."""
@@ -279,11 +305,13 @@ class MatrixAdapter:
             room_id = await self._resolve(ref)
             if room_id is not None:
                 self._allowed_rooms.add(room_id)
+                self._community_rooms.add(room_id)
                 await self._join(room_id)
         if self.configured_space is not None:
             self.space_id = await self._resolve(self.configured_space)
             if self.space_id is not None:
                 self._allowed_rooms.add(self.space_id)
+                self._community_rooms.add(self.space_id)
                 await self._join(self.space_id)
 
     async def _resolve(self, ref: str) -> str | None:
@@ -387,6 +415,11 @@ class MatrixAdapter:
             if gone is not None and self._dm_rooms.get(gone) == room_id:
                 await self._forget_dm(gone)  # the next DM to them opens a new room
             inbound = to_inbound(event, view, self_id=self.self_id, prefix=self.command_prefix)
+            if (
+                isinstance(inbound, MemberJoined | MemberLeft)
+                and room_id not in self._community_rooms
+            ):
+                continue  # joining a DM or a breakout room makes nobody a member
             if inbound is not None:
                 await self._sink(inbound)
 
@@ -407,6 +440,8 @@ class MatrixAdapter:
         elif room_id not in self._allowed_rooms and not (invite.aliases & wanted):
             log.info("matrix: ignoring an invite to %s from %s", room_id, invite.inviter)
             return
+        else:
+            self._community_rooms.add(room_id)
         self._allowed_rooms.add(room_id)
         await self._join(room_id)
 

@@ -22,6 +22,7 @@ from adapters.contract import (
     EventId,
     Inbound,
     MemberJoined,
+    MemberLeft,
     Mention,
     MessageId,
     MessageReceived,
@@ -125,6 +126,10 @@ def to_inbound(
             and state_key == sender
         ):
             return MemberJoined(**common, place=top)
+        gone = left_user(event)
+        if gone is not None and gone != self_id and prev.get("membership") == "join":
+            # a leave, a kick or a ban: the actor is who is gone, not who removed them
+            return MemberLeft(**{**common, "actor": room.actor(gone)}, place=top)
         return None
 
     if kind == "m.reaction":

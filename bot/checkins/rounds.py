@@ -196,10 +196,16 @@ async def posted(scope: Scope, ref: str, result: ActionResult) -> None:
 
 
 async def members_to_ask(scope: Scope, community_id: int) -> list[Member]:
-    """Every member who may be nudged: the community's members, less those who paused."""
+    """Every member who may be nudged: the community's members (with an account still in its
+    spaces), less those who paused."""
+    present = (
+        select(Identity.id)
+        .where(col(Identity.member_id) == col(Member.id), col(Identity.left_at).is_(None))
+        .exists()
+    )
     rows = await scope.session.exec(
         select(Member)
-        .where(Member.community_id == community_id, col(Member.paused).is_(False))
+        .where(Member.community_id == community_id, col(Member.paused).is_(False), present)
         .order_by(col(Member.id))
     )
     return list(rows.all())
@@ -214,7 +220,9 @@ async def ask_directly(
     Being asked directly makes the member's DMs answers to this round.
     """
     identities = (
-        await scope.session.exec(select(Identity).where(Identity.member_id == member.id))
+        await scope.session.exec(
+            select(Identity).where(Identity.member_id == member.id, col(Identity.left_at).is_(None))
+        )
     ).all()
     usable = [i for i in identities if Capability.DIRECT_MESSAGES in scope.capabilities(i.platform)]
     if not usable:

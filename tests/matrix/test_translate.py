@@ -9,6 +9,7 @@ import pytest
 from adapters.contract import (
     CommandInvoked,
     MemberJoined,
+    MemberLeft,
     Mention,
     MessageReceived,
     PlatformName,
@@ -116,6 +117,15 @@ def test_reactions_joins_and_own_events() -> None:
     assert isinstance(read(join), MemberJoined)
     rename = {**join, "unsigned": {"prev_content": {"membership": "join"}}}
     assert read(rename) is None
+    was_in = {"unsigned": {"prev_content": {"membership": "join"}}}
+    leave = {**join, "content": {"membership": "leave"}, **was_in}
+    kick = {**leave, "sender": "@alice:localhost"}
+    ban = {**kick, "content": {"membership": "ban"}}
+    for gone in (leave, kick, ban):
+        left = read(gone)
+        assert isinstance(left, MemberLeft) and left.actor.user_id == "@bob:localhost"
+    assert read({**leave, "unsigned": {}}) is None  # an invite declined: never was in
+    assert read({**leave, "state_key": BOT, "sender": "@alice:localhost"}) is None
     assert read(message("!help", sender=BOT)) is None
     assert (
         read({"type": "m.room.encrypted", "event_id": "$x", "sender": "@a:l", "content": {}})
