@@ -35,7 +35,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.context import Context, Scope, insert_ignore
 from bot.db import Database, savepoint
-from bot.errors import PermissionDenied, UserInputError
+from bot.errors import NotYet, PermissionDenied, UserInputError
 from bot.grammar import CommandTable, Invocation
 from bot.models import Claimed, Community, Identity, Member, Role, SeenEvent, Space
 from bot.router import ResultHook, Router, TimerHandler
@@ -54,6 +54,9 @@ SORRY = (
     "Sorry, something went wrong with that. The organisers can find the details in the "
     "bot's log; please try again in a moment."
 )
+NOT_YET_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+"""Seconds before each new try of an event that came too early (`NotYet`): a post's thread
+is recorded within milliseconds, unless the platform is slow or the post failed."""
 INBOUND_BATCH = 100
 """Most events handled in one transaction: enough to amortise its cost, few enough that
 the first of them is not kept waiting long for the last."""
@@ -113,6 +116,8 @@ class Bot:
         """Spaces known to have their row, so most events skip inserting it."""
         self._inbound = GroupCommit(self._handle_batch, limit=INBOUND_BATCH)
         self._background: set[asyncio.Task[None]] = set()
+        self._early: dict[tuple[str, str], int] = {}
+        """Events handled too early (`NotYet`), by platform and event id: tries so far."""
 
     # --- wiring ---------------------------------------------------------------------------
 
@@ -202,6 +207,9 @@ class Bot:
                 if isinstance(ctx, Context):
                     await self._dispatch(ctx, event)
                 return ctx
+        except NotYet:  # undone with the savepoint, its re-delivery record too
+            self._later(event)
+            return None
         except UserInputError as exc:
             text = exc.reply_text()
         except Exception:
@@ -212,6 +220,24 @@ class Bot:
             if isinstance(ctx, Context):
                 await ctx.reply(text, private=True)
             return ctx
+
+    def _later(self, event: Inbound) -> None:
+        """Handle the event again after a moment; after the last try, let it go (what it
+        waited for never came: a post the platform refused)."""
+        seen = (event.platform, event.event_id)
+        tries = self._early.pop(seen, 0)
+        if tries >= len(NOT_YET_DELAYS):
+            log.warning("%s event %s: what it waited for never came", *seen)
+            return
+        self._early[seen] = tries + 1
+
+        async def again() -> None:
+            await asyncio.sleep(NOT_YET_DELAYS[tries])
+            await self.handle(event)
+            if self._early.get(seen) == tries + 1:  # handled at last
+                del self._early[seen]
+
+        self.spawn(f"handle {event.event_id} again", again())
 
     async def _apologise(self, event: Inbound) -> Scope | None:
         """After a failure that ended the whole transaction (the database refused it): record

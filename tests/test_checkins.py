@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -459,3 +460,32 @@ async def test_anonymous_answers_are_shuffled_at_close(harness: Harness) -> None
     assert sorted(in_summary) == sorted(stored) == given
     # Kept in order by chance once in 12! (about 479 million) closes.
     assert in_summary != given and stored != given
+
+
+async def test_a_reply_before_the_posts_thread_is_recorded_is_not_lost(harness: Harness) -> None:
+    """The member sees the post and replies in its thread before the bot has recorded what
+    the platform answered for the post: the reply waits for it instead of being ignored."""
+    h = harness
+    perform = h.adapter.perform
+    early: list[str] = []
+
+    async def reply_at_once(action: Any) -> Any:
+        result = await perform(action)
+        if action.key.endswith(":post"):  # the post is out, its outcome not yet recorded
+            reply = h.message("bob", "Quick, before the thread is known", thread=result.thread)
+            early.append(reply.event_id)
+            await h.bot.handle(reply)
+        return result
+
+    h.adapter.perform = reply_at_once  # type: ignore[method-assign]
+    await h.say("ada", f'checkin open "{PROMPT}"')
+    h.adapter.perform = perform  # type: ignore[method-assign]
+    assert early  # the race was forced
+    async with asyncio.timeout(10):
+        while await h.bot.background_done():  # the early reply, handled again
+            await h.settle()
+    [ack] = h.adapter.direct_texts("bob")
+    assert ack.startswith("Thanks, your answer is in.")
+    async with h.bot.db.reader() as s:
+        [answer] = (await s.exec(select(CheckinAnswer))).all()
+    assert answer.text == "Quick, before the thread is known"

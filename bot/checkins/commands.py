@@ -12,7 +12,7 @@ from bot.checkins import export, rounds
 from bot.checkins.models import CheckinRound, CheckinSeries
 from bot.checkins.series import as_series
 from bot.context import Context
-from bot.errors import UserInputError
+from bot.errors import NotYet, UserInputError
 from bot.grammar import QUOTES, CommandSpec, Flag, Invocation
 from bot.models import Role
 from bot.prompts import library_for
@@ -232,6 +232,8 @@ async def answer_message(ctx: Context, event: MessageReceived) -> bool:
     r: CheckinRound | None = None
     if place.thread is not None:
         r = await rounds.round_of_thread(ctx, place)
+        if r is None and await rounds.posting_in(ctx, place):
+            raise NotYet("a round's post here has not come back from the platform yet")
     elif place.direct:
         member_id = ctx.member.id or 0
         r = await rounds.round_asked(ctx, member_id, only_open=True)

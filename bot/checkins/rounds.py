@@ -292,6 +292,13 @@ async def round_of_thread(scope: Scope, place: Place) -> CheckinRound | None:
     ).first()
 
 
+async def posting_in(scope: Scope, place: Place) -> bool:
+    """Whether a round open here is still waiting for its post's thread: a reply in a thread
+    we do not know may be in that one, and must wait for it rather than be lost."""
+    r = await open_round_in(scope, place.top())
+    return r is not None and r.thread is None and r.message_id is None
+
+
 async def round_asked(scope: Scope, member_id: int, *, only_open: bool) -> CheckinRound | None:
     """The latest round that asked this member directly (open ones only, if so asked)."""
     stmt = (

@@ -28,9 +28,8 @@ async def round_thread(c: Community, name: str, prompt: str) -> str:
 
     The bot records the thread when the delivery batch that carried the post is recorded,
     which may be after the post is visible (the same batch opens DM rooms); a reply in the
-    thread before then is not taken as an answer (a gap in delivery, not in this test). A
-    `checkin status` answer is delivered in a later batch: once it arrives, the thread is
-    known.
+    thread before then is handled again shortly (see test_checkins). A `checkin status`
+    answer is delivered in a later batch: once it arrives, the thread is known.
     """
     who = c.people[name]
     post = await who.wait_event(c.room, c.from_bot(f"Check-in: {prompt}"))
