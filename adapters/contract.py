@@ -74,11 +74,13 @@ class Inbound:
 
 @dataclass(frozen=True, kw_only=True)
 class MessageReceived(Inbound):
-    """Plain text a person wrote; `edits` is set when it replaces an earlier message."""
+    """Plain text a person wrote; `edits` is set when it replaces an earlier message,
+    `replies_to` when it answers one (a plain reply, not in a thread)."""
 
     message_id: MessageId
     text: str
     edits: MessageId | None = None
+    replies_to: MessageId | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ import httpx
 import pytest
 from sqlmodel import SQLModel, col, select
 
-from adapters.contract import Capability, Direct, Inbound, Sent, UserId
+from adapters.contract import Capability, Direct, Inbound, MessageId, Sent, UserId
 from adapters.fake import ALL_CAPABILITIES
 from bot.checkins import export
 from bot.checkins.models import CheckinAnswer, CheckinRound, RoundState
@@ -489,3 +490,17 @@ async def test_a_reply_before_the_posts_thread_is_recorded_is_not_lost(harness: 
     async with h.bot.db.reader() as s:
         [answer] = (await s.exec(select(CheckinAnswer))).all()
     assert answer.text == "Quick, before the thread is known"
+
+
+async def test_a_plain_reply_to_the_post_answers_the_round(harness: Harness) -> None:
+    h = harness
+    await h.say("ada", f'checkin open "{PROMPT}"')
+    post = post_of(h)
+    elsewhere = replace(h.message("carol", "Not an answer"), replies_to=MessageId("other"))
+    await h.feed(elsewhere)
+    await h.feed(replace(h.message("bob", "Kindness"), replies_to=post.message_id))
+    [ack] = h.adapter.direct_texts("bob")
+    assert ack.startswith("Thanks, your answer is in.")
+    assert h.adapter.direct_texts("carol") == []
+    async with h.bot.db.reader() as s:
+        assert [a.text for a in (await s.exec(select(CheckinAnswer))).all()] == ["Kindness"]

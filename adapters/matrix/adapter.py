@@ -18,6 +18,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from nio import (
     LoginResponse,
     MessageDirection,
     RoomCreateResponse,
+    RoomGetEventResponse,
     RoomGetStateEventResponse,
     RoomMessagesResponse,
     RoomPreset,
@@ -53,6 +55,7 @@ from adapters.contract import (
     MemberJoined,
     MemberLeft,
     MessageId,
+    MessageReceived,
     OpenSubSpace,
     Place,
     SendMessage,
@@ -73,6 +76,7 @@ from adapters.matrix.translate import (
     message_content,
     platform_error,
     read_invite,
+    relation_of,
     server_name,
     since_bot_arrived,
     subspace_request,
@@ -420,8 +424,21 @@ class MatrixAdapter:
                 and room_id not in self._community_rooms
             ):
                 continue  # joining a DM or a breakout room makes nobody a member
+            if isinstance(inbound, MessageReceived) and inbound.edits and not view.direct:
+                inbound = await self._placed_as_original(room_id, inbound)
             if inbound is not None:
                 await self._sink(inbound)
+
+    async def _placed_as_original(self, room_id: str, edit: MessageReceived) -> MessageReceived:
+        """An edit in the thread (or reply) of its original: the edit event says neither."""
+        assert edit.edits is not None
+        found = await self._nio.room_get_event(room_id, edit.edits)
+        if not isinstance(found, RoomGetEventResponse):
+            log.warning("matrix: cannot read the original of edit %s: %s", edit.event_id, found)
+            return edit
+        thread, replied = relation_of(found.event.source)
+        place = Place(edit.place.platform, edit.place.space, thread, edit.place.direct)
+        return replace(edit, place=place, replies_to=replied)
 
     def _room_view(self, room_id: str) -> RoomView:
         room = self._nio.rooms.get(room_id)
@@ -587,8 +604,15 @@ class MatrixAdapter:
                     raise _error("inviting to the breakout room", invited)
 
     async def _close(self, action: CloseSubSpace) -> Done:
-        """Post a closing note, mark the room archived in its name, and leave it."""
+        """Take the room out of the space (an empty `m.space.child`: members no longer see it
+        listed there), post a closing note, mark it archived in its name, and leave it."""
         room_id = action.place.space
+        if self.space_id is not None:
+            unlinked = await self._nio.room_put_state(
+                self.space_id, "m.space.child", {}, state_key=room_id
+            )
+            if isinstance(unlinked, ErrorResponse):
+                raise _error("taking the archived room out of the space", unlinked)
         me = await self._nio.room_get_state_event(room_id, "m.room.member", self.self_id)
         if not isinstance(me, RoomGetStateEventResponse) or me.content.get("membership") != "join":
             return Done()  # already left (a retry after leaving) or never there

@@ -227,14 +227,19 @@ async def export_command(ctx: Context, inv: Invocation) -> None:
 
 
 async def answer_message(ctx: Context, event: MessageReceived) -> bool:
-    """A reply in a round's thread, or a DM from someone a round asked directly, answers it."""
+    """A reply in a round's thread or to its post, or a DM from someone a round asked
+    directly, answers it."""
     place = event.place
     r: CheckinRound | None = None
     if place.thread is not None:
         r = await rounds.round_of_thread(ctx, place)
         if r is None and await rounds.posting_in(ctx, place):
             raise NotYet("a round's post here has not come back from the platform yet")
-    elif place.direct:
+    elif event.replies_to is not None:  # a plain reply to the round's post answers it too
+        r = await rounds.round_of_post(ctx, place, event.replies_to)
+        if r is None and await rounds.posting_in(ctx, place):
+            raise NotYet("a round's post here has not come back from the platform yet")
+    if r is None and place.direct:
         member_id = ctx.member.id or 0
         r = await rounds.round_asked(ctx, member_id, only_open=True)
         if r is None:

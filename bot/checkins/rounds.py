@@ -292,6 +292,18 @@ async def round_of_thread(scope: Scope, place: Place) -> CheckinRound | None:
     ).first()
 
 
+async def round_of_post(scope: Scope, place: Place, message_id: str) -> CheckinRound | None:
+    return (
+        await scope.session.exec(
+            select(CheckinRound).where(
+                CheckinRound.platform == place.platform,
+                CheckinRound.space == place.space,
+                CheckinRound.message_id == message_id,
+            )
+        )
+    ).first()
+
+
 async def posting_in(scope: Scope, place: Place) -> bool:
     """Whether a round open here is still waiting for its post's thread: a reply in a thread
     we do not know may be in that one, and must wait for it rather than be lost."""

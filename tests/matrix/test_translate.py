@@ -24,6 +24,7 @@ from adapters.matrix.translate import (
     message_content,
     platform_error,
     read_invite,
+    relation_of,
     since_bot_arrived,
     strip_reply_fallback,
     subspace_request,
@@ -269,3 +270,22 @@ def test_who_left() -> None:
     assert left_user(leave) == "@a:l"
     assert left_user({**leave, "content": {"membership": "join"}}) is None
     assert left_user(message("bye")) is None
+
+
+def test_a_plain_reply_names_the_message_it_answers_a_thread_reply_does_not() -> None:
+    quoted = "> <@communitybot:localhost> Check-in: How?\n\nFine, thanks"
+    reply = read(message(quoted, **{"m.relates_to": {"m.in_reply_to": {"event_id": "$post"}}}))
+    assert isinstance(reply, MessageReceived)
+    assert (reply.replies_to, reply.place.thread, reply.text) == ("$post", None, "Fine, thanks")
+    threaded = {"rel_type": "m.thread", "event_id": "$post", "m.in_reply_to": {"event_id": "$x"}}
+    in_thread = read(message("Fine", **{"m.relates_to": threaded}))
+    assert isinstance(in_thread, MessageReceived)
+    assert (in_thread.replies_to, in_thread.place.thread) == (None, "$post")
+
+
+def test_an_edit_is_placed_where_its_original_was() -> None:
+    threaded = message("A novel", **{"m.relates_to": {"rel_type": "m.thread", "event_id": "$p"}})
+    assert relation_of(threaded) == ("$p", None)
+    replied = message("Poems", **{"m.relates_to": {"m.in_reply_to": {"event_id": "$p"}}})
+    assert relation_of(replied) == (None, "$p")
+    assert relation_of(message("plain")) == (None, None)
