@@ -86,6 +86,7 @@ from adapters.matrix.translate import (
 from adapters.state import AdapterMemory
 from bot.config import Config, Secret
 from bot.db import Database
+from bot.delivery import TokenBucket
 from bot.errors import ConfigError, PlatformError
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,7 @@ class MatrixAdapter:
         self._synced = asyncio.Condition()
         self._stopping = asyncio.Event()
         self._not_before_ms = 0
+        self._requests: TokenBucket | None = None
 
     @classmethod
     def from_config(cls, config: Config, db: Database) -> MatrixAdapter:
@@ -515,7 +517,16 @@ class MatrixAdapter:
             return to.space, to.thread, to.space in self._dm_rooms.values()
         return await self._dm_room(to.user_id), None, True
 
+    async def _paced(self) -> None:
+        """Wait for a turn under the homeserver's limit, which counts a room's creation as a
+        message: the outbox paces the actions, this paces the requests each one makes (a
+        first DM is two), at the same rate."""
+        if self._requests is None:
+            self._requests = TokenBucket(self.send_rate.per_second, self.send_rate.burst // 2)
+        await self._requests.take()
+
     async def _send(self, room_id: str, content: dict[str, Any], key: str) -> str:
+        await self._paced()
         sent = await self._nio.room_send(
             room_id,
             "m.room.message",
@@ -533,6 +544,7 @@ class MatrixAdapter:
             room_id = self._dm_rooms.get(user_id)
             if room_id is not None:
                 return room_id
+            await self._paced()
             created = await self._nio.room_create(
                 is_direct=True,
                 invite=[user_id],
