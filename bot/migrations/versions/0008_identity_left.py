@@ -1,7 +1,7 @@
 """identity.left_at: the platform said this account left the community's spaces
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0015
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
