@@ -229,8 +229,10 @@ class MatrixAdapter:
         first = await self._nio.sync(
             timeout=0, sync_filter=self._sync_filter, since=token, full_state=True
         )
+        if not isinstance(first, SyncResponse):
+            raise _error("sync", first)
+        await self._report_roster()  # before the batch: a member's DM in it is a member's
         await self._process(first, since=token, replay=token is not None)
-        await self._report_roster()
         self._task = asyncio.create_task(self._run(), name="matrix-sync")
 
     async def _report_roster(self) -> None:
