@@ -79,11 +79,13 @@ class Inbound:
 
 @dataclass(frozen=True, kw_only=True)
 class MessageReceived(Inbound):
-    """Plain text a person wrote; `edits` is set when it replaces an earlier message."""
+    """Plain text a person wrote; `edits` is set when it replaces an earlier message,
+    `replies_to` when it answers one (a plain reply, not in a thread)."""
 
     message_id: MessageId
     text: str
     edits: MessageId | None = None
+    replies_to: MessageId | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -319,6 +321,10 @@ class Capability(enum.StrEnum):
     PRESENCE = "presence"
     IDEMPOTENT_SEND = "idempotent send"
     NATIVE_EVENTS = "native scheduled events"
+    MEMBERSHIP = "membership"
+    """The adapter reports who is in the community's configured spaces: `MemberJoined` for
+    each person there (those present at start too) and `MemberLeft` when they leave or are
+    removed. Only those people are members; anyone else writing privately is refused."""
 
 
 ACTION_NEEDS: Mapping[type[Action], Capability | None] = {

@@ -123,6 +123,11 @@ class Scope:
     def capabilities(self, platform: str) -> frozenset[Capability]:
         return self.bot.capabilities(platform)
 
+    def max_text(self, platform: str) -> int | None:
+        """The most characters one message may carry on `platform` (None: no adapter)."""
+        adapter = self.bot.adapters.get(platform)
+        return adapter.max_text if adapter else None
+
     def command(self, text: str, platform: str) -> str:
         """A command as people type it on `platform`, in backticks (`!checkin pass`)."""
         adapter = self.bot.adapters.get(platform)

@@ -26,6 +26,7 @@ from adapters.contract import (
     CommandInvoked,
     Inbound,
     MemberJoined,
+    MemberLeft,
     MessageReceived,
     ReactionAdded,
 )
@@ -34,7 +35,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.context import Context, Scope, insert_ignore
 from bot.db import Database, savepoint
-from bot.errors import PermissionDenied, UserInputError
+from bot.errors import NotYet, PermissionDenied, UserInputError
 from bot.grammar import CommandTable, Invocation
 from bot.models import Claimed, Community, Identity, Member, Role, SeenEvent, Space
 from bot.router import ResultHook, Router, TimerHandler
@@ -43,10 +44,19 @@ from bot.scheduler import ManualScheduler, Scheduler
 log = logging.getLogger(__name__)
 
 COMMUNITY_SLUG = "default"
+NOT_A_MEMBER = (
+    "Hello! I'm this community's bot, and I only talk with its members. If you'd like to "
+    "take part, join one of the community's rooms first."
+)
+"""The answer to someone who writes privately but is in none of the community's spaces
+(on a platform that reports who is: `Capability.MEMBERSHIP`)."""
 SORRY = (
     "Sorry, something went wrong with that. The organisers can find the details in the "
     "bot's log; please try again in a moment."
 )
+NOT_YET_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+"""Seconds before each new try of an event that came too early (`NotYet`): a post's thread
+is recorded within milliseconds, unless the platform is slow or the post failed."""
 INBOUND_BATCH = 100
 """Most events handled in one transaction: enough to amortise its cost, few enough that
 the first of them is not kept waiting long for the last."""
@@ -106,6 +116,8 @@ class Bot:
         """Spaces known to have their row, so most events skip inserting it."""
         self._inbound = GroupCommit(self._handle_batch, limit=INBOUND_BATCH)
         self._background: set[asyncio.Task[None]] = set()
+        self._early: dict[tuple[str, str], int] = {}
+        """Events handled too early (`NotYet`), by platform and event id: tries so far."""
 
     # --- wiring ---------------------------------------------------------------------------
 
@@ -186,15 +198,18 @@ class Bot:
                 scope.committed()
         return [None] * len(events)
 
-    async def _handle_in(self, s: Any, event: Inbound) -> Context | None:
+    async def _handle_in(self, s: Any, event: Inbound) -> Scope | None:
         """Handle one event in a savepoint: a failure undoes only this event's changes, and
         the caller is answered (with a short apology for anything but bad input)."""
         try:
             async with savepoint(s):
                 ctx = await self._context(s, event)
-                if ctx is not None:
+                if isinstance(ctx, Context):
                     await self._dispatch(ctx, event)
                 return ctx
+        except NotYet:  # undone with the savepoint, its re-delivery record too
+            self._later(event)
+            return None
         except UserInputError as exc:
             text = exc.reply_text()
         except Exception:
@@ -202,36 +217,79 @@ class Bot:
             text = SORRY
         async with savepoint(s):
             ctx = await self._context(s, event)
-            if ctx is not None:
+            if isinstance(ctx, Context):
                 await ctx.reply(text, private=True)
             return ctx
 
-    async def _apologise(self, event: Inbound) -> Context | None:
+    def _later(self, event: Inbound) -> None:
+        """Handle the event again after a moment; after the last try, let it go (what it
+        waited for never came: a post the platform refused)."""
+        seen = (event.platform, event.event_id)
+        tries = self._early.pop(seen, 0)
+        if tries >= len(NOT_YET_DELAYS):
+            log.warning("%s event %s: what it waited for never came", *seen)
+            return
+        self._early[seen] = tries + 1
+
+        async def again() -> None:
+            await asyncio.sleep(NOT_YET_DELAYS[tries])
+            await self.handle(event)
+            if self._early.get(seen) == tries + 1:  # handled at last
+                del self._early[seen]
+
+        self.spawn(f"handle {event.event_id} again", again())
+
+    async def _apologise(self, event: Inbound) -> Scope | None:
         """After a failure that ended the whole transaction (the database refused it): record
         the event as seen and apologise, in a transaction of its own."""
         log_failure(event)
         try:
             async with self.db.session() as s:
                 ctx = await self._context(s, event)
-                if ctx is not None:
+                if isinstance(ctx, Context):
                     await ctx.reply(SORRY, private=True)
                 return ctx
         except Exception:
             log.exception("could not apologise for %s event %s", event.platform, event.event_id)
             return None
 
-    async def _context(self, s: Any, event: Inbound) -> Context | None:
-        """The event's context, or None when it was handled before (a re-delivery)."""
+    async def _context(self, s: Any, event: Inbound) -> Scope | None:
+        """The event's context; None when it was handled before (a re-delivery) or needs no
+        handler (someone left); a bare scope with a polite refusal queued when someone who is
+        not a member writes privately."""
         now = self.clock.now()
         fresh = await insert_ignore(
-            s, SeenEvent, platform=event.platform, event_id=event.event_id, seen_at=now
+            s, SeenEvent, platform=event.platform, event_id=event.event_id, seen_at=hour_of(now)
         )
         if not fresh:
             log.info("dropping re-delivered %s event %s", event.platform, event.event_id)
             return None
         community = self._community_row
         assert community is not None
+        if Capability.MEMBERSHIP in self.capabilities(event.platform) and (
+            event.place.direct or isinstance(event, MemberLeft)
+        ):
+            found = (
+                await s.exec(
+                    MEMBER_OF_ACCOUNT,
+                    params={"platform": event.platform, "user_id": event.actor.user_id},
+                )
+            ).first()
+            present = found is not None and found[0].left_at is None
+            if isinstance(event, MemberLeft):
+                if present:
+                    found[0].left_at = now
+                    s.add(found[0])
+                return None
+            if not present:
+                scope = self.scope(s)
+                key = f"not-a-member:{event.platform}:{event.event_id}"
+                await scope.send(event.place, NOT_A_MEMBER, key=key)
+                return scope
         member, identity = await self.member_for(s, event.actor, now)
+        if identity.left_at is not None and not event.place.direct:  # back in a space
+            identity.left_at = None
+            s.add(identity)
         ctx = Context(
             bot=self,
             session=s,
@@ -242,7 +300,7 @@ class Bot:
             identity=identity,
         )
         space = (event.platform, event.place.space)
-        if space not in self._spaces:
+        if space not in self._spaces and not event.place.direct:
             await insert_ignore(
                 s,
                 Space,
@@ -314,7 +372,7 @@ class Bot:
                 for reaction in r.reactions:
                     if await reaction(ctx, event):
                         return
-        elif isinstance(event, MemberJoined):
+        elif isinstance(event, MemberJoined | MemberLeft):
             return
         else:
             for r in self.routers:
@@ -368,6 +426,12 @@ class Bot:
         """A recurring series came due: queue its occurrence as a timer, once per occurrence."""
         async with self.transaction() as scope:
             await scope.schedule(kind, ref, occurrence, key=f"{job_id}@{occurrence.isoformat()}")
+
+
+def hour_of(at: datetime) -> datetime:
+    """When an event was seen, to the hour: enough to forget it after days, and not the
+    moment of an anonymous answer, which the bot must not keep."""
+    return at.replace(minute=0, second=0, microsecond=0)
 
 
 def log_failure(event: Inbound) -> None:

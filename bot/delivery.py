@@ -42,6 +42,7 @@ from adapters.contract import (
     SubSpaceOpened,
 )
 from bot.errors import PlatformError
+from bot.long_text import perform_in_parts
 from bot.models import Claimed, Member, OutboxRow, OutboxState
 from bot.reach import reroute
 from bot.when import in_quiet_hours, quiet_hours_end
@@ -286,9 +287,10 @@ class Outbox:
         if self.paused_until is not None and now < self.paused_until:
             wait = (self.paused_until - now).total_seconds()
             return PlatformError("waiting out the platform's rate limit", retry_after=wait)
-        await self._bucket().take()
         try:
-            return await self.adapter.perform(decode_action(row.action))
+            return await perform_in_parts(
+                self.adapter, decode_action(row.action), self._bucket().take
+            )
         except PlatformError as exc:
             if exc.retry_after is not None:
                 until = self.bot.clock.now() + timedelta(seconds=exc.retry_after)

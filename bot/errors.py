@@ -59,3 +59,9 @@ class CapabilityMissing(PlatformError):
         super().__init__(f"{platform} cannot {capability}", permanent=True)
         self.platform = platform
         self.capability = capability
+
+
+class NotYet(CommunityBotError):
+    """The event may concern something the bot is still recording (a reply in the thread of
+    a round's post whose thread the platform has not yet reported back): it is handled
+    again shortly, as if it had just arrived."""

@@ -72,7 +72,11 @@ class Community(SQLModel, table=True):
 
 
 class Space(SQLModel, table=True):
-    """A place on one platform that belongs to a community (a channel, a room, a web room)."""
+    """A place on one platform that belongs to a community (a channel, a room, a web room).
+
+    A private conversation with the bot gets no row: one would say that its member wrote to
+    the bot, and when (an anonymous round's answer, perhaps).
+    """
 
     __table_args__ = (UniqueConstraint("platform", "external_id"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -99,7 +103,12 @@ class Member(SQLModel, table=True):
 
 
 class Identity(SQLModel, table=True):
-    """A member's account on one platform; `platform:external_id` is how configs name people."""
+    """A member's account on one platform; `platform:external_id` is how configs name people.
+
+    `left_at` is set when the platform reports that the account left (or was removed from)
+    the community's spaces: a member with no account left in the community is not asked,
+    nudged or listed, and is refused politely if they write to the bot in private.
+    """
 
     __table_args__ = (UniqueConstraint("platform", "external_id"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -107,6 +116,7 @@ class Identity(SQLModel, table=True):
     platform: str = Field(max_length=32)
     external_id: str = Field(max_length=255)
     display_name: str = Field(max_length=200)
+    left_at: datetime | None = utc_column(nullable=True)
 
 
 class LinkCode(SQLModel, table=True):

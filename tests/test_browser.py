@@ -460,3 +460,34 @@ async def test_the_dashboard_shows_events_and_delivered_nudges(contexts: Opener,
             await dash.reload()
     await events.scroll_into_view_if_needed()
     await shoot(dash, "dashboard-events-desktop")
+
+
+async def test_an_anonymous_answer_is_given_in_a_dialog_never_posted(
+    contexts: Opener, base: str
+) -> None:
+    prompt = "What is hard right now?"
+    ada = await join_as(contexts, base, "ada")
+    bob = await join_as(contexts, base, "bob")
+    await send(ada, f'/checkin open "{prompt}" --anonymous')
+    post = message(bob, f"Check-in: {prompt}")
+    answer = post.get_by_role("button", name="Answer", exact=True)
+    await expect(answer).to_have_attribute("aria-haspopup", "dialog")
+    await answer.focus()  # keyboard only
+    await bob.keyboard.press("Enter")
+    dialog = bob.get_by_role("dialog", name="Check-in")
+    await expect(dialog).to_be_visible()
+    field = dialog.get_by_label("Your answer")
+    await expect(field).to_be_focused()
+    await field.fill("Sleeping, honestly")
+    await shoot(bob, "chat-anonymous-form-desktop")
+    await dialog.get_by_role("button", name="Send").click()
+    await expect(dialog).to_be_hidden()
+    await expect(answer).to_be_focused()  # back where the person was
+    direct = bob.get_by_role("button", name=re.compile(r"community-bot \(direct\)"))
+    await expect(direct).to_contain_text("1 new")
+    await send(ada, "/checkin close")
+    summary = message(bob, "Check-in closed")
+    await expect(summary).to_contain_text("• Sleeping, honestly")
+    await expect(bob.locator("#messages .msg .text", has_text="Sleeping, honestly")).to_have_count(
+        1
+    )

@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel, col, select
 
-from adapters.contract import Capability, Direct, Sent, UserId
+from adapters.contract import Capability, Direct, Inbound, MessageId, Sent, UserId
 from adapters.fake import ALL_CAPABILITIES
 from bot.checkins import export
 from bot.checkins.models import CheckinAnswer, CheckinRound, RoundState
-from bot.models import Identity, Member
+from bot.models import Identity, Member, Space
 from bot.testing import Harness
 from bot.web import build_app
 
@@ -266,13 +269,23 @@ async def test_export_link_serves_each_format_then_expires(harness: Harness) -> 
         assert (await web.get("/checkins/export/guess")).status_code == 404
 
 
-async def assert_unlinkable(h: Harness, answers: list[str], gone: list[str]) -> None:
+async def assert_unlinkable(
+    h: Harness,
+    answers: list[str],
+    gone: list[str],
+    moments: Sequence[datetime] = (),
+    events: Sequence[str] = (),
+) -> None:
     """No row of any table holds an answer together with anything naming a member.
 
     Every table in the metadata is read: a row that contains an answer's text must have no
     member foreign key set and mention no member's name or platform id; no round keeps its
-    key and no answer its voter hash; replaced texts are nowhere.
+    key and no answer its voter hash; replaced texts are nowhere. No row keeps the moment an
+    answer came (to the second) or, but for the re-delivery records, the id of the event that
+    brought it, and no space is known
+    only because someone answered in it privately.
     """
+    seconds = {m.replace(microsecond=0) for m in moments}
     async with h.bot.db.reader() as s:
         people = {m.display_name for m in (await s.exec(select(Member))).all()}
         people |= {i.external_id for i in (await s.exec(select(Identity))).all()}
@@ -288,6 +301,10 @@ async def assert_unlinkable(h: Harness, answers: list[str], gone: list[str]) -> 
                     v if isinstance(v, str) else json.dumps(v, default=str) for v in row.values()
                 )
                 assert not any(text in blob for text in gone), (table.name, dict(row))
+                if table.name != "seenevent":  # its ids are what re-deliveries are matched by
+                    assert not any(e in blob for e in events), (table.name, dict(row))
+                times = {v.replace(microsecond=0) for v in row.values() if isinstance(v, datetime)}
+                assert not times & seconds, (table.name, dict(row))
                 if not any(text in blob for text in answers):
                     continue
                 checked += 1
@@ -298,6 +315,7 @@ async def assert_unlinkable(h: Harness, answers: list[str], gone: list[str]) -> 
         assert all(r.hmac_key is None for r in (await s.exec(select(CheckinRound))).all())
         stored = (await s.exec(select(CheckinAnswer))).all()
         assert all(a.voter_hash is None and a.answered_at is None for a in stored)
+        assert not (await s.exec(select(Space).where(col(Space.direct)))).all()
 
 
 async def answer_by_button(h: Harness, user: str, text: str, prompt: str = PROMPT) -> None:
@@ -325,20 +343,31 @@ async def _anonymous_round_is_unlinkable(h: Harness, how: str) -> None:
     for user in ("bob", "carol", "dan"):
         await h.say(user, "help")
     await h.say("ada", f'checkin open "{PROMPT}" --anonymous --dm --remind in 1h')
+    moments: list[datetime] = []
+    events: list[str] = []
+
+    async def answer(user: str, text: str) -> None:
+        h.clock.advance(timedelta(seconds=7))  # each answer at a moment of its own
+        post = post_of(h)
+        if how == "thread":
+            event: Inbound = h.message(user, text, thread=post.thread)
+        elif how == "command":
+            event = h.command(user, f"checkin {text}")
+        elif how == "form" and text == "pass":
+            event = h.press(user, post.message_id, "checkin.pass", "1")
+        elif how == "form":
+            event = h.press(user, post.message_id, "checkin.answer", "1", text=text)
+        else:
+            event = h.message(user, text, space=f"dm-{user}", direct=True)
+        moments.append(h.clock.now())
+        events.append(event.event_id)
+        await h.feed(event)
+
     texts = {"bob": "first draft", "carol": "secret two", "dan": "pass"}
     for user, text in texts.items():
-        if how == "thread":
-            await reply_in_thread(h, user, text)
-        elif how == "command":
-            await h.say(user, f"checkin {text}")
-        elif how == "form":
-            await answer_by_button(h, user, text)
-        else:
-            await h.feed(h.message(user, text, space=f"dm-{user}", direct=True))
-    if how == "form":
-        await answer_by_button(h, "bob", "secret one, edited")
-    else:
-        await h.say("bob", "checkin secret one, edited")
+        await answer(user, text)
+    await answer("bob", "secret one, edited")
+    h.clock.advance(timedelta(seconds=1))
     [status] = await h.say("ada", "checkin status")
     assert "2 answered, 1 passed." in status and "Not yet" not in status
     await h.advance(timedelta(hours=1))
@@ -349,9 +378,11 @@ async def _anonymous_round_is_unlinkable(h: Harness, how: str) -> None:
     assert "2 answers, 1 pass." in summary
     assert "• secret one, edited" in summary and "• secret two" in summary
     assert "Bob" not in summary and "Carol" not in summary
-    await assert_unlinkable(h, ["secret one, edited", "secret two"], ["first draft"])
-    acks = {t for user in texts for t in h.adapter.direct_texts(user) if "Answer again" in t}
-    assert len(acks) == 1  # the same words whether one answered, edited or passed
+    await assert_unlinkable(
+        h, ["secret one, edited", "secret two"], ["first draft"], moments, events
+    )
+    acks = [r for r in h.adapter.records if "Answer again" in r.text]
+    assert len(acks) == 4 and len({r.text for r in acks}) == 1  # answered, edited or passed
 
 
 async def test_recurring_rounds_follow_the_wall_clock_across_dst(database_url: str) -> None:
@@ -430,3 +461,66 @@ async def test_a_fortnightly_series_typed_on_a_sunday_first_opens_that_thursday(
         replies = await h.say("ada", f'checkin open "{PROMPT}" --every weekly', space="other")
         said = "“weekly” names no time of day, so it runs at 18:00, the time you typed it"
         assert any(said in r for r in replies)
+
+
+async def test_anonymous_answers_are_shuffled_at_close(harness: Harness) -> None:
+    """Neither the stored rows nor the summary keep the order people answered in (which the
+    platform, or anyone watching the room, could match to who answered when)."""
+    h = harness
+    await h.say("ada", f'checkin open "{PROMPT}" --anonymous')
+    given = [f"answer {i:02d}" for i in range(12)]
+    for i, text in enumerate(given):
+        await answer_by_button(h, f"member{i}", text)
+    await h.say("ada", "checkin close")
+    [summary] = summaries(h)
+    in_summary = re.findall(r"• (answer \d\d)", summary)
+    async with h.bot.db.reader() as s:
+        stored = [
+            a.text for a in (await s.exec(select(CheckinAnswer).order_by(col(CheckinAnswer.id))))
+        ]
+    assert sorted(in_summary) == sorted(stored) == given
+    # Kept in order by chance once in 12! (about 479 million) closes.
+    assert in_summary != given and stored != given
+
+
+async def test_a_reply_before_the_posts_thread_is_recorded_is_not_lost(harness: Harness) -> None:
+    """The member sees the post and replies in its thread before the bot has recorded what
+    the platform answered for the post: the reply waits for it instead of being ignored."""
+    h = harness
+    perform = h.adapter.perform
+    early: list[str] = []
+
+    async def reply_at_once(action: Any) -> Any:
+        result = await perform(action)
+        if action.key.endswith(":post"):  # the post is out, its outcome not yet recorded
+            reply = h.message("bob", "Quick, before the thread is known", thread=result.thread)
+            early.append(reply.event_id)
+            await h.bot.handle(reply)
+        return result
+
+    h.adapter.perform = reply_at_once  # type: ignore[method-assign]
+    await h.say("ada", f'checkin open "{PROMPT}"')
+    h.adapter.perform = perform  # type: ignore[method-assign]
+    assert early  # the race was forced
+    async with asyncio.timeout(10):
+        while await h.bot.background_done():  # the early reply, handled again
+            await h.settle()
+    [ack] = h.adapter.direct_texts("bob")
+    assert ack.startswith("Thanks, your answer is in.")
+    async with h.bot.db.reader() as s:
+        [answer] = (await s.exec(select(CheckinAnswer))).all()
+    assert answer.text == "Quick, before the thread is known"
+
+
+async def test_a_plain_reply_to_the_post_answers_the_round(harness: Harness) -> None:
+    h = harness
+    await h.say("ada", f'checkin open "{PROMPT}"')
+    post = post_of(h)
+    elsewhere = replace(h.message("carol", "Not an answer"), replies_to=MessageId("other"))
+    await h.feed(elsewhere)
+    await h.feed(replace(h.message("bob", "Kindness"), replies_to=post.message_id))
+    [ack] = h.adapter.direct_texts("bob")
+    assert ack.startswith("Thanks, your answer is in.")
+    assert h.adapter.direct_texts("carol") == []
+    async with h.bot.db.reader() as s:
+        assert [a.text for a in (await s.exec(select(CheckinAnswer))).all()] == ["Kindness"]

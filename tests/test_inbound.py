@@ -18,6 +18,7 @@ from sqlmodel import select
 
 from bot.context import Context
 from bot.errors import PlatformError
+from bot.events.models import Event
 from bot.grammar import CommandSpec, Invocation
 from bot.models import Identity, Member, OutboxRow, OutboxState
 from bot.router import Router
@@ -97,6 +98,18 @@ async def test_the_same_event_twice_in_one_batch_is_handled_once(h: Harness) -> 
     await asyncio.gather(h.bot.handle(once), h.bot.handle(once))
     await h.settle()
     assert len(h.adapter.records) == before + 1
+
+
+async def test_a_redelivered_command_changes_nothing_more(h: Harness) -> None:
+    """Replies would be de-duplicated by their outbox keys anyway; what only the dropping of
+    re-delivered events prevents is the command's effect happening twice."""
+    add = h.command("ada", 'event add "Meetup" 2026-03-10 18:00')
+    await h.feed(add)
+    await h.feed(add)  # re-delivered later
+    await asyncio.gather(h.bot.handle(add), h.bot.handle(add))  # and twice at once
+    await h.settle()
+    async with h.bot.db.reader() as s:
+        assert len((await s.exec(select(Event))).all()) == 1
 
 
 async def test_a_reply_is_queued_claimed_and_sent_once(h: Harness) -> None:

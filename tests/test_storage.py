@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -13,8 +14,9 @@ from sqlalchemy import create_engine, inspect, text
 from sqlmodel import select
 
 from bot.context import insert_ignore
-from bot.db import CHECKPOINT_EVERY, Database, savepoint, sync_url
+from bot.db import CHECKPOINT_EVERY, WAL_RESET_AT, Database, savepoint, sync_url
 from bot.models import Community, OutboxRow, Timer
+from bot.testing import Harness
 
 
 @pytest.fixture
@@ -191,3 +193,52 @@ def test_the_migrations_have_one_head() -> None:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     assert len(ScriptDirectory.from_config(cfg).get_heads()) == 1
+
+
+class SnapshotHolder:
+    """Another reader of the database file (a backup, a report) that always holds a snapshot:
+    it lets one go only after taking the next, so some read transaction is open at every
+    moment, as under steady traffic. It notes the largest WAL it saw."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.wal = path.with_name(path.name + "-wal")
+        self.stop = threading.Event()
+        self.snapshots = 0
+        self.largest_wal = 0
+
+    def run(self) -> None:
+        with closing(sqlite3.connect(self.path)) as a, closing(sqlite3.connect(self.path)) as b:
+            held: sqlite3.Connection | None = None
+            while not self.stop.is_set():
+                for conn in (a, b):
+                    conn.execute("BEGIN")
+                    conn.execute("SELECT count(*) FROM outbox").fetchone()
+                    if held is not None:
+                        held.execute("COMMIT")
+                    held = conn
+                    self.snapshots += 1
+                    self.largest_wal = max(self.largest_wal, self.wal.stat().st_size)
+                    self.stop.wait(0.005)  # a reader's own pace, not a wait for anything
+            if held is not None:
+                held.execute("COMMIT")
+
+
+async def test_the_wal_stays_bounded_while_readers_are_always_active(sqlite_url: str) -> None:
+    """Thousands of commands with some reader always holding a snapshot: passive checkpoints
+    alone never let the WAL restart (it grew to 46 MB in 2,000); it must stay small."""
+    async with Harness.open(sqlite_url) as h:
+        holder = SnapshotHolder(Path(sync_url(sqlite_url).database or ""))
+        reading = threading.Thread(target=holder.run)
+        reading.start()
+        try:
+            await h.say("ada", 'checkin open "How are you?"')
+            for i in range(1500):
+                await h.feed(h.command(f"user{i % 50}", f"checkin answer number {i}"))
+        finally:
+            holder.stop.set()
+            await asyncio.to_thread(reading.join)
+        assert holder.snapshots > 100  # the reader really was busy throughout
+        assert len(h.adapter.records) > 1500
+    largest = holder.largest_wal
+    assert largest < 2 * WAL_RESET_AT, f"the WAL reached {largest:,} bytes"

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 import websockets
+from sqlmodel import select
 
+from adapters.webchat.store import WebMessage
 from bot.app import Running, running
 from bot.config import parse_config
 from tests.webchat_client import ChatClient
@@ -181,3 +183,31 @@ async def test_a_room_the_bot_opens_is_private_to_its_group_at_once(
     r = await chat.http.post("/api/chat/messages", json={"room": room, "user": "bob", "text": "x"})
     assert r.status_code == 403
     await chat.post(room, "alice", "in my group")
+
+
+async def test_a_buttons_form_text_reaches_the_bot_and_is_never_stored(
+    chat: ChatClient, bot: Running
+) -> None:
+    await chat.post("main", "ada", '/checkin open "How was it?" --anonymous')
+    post = await chat.wait_for("main", "ada", lambda m: str(m["text"]).startswith("Check-in:"))
+    answer, skip = post["buttons"]
+    assert answer["form"] == {"title": "Check-in", "label": "Your answer", "max": 3000}
+    assert "form" not in skip
+    press = {"room": "main", "user": "bob", "message": post["id"]}
+    for body, reason in [
+        ({**answer}, "needs some 'text'"),
+        ({**answer, "text": "  "}, "needs some 'text'"),
+        ({**answer, "text": "x" * 3001}, "longer than 3000"),
+        ({**skip, "text": "a pass with words"}, "takes no text"),
+    ]:
+        r = await chat.http.post("/api/chat/buttons", json={**press, **body})
+        assert r.status_code == 400 and reason in r.json()["error"], r.text
+    r = await chat.http.post(
+        "/api/chat/buttons", json={**press, **answer, "text": "Hard, honestly"}
+    )
+    assert r.status_code == 200
+    ack = await chat.wait_for("@bob", "bob", lambda m: "Thanks, noted" in str(m["text"]))
+    assert "without your name" in str(ack["text"])
+    async with bot.bot.db.reader() as s:
+        stored = (await s.exec(select(WebMessage.text))).all()
+    assert not [t for t in stored if "Hard, honestly" in t]

@@ -18,6 +18,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from nio import (
     LoginResponse,
     MessageDirection,
     RoomCreateResponse,
+    RoomGetEventResponse,
     RoomGetStateEventResponse,
     RoomMessagesResponse,
     RoomPreset,
@@ -48,8 +50,12 @@ from adapters.contract import (
     Destination,
     Done,
     EditMessage,
+    EventId,
     InboundSink,
+    MemberJoined,
+    MemberLeft,
     MessageId,
+    MessageReceived,
     OpenSubSpace,
     Place,
     SendMessage,
@@ -70,6 +76,7 @@ from adapters.matrix.translate import (
     message_content,
     platform_error,
     read_invite,
+    relation_of,
     server_name,
     since_bot_arrived,
     subspace_request,
@@ -79,6 +86,7 @@ from adapters.matrix.translate import (
 from adapters.state import AdapterMemory
 from bot.config import Config, Secret
 from bot.db import Database
+from bot.delivery import TokenBucket
 from bot.errors import ConfigError, PlatformError
 
 log = logging.getLogger(__name__)
@@ -114,6 +122,7 @@ class MatrixAdapter:
             Capability.REACTIONS,
             Capability.IDEMPOTENT_SEND,
             Capability.PRESENCE,
+            Capability.MEMBERSHIP,
         }
     )
 
@@ -151,6 +160,8 @@ class MatrixAdapter:
         self.client: AsyncClient | None = None
         self.space_id: str | None = None
         self._allowed_rooms: set[str] = set()
+        self._community_rooms: set[str] = set()
+        """The configured rooms and space: who is in them is the community."""
         self._dm_rooms: dict[str, str] = {}
         self._sink: InboundSink | None = None
         self._task: asyncio.Task[None] | None = None
@@ -158,6 +169,7 @@ class MatrixAdapter:
         self._synced = asyncio.Condition()
         self._stopping = asyncio.Event()
         self._not_before_ms = 0
+        self._requests: TokenBucket | None = None
 
     @classmethod
     def from_config(cls, config: Config, db: Database) -> MatrixAdapter:
@@ -217,8 +229,30 @@ class MatrixAdapter:
         first = await self._nio.sync(
             timeout=0, sync_filter=self._sync_filter, since=token, full_state=True
         )
+        if not isinstance(first, SyncResponse):
+            raise _error("sync", first)
+        await self._report_roster()  # before the batch: a member's DM in it is a member's
         await self._process(first, since=token, replay=token is not None)
         self._task = asyncio.create_task(self._run(), name="matrix-sync")
+
+    async def _report_roster(self) -> None:
+        """Everyone in the community's rooms now is a member, whether or not they ever spoke
+        (one event each per room; the core drops the repeats of later starts)."""
+        assert self._sink is not None
+        for room_id in sorted(self._community_rooms):
+            room = self._nio.rooms.get(room_id)
+            if room is None:
+                continue
+            view = self._room_view(room_id)
+            for user_id in sorted(room.users):
+                if user_id != self.self_id:
+                    await self._sink(
+                        MemberJoined(
+                            event_id=EventId(f"roster:{room_id}:{user_id}"),
+                            actor=view.actor(user_id),
+                            place=Place(PLATFORM, SpaceId(room_id)),
+                        )
+                    )
 
     async def stop(self) -> None:
         """Stop between batches: a batch being handled is finished and its token stored."""
@@ -279,11 +313,13 @@ class MatrixAdapter:
             room_id = await self._resolve(ref)
             if room_id is not None:
                 self._allowed_rooms.add(room_id)
+                self._community_rooms.add(room_id)
                 await self._join(room_id)
         if self.configured_space is not None:
             self.space_id = await self._resolve(self.configured_space)
             if self.space_id is not None:
                 self._allowed_rooms.add(self.space_id)
+                self._community_rooms.add(self.space_id)
                 await self._join(self.space_id)
 
     async def _resolve(self, ref: str) -> str | None:
@@ -387,8 +423,26 @@ class MatrixAdapter:
             if gone is not None and self._dm_rooms.get(gone) == room_id:
                 await self._forget_dm(gone)  # the next DM to them opens a new room
             inbound = to_inbound(event, view, self_id=self.self_id, prefix=self.command_prefix)
+            if (
+                isinstance(inbound, MemberJoined | MemberLeft)
+                and room_id not in self._community_rooms
+            ):
+                continue  # joining a DM or a breakout room makes nobody a member
+            if isinstance(inbound, MessageReceived) and inbound.edits and not view.direct:
+                inbound = await self._placed_as_original(room_id, inbound)
             if inbound is not None:
                 await self._sink(inbound)
+
+    async def _placed_as_original(self, room_id: str, edit: MessageReceived) -> MessageReceived:
+        """An edit in the thread (or reply) of its original: the edit event says neither."""
+        assert edit.edits is not None
+        found = await self._nio.room_get_event(room_id, edit.edits)
+        if not isinstance(found, RoomGetEventResponse):
+            log.warning("matrix: cannot read the original of edit %s: %s", edit.event_id, found)
+            return edit
+        thread, replied = relation_of(found.event.source)
+        place = Place(edit.place.platform, edit.place.space, thread, edit.place.direct)
+        return replace(edit, place=place, replies_to=replied)
 
     def _room_view(self, room_id: str) -> RoomView:
         room = self._nio.rooms.get(room_id)
@@ -407,6 +461,8 @@ class MatrixAdapter:
         elif room_id not in self._allowed_rooms and not (invite.aliases & wanted):
             log.info("matrix: ignoring an invite to %s from %s", room_id, invite.inviter)
             return
+        else:
+            self._community_rooms.add(room_id)
         self._allowed_rooms.add(room_id)
         await self._join(room_id)
 
@@ -463,7 +519,16 @@ class MatrixAdapter:
             return to.space, to.thread, to.space in self._dm_rooms.values()
         return await self._dm_room(to.user_id), None, True
 
+    async def _paced(self) -> None:
+        """Wait for a turn under the homeserver's limit, which counts a room's creation as a
+        message: the outbox paces the actions, this paces the requests each one makes (a
+        first DM is two), at the same rate."""
+        if self._requests is None:
+            self._requests = TokenBucket(self.send_rate.per_second, self.send_rate.burst // 2)
+        await self._requests.take()
+
     async def _send(self, room_id: str, content: dict[str, Any], key: str) -> str:
+        await self._paced()
         sent = await self._nio.room_send(
             room_id,
             "m.room.message",
@@ -481,6 +546,7 @@ class MatrixAdapter:
             room_id = self._dm_rooms.get(user_id)
             if room_id is not None:
                 return room_id
+            await self._paced()
             created = await self._nio.room_create(
                 is_direct=True,
                 invite=[user_id],
@@ -552,8 +618,15 @@ class MatrixAdapter:
                     raise _error("inviting to the breakout room", invited)
 
     async def _close(self, action: CloseSubSpace) -> Done:
-        """Post a closing note, mark the room archived in its name, and leave it."""
+        """Take the room out of the space (an empty `m.space.child`: members no longer see it
+        listed there), post a closing note, mark it archived in its name, and leave it."""
         room_id = action.place.space
+        if self.space_id is not None:
+            unlinked = await self._nio.room_put_state(
+                self.space_id, "m.space.child", {}, state_key=room_id
+            )
+            if isinstance(unlinked, ErrorResponse):
+                raise _error("taking the archived room out of the space", unlinked)
         me = await self._nio.room_get_state_event(room_id, "m.room.member", self.self_id)
         if not isinstance(me, RoomGetStateEventResponse) or me.content.get("membership") != "join":
             return Done()  # already left (a retry after leaving) or never there

@@ -22,6 +22,7 @@ from adapters.contract import (
     EventId,
     Inbound,
     MemberJoined,
+    MemberLeft,
     Mention,
     MessageId,
     MessageReceived,
@@ -125,6 +126,10 @@ def to_inbound(
             and state_key == sender
         ):
             return MemberJoined(**common, place=top)
+        gone = left_user(event)
+        if gone is not None and gone != self_id and prev.get("membership") == "join":
+            # a leave, a kick or a ban: the actor is who is gone, not who removed them
+            return MemberLeft(**{**common, "actor": room.actor(gone)}, place=top)
         return None
 
     if kind == "m.reaction":
@@ -153,7 +158,8 @@ def to_inbound(
     text = _text_of(content)
     if text is None:
         return None
-    place = Place(PLATFORM, SpaceId(room.room_id), _thread_of(relates), room.direct)
+    thread = _thread_of(relates)
+    place = Place(PLATFORM, SpaceId(room.room_id), thread, room.direct)
     if prefix and text.startswith(prefix) and text[len(prefix) :].strip():
         return CommandInvoked(
             **common,
@@ -161,7 +167,25 @@ def to_inbound(
             text=text[len(prefix) :].strip(),
             message_id=MessageId(event_id),
         )
-    return MessageReceived(**common, place=place, message_id=MessageId(event_id), text=text)
+    replied = (relates.get("m.in_reply_to") or {}).get("event_id")
+    return MessageReceived(
+        **common,
+        place=place,
+        message_id=MessageId(event_id),
+        text=text,
+        replies_to=MessageId(replied) if thread is None and isinstance(replied, str) else None,
+    )
+
+
+def relation_of(original: Mapping[str, Any]) -> tuple[ThreadId | None, MessageId | None]:
+    """The thread an edited message was in, or the message it replied to: an edit
+    (`m.replace`) carries neither, so an edited answer is placed where its original was."""
+    relates = (original.get("content") or {}).get("m.relates_to") or {}
+    thread = _thread_of(relates)
+    replied = (relates.get("m.in_reply_to") or {}).get("event_id")
+    if thread is None and isinstance(replied, str):
+        return None, MessageId(replied)
+    return thread, None
 
 
 def _own_membership(event: Mapping[str, Any], self_id: str) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
@@ -79,6 +80,19 @@ PAGE_HEADERS = {
 """The page loads only its own files; no token in its URL leaks through a Referer."""
 
 
+def button_row(b: Button) -> list[Any]:
+    """A button as the store keeps it: action, value, label and its form, if it has one."""
+    form = b.form and {"title": b.form.title, "label": b.form.label, "max": b.form.max_length}
+    return [b.action, b.value, b.label, form]
+
+
+def button_json(row: list[Any]) -> dict[str, Any]:
+    """A stored button for the API: `form` only when it asks for text."""
+    action, value, label, *rest = row
+    found = {"action": action, "value": value, "label": label}
+    return found | {"form": rest[0]} if rest and rest[0] else found
+
+
 def message_json(m: WebMessage | Posted) -> dict[str, Any]:
     return {
         "id": str(m.id),
@@ -87,9 +101,7 @@ def message_json(m: WebMessage | Posted) -> dict[str, Any]:
         "text": m.text,
         "thread": m.thread,
         "ts": m.ts.isoformat(),
-        "buttons": [dict(zip(("action", "value", "label"), b, strict=True)) for b in m.buttons]
-        if m.buttons
-        else [],
+        "buttons": [button_json(b) for b in m.buttons or []],
     }
 
 
@@ -108,6 +120,19 @@ def _name(value: Any, field: str, limit: int) -> str:
     if any(ord(c) < 32 for c in value):
         raise BadRequest(400, f"'{field}' contains control characters")
     return value.strip()
+
+
+def form_text(form: dict[str, Any] | None, text: Any) -> str | None:
+    """The text submitted with a button: required by a button with a form, else refused."""
+    if form is None:
+        if text is not None:
+            raise BadRequest(400, "that button takes no text")
+        return None
+    if not isinstance(text, str) or not text.strip():
+        raise BadRequest(400, "that button's form needs some 'text'")
+    if len(text) > int(form["max"]):
+        raise BadRequest(400, f"'text' is longer than {form['max']} characters")
+    return text
 
 
 async def read_json(request: Request) -> dict[str, Any]:
@@ -132,6 +157,7 @@ class WebChat:
             Capability.PRESENCE,
             Capability.PRIVATE_SUBSPACES,
             Capability.IDEMPOTENT_SEND,
+            Capability.MODALS,
         }
     )
     send_rate = SendRate(per_second=2000.0, burst=500)
@@ -224,7 +250,7 @@ class WebChat:
             "user": user,
             "text": text,
             "thread": thread,
-            "buttons": [[b.action, b.value, b.label] for b in buttons] or None,
+            "buttons": [button_row(b) for b in buttons] or None,
             "key": key,
             "ts": self.clock.now(),
         }
@@ -402,22 +428,32 @@ class WebChat:
         return data, user, m
 
     async def _press_button(self, request: Request) -> Response:
+        """A button pressed, with the text of its form when it has one. That text is handed
+        to the bot and never stored as a message (an anonymous answer is given this way);
+        the event's id is random, so not even the bot's re-delivery record says who or when."""
         try:
             data, user, m = await self._about_message(request)
             action, value = data.get("action"), data.get("value")
-            if [action, value] not in [[b[0], b[1]] for b in m.buttons or []]:
+            found = [
+                b
+                for b in map(button_json, m.buttons or [])
+                if [b["action"], b["value"]] == [action, value]
+            ]
+            if not found:
                 raise BadRequest(400, "that message has no such button")
+            text = form_text(found[0].get("form"), data.get("text"))
         except BadRequest as exc:
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
         if self._sink is not None:
             await self._sink(
                 ButtonPressed(
-                    event_id=EventId(f"btn-{m.id}-{user}-{self.clock.now().timestamp()}"),
+                    event_id=EventId(f"btn-{uuid.uuid4().hex}"),
                     actor=Actor(PLATFORM, UserId(user), user),
                     place=place_of(m.room, m.thread),
                     message_id=MessageId(str(m.id)),
                     action=str(action),
                     value=str(value),
+                    text=text,
                 )
             )
         return JSONResponse({"ok": True})

@@ -12,7 +12,7 @@ from bot.checkins import export, rounds
 from bot.checkins.models import CheckinRound, CheckinSeries
 from bot.checkins.series import as_series
 from bot.context import Context
-from bot.errors import UserInputError
+from bot.errors import NotYet, UserInputError
 from bot.grammar import QUOTES, CommandSpec, Flag, Invocation
 from bot.models import Role, Space
 from bot.prompts import library_for
@@ -291,12 +291,19 @@ async def export_command(ctx: Context, inv: Invocation) -> None:
 
 
 async def answer_message(ctx: Context, event: MessageReceived) -> bool:
-    """A reply in a round's thread, or a DM from someone a round asked directly, answers it."""
+    """A reply in a round's thread or to its post, or a DM from someone a round asked
+    directly, answers it."""
     place = event.place
     r: CheckinRound | None = None
     if place.thread is not None:
         r = await rounds.round_of_thread(ctx, place)
-    elif place.direct:
+        if r is None and await rounds.posting_in(ctx, place):
+            raise NotYet("a round's post here has not come back from the platform yet")
+    elif event.replies_to is not None:  # a plain reply to the round's post answers it too
+        r = await rounds.round_of_post(ctx, place, event.replies_to)
+        if r is None and await rounds.posting_in(ctx, place):
+            raise NotYet("a round's post here has not come back from the platform yet")
+    if r is None and place.direct:
         member_id = ctx.member.id or 0
         r = await rounds.round_asked(ctx, member_id, only_open=True)
         if r is None:

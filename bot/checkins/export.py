@@ -193,8 +193,10 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def make_link(scope: Scope, round_id: int, fmt: str) -> str:
-    """A new download link for the round, valid for `LINK_LIFETIME`; expired ones are dropped."""
+async def make_link(
+    scope: Scope, round_id: int, fmt: str, *, lifetime: timedelta = LINK_LIFETIME
+) -> str:
+    """A new download link for the round, valid for `lifetime`; expired ones are dropped."""
     await scope.session.exec(
         delete(CheckinExport).where(col(CheckinExport.expires_at) <= scope.now)
     )
@@ -204,7 +206,7 @@ async def make_link(scope: Scope, round_id: int, fmt: str) -> str:
             token_hash=token_hash(token),
             round_id=round_id,
             format=fmt,
-            expires_at=scope.now + LINK_LIFETIME,
+            expires_at=scope.now + lifetime,
         )
     )
     return f"{base_url(scope.bot.config)}{PATH}/{token}"

@@ -12,7 +12,7 @@ import random
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,7 @@ from adapters.contract import (
     TextForm,
     UserId,
 )
+from bot.checkins import export
 from bot.checkins.models import (
     CheckinAnswer,
     CheckinAsked,
@@ -42,7 +43,8 @@ from bot.checkins.models import (
 )
 from bot.context import Context, Scope
 from bot.errors import UserInputError
-from bot.models import Identity, Member
+from bot.long_text import split_text
+from bot.models import Identity, Member, OutboxRow
 from bot.reach import dm_order
 
 HOOK_POSTED = "checkin.posted"
@@ -52,6 +54,10 @@ TIMER_REMIND = "checkin.remind"
 MAX_ANSWER = 20_000
 """An answer, not a document: longer ones are refused with a clear reply, never cut."""
 PASS = "pass"
+FLOOD_PARTS = 5
+"""A summary that would take more messages than this is linked as a file instead: a room
+scrolled through by dozens of messages of answers is not read."""
+SUMMARY_LINK_LIFETIME = timedelta(days=7)
 ANSWER_ACTION = "checkin.answer"
 PASS_ACTION = "checkin.pass"
 ANSWER_FORM = TextForm("Check-in", "Your answer", max_length=3000)
@@ -81,6 +87,12 @@ class Tally:
 def voter_hash(key: str, member_id: int) -> str:
     """The anonymous de-duplication token: meaningless once the round's key is destroyed."""
     return hmac.new(bytes.fromhex(key), str(member_id).encode(), hashlib.sha256).hexdigest()
+
+
+def anonymous_ack_prefix(round_id: int) -> str:
+    """The outbox keys of an anonymous round's acknowledgements (unrelated to the event that
+    caused each, which would point back at the answer's message and its author)."""
+    return f"checkin:{round_id}:ack:"
 
 
 def local(at: datetime, tz: str) -> str:
@@ -229,10 +241,16 @@ async def places_of(scope: Scope, r: CheckinRound) -> list[Place]:
 
 
 async def members_to_ask(scope: Scope, community_id: int) -> list[Member]:
-    """Every member who may be nudged: the community's members, less those who paused."""
+    """Every member who may be nudged: the community's members (with an account still in its
+    spaces), less those who paused."""
+    present = (
+        select(Identity.id)
+        .where(col(Identity.member_id) == col(Member.id), col(Identity.left_at).is_(None))
+        .exists()
+    )
     rows = await scope.session.exec(
         select(Member)
-        .where(Member.community_id == community_id, col(Member.paused).is_(False))
+        .where(Member.community_id == community_id, col(Member.paused).is_(False), present)
         .order_by(col(Member.id))
     )
     return list(rows.all())
@@ -247,7 +265,9 @@ async def ask_directly(
     Being asked directly makes the member's DMs answers to this round.
     """
     identities = (
-        await scope.session.exec(select(Identity).where(Identity.member_id == member.id))
+        await scope.session.exec(
+            select(Identity).where(Identity.member_id == member.id, col(Identity.left_at).is_(None))
+        )
     ).all()
     usable = dm_order(scope, member, identities, prefer=r.platform)
     if not usable:
@@ -338,6 +358,25 @@ async def round_of_thread(scope: Scope, place: Place) -> CheckinRound | None:
     ).first()
 
 
+async def round_of_post(scope: Scope, place: Place, message_id: str) -> CheckinRound | None:
+    return (
+        await scope.session.exec(
+            select(CheckinRound).where(
+                CheckinRound.platform == place.platform,
+                CheckinRound.space == place.space,
+                CheckinRound.message_id == message_id,
+            )
+        )
+    ).first()
+
+
+async def posting_in(scope: Scope, place: Place) -> bool:
+    """Whether a round open here is still waiting for its post's thread: a reply in a thread
+    we do not know may be in that one, and must wait for it rather than be lost."""
+    r = await open_round_in(scope, place.top())
+    return r is not None and r.thread is None and r.message_id is None
+
+
 async def round_asked(scope: Scope, member_id: int, *, only_open: bool) -> CheckinRound | None:
     """The latest round that asked this member directly (open ones only, if so asked)."""
     stmt = (
@@ -409,10 +448,16 @@ async def answer(ctx: Context, r: CheckinRound, text: str, *, by_button: bool = 
         owner = {"voter_hash": voter} if r.anonymous else {"member_id": ctx.member.id}
         await ctx.session.exec(add, params={**values, **owner, "round_id": r.id})
     if r.anonymous:
-        # One text for every anonymous answer: the acknowledgement stays in the outbox, and
-        # "pass noted" there would tell who passed.
-        ack = "Thanks, noted. It will be shared without your name."
-    elif passed:
+        # One text for every anonymous answer, so the acknowledgement cannot tell who passed;
+        # its outbox row (addressed to the member) is deleted when the round closes.
+        await ctx.send(
+            ctx.private_place(),
+            "Thanks, noted. It will be shared without your name. Answer again to change it "
+            "until the round closes.",
+            key=f"{anonymous_ack_prefix(r.id)}{secrets.token_hex(8)}",
+        )
+        return
+    if passed:
         ack = "Pass noted, thank you."
     elif not replaced:
         ack = "Thanks, your answer is in."
@@ -512,8 +557,9 @@ async def close_round(scope: Scope, r: CheckinRound) -> bool:
     """Close an open round and post its summary; False if it was closed already.
 
     An anonymous round's answers are re-inserted in a random order without their voter
-    hashes and its key is destroyed, so neither row order nor a hash can link an answer to
-    the member who gave it.
+    hashes, its key is destroyed and its acknowledgements' outbox rows deleted, all of it
+    erased from the disk once committed, so neither row order, a hash nor a reply's time can
+    link an answer to the member who gave it.
     """
     await lock(scope, r)
     if r.state != RoundState.OPEN:
@@ -527,6 +573,9 @@ async def close_round(scope: Scope, r: CheckinRound) -> bool:
         answers = [CheckinAnswer(round_id=r.id, text=t, passed=p) for t, p in kept]
         scope.session.add_all(answers)
         r.hmac_key = None
+        acks = col(OutboxRow.key).startswith(anonymous_ack_prefix(r.id), autoescape=True)
+        await scope.session.exec(delete(OutboxRow).where(acks))
+        scope.bot.db.erase_after_commit(scope.session)
     r.state, r.closed_at = RoundState.CLOSED, scope.now
     scope.session.add(r)
     text = await summary(scope, r, answers)
@@ -557,4 +606,16 @@ async def summary(scope: Scope, r: CheckinRound, answers: Sequence[CheckinAnswer
         for a in answers
         if not a.passed
     ]
-    return head + "\n\n" + "\n".join(lines)
+    whole = head + "\n\n" + "\n".join(lines)
+    limits = [scope.max_text(p.platform) for p in await places_of(scope, r)]
+    limit = min((n for n in limits if n), default=None)  # the same text goes to every place
+    parts = len(split_text((whole,), limit)) if limit else 1
+    if parts <= FLOOD_PARTS:
+        return whole
+    link = await export.make_link(scope, r.id or 0, "md", lifetime=SUMMARY_LINK_LIFETIME)
+    days = SUMMARY_LINK_LIFETIME.days
+    return (
+        f"{head}\n\nThe answers would take {parts} messages here, so they are in a file "
+        f"instead: {link} (the link works for {days} days; "
+        f"{scope.command(f'checkin export md {r.id}', r.platform)} makes a new one)."
+    )

@@ -104,13 +104,16 @@ async def fan_out(
 async def reachable_members(
     scope: Scope, min_role: Role, key: str
 ) -> list[tuple[Member, Identity]]:
-    """Members with at least `min_role`, each with the identity their DMs go to (`dm_order`);
-    those with no platform that has direct messages are logged and left out."""
+    """Members with at least `min_role`, each with the identity their DMs go to (`dm_order`),
+    among those still in the community's spaces; those with no platform that has direct
+    messages are logged and left out."""
     rows = await scope.session.exec(
         select(Member, Identity)
         .join(Identity, col(Identity.member_id) == col(Member.id))
         .where(
-            col(Member.community_id) == scope.bot.community.id, col(Member.role) >= int(min_role)
+            col(Member.community_id) == scope.bot.community.id,
+            col(Member.role) >= int(min_role),
+            col(Identity.left_at).is_(None),
         )
         .order_by(col(Member.id), col(Identity.id))
     )

@@ -6,6 +6,7 @@ does not declare the capability the case needs (and then `CapabilityMissing` is 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -26,8 +27,10 @@ from adapters.contract import (
     SendMessage,
     Sent,
     SubSpaceOpened,
+    plain_text,
 )
 from bot.errors import CapabilityMissing
+from bot.long_text import perform_in_parts, split_text
 from tests.contract.subjects import Subject
 
 
@@ -198,3 +201,29 @@ async def test_a_late_joiner_is_let_into_the_existing_sub_space(subject: Subject
     )
     assert late == first, "the same parent and name is the same sub-space"
     await subject.comes_to(first.place, subject.newcomer)
+
+
+async def test_a_text_longer_than_the_platform_takes_arrives_whole_in_parts(
+    subject: Subject,
+) -> None:
+    """What the core's delivery does with a long text: parts that each fit, in order, every
+    one seen exactly once, none refused (a refused summary was a dead letter)."""
+    room = await subject.room()
+    limit = subject.adapter.max_text
+    lines = [f"• line {i:04d} " + "word " * 190 for i in range(limit * 5 // 2 // 960)]
+    text = "\n".join(lines)
+    parts = split_text((text,), limit)
+    assert len(parts) >= 3
+
+    async def no_pace() -> None:
+        return None
+
+    action = SendMessage(key=key("long"), to=room, text=(text,))
+    first = await perform_in_parts(subject.adapter, action, no_pace)
+    assert isinstance(first, Sent)
+    await subject.sees_text(first.place, first.message_id, plain_text(parts[0]))
+    for part in parts:
+        async with asyncio.timeout(20):
+            while await subject.count(room, plain_text(part)) != 1:
+                await subject.refresh()
+    assert "".join(plain_text(p) for p in parts).replace("\n", "") == text.replace("\n", "")

@@ -128,6 +128,7 @@ async def test_breakout_rooms_live_in_the_space_and_are_archived_on_close(
             assert (await state(bob, group, "m.room.name"))["name"] == "(archived) Group 1"
             left = await state(bob, group, "m.room.member", bot.user_id)
             assert left["membership"] == "leave"
+            assert await state(alice, space, "m.space.child", group) == {}  # not listed there
 
 
 async def test_invites_dms_edits_and_joins(

@@ -28,9 +28,8 @@ async def round_thread(c: Community, name: str, prompt: str) -> str:
 
     The bot records the thread when the delivery batch that carried the post is recorded,
     which may be after the post is visible (the same batch opens DM rooms); a reply in the
-    thread before then is not taken as an answer (a gap in delivery, not in this test). A
-    `checkin status` answer is delivered in a later batch: once it arrives, the thread is
-    known.
+    thread before then is handled again shortly (see test_checkins). A `checkin status`
+    answer is delivered in a later batch: once it arrives, the thread is known.
     """
     who = c.people[name]
     post = await who.wait_event(c.room, c.from_bot(f"Check-in: {prompt}"))
@@ -257,3 +256,36 @@ async def test_a_nudge_reaches_a_member_in_their_dm_once(
 
     assert [s for s in said if text in s] == [text], said
     assert not bob.events(c.room, c.from_bot(text)), "a nudge is private"
+
+
+async def test_thread_edits_and_plain_replies_to_the_post_are_answers(
+    synapse: SynapseServer, matrix_users: dict[str, MatrixUser], tmp_path: Path
+) -> None:
+    """As members use Element: an answer edited in the thread replaces it; a plain reply
+    (not in the thread) to the round's post answers too."""
+    prompt = "What are you reading?"
+    async with community(
+        synapse, matrix_users, tmp_path, "alice", "bob", "carol", exempt_from_rate_limit=True
+    ) as c:
+        alice, bob, carol = (c.people[n] for n in ("alice", "bob", "carol"))
+        await alice.say(c.room, f'!checkin open "{prompt}"')
+        root = await round_thread(c, "bob", prompt)
+        first = await bob.say(c.room, "A novel", thread=root)
+        await bob.wait_event(await c.dm("bob"), c.from_bot(ANSWER_IN))
+        await bob.edit(c.room, first, "A novel about whales")
+        await bob.wait_event(await c.dm("bob"), c.from_bot("your answer is updated"))
+        await carol.send(
+            c.room,
+            {
+                "msgtype": "m.text",
+                "body": f"> <{c.bot.user_id}> Check-in: {prompt}\n\nPoems, mostly",
+                "m.relates_to": {"m.in_reply_to": {"event_id": root}},
+            },
+        )
+        await carol.wait_event(await c.dm("carol"), c.from_bot(ANSWER_IN))
+        await alice.say(c.room, "!checkin close")
+        summary = await alice.wait_event(c.room, c.from_bot("Check-in closed"))
+    body = summary["content"]["body"]
+    assert "2 answers, 0 passes" in body
+    assert ": A novel about whales" in body and ": Poems, mostly" in body
+    assert ": A novel\n" not in body + "\n"

@@ -9,6 +9,7 @@ import pytest
 from adapters.contract import (
     CommandInvoked,
     MemberJoined,
+    MemberLeft,
     Mention,
     MessageReceived,
     PlatformName,
@@ -23,6 +24,7 @@ from adapters.matrix.translate import (
     message_content,
     platform_error,
     read_invite,
+    relation_of,
     since_bot_arrived,
     strip_reply_fallback,
     subspace_request,
@@ -116,6 +118,15 @@ def test_reactions_joins_and_own_events() -> None:
     assert isinstance(read(join), MemberJoined)
     rename = {**join, "unsigned": {"prev_content": {"membership": "join"}}}
     assert read(rename) is None
+    was_in = {"unsigned": {"prev_content": {"membership": "join"}}}
+    leave = {**join, "content": {"membership": "leave"}, **was_in}
+    kick = {**leave, "sender": "@alice:localhost"}
+    ban = {**kick, "content": {"membership": "ban"}}
+    for gone in (leave, kick, ban):
+        left = read(gone)
+        assert isinstance(left, MemberLeft) and left.actor.user_id == "@bob:localhost"
+    assert read({**leave, "unsigned": {}}) is None  # an invite declined: never was in
+    assert read({**leave, "state_key": BOT, "sender": "@alice:localhost"}) is None
     assert read(message("!help", sender=BOT)) is None
     assert (
         read({"type": "m.room.encrypted", "event_id": "$x", "sender": "@a:l", "content": {}})
@@ -259,3 +270,22 @@ def test_who_left() -> None:
     assert left_user(leave) == "@a:l"
     assert left_user({**leave, "content": {"membership": "join"}}) is None
     assert left_user(message("bye")) is None
+
+
+def test_a_plain_reply_names_the_message_it_answers_a_thread_reply_does_not() -> None:
+    quoted = "> <@communitybot:localhost> Check-in: How?\n\nFine, thanks"
+    reply = read(message(quoted, **{"m.relates_to": {"m.in_reply_to": {"event_id": "$post"}}}))
+    assert isinstance(reply, MessageReceived)
+    assert (reply.replies_to, reply.place.thread, reply.text) == ("$post", None, "Fine, thanks")
+    threaded = {"rel_type": "m.thread", "event_id": "$post", "m.in_reply_to": {"event_id": "$x"}}
+    in_thread = read(message("Fine", **{"m.relates_to": threaded}))
+    assert isinstance(in_thread, MessageReceived)
+    assert (in_thread.replies_to, in_thread.place.thread) == (None, "$post")
+
+
+def test_an_edit_is_placed_where_its_original_was() -> None:
+    threaded = message("A novel", **{"m.relates_to": {"rel_type": "m.thread", "event_id": "$p"}})
+    assert relation_of(threaded) == ("$p", None)
+    replied = message("Poems", **{"m.relates_to": {"m.in_reply_to": {"event_id": "$p"}}})
+    assert relation_of(replied) == (None, "$p")
+    assert relation_of(message("plain")) == (None, None)

@@ -167,7 +167,10 @@
       group.className = "choices";
       group.setAttribute("role", "group");
       group.setAttribute("aria-label", "Choices offered by " + m.user);
-      m.buttons.forEach((b) => group.append(button(b.label, "choice", () => press(m, b))));
+      m.buttons.forEach((b) => {
+        const attrs = b.form ? { "aria-haspopup": "dialog" } : {};
+        group.append(button(b.label, "choice", (e) => press(m, b, e.currentTarget), attrs));
+      });
       li.append(group);
     }
 
@@ -347,13 +350,44 @@
     }
   }
 
-  async function press(m, b) {
+  async function press(m, b, el) {
+    if (b.form) return openForm(m, b, el);
     try {
       await call("POST", "/api/chat/buttons",
         { room: m.room, message: m.id, action: b.action, value: b.value });
       say(`You chose “${b.label}”.`);
     } catch (err) {
       say("That did not work: " + err.message);
+    }
+  }
+
+  // A button with a form asks for text first, in a modal dialog; the text goes to the bot
+  // with the press and is never posted as a message.
+  const form = { message: null, button: null, opener: null };
+
+  function openForm(m, b, el) {
+    Object.assign(form, { message: m, button: b, opener: el });
+    $("form-title").textContent = b.form.title;
+    $("form-label").textContent = b.form.label;
+    $("form-text").maxLength = b.form.max;
+    $("form-text").value = "";
+    $("form-error").textContent = "";
+    $("form-dialog").showModal();
+    $("form-text").focus();
+  }
+
+  async function submitForm(e) {
+    e.preventDefault();
+    const text = $("form-text").value;
+    if (!text.trim()) return;
+    const { message: m, button: b } = form;
+    try {
+      await call("POST", "/api/chat/buttons",
+        { room: m.room, message: m.id, action: b.action, value: b.value, text });
+      $("form-dialog").close();
+      say("Sent to the bot.");
+    } catch (err) {
+      $("form-error").textContent = "Not sent: " + err.message;
     }
   }
 
@@ -418,6 +452,9 @@
       selectRoom(room, true);
     });
     $("composer").addEventListener("submit", send);
+    $("form-form").addEventListener("submit", submitForm);
+    $("form-cancel").addEventListener("click", () => $("form-dialog").close());
+    $("form-dialog").addEventListener("close", () => { if (form.opener) form.opener.focus(); });
     $("text").addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
