@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -20,8 +20,17 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
+async def gone(request: Request, exc: Exception) -> Response:
+    """A client that went away mid-request is routine: one quiet line, not a traceback."""
+    log.info("client %s left during %s %s", request.client, request.method, request.url.path)
+    return Response(status_code=400)
+
+
 def build_app(routes: Sequence[BaseRoute]) -> Starlette:
-    return Starlette(routes=[Route("/healthz", healthz), *routes])
+    return Starlette(
+        routes=[Route("/healthz", healthz), *routes],
+        exception_handlers={ClientDisconnect: gone},
+    )
 
 
 class _Server(uvicorn.Server):

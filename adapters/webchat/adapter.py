@@ -32,17 +32,14 @@ from adapters.contract import (
     ButtonPressed,
     Capability,
     CloseSubSpace,
-    CommandInvoked,
     Direct,
     Done,
     EditMessage,
     EventId,
     InboundSink,
     MessageId,
-    MessageReceived,
     OpenSubSpace,
     Place,
-    PlatformName,
     ReactionAdded,
     SendMessage,
     SendRate,
@@ -54,18 +51,25 @@ from adapters.contract import (
     plain_text,
     require,
 )
+from adapters.webchat import translate
 from adapters.webchat.store import MessageWriter, Posted, WebMessage, WebRoom
+from adapters.webchat.translate import (
+    COMMAND_PREFIXES,
+    MAX_NAME,
+    MAX_REACTION,
+    MAX_ROOM,
+    PLATFORM,
+    BadRequest,
+    message_json,
+    place_of,
+)
 from bot.clock import Clock
 from bot.db import Database
 from bot.errors import PlatformError
 
 log = logging.getLogger(__name__)
 
-PLATFORM = PlatformName("web")
 MAX_BODY = 64 * 1024
-MAX_NAME = 64
-MAX_ROOM = 200
-COMMAND_PREFIXES = ("/", "!")
 PRESENT_WINDOW = timedelta(minutes=10)
 STATIC = Path(__file__).resolve().parent / "static"
 PAGE_HEADERS = {
@@ -77,43 +81,6 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 """The page loads only its own files; no token in its URL leaks through a Referer."""
-
-
-class BadRequest(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.reason = status, reason
-
-
-def message_json(m: WebMessage | Posted) -> dict[str, Any]:
-    return {
-        "id": str(m.id),
-        "room": m.room,
-        "user": m.user,
-        "text": m.text,
-        "thread": m.thread,
-        "ts": m.ts.isoformat(),
-        "buttons": [dict(zip(("action", "value", "label"), b, strict=True)) for b in m.buttons]
-        if m.buttons
-        else [],
-    }
-
-
-def place_of(room: str, thread: str | None) -> Place:
-    """A web room as a place; a room named `@user` is that user's DM with the bot."""
-    return Place(
-        PLATFORM, SpaceId(room), ThreadId(thread) if thread else None, room.startswith("@")
-    )
-
-
-def _name(value: Any, field: str, limit: int) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise BadRequest(400, f"'{field}' must be a non-empty string")
-    if len(value) > limit:
-        raise BadRequest(400, f"'{field}' is longer than {limit} characters")
-    if any(ord(c) < 32 for c in value):
-        raise BadRequest(400, f"'{field}' contains control characters")
-    return value.strip()
 
 
 async def read_json(request: Request) -> dict[str, Any]:
@@ -331,17 +298,16 @@ class WebChat:
     def _caller(self, given: Any, authorization: str | None) -> str:
         """Who is calling: the name given (open mode) or the token's owner (token mode)."""
         if self.tokens is None:
-            user = _name(given, "user", MAX_NAME)
+            user = translate.name(given, "user", MAX_NAME)
         else:
-            token = (authorization or "").removeprefix("Bearer ").strip()
-            owner = self.tokens.get(token)
+            owner = self.tokens.get(translate.bearer(authorization) or "")
             if owner is None:
                 raise BadRequest(401, "a valid token is required (Authorization: Bearer ...)")
             if given is not None and given != owner:
                 raise BadRequest(403, "the token belongs to someone else")
             user = owner
-        if user == self.self_id:
-            raise BadRequest(403, "that name is the bot's")
+        if translate.looks_like(user, self.self_id):
+            raise BadRequest(403, "that name is (or looks like) the bot's")
         return user
 
     async def _room(self, name: str) -> WebRoom | None:
@@ -364,13 +330,9 @@ class WebChat:
         try:
             data = await read_json(request)
             user = self._caller(data.get("user"), request.headers.get("authorization"))
-            room = _name(data.get("room"), "room", MAX_ROOM)
-            text = data.get("text")
-            if not isinstance(text, str):
-                raise BadRequest(400, "'text' must be a string")
-            thread = data.get("thread")
-            if thread is not None and not (isinstance(thread, str) and thread.isdigit()):
-                raise BadRequest(400, "'thread' must be the id of a message")
+            room = translate.name(data.get("room"), "room", MAX_ROOM)
+            text = translate.text(data.get("text"))
+            thread = translate.thread_id(data.get("thread"))
             await self._may_read(room, user)
         except BadRequest as exc:
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
@@ -379,32 +341,13 @@ class WebChat:
         return JSONResponse({"id": str(m.id)}, status_code=201)
 
     async def _deliver_inbound(self, m: Posted) -> None:
-        if self._sink is None:
-            return
-        place = place_of(m.room, m.thread)
-        actor = Actor(PLATFORM, UserId(m.user), m.user)
-        common: dict[str, Any] = {
-            "event_id": EventId(f"msg-{m.id}"),
-            "actor": actor,
-            "place": place,
-            "raw": {"id": m.id, "room": m.room, "text": m.text[:200]},
-        }
-        text = m.text.lstrip()
-        if text[:1] in COMMAND_PREFIXES and len(text) > 1:
-            await self._sink(
-                CommandInvoked(text=text[1:], message_id=MessageId(str(m.id)), **common)
-            )
-        else:
-            await self._sink(
-                MessageReceived(message_id=MessageId(str(m.id)), text=m.text, **common)
-            )
+        if self._sink is not None:
+            await self._sink(translate.inbound(m))
 
     async def _find_message(self, data: dict[str, Any]) -> WebMessage:
-        mid = data.get("message")
-        if not (isinstance(mid, str) and mid.isdigit()):
-            raise BadRequest(400, "'message' must be the id of a message")
+        mid = translate.message_id(data.get("message"))
         async with self.db.reader() as s:
-            m = await s.get(WebMessage, int(mid))
+            m = await s.get(WebMessage, mid)
         if m is None or m.room != data.get("room"):
             raise BadRequest(404, "no such message in that room")
         return m
@@ -441,7 +384,7 @@ class WebChat:
     async def _react(self, request: Request) -> Response:
         try:
             data, user, m = await self._about_message(request)
-            key = _name(data.get("key"), "key", 32)
+            key = translate.name(data.get("key"), "key", MAX_REACTION)
         except BadRequest as exc:
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
         if self._sink is not None:
@@ -461,14 +404,12 @@ class WebChat:
             user = self._caller(
                 request.query_params.get("user"), request.headers.get("authorization")
             )
-            room = _name(request.query_params.get("room"), "room", MAX_ROOM)
-            after = request.query_params.get("after", "0")
-            if not after.isdigit():
-                raise BadRequest(400, "'after' must be a message id")
+            room = translate.name(request.query_params.get("room"), "room", MAX_ROOM)
+            after = translate.after(request.query_params.get("after"))
             await self._may_read(room, user)
         except BadRequest as exc:
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
-        return JSONResponse({"messages": await self._since(room, int(after))})
+        return JSONResponse({"messages": await self._since(room, after)})
 
     async def _since(self, room: str, after: int, limit: int = 500) -> list[dict[str, Any]]:
         async with self.db.reader() as s:
@@ -510,10 +451,8 @@ class WebChat:
             user = self._caller(
                 ws.query_params.get("user"), f"Bearer {ws.query_params.get('token', '')}"
             )
-            room = _name(ws.query_params.get("room"), "room", MAX_ROOM)
-            after = ws.query_params.get("after", "0")
-            if not after.isdigit():
-                raise BadRequest(400, "'after' must be a message id")
+            room = translate.name(ws.query_params.get("room"), "room", MAX_ROOM)
+            after = translate.after(ws.query_params.get("after"))
             await self._may_read(room, user)
         except BadRequest as exc:
             await ws.close(code=4000 + exc.status, reason=exc.reason)
@@ -524,7 +463,7 @@ class WebChat:
         self._watching[room][user] += 1
         listener = asyncio.create_task(self._until_closed(ws, queue))
         try:
-            for m in await self._since(room, int(after)):
+            for m in await self._since(room, after):
                 await ws.send_json({"type": "message", "message": m})
             while True:
                 event = await queue.get()
