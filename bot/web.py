@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -14,6 +16,70 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 log = logging.getLogger(__name__)
+
+
+class BadRequest(Exception):
+    """A request the caller got wrong: answered with `status` and `reason`, never a 500."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused with 413 past `limit` bytes: at once when Content-Length says so,
+    and while streaming when it is absent or lies, so nothing larger is ever held."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise BadRequest(413, f"body larger than {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BadRequest(413, f"body larger than {limit} bytes")
+    return bytes(body)
+
+
+MAX_DEPTH = 32
+"""How deeply a JSON body may nest; no request of ours needs more than a few levels."""
+
+
+def parse_json(body: bytes) -> Any:
+    """The body as JSON, or 400 saying why: not UTF-8, malformed, NaN or Infinity (not JSON),
+    a number too long to read, nested deeper than `MAX_DEPTH`, or a string holding a lone
+    UTF-16 surrogate (`"\\ud800"` is valid JSON escaping, but no database can store it)."""
+    try:
+        data = json.loads(body.decode("utf-8"), parse_constant=_not_json)
+    except UnicodeDecodeError:
+        raise BadRequest(400, "malformed JSON: the body is not UTF-8") from None
+    except RecursionError:
+        raise BadRequest(400, "malformed JSON: nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, and the digits limit of int()
+        raise BadRequest(400, f"malformed JSON: {exc}") from None
+    _check_values(data)
+    return data
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def _check_values(data: Any) -> None:
+    """Walks the parsed body without recursion: its depth, and every string and key."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if any("\ud800" <= c <= "\udfff" for c in value):
+                raise BadRequest(400, "malformed JSON: a string holds a lone UTF-16 surrogate")
+        elif isinstance(value, list | dict):
+            if depth > MAX_DEPTH:
+                raise BadRequest(400, f"malformed JSON: nested deeper than {MAX_DEPTH} levels")
+            if isinstance(value, dict):
+                stack.extend((key, depth) for key in value)
+                stack.extend((item, depth + 1) for item in value.values())
+            else:
+                stack.extend((item, depth + 1) for item in value)
 
 
 async def healthz(request: Request) -> Response:

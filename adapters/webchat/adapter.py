@@ -8,7 +8,6 @@ token from the config. A room named `@alice` is alice's direct conversation with
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -59,13 +58,13 @@ from adapters.webchat.translate import (
     MAX_REACTION,
     MAX_ROOM,
     PLATFORM,
-    BadRequest,
     message_json,
     place_of,
 )
 from bot.clock import Clock
 from bot.db import Database
 from bot.errors import PlatformError
+from bot.web import BadRequest, parse_json, read_body
 
 log = logging.getLogger(__name__)
 
@@ -85,18 +84,7 @@ PAGE_HEADERS = {
 
 async def read_json(request: Request) -> dict[str, Any]:
     """The request's JSON object, refusing bodies over 64 KiB before reading them whole."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        raise BadRequest(413, f"body larger than {MAX_BODY} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise BadRequest(413, f"body larger than {MAX_BODY} bytes")
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(400, f"malformed JSON: {exc}") from None
+    data = parse_json(await read_body(request, MAX_BODY))
     if not isinstance(data, dict):
         raise BadRequest(400, "the body must be a JSON object")
     return data
@@ -120,6 +108,7 @@ class WebChat:
     )
     send_rate = SendRate(per_second=2000.0, burst=500)
     command_prefix = COMMAND_PREFIXES[0]
+    max_text = 32_000
 
     def __init__(
         self,

@@ -24,20 +24,13 @@ from adapters.contract import (
     UserId,
 )
 from bot.numerals import row_id, whole_number
+from bot.web import BadRequest
 
 PLATFORM = PlatformName("web")
 MAX_NAME = 64
 MAX_ROOM = 200
 MAX_REACTION = 32
 COMMAND_PREFIXES = ("/", "!")
-
-
-class BadRequest(Exception):
-    """A request refused with this HTTP status (a WebSocket closes with 4000 + status)."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.reason = status, reason
 
 
 class Stored(Protocol):
@@ -80,17 +73,10 @@ def place_of(room: str, thread: str | None) -> Place:
     )
 
 
-def has_lone_surrogate(value: str) -> bool:
-    """JSON may escape half of a UTF-16 pair (`"\\ud800"`); no database can store it."""
-    return any("\ud800" <= c <= "\udfff" for c in value)
-
-
 def text(value: Any, field: str = "text") -> str:
-    """A message's text: any string that can be stored."""
+    """A message's text: any string (`bot.web.parse_json` has refused what cannot be stored)."""
     if not isinstance(value, str):
         raise BadRequest(400, f"'{field}' must be a string")
-    if has_lone_surrogate(value):
-        raise BadRequest(400, f"'{field}' contains a lone UTF-16 surrogate")
     return value
 
 
