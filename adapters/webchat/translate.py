@@ -82,14 +82,14 @@ def text(value: Any, field: str = "text") -> str:
 
 def name(value: Any, field: str, limit: int) -> str:
     """A user, room or reaction name: non-blank, short, no control characters."""
-    value = text(value, field)
-    if not value.strip():
+    given = text(value, field)
+    if not given.strip():
         raise BadRequest(400, f"'{field}' must be a non-empty string")
-    if len(value) > limit:
+    if len(given) > limit:
         raise BadRequest(400, f"'{field}' is longer than {limit} characters")
-    if any(ord(c) < 32 for c in value):
+    if any(ord(c) < 32 for c in given):
         raise BadRequest(400, f"'{field}' contains control characters")
-    return value.strip()
+    return given.strip()
 
 
 def message_id(value: Any, field: str = "message") -> int:

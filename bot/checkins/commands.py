@@ -15,6 +15,7 @@ from bot.context import Context
 from bot.errors import UserInputError
 from bot.grammar import QUOTES, CommandSpec, Flag, Invocation
 from bot.models import Role
+from bot.numerals import row_id
 from bot.prompts import library_for
 from bot.recurrence import describe, parse_recurrence
 from bot.when import parse_duration, parse_when, zone
@@ -207,9 +208,10 @@ async def export_command(ctx: Context, inv: Invocation) -> None:
         raise UserInputError("Name a format: csv, json or md.", EXPORT_USAGE)
     fmt = inv.args[0].lower()
     if len(inv.args) == 2:
-        if not inv.args[1].isdigit():
+        round_id = row_id(inv.args[1])
+        if round_id is None:
             raise UserInputError("A round id is a number.", EXPORT_USAGE)
-        r = await ctx.session.get(CheckinRound, int(inv.args[1]))
+        r = await ctx.session.get(CheckinRound, round_id)
         if r is None or r.community_id != ctx.community.id:
             raise UserInputError(f"There is no check-in {inv.args[1][:20]}.", EXPORT_USAGE)
     else:

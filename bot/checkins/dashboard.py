@@ -22,6 +22,7 @@ from bot.dashboard.html import Html, join, tag
 from bot.dashboard.section import Download, Section, View
 from bot.dashboard.svg import bar_chart
 from bot.models import Member
+from bot.numerals import row_id
 
 SHOWN = 20
 """Rounds listed, newest first."""
@@ -220,14 +221,11 @@ def _round(
 
 async def serve(fmt: str, view: View, request: Request) -> Response:
     """One round of this community as a file, made by the same exporter as the chat's links."""
-    try:
-        round_id = int(request.query_params.get("round", ""))
-        r = await view.session.get(CheckinRound, round_id)
-        if r is None or r.community_id != view.community.id:
-            raise LookupError(round_id)
-        return export.file_response(await export.load_export(view.session, round_id), fmt)
-    except (ValueError, LookupError):
+    round_id = row_id(request.query_params.get("round"))
+    r = await view.session.get(CheckinRound, round_id) if round_id is not None else None
+    if r is None or r.community_id != view.community.id:
         return PlainTextResponse("There is no such check-in round.", status_code=404)
+    return export.file_response(await export.load_export(view.session, r.id or 0), fmt)
 
 
 DOWNLOADS: dict[str, Download] = {fmt: partial(serve, fmt) for fmt in export.FORMATS}

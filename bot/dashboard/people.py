@@ -13,6 +13,7 @@ from bot.dashboard.svg import bar_chart
 from bot.errors import UserInputError
 from bot.members import change_role
 from bot.models import Identity, Member, Role
+from bot.numerals import row_id
 
 
 async def render(view: View) -> Html:
@@ -90,7 +91,8 @@ def _row(view: View, m: Member, platforms: list[str]) -> Html:
 async def change(view: View, form: Mapping[str, str]) -> None:
     """The role form: the same rule and audit entry as the `role` command."""
     raw_id, raw_role = form.get("member", ""), form.get("role", "")
-    target = await view.session.get(Member, int(raw_id)) if raw_id.isdigit() else None
+    member_id = row_id(raw_id)
+    target = await view.session.get(Member, member_id) if member_id is not None else None
     if target is None or target.community_id != view.community.id:
         raise UserInputError("That member is not in this community.")
     try:

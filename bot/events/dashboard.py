@@ -22,6 +22,7 @@ from bot.events.models import Event
 from bot.events.nudges import offset_words
 from bot.events.plan import next_occurrence, recurrence
 from bot.models import Member, OutboxRow, OutboxState
+from bot.numerals import row_id
 from bot.recurrence import describe
 
 SHOWN = 20
@@ -181,10 +182,10 @@ def _when(view: View, at: datetime) -> Html:
 
 async def retry(view: View, form: Mapping[str, str]) -> None:
     """The Retry button: the same requeue and audit entry as `nudge retry`."""
-    raw = form.get("outbox", "")
-    if not raw.isdigit() or len(raw) > 12:
+    outbox_id = row_id(form.get("outbox"))
+    if outbox_id is None:
         raise UserInputError("Name the failed delivery by its number.")
-    await requeue(view.scope, view.community, view.organiser, int(raw), via="dashboard")
+    await requeue(view.scope, view.community, view.organiser, outbox_id, via="dashboard")
 
 
 section = Section("events", "Events and nudges", render, forms={"retry": retry})
