@@ -19,7 +19,7 @@ import httpx
 
 from bot.app import running
 from bot.config import parse_config
-from bot.dashboard.auth import COOKIE, Signer, load_secret
+from bot.dashboard.auth import COOKIE, open_session
 from bot.models import AuditEntry, Identity, Member, Role
 
 
@@ -62,7 +62,8 @@ async def main(count: int) -> None:
                         )
                     )
             assert people[0].id is not None
-            cookie = Signer(await load_secret(bot.db)).cookie(people[0].id, now)
+            async with bot.db.session() as s:
+                cookie = await open_session(s, people[0].id, now)
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{run.web.port}", cookies={COOKIE: cookie}, timeout=60
             ) as client:

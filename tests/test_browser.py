@@ -30,7 +30,7 @@ from adapters.contract import Button, ButtonPressed, OpenSubSpace
 from bot.app import Running, running
 from bot.config import parse_config
 from bot.context import Context
-from bot.dashboard.auth import COOKIE, Signer, load_secret
+from bot.dashboard.auth import COOKIE, open_session
 from bot.grammar import CommandSpec, Invocation
 from bot.models import Identity
 from bot.router import Router
@@ -373,13 +373,12 @@ async def test_members_and_forged_cookies_are_refused(
     await send(bob, "/me dashboard")
     await expect(message(bob, "needs the organiser role")).to_contain_text("you are a member")
 
-    signer = Signer(await load_secret(bot.bot.db))
-    async with bot.bot.db.reader() as s:
+    async with bot.bot.db.session() as s:
         bob_id = (
             await s.exec(select(Identity.member_id).where(Identity.external_id == "bob"))
         ).one()
+        genuine_but_a_member = await open_session(s, bob_id, bot.bot.clock.now())
     host = urlsplit(base).hostname
-    genuine_but_a_member = signer.cookie(bob_id, bot.bot.clock.now())
     for cookie in (genuine_but_a_member, "1.9999999999.forged.abc"):
         ctx = await contexts()
         await ctx.add_cookies([{"name": COOKIE, "value": cookie, "domain": host, "path": "/"}])
