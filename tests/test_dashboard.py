@@ -259,9 +259,7 @@ async def test_the_link_goes_only_by_direct_message(database_url: str) -> None:
 
 
 @pytest.mark.parametrize("raw", ["9" * 25, "²", "٣", "-1", ""])
-async def test_ids_the_database_cannot_hold_are_refused_not_500(
-    chat: ChatClient, raw: str
-) -> None:
+async def test_ids_the_database_cannot_hold_are_refused_not_500(chat: ChatClient, raw: str) -> None:
     await sign_in(chat, await dashboard_link(chat))
     csrf = csrf_of((await chat.http.get("/dashboard")).text)
     role = await chat.http.post(

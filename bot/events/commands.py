@@ -215,7 +215,8 @@ class ImportJob:
 async def import_calendar(bot: Bot, job: ImportJob) -> None:
     """Read the calendar, then import it in a transaction of its own and report."""
     try:
-        data = await ical.read_source(job.source)
+        allow_private = bot.config.model.events.allow_private_urls
+        data = await ical.read_source(job.source, allow_private=allow_private)
         async with bot.transaction() as scope:
             community = await scope.session.get(Community, bot.community.id)
             member = await scope.session.get(Member, job.member_id)
