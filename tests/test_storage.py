@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
@@ -191,3 +192,18 @@ def test_the_migrations_have_one_head() -> None:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     assert len(ScriptDirectory.from_config(cfg).get_heads()) == 1
+
+
+async def test_start_up_says_in_one_line_what_the_database_needed(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """alembic logged a dozen INFO lines at every start; a newcomer sees one of ours."""
+    caplog.set_level(logging.INFO)
+    for _ in range(2):
+        db = Database(sqlite_url)
+        await db.upgrade()
+        await db.close()
+    lines = [(r.name, r.getMessage()) for r in caplog.records]
+    assert [name for name, _ in lines] == ["bot.db", "bot.db"], lines
+    assert lines[0][1].startswith("database upgraded: applied 0001, ")
+    assert lines[1][1] == "database is up to date"
