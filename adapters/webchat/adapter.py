@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
@@ -49,6 +50,7 @@ from adapters.contract import (
     UserId,
     plain_text,
     require,
+    stored_text,
 )
 from adapters.webchat import translate
 from adapters.webchat.store import MessageWriter, Posted, WebMessage, WebRoom
@@ -70,6 +72,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
 PRESENT_WINDOW = timedelta(minutes=10)
+REVEAL_FOR = 15 * 60.0
+"""Seconds a message's one-time links are shown: as long as they work."""
 STATIC = Path(__file__).resolve().parent / "static"
 PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -127,6 +131,8 @@ class WebChat:
         self._sink: InboundSink | None = None
         self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
         self._watching: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._revealed: dict[int, tuple[str, float]] = {}
+        """Message id -> its text with its secrets, and until when (monotonic) it is kept."""
         self._opened: dict[str, WebRoom] | None = None
         """The rooms the bot opened, by name, once read (`_room`)."""
 
@@ -147,7 +153,13 @@ class WebChat:
             room = f"@{action.to.user_id}" if isinstance(action.to, Direct) else action.to.space
             thread = action.to.thread if isinstance(action.to, Place) else None
             m = await self._store(
-                room, self.self_id, plain_text(action.text), thread, action.buttons, action.key
+                room,
+                self.self_id,
+                stored_text(action.text),
+                thread,
+                action.buttons,
+                action.key,
+                revealed=plain_text(action.text),
             )
             return Sent(MessageId(str(m.id)), place_of(room, thread), ThreadId(str(m.id)))
         if isinstance(action, EditMessage):
@@ -190,7 +202,11 @@ class WebChat:
         thread: str | None,
         buttons: tuple[Button, ...] = (),
         key: str | None = None,
+        *,
+        revealed: str | None = None,
     ) -> Posted:
+        """Store a message; `revealed` is its text with its secrets, if any: kept only in
+        memory (`_reveal`), never in the table."""
         values: dict[str, Any] = {
             "room": room,
             "user": user,
@@ -206,17 +222,38 @@ class WebChat:
             async with self.db.reader() as s:
                 existing = (await s.exec(select(WebMessage).where(WebMessage.key == key))).one()
             return Posted.of(existing)
-        self._publish(room, {"type": "message", "message": message_json(row)})
+        self._reveal(row.id, text, revealed)
+        self._publish(room, {"type": "message", "message": self._json(row)})
         return row
+
+    def _reveal(self, message_id: int, stored: str, revealed: str | None) -> None:
+        """Keep a message's secrets (one-time links) in memory for as long as they can work,
+        so the table and any copy of it hold only their stored form."""
+        now = time.monotonic()
+        for mid, (_, until) in list(self._revealed.items()):
+            if until <= now:
+                del self._revealed[mid]
+        if revealed is not None and revealed != stored:
+            self._revealed[message_id] = (revealed, now + REVEAL_FOR)
+
+    def _json(self, m: WebMessage | Posted) -> dict[str, Any]:
+        """A message as clients see it: with its secrets while they are still kept."""
+        data = message_json(m)
+        text, until = self._revealed.get(int(data["id"]), ("", 0.0))
+        if until > time.monotonic():
+            data["text"] = text
+        return data
 
     async def _edit(self, action: EditMessage) -> ActionResult:
         async with self.db.session() as s:
             row = await s.get(WebMessage, int(action.message_id))
             if row is None or row.room != action.place.space:
                 raise PlatformError(f"no message {action.message_id}", permanent=True)
-            row.text = plain_text(action.text)
+            row.text = stored_text(action.text)
             s.add(row)
-        self._publish(row.room, {"type": "edit", "message": message_json(row)})
+        assert row.id is not None
+        self._reveal(row.id, row.text, plain_text(action.text))
+        self._publish(row.room, {"type": "edit", "message": self._json(row)})
         return Sent(action.message_id, action.place, ThreadId(action.message_id))
 
     async def _open_room(self, action: OpenSubSpace) -> ActionResult:
@@ -410,7 +447,7 @@ class WebChat:
                     .limit(limit)
                 )
             ).all()
-        return [message_json(m) for m in rows]
+        return [self._json(m) for m in rows]
 
     async def _rooms(self, request: Request) -> Response:
         try:

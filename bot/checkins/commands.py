@@ -7,7 +7,7 @@ from functools import partial
 
 from sqlmodel import col, select
 
-from adapters.contract import MessageReceived
+from adapters.contract import MessageReceived, Secret
 from bot.checkins import export, rounds
 from bot.checkins.models import CheckinRound, CheckinSeries
 from bot.checkins.series import as_series
@@ -223,7 +223,8 @@ async def export_command(ctx: Context, inv: Invocation) -> None:
     await ctx.audit(ctx.community, ctx.member, "checkin.export", round_id=r.id, format=fmt)
     minutes = int(export.LINK_LIFETIME.total_seconds() // 60)
     await ctx.reply(
-        f"Check-in {r.id} as {fmt.upper()} (the link works for {minutes} minutes): {link}",
+        f"Check-in {r.id} as {fmt.upper()} (the link works for {minutes} minutes): ",
+        Secret(link, export.STORED),
         private=True,
     )
 
