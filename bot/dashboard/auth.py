@@ -121,9 +121,7 @@ async def close_session(session: AsyncSession, token: str) -> None:
 
 async def close_sessions_of(session: AsyncSession, member_id: int) -> None:
     """Ends every session of the member (who is no longer an organiser)."""
-    await session.exec(
-        delete(DashboardSession).where(col(DashboardSession.member_id) == member_id)
-    )
+    await session.exec(delete(DashboardSession).where(col(DashboardSession.member_id) == member_id))
 
 
 async def load_secret(db: Database) -> bytes:

@@ -6,6 +6,7 @@ forged or expired one, a used link, a missing CSRF token), so a probe learns not
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
@@ -212,11 +213,14 @@ class Dashboard:
             raise Forbidden
         return form, cookie, member_id
 
-    async def _view(self, s: AsyncSession, cookie: str, member_id: int) -> View:
+    async def _view(
+        self, s: AsyncSession, cookie: str, member_id: int, params: Mapping[str, str]
+    ) -> View:
         member = await self._organiser(s, member_id)
         community = await s.get(Community, self.bot.community.id)
         assert community is not None
-        return View(self.bot.scope(s), community, member, (await self.signer()).csrf(cookie))
+        csrf = (await self.signer()).csrf(cookie)
+        return View(self.bot.scope(s), community, member, csrf, params)
 
     # --- the page, its forms and downloads --------------------------------------------------
 
@@ -227,7 +231,7 @@ class Dashboard:
             return forbidden()
         async with self.bot.db.reader() as s:
             try:
-                view = await self._view(s, cookie, member_id)
+                view = await self._view(s, cookie, member_id, dict(request.query_params))
             except Forbidden:
                 return forbidden()
             parts = [
@@ -271,7 +275,7 @@ class Dashboard:
             if section is None or handler is None:
                 raise Forbidden
             async with self.bot.db.session() as s:
-                view = await self._view(s, cookie, member_id)
+                view = await self._view(s, cookie, member_id, {})
                 await handler(view, form)
             view.scope.committed()
         except Forbidden:
@@ -305,7 +309,7 @@ class Dashboard:
             return forbidden()
         async with self.bot.db.reader() as s:
             try:
-                view = await self._view(s, cookie, member_id)
+                view = await self._view(s, cookie, member_id, dict(request.query_params))
                 if serve is None:
                     raise Forbidden
             except Forbidden:
