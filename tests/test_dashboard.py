@@ -270,7 +270,7 @@ async def test_ids_the_database_cannot_hold_are_refused_not_500(chat: ChatClient
 async def test_a_copy_of_the_database_hands_out_no_working_link(
     bot: Running, chat: ChatClient, database_url: str, tmp_path: Path
 ) -> None:
-    """The dashboard and export links reach the member, but neither the web chat's store nor
+    """The dashboard, export and data links reach the member, but neither the web chat's store nor
     the outbox keeps them (only their stored form): on SQLite, not one byte of the data
     directory holds a token, taken while the bot runs."""
     link = await dashboard_link(chat)
@@ -280,7 +280,11 @@ async def test_a_copy_of_the_database_hands_out_no_working_link(
     export = await chat.wait_for("@ada", "ada", lambda m: "as CSV" in str(m["text"]))
     found = re.search(r"/checkins/export/(\S+)", str(export["text"]))
     assert found, export["text"]
-    tokens = [link.rsplit("=", 1)[1], found.group(1)]
+    await chat.post("@ada", "ada", "/me data")
+    data = await chat.wait_for("@ada", "ada", lambda m: "/me/data/" in str(m["text"]))
+    data_token = re.search(r"/me/data/(\S+)", str(data["text"]))
+    assert data_token, data["text"]
+    tokens = [link.rsplit("=", 1)[1], found.group(1), data_token.group(1)]
     assert (await chat.http.get(f"/checkins/export/{tokens[1]}")).status_code == 200
     async with bot.bot.db.reader() as s:
         kept = [str(a) for a in (await s.exec(select(OutboxRow.action))).all()]
@@ -317,3 +321,24 @@ async def test_a_link_queued_when_the_bot_restarted_is_not_sent_stale(
     action = codec.decode_action(dict(row.action))
     assert link not in plain_text(action.text)  # type: ignore[attr-defined]
     assert codec.LOST in plain_text(action.text)  # type: ignore[attr-defined]
+
+
+async def test_an_organiser_links_two_accounts_of_one_person(
+    bot: Running, chat: ChatClient
+) -> None:
+    await chat.post("main", "bob", "hello")
+    await chat.post("main", "robert", "hello again")
+    await sign_in(chat, await dashboard_link(chat))
+    page = (await chat.http.get("/dashboard")).text
+    assert 'action="/dashboard/members/link"' in page
+    form = {"first": "web:bob", "second": "web:robert", "csrf": csrf_of(page)}
+    unknown = await chat.http.post("/dashboard/members/link", data={**form, "second": "web:x"})
+    assert unknown.status_code == 400 and "platform:id" in unknown.text
+    done = await chat.http.post("/dashboard/members/link", data=form)
+    assert done.status_code == 303
+    assert await member_id(bot, "bob") == await member_id(bot, "robert")
+    again = await chat.http.post("/dashboard/members/link", data=form)
+    assert again.status_code == 400 and "one member already" in again.text
+    async with bot.bot.db.reader() as s:
+        [entry] = (await s.exec(select(AuditEntry).where(AuditEntry.action == "member.link"))).all()
+    assert entry.detail["via"] == "dashboard"

@@ -13,6 +13,7 @@ from bot.dashboard.section import Section, View
 from bot.dashboard.svg import bar_chart
 from bot.errors import UserInputError
 from bot.members import change_role
+from bot.merge import merge_members
 from bot.models import Identity, Member, Role
 from bot.numerals import row_id
 
@@ -60,6 +61,21 @@ async def render(view: View) -> Html:
         search_box(view, page, "Find a member by name or platform id"),
         table if rows else "",
         pager(view, page, total),
+        _link_form(view),
+    )
+
+
+def _link_form(view: View) -> Html:
+    """Two accounts of one person, joined by an organiser (as `me link` lets a member)."""
+    fields = [
+        tag("label", text, tag("input", name=name, required=True, placeholder="platform:id"))
+        for name, text in (("first", "Account"), ("second", "and account"))
+    ]
+    return tag(
+        "div",
+        tag("h3", "Link two accounts of one person"),
+        view.form("members", "link", *fields, submit="Link", label="Link two accounts"),
+        class_="link-accounts",
     )
 
 
@@ -125,4 +141,38 @@ async def change(view: View, form: Mapping[str, str]) -> None:
     await change_role(view.scope, view.community, view.organiser, target, role, via="dashboard")
 
 
-section = Section("members", "Members", render, forms={"role": change})
+async def _identity(view: View, ref: str) -> Identity:
+    platform, _, user = ref.strip().partition(":")
+    found = (
+        await view.session.exec(
+            select(Identity).where(Identity.platform == platform, Identity.external_id == user)
+        )
+    ).first()
+    if found is None:
+        raise UserInputError(f"Nobody here has the account `{ref[:80]}`; write it as platform:id.")
+    return found
+
+
+async def link(view: View, form: Mapping[str, str]) -> None:
+    """The link form: the same merge and audit entry as `me link`."""
+    first = await _identity(view, form.get("first", ""))
+    second = await _identity(view, form.get("second", ""))
+    a = await view.session.get(Member, first.member_id)
+    b = await view.session.get(Member, second.member_id)
+    if a is None or b is None or a.community_id != view.community.id:
+        raise UserInputError("Those accounts are not in this community.")
+    if a.id == b.id:
+        raise UserInputError("Those accounts are one member already.")
+    keep, gone = sorted((a, b), key=lambda m: m.id or 0)
+    await view.scope.audit(
+        view.community,
+        view.organiser,
+        "member.link",
+        member_id=keep.id,
+        merged=gone.id,
+        via="dashboard",
+    )
+    await merge_members(view.scope, keep, gone)
+
+
+section = Section("members", "Members", render, forms={"role": change, "link": link})

@@ -1,7 +1,7 @@
 """dashboard sessions kept server-side, so signing out and losing the role end them
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0015
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0007"
-down_revision = "0006"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
