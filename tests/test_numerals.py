@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from adapters.webchat import translate
 from bot.numerals import MAX_ID, row_id, whole_number
+from bot.testing import Harness
 from bot.web import BadRequest
 
 ANY = st.one_of(
@@ -57,3 +58,21 @@ def test_the_web_chats_id_fields_are_ids_or_a_400(value: object) -> None:
             continue
         if found is not None:
             assert 0 <= int(found) <= MAX_ID and len(str(found)) <= 32
+
+
+@pytest.mark.parametrize("number", ["9" * 25, "²", "٣"])
+async def test_chat_commands_answer_bad_numbers_with_a_reply(harness: Harness, number: str) -> None:
+    """Each was an OverflowError or a ValueError inside a handler."""
+    h = harness
+    await h.say("ada", "hello")
+    replies = {
+        f"event cancel {number}": "by its number",
+        f"nudge retry {number}": "by its number",
+        f"checkin export csv {number}": "round id is a number",
+        f"breakout size {number}": "group size from 2 to 50",
+        f"breakout {number} groups": "1 to 100 groups",
+        f'breakout "x" --minutes {number}': "whole number",
+    }
+    for command, says in replies.items():
+        [reply] = await h.say("ada", command)
+        assert says in reply, (command, reply)
