@@ -20,6 +20,7 @@ import httpx
 from bot.app import running
 from bot.config import parse_config
 from bot.dashboard.auth import COOKIE, open_session
+from bot.dashboard.paging import PAGE_SIZE
 from bot.models import AuditEntry, Identity, Member, Role
 
 
@@ -75,7 +76,7 @@ async def main(count: int) -> None:
                     assert r.status_code == 200
                     size = len(r.content)
     print(
-        f"members={count} audit_entries_shown=100 "
+        f"members={count} rows_per_list={PAGE_SIZE} "
         f"median_ms={statistics.median(times) * 1000:.0f} max_ms={max(times) * 1000:.0f} "
         f"page_kb={size / 1024:.0f}"
     )
