@@ -1,7 +1,16 @@
-"""Actions to JSON and back, so the delivery outbox can keep them in a table."""
+"""Actions to JSON and back, so the delivery outbox can keep them in a table.
+
+A `Secret` in a message's text (a one-time link) is never written: the JSON holds a random
+reference and the secret's `stored` form, and the value stays in this process's memory for
+`SEALED_FOR`, to be put back when the outbox decodes the action to send it. A copy of the
+database so holds no working link; a bot restarted before sending it sends a note instead
+(the member asks again; such links last minutes anyway).
+"""
 
 from __future__ import annotations
 
+import secrets
+import time
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +28,7 @@ from adapters.contract import (
     PlatformName,
     PublishNativeEvent,
     Purpose,
+    Secret,
     Segment,
     SendMessage,
     SpaceId,
@@ -54,22 +64,49 @@ def _undest(d: dict[str, Any]) -> Destination:
     return _unplace(d)
 
 
+SEALED_FOR = 3600.0
+"""Seconds a secret waits in memory for its send (its link lasts 15 minutes)."""
+LOST = "(a one-time link; the bot restarted before sending it, so ask for a new one)"
+_sealed: dict[str, tuple[str, float]] = {}
+
+
+def _seal(value: str) -> str:
+    now = time.monotonic()
+    for ref, (_, until) in list(_sealed.items()):
+        if until <= now:
+            del _sealed[ref]
+    ref = secrets.token_hex(16)
+    _sealed[ref] = (value, now + SEALED_FOR)
+    return ref
+
+
+def _unseal(ref: str) -> str:
+    value, until = _sealed.get(ref, (LOST, 0.0))
+    return value if until > time.monotonic() else LOST
+
+
+def _segment(s: Segment) -> Any:
+    if isinstance(s, str):
+        return s
+    if isinstance(s, Secret):
+        return {"secret": _seal(s.value), "stored": s.stored}
+    return {"mention": s.user_id, "platform": s.platform, "name": s.display_name}
+
+
+def _unsegment(s: Any) -> Segment:
+    if isinstance(s, str):
+        return s
+    if "secret" in s:
+        return Secret(_unseal(s["secret"]), s["stored"])
+    return Mention(PlatformName(s["platform"]), UserId(s["mention"]), s["name"])
+
+
 def _text(text: tuple[Segment, ...]) -> list[Any]:
-    return [
-        s
-        if isinstance(s, str)
-        else {"mention": s.user_id, "platform": s.platform, "name": s.display_name}
-        for s in text
-    ]
+    return [_segment(s) for s in text]
 
 
 def _untext(items: list[Any]) -> tuple[Segment, ...]:
-    return tuple(
-        s
-        if isinstance(s, str)
-        else Mention(PlatformName(s["platform"]), UserId(s["mention"]), s["name"])
-        for s in items
-    )
+    return tuple(_unsegment(s) for s in items)
 
 
 def _button(b: Button) -> list[Any]:

@@ -176,7 +176,19 @@ class Mention:
     display_name: str
 
 
-Segment = str | Mention
+@dataclass(frozen=True)
+class Secret:
+    """A part of a message no stored copy may hold: a one-time sign-in or download link.
+
+    Adapters send `value`. Whatever they keep holds `stored` in its place (`stored_text`),
+    and the outbox keeps `value` only in the bot's memory (`adapters.codec`), so a copy of
+    the database hands out no working link."""
+
+    value: str
+    stored: str
+
+
+Segment = str | Mention | Secret
 """Plain text is always sent as text: an adapter must neutralise `@everyone`-like markup in it."""
 
 
@@ -394,4 +406,17 @@ def require(adapter: Adapter, action: Action) -> None:
 
 def plain_text(text: Sequence[Segment]) -> str:
     """The text as a person reads it, mentions written as `@name`."""
-    return "".join(s if isinstance(s, str) else f"@{s.display_name}" for s in text)
+    return "".join(_plain(s, reveal=True) for s in text)
+
+
+def stored_text(text: Sequence[Segment]) -> str:
+    """The text as an adapter may keep it: each `Secret` replaced by its `stored` form."""
+    return "".join(_plain(s, reveal=False) for s in text)
+
+
+def _plain(segment: Segment, *, reveal: bool) -> str:
+    if isinstance(segment, str):
+        return segment
+    if isinstance(segment, Secret):
+        return segment.value if reveal else segment.stored
+    return f"@{segment.display_name}"

@@ -19,7 +19,8 @@ import httpx
 
 from bot.app import running
 from bot.config import parse_config
-from bot.dashboard.auth import COOKIE, Signer, load_secret
+from bot.dashboard.auth import COOKIE, open_session
+from bot.dashboard.paging import PAGE_SIZE
 from bot.models import AuditEntry, Identity, Member, Role
 
 
@@ -62,7 +63,8 @@ async def main(count: int) -> None:
                         )
                     )
             assert people[0].id is not None
-            cookie = Signer(await load_secret(bot.db)).cookie(people[0].id, now)
+            async with bot.db.session() as s:
+                cookie = await open_session(s, people[0].id, now)
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{run.web.port}", cookies={COOKIE: cookie}, timeout=60
             ) as client:
@@ -74,7 +76,7 @@ async def main(count: int) -> None:
                     assert r.status_code == 200
                     size = len(r.content)
     print(
-        f"members={count} audit_entries_shown=100 "
+        f"members={count} rows_per_list={PAGE_SIZE} "
         f"median_ms={statistics.median(times) * 1000:.0f} max_ms={max(times) * 1000:.0f} "
         f"page_kb={size / 1024:.0f}"
     )

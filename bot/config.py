@@ -203,6 +203,12 @@ class DiscordSection(Section):
         return value
 
 
+class EventsSection(Section):
+    allow_private_urls: bool = False
+    """Let `event import <url>` fetch from loopback, private and link-local addresses (a
+    calendar server on the bot's own network); off, only the public internet."""
+
+
 class PromptsSection(Section):
     extra_dirs: list[Path] = Field(default_factory=list)
 
@@ -213,6 +219,7 @@ class ConfigModel(Section):
     web: WebSection = Field(default_factory=WebSection)
     delivery: DeliverySection = Field(default_factory=DeliverySection)
     prompts: PromptsSection = Field(default_factory=PromptsSection)
+    events: EventsSection = Field(default_factory=EventsSection)
     matrix: MatrixSection | None = None
     discord: DiscordSection | None = None
 

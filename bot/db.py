@@ -240,7 +240,19 @@ def upgrade(url: str) -> None:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["url"] = sync_url(url)
-    command.upgrade(cfg, "head")
+    applied: list[str] = []
+    cfg.attributes["applied"] = applied
+    alembic_log = logging.getLogger("alembic")
+    level = alembic_log.level
+    alembic_log.setLevel(logging.WARNING)  # a dozen INFO lines per start, of use to nobody
+    try:
+        command.upgrade(cfg, "head")
+    finally:
+        alembic_log.setLevel(level)
+    if applied:
+        log.info("database upgraded: applied %s", ", ".join(applied))
+    else:
+        log.info("database is up to date")
 
 
 @asynccontextmanager

@@ -15,7 +15,6 @@ from adapters.contract import (
     Action,
     ActionResult,
     Adapter,
-    Mention,
     Segment,
     SendMessage,
     plain_text,
@@ -30,7 +29,7 @@ def _pieces(text: tuple[Segment, ...], limit: int) -> list[Segment]:
     """The text as lines (each keeping its line end) and mentions, none longer than `limit`."""
     pieces: list[Segment] = []
     for segment in text:
-        if isinstance(segment, Mention):
+        if not isinstance(segment, str):  # a mention or a link: never cut
             pieces.append(segment)
             continue
         for line in segment.splitlines(keepends=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import col, func, or_, select
 
 from bot.context import Context, Scope
+from bot.dashboard.auth import close_sessions_of
 from bot.errors import UserInputError
 from bot.grammar import CommandSpec, Invocation
 from bot.models import Community, Identity, Member, Role
@@ -96,6 +97,9 @@ async def change_role(
     before = Role(target.role)
     target.role = role
     scope.session.add(target)
+    if before >= Role.ORGANISER > role:
+        assert target.id is not None
+        await close_sessions_of(scope.session, target.id)
     await scope.audit(
         community,
         actor,

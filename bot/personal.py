@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from adapters.contract import Secret
 from bot.checkins.models import CheckinAnswer
 from bot.context import Context, Scope
 from bot.errors import UserInputError
@@ -56,6 +57,8 @@ conversation, an adapter's note about them, a delivery to or about them."""
 
 DATA_PATH = "/me/data"
 DATA_LINK_LIFETIME = timedelta(minutes=15)
+DATA_LINK_STORED = "(a one-time link to your data, shown while it works; it is not kept)"
+"""What the web chat's store and the outbox hold in the link's place (`Secret`)."""
 
 
 async def _marks_of(scope: Scope, member: Member, identities: list[Identity]) -> list[str]:
@@ -235,8 +238,8 @@ async def data_command(ctx: Context, inv: Invocation) -> None:
     minutes = int(DATA_LINK_LIFETIME.total_seconds() // 60)
     base = (ctx.bot.web_url or "").rstrip("/")
     await ctx.reply(
-        f"Everything I keep about you, as a file (the link works once, for {minutes} minutes): "
-        f"{base}{DATA_PATH}/{token}",
+        f"Everything I keep about you, as a file (the link works once, for {minutes} minutes): ",
+        Secret(f"{base}{DATA_PATH}/{token}", DATA_LINK_STORED),
         private=True,
     )
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrule, rrulestr
 
 from bot.errors import UserInputError
+from bot.numerals import whole_number
 from bot.when import localize, normalise, time_of_day, weekday, zone
 
 USAGE = (
@@ -268,7 +269,7 @@ def _joined(parts: dict[str, str]) -> str:
 
 def _bounded(parts: dict[str, str], key: str, low: int, high: int) -> None:
     value = parts.get(key)
-    if value is not None and not (value.isdigit() and low <= int(value) <= high):
+    if value is not None and whole_number(value, low, high) is None:
         raise UserInputError(f"{key} must be a whole number from {low} to {high}.", USAGE)
 
 

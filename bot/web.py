@@ -11,7 +11,7 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -40,22 +40,63 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+MAX_DEPTH = 32
+"""How deeply a JSON body may nest; no request of ours needs more than a few levels."""
+
+
 def parse_json(body: bytes) -> Any:
-    """The body as JSON, or 400 saying why (malformed, not UTF-8, nested too deeply)."""
+    """The body as JSON, or 400 saying why: not UTF-8, malformed, NaN or Infinity (not JSON),
+    a number too long to read, nested deeper than `MAX_DEPTH`, or a string holding a lone
+    UTF-16 surrogate (`"\\ud800"` is valid JSON escaping, but no database can store it)."""
     try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(400, f"malformed JSON: {exc}") from None
+        data = json.loads(body.decode("utf-8"), parse_constant=_not_json)
+    except UnicodeDecodeError:
+        raise BadRequest(400, "malformed JSON: the body is not UTF-8") from None
     except RecursionError:
         raise BadRequest(400, "malformed JSON: nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, and the digits limit of int()
+        raise BadRequest(400, f"malformed JSON: {exc}") from None
+    _check_values(data)
+    return data
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def _check_values(data: Any) -> None:
+    """Walks the parsed body without recursion: its depth, and every string and key."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if any("\ud800" <= c <= "\udfff" for c in value):
+                raise BadRequest(400, "malformed JSON: a string holds a lone UTF-16 surrogate")
+        elif isinstance(value, list | dict):
+            if depth > MAX_DEPTH:
+                raise BadRequest(400, f"malformed JSON: nested deeper than {MAX_DEPTH} levels")
+            if isinstance(value, dict):
+                stack.extend((key, depth) for key in value)
+                stack.extend((item, depth + 1) for item in value.values())
+            else:
+                stack.extend((item, depth + 1) for item in value)
 
 
 async def healthz(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
+async def gone(request: Request, exc: Exception) -> Response:
+    """A client that went away mid-request is routine: one quiet line, not a traceback."""
+    log.info("client %s left during %s %s", request.client, request.method, request.url.path)
+    return Response(status_code=400)
+
+
 def build_app(routes: Sequence[BaseRoute]) -> Starlette:
-    return Starlette(routes=[Route("/healthz", healthz), *routes])
+    return Starlette(
+        routes=[Route("/healthz", healthz), *routes],
+        exception_handlers={ClientDisconnect: gone},
+    )
 
 
 class _Server(uvicorn.Server):

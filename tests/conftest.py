@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from hypothesis import settings
 
 from bot.app import Running
 from bot.testing import Harness
@@ -16,7 +17,20 @@ from tests.webchat_client import ChatClient
 pytest_plugins = ("tests.matrix.fixtures",)
 
 PG_URL = os.environ.get("CB_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def truthy(value: str | None) -> bool:
+    """An environment flag as CI services set it: `true`, `1`, `yes`, `on`, in any case."""
+    return (value or "").strip().lower() in {"1", "true", "yes", "y", "on"}
+
+
+IN_CI = truthy(os.environ.get("CI"))
+
+# No deadline: a shared or slow machine must not turn a slow example into a failure. In CI
+# the examples are derived from each test, so a run can be repeated exactly.
+settings.register_profile("suite", deadline=None)
+settings.register_profile("ci", settings.get_profile("suite"), derandomize=True)
+settings.load_profile("ci" if IN_CI else "suite")
 
 
 def _postgres_error() -> str | None:

@@ -16,21 +16,31 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Route,
+    async_playwright,
+    expect,
+)
 from sqlmodel import select
 
 from adapters.contract import Button, ButtonPressed, OpenSubSpace
 from bot.app import Running, running
 from bot.config import parse_config
 from bot.context import Context
-from bot.dashboard.auth import COOKIE, Signer, load_secret
+from bot.dashboard.auth import COOKIE, open_session
 from bot.grammar import CommandSpec, Invocation
 from bot.models import Identity
 from bot.router import Router
 from bot.routers import ROUTERS
+from tests.conftest import IN_CI
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("chromium")]
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("CB_CHROMIUM", "/usr/bin/chromium"))
+"""Debian's Chromium; `CB_CHROMIUM` names another (the test of a missing one uses it)."""
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -46,25 +56,22 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 WAIT = 10_000  # ms: how long an expectation waits for the page to catch up
 
-if not CHROMIUM.exists():
-    reason = (
-        f"Debian's Chromium is not installed at {CHROMIUM}; install it with "
-        "`apt-get install chromium` (.ci/run does this when run as root)"
-    )
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
-
-from playwright.async_api import (  # noqa: E402  (only importable usefully with a browser)
-    Browser,
-    BrowserContext,
-    Page,
-    Route,
-    async_playwright,
-    expect,
-)
-
 expect.set_options(timeout=WAIT)
+
+
+@pytest.fixture
+def chromium() -> Path:
+    """The browser, checked before anything starts: without it each test skips, or in CI
+    fails with the reason; the rest of the suite still runs and reports."""
+    if not CHROMIUM.exists():
+        reason = (
+            f"Chromium is not installed at {CHROMIUM}; install it with "
+            "`apt-get install chromium` (.ci/run does this when run as root)"
+        )
+        if IN_CI:
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    return CHROMIUM
 
 
 async def poll(ctx: Context, inv: Invocation) -> None:
@@ -366,13 +373,12 @@ async def test_members_and_forged_cookies_are_refused(
     await send(bob, "/me dashboard")
     await expect(message(bob, "needs the organiser role")).to_contain_text("you are a member")
 
-    signer = Signer(await load_secret(bot.bot.db))
-    async with bot.bot.db.reader() as s:
+    async with bot.bot.db.session() as s:
         bob_id = (
             await s.exec(select(Identity.member_id).where(Identity.external_id == "bob"))
         ).one()
+        genuine_but_a_member = await open_session(s, bob_id, bot.bot.clock.now())
     host = urlsplit(base).hostname
-    genuine_but_a_member = signer.cookie(bob_id, bot.bot.clock.now())
     for cookie in (genuine_but_a_member, "1.9999999999.forged.abc"):
         ctx = await contexts()
         await ctx.add_cookies([{"name": COOKIE, "value": cookie, "domain": host, "path": "/"}])

@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from bot.checkins import export
 from bot.checkins.models import CheckinRound, RoundState
-from bot.dashboard.auth import COOKIE, Signer, load_secret
+from bot.dashboard.auth import COOKIE, open_session
 from bot.dashboard.pages import routes
 from bot.models import Identity
 from bot.testing import Harness
@@ -30,7 +30,8 @@ async def dashboard(h: Harness, user: str = "ada") -> AsyncIterator[httpx.AsyncC
         member_id = (
             await s.exec(select(Identity.member_id).where(Identity.external_id == user))
         ).one()
-    cookie = Signer(await load_secret(h.bot.db)).cookie(member_id, h.clock.now())
+    async with h.bot.db.session() as s:
+        cookie = await open_session(s, member_id, h.clock.now())
     transport = httpx.ASGITransport(build_app(routes(h.bot)))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         client.cookies.set(COOKIE, cookie, path="/dashboard")

@@ -50,6 +50,16 @@ def feed(title: str = "Standup", hour: str = "12") -> str:
     return FEED.format(title=title, hour=hour).replace("\n", "\r\n")
 
 
+LOOPBACK_FEEDS = {"events": {"allow_private_urls": True}}
+"""The feed server of these tests listens on loopback, which imports refuse by default."""
+
+
+@pytest.fixture
+async def harness(database_url: str) -> AsyncIterator[Harness]:
+    async with Harness.open(database_url, config=LOOPBACK_FEEDS) as h:
+        yield h
+
+
 async def events(h: Harness) -> list[Event]:
     async with h.bot.db.reader() as s:
         return list((await s.exec(select(Event).order_by(Event.id))).all())
@@ -188,6 +198,18 @@ async def test_import_a_feed_by_url(harness: Harness, feed_server: str) -> None:
     assert "answered HTTP 404" in reply
     [reply] = await harness.say("ada", f"event import {feed_server}/cal.ics")
     assert reply.startswith("Imported the calendar: 0 new, 2 updated.")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::ffff:127.0.0.1]"])
+async def test_by_default_an_import_refuses_the_bots_own_network(
+    database_url: str, feed_server: str, slow_feed: SlowFeed, host: str
+) -> None:
+    url = feed_server.replace("127.0.0.1", host) + "/slow.ics"
+    async with Harness.open(database_url) as h:
+        [reply] = await h.say("ada", f"event import {url}")
+        assert "private, loopback or link-local address" in reply
+        assert await events(h) == []
+    assert not slow_feed.asked.is_set()  # refused before any request was made
 
 
 async def test_a_slow_calendar_server_holds_nobody_else_up(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 from contextlib import closing
@@ -242,3 +243,18 @@ async def test_the_wal_stays_bounded_while_readers_are_always_active(sqlite_url:
         assert len(h.adapter.records) > 1500
     largest = holder.largest_wal
     assert largest < 2 * WAL_RESET_AT, f"the WAL reached {largest:,} bytes"
+
+
+async def test_start_up_says_in_one_line_what_the_database_needed(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """alembic logged a dozen INFO lines at every start; a newcomer sees one of ours."""
+    caplog.set_level(logging.INFO)
+    for _ in range(2):
+        db = Database(sqlite_url)
+        await db.upgrade()
+        await db.close()
+    lines = [(r.name, r.getMessage()) for r in caplog.records]
+    assert [name for name, _ in lines] == ["bot.db", "bot.db"], lines
+    assert lines[0][1].startswith("database upgraded: applied 0001, ")
+    assert lines[1][1] == "database is up to date"

@@ -153,8 +153,17 @@ async def test_token_mode_needs_the_right_token(tmp_path: Path) -> None:
         good = await client.http.post(
             "/api/chat/messages", json=body, headers={"authorization": "Bearer t-ada"}
         )
+        other_forms = [
+            await client.http.post("/api/chat/messages", json=body, headers={"authorization": a})
+            for a in ("t-ada", "Token t-ada", "Basic t-ada", "Bearer", "Bearert-ada")
+        ]
+        any_case = await client.http.post(
+            "/api/chat/messages", json=body, headers={"authorization": "bearer t-ada"}
+        )
         await client.close()
     assert (none.status_code, wrong.status_code, good.status_code) == (401, 403, 201)
+    assert [r.status_code for r in other_forms] == [401] * 5
+    assert any_case.status_code == 201  # the scheme is case-insensitive in HTTP
 
 
 async def test_a_room_the_bot_opens_is_private_to_its_group_at_once(
@@ -211,3 +220,83 @@ async def test_a_buttons_form_text_reaches_the_bot_and_is_never_stored(
     async with bot.bot.db.reader() as s:
         stored = (await s.exec(select(WebMessage.text))).all()
     assert not [t for t in stored if "Hard, honestly" in t]
+
+
+HUGE = "9" * 25
+"""An id past the database's 64-bit integers (it was an OverflowError: a 500)."""
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[" * 30_000 + b"]" * 30_000, "nested"),
+        (b'{"room": "main", "user": "bob", "text": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nested"),
+        (b'{"room": "main", "user": "bob", "text": "half \\ud800"}', "surrogate"),
+        (b'{"room": "main", "user": "bob\\udc00", "text": "hi"}', "surrogate"),
+        (b'{"room": "ma\\ud83din", "user": "bob", "text": "hi"}', "surrogate"),
+        (b'{"room": "main", "user": "bob", "text": "x", "thread": "' + b"9" * 40 + b'"}', "thread"),
+        (
+            b'{"room": "main", "user": "bob", "text": "x", "thread": "' + HUGE.encode() + b'"}',
+            "thread",
+        ),
+        ('{"room": "main", "user": "bob", "text": "x", "thread": "²"}'.encode(), "thread"),
+        (b'{"room": "main", "user": "bob", "text": "x", "thread": 5}', "thread"),
+    ],
+)
+async def test_bad_bodies_are_400_and_store_nothing(
+    chat: ChatClient, body: bytes, reason: str
+) -> None:
+    r = await chat.http.post(
+        "/api/chat/messages", content=body, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 400, r.text
+    assert reason in r.json()["error"]
+    assert await chat.messages("main", "bob") == []
+
+
+@pytest.mark.parametrize("after", [HUGE, "²", "٣", "-1", "1.5", "0x10"])
+async def test_a_bad_after_is_400(chat: ChatClient, after: str) -> None:
+    r = await chat.http.get(
+        "/api/chat/messages", params={"room": "main", "user": "bob", "after": after}
+    )
+    assert r.status_code == 400 and "'after'" in r.json()["error"]
+
+
+@pytest.mark.parametrize("path", ["/api/chat/buttons", "/api/chat/reactions"])
+@pytest.mark.parametrize("message", [HUGE, "²", "0", 7])
+async def test_a_bad_message_id_is_400(chat: ChatClient, path: str, message: object) -> None:
+    body = {"room": "main", "user": "bob", "message": message, "key": "👍", "action": "a"}
+    r = await chat.http.post(path, json=body)
+    assert r.status_code == 400 and "'message'" in r.json()["error"]
+
+
+@pytest.mark.parametrize("after", [HUGE, "²"])
+async def test_the_websocket_refuses_a_bad_after_at_the_handshake(bot: Running, after: str) -> None:
+    assert bot.web is not None
+    url = f"ws://127.0.0.1:{bot.web.port}/api/chat/ws?room=main&user=bob&after={after}"
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        async with websockets.connect(url):
+            pass
+
+
+@pytest.mark.parametrize(
+    "user",
+    [
+        "Community-Bot",
+        "COMMUNITY BOT",
+        "community\u200bbot",
+        "community-\u2060bot",
+        "ｃｏｍｍｕｎｉｔｙ－ｂｏｔ",
+        "𝐜𝐨𝐦𝐦𝐮𝐧𝐢𝐭𝐲-bot",
+        "community_bot\u00ad",
+    ],
+)
+async def test_names_that_look_like_the_bots_are_refused(chat: ChatClient, user: str) -> None:
+    r = await chat.http.post("/api/chat/messages", json={"room": "main", "user": user, "text": "x"})
+    assert r.status_code == 403 and "bot's" in r.json()["error"]
+    assert await chat.messages("main", "bob") == []
+
+
+async def test_a_name_merely_containing_the_bots_is_allowed(chat: ChatClient) -> None:
+    await chat.post("main", "community-bot-fan", "hello")
+    assert [m["user"] for m in await chat.messages("main", "bob")] == ["community-bot-fan"]

@@ -50,6 +50,28 @@ async def test_a_stored_key_fails_only_its_own_message(database_url: str) -> Non
         await db.close()
 
 
+async def test_a_message_the_database_cannot_hold_fails_only_itself(database_url: str) -> None:
+    """A lone UTF-16 surrogate cannot be encoded for any database: the 29 valid messages
+    that share its batch are stored all the same."""
+    db = Database(database_url)
+    await db.upgrade()
+    try:
+        writer = MessageWriter(db)
+        texts = [f"m{i}" for i in range(29)]
+        texts.insert(13, "half a pair \ud800")
+        results = await asyncio.gather(
+            *(writer.store(values(t)) for t in texts), return_exceptions=True
+        )
+        assert isinstance(results[13], Exception)
+        stored = [r for r in results if isinstance(r, int)]
+        assert len(stored) == 29
+        async with db.reader() as s:
+            rows = (await s.exec(select(WebMessage).order_by(col(WebMessage.id)))).all()
+        assert [m.text for m in rows] == texts[:13] + texts[14:]
+    finally:
+        await db.close()
+
+
 async def test_concurrent_messages_keep_their_order_and_ids(database_url: str) -> None:
     db = Database(database_url)
     await db.upgrade()

@@ -34,6 +34,7 @@ from adapters.contract import (
     Place,
     PlatformName,
     PublishNativeEvent,
+    Secret,
     Segment,
     SpaceId,
     TextForm,
@@ -538,6 +539,8 @@ def render(text: Sequence[Segment]) -> tuple[str, list[str]]:
                 users.append(str(seg.user_id))
             else:
                 parts.append(f"@{seg.display_name}")
+        elif isinstance(seg, Secret):
+            parts.append(seg.value)
         else:
             parts.append(neutralise(seg))
     return "".join(parts)[:MAX_CONTENT], sorted(set(users))[:100]

@@ -33,6 +33,7 @@ from adapters.contract import (
     SpaceId,
     ThreadId,
     UserId,
+    plain_text,
 )
 from bot.errors import PlatformError
 
@@ -279,8 +280,7 @@ def render(text: Sequence[Segment]) -> dict[str, Any]:
             if segment.user_id not in mentioned:
                 mentioned.append(segment.user_id)
         else:
-            words = segment if isinstance(segment, str) else f"@{segment.display_name}"
-            words = neutralise_room_mention(words)
+            words = neutralise_room_mention(plain_text((segment,)))
             plain.append(words)
             formatted.append(html.escape(words, quote=False).replace("\n", "<br>\n"))
     return {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -32,17 +33,14 @@ from adapters.contract import (
     ButtonPressed,
     Capability,
     CloseSubSpace,
-    CommandInvoked,
     Direct,
     Done,
     EditMessage,
     EventId,
     InboundSink,
     MessageId,
-    MessageReceived,
     OpenSubSpace,
     Place,
-    PlatformName,
     ReactionAdded,
     SendMessage,
     SendRate,
@@ -53,8 +51,22 @@ from adapters.contract import (
     UserId,
     plain_text,
     require,
+    stored_text,
 )
+from adapters.webchat import translate
 from adapters.webchat.store import MessageWriter, Posted, WebMessage, WebRoom
+from adapters.webchat.translate import (
+    COMMAND_PREFIXES,
+    MAX_NAME,
+    MAX_REACTION,
+    MAX_ROOM,
+    PLATFORM,
+    button_json,
+    button_row,
+    form_text,
+    message_json,
+    place_of,
+)
 from bot.clock import Clock
 from bot.db import Database
 from bot.errors import PlatformError
@@ -62,12 +74,10 @@ from bot.web import BadRequest, parse_json, read_body
 
 log = logging.getLogger(__name__)
 
-PLATFORM = PlatformName("web")
 MAX_BODY = 64 * 1024
-MAX_NAME = 64
-MAX_ROOM = 200
-COMMAND_PREFIXES = ("/", "!")
 PRESENT_WINDOW = timedelta(minutes=10)
+REVEAL_FOR = 15 * 60.0
+"""Seconds a message's one-time links are shown: as long as they work."""
 STATIC = Path(__file__).resolve().parent / "static"
 PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -78,61 +88,6 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 """The page loads only its own files; no token in its URL leaks through a Referer."""
-
-
-def button_row(b: Button) -> list[Any]:
-    """A button as the store keeps it: action, value, label and its form, if it has one."""
-    form = b.form and {"title": b.form.title, "label": b.form.label, "max": b.form.max_length}
-    return [b.action, b.value, b.label, form]
-
-
-def button_json(row: list[Any]) -> dict[str, Any]:
-    """A stored button for the API: `form` only when it asks for text."""
-    action, value, label, *rest = row
-    found = {"action": action, "value": value, "label": label}
-    return found | {"form": rest[0]} if rest and rest[0] else found
-
-
-def message_json(m: WebMessage | Posted) -> dict[str, Any]:
-    return {
-        "id": str(m.id),
-        "room": m.room,
-        "user": m.user,
-        "text": m.text,
-        "thread": m.thread,
-        "ts": m.ts.isoformat(),
-        "buttons": [button_json(b) for b in m.buttons or []],
-    }
-
-
-def place_of(room: str, thread: str | None) -> Place:
-    """A web room as a place; a room named `@user` is that user's DM with the bot."""
-    return Place(
-        PLATFORM, SpaceId(room), ThreadId(thread) if thread else None, room.startswith("@")
-    )
-
-
-def _name(value: Any, field: str, limit: int) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise BadRequest(400, f"'{field}' must be a non-empty string")
-    if len(value) > limit:
-        raise BadRequest(400, f"'{field}' is longer than {limit} characters")
-    if any(ord(c) < 32 for c in value):
-        raise BadRequest(400, f"'{field}' contains control characters")
-    return value.strip()
-
-
-def form_text(form: dict[str, Any] | None, text: Any) -> str | None:
-    """The text submitted with a button: required by a button with a form, else refused."""
-    if form is None:
-        if text is not None:
-            raise BadRequest(400, "that button takes no text")
-        return None
-    if not isinstance(text, str) or not text.strip():
-        raise BadRequest(400, "that button's form needs some 'text'")
-    if len(text) > int(form["max"]):
-        raise BadRequest(400, f"'text' is longer than {form['max']} characters")
-    return text
 
 
 async def read_json(request: Request) -> dict[str, Any]:
@@ -181,6 +136,8 @@ class WebChat:
         self._sink: InboundSink | None = None
         self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
         self._watching: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._revealed: dict[int, tuple[str, float]] = {}
+        """Message id -> its text with its secrets, and until when (monotonic) it is kept."""
         self._opened: dict[str, WebRoom] | None = None
         """The rooms the bot opened, by name, once read (`_room`)."""
 
@@ -201,7 +158,13 @@ class WebChat:
             room = f"@{action.to.user_id}" if isinstance(action.to, Direct) else action.to.space
             thread = action.to.thread if isinstance(action.to, Place) else None
             m = await self._store(
-                room, self.self_id, plain_text(action.text), thread, action.buttons, action.key
+                room,
+                self.self_id,
+                stored_text(action.text),
+                thread,
+                action.buttons,
+                action.key,
+                revealed=plain_text(action.text),
             )
             return Sent(MessageId(str(m.id)), place_of(room, thread), ThreadId(str(m.id)))
         if isinstance(action, EditMessage):
@@ -244,7 +207,11 @@ class WebChat:
         thread: str | None,
         buttons: tuple[Button, ...] = (),
         key: str | None = None,
+        *,
+        revealed: str | None = None,
     ) -> Posted:
+        """Store a message; `revealed` is its text with its secrets, if any: kept only in
+        memory (`_reveal`), never in the table."""
         values: dict[str, Any] = {
             "room": room,
             "user": user,
@@ -260,17 +227,38 @@ class WebChat:
             async with self.db.reader() as s:
                 existing = (await s.exec(select(WebMessage).where(WebMessage.key == key))).one()
             return Posted.of(existing)
-        self._publish(room, {"type": "message", "message": message_json(row)})
+        self._reveal(row.id, text, revealed)
+        self._publish(room, {"type": "message", "message": self._json(row)})
         return row
+
+    def _reveal(self, message_id: int, stored: str, revealed: str | None) -> None:
+        """Keep a message's secrets (one-time links) in memory for as long as they can work,
+        so the table and any copy of it hold only their stored form."""
+        now = time.monotonic()
+        for mid, (_, until) in list(self._revealed.items()):
+            if until <= now:
+                del self._revealed[mid]
+        if revealed is not None and revealed != stored:
+            self._revealed[message_id] = (revealed, now + REVEAL_FOR)
+
+    def _json(self, m: WebMessage | Posted) -> dict[str, Any]:
+        """A message as clients see it: with its secrets while they are still kept."""
+        data = message_json(m)
+        text, until = self._revealed.get(int(data["id"]), ("", 0.0))
+        if until > time.monotonic():
+            data["text"] = text
+        return data
 
     async def _edit(self, action: EditMessage) -> ActionResult:
         async with self.db.session() as s:
             row = await s.get(WebMessage, int(action.message_id))
             if row is None or row.room != action.place.space:
                 raise PlatformError(f"no message {action.message_id}", permanent=True)
-            row.text = plain_text(action.text)
+            row.text = stored_text(action.text)
             s.add(row)
-        self._publish(row.room, {"type": "edit", "message": message_json(row)})
+        assert row.id is not None
+        self._reveal(row.id, row.text, plain_text(action.text))
+        self._publish(row.room, {"type": "edit", "message": self._json(row)})
         return Sent(action.message_id, action.place, ThreadId(action.message_id))
 
     async def _open_room(self, action: OpenSubSpace) -> ActionResult:
@@ -341,17 +329,16 @@ class WebChat:
     def _caller(self, given: Any, authorization: str | None) -> str:
         """Who is calling: the name given (open mode) or the token's owner (token mode)."""
         if self.tokens is None:
-            user = _name(given, "user", MAX_NAME)
+            user = translate.name(given, "user", MAX_NAME)
         else:
-            token = (authorization or "").removeprefix("Bearer ").strip()
-            owner = self.tokens.get(token)
+            owner = self.tokens.get(translate.bearer(authorization) or "")
             if owner is None:
                 raise BadRequest(401, "a valid token is required (Authorization: Bearer ...)")
             if given is not None and given != owner:
                 raise BadRequest(403, "the token belongs to someone else")
             user = owner
-        if user == self.self_id:
-            raise BadRequest(403, "that name is the bot's")
+        if translate.looks_like(user, self.self_id):
+            raise BadRequest(403, "that name is (or looks like) the bot's")
         return user
 
     async def _room(self, name: str) -> WebRoom | None:
@@ -374,13 +361,9 @@ class WebChat:
         try:
             data = await read_json(request)
             user = self._caller(data.get("user"), request.headers.get("authorization"))
-            room = _name(data.get("room"), "room", MAX_ROOM)
-            text = data.get("text")
-            if not isinstance(text, str):
-                raise BadRequest(400, "'text' must be a string")
-            thread = data.get("thread")
-            if thread is not None and not (isinstance(thread, str) and thread.isdigit()):
-                raise BadRequest(400, "'thread' must be the id of a message")
+            room = translate.name(data.get("room"), "room", MAX_ROOM)
+            text = translate.text(data.get("text"))
+            thread = translate.thread_id(data.get("thread"))
             await self._may_read(room, user)
         except BadRequest as exc:
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
@@ -389,32 +372,13 @@ class WebChat:
         return JSONResponse({"id": str(m.id)}, status_code=201)
 
     async def _deliver_inbound(self, m: Posted) -> None:
-        if self._sink is None:
-            return
-        place = place_of(m.room, m.thread)
-        actor = Actor(PLATFORM, UserId(m.user), m.user)
-        common: dict[str, Any] = {
-            "event_id": EventId(f"msg-{m.id}"),
-            "actor": actor,
-            "place": place,
-            "raw": {"id": m.id, "room": m.room, "text": m.text[:200]},
-        }
-        text = m.text.lstrip()
-        if text[:1] in COMMAND_PREFIXES and len(text) > 1:
-            await self._sink(
-                CommandInvoked(text=text[1:], message_id=MessageId(str(m.id)), **common)
-            )
-        else:
-            await self._sink(
-                MessageReceived(message_id=MessageId(str(m.id)), text=m.text, **common)
-            )
+        if self._sink is not None:
+            await self._sink(translate.inbound(m))
 
     async def _find_message(self, data: dict[str, Any]) -> WebMessage:
-        mid = data.get("message")
-        if not (isinstance(mid, str) and mid.isdigit()):
-            raise BadRequest(400, "'message' must be the id of a message")
+        mid = translate.message_id(data.get("message"))
         async with self.db.reader() as s:
-            m = await s.get(WebMessage, int(mid))
+            m = await s.get(WebMessage, mid)
         if m is None or m.room != data.get("room"):
             raise BadRequest(404, "no such message in that room")
         return m
@@ -461,7 +425,7 @@ class WebChat:
     async def _react(self, request: Request) -> Response:
         try:
             data, user, m = await self._about_message(request)
-            key = _name(data.get("key"), "key", 32)
+            key = translate.name(data.get("key"), "key", MAX_REACTION)
         except BadRequest as exc:
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
         if self._sink is not None:
@@ -481,14 +445,12 @@ class WebChat:
             user = self._caller(
                 request.query_params.get("user"), request.headers.get("authorization")
             )
-            room = _name(request.query_params.get("room"), "room", MAX_ROOM)
-            after = request.query_params.get("after", "0")
-            if not after.isdigit():
-                raise BadRequest(400, "'after' must be a message id")
+            room = translate.name(request.query_params.get("room"), "room", MAX_ROOM)
+            after = translate.after(request.query_params.get("after"))
             await self._may_read(room, user)
         except BadRequest as exc:
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
-        return JSONResponse({"messages": await self._since(room, int(after))})
+        return JSONResponse({"messages": await self._since(room, after)})
 
     async def _since(self, room: str, after: int, limit: int = 500) -> list[dict[str, Any]]:
         async with self.db.reader() as s:
@@ -500,7 +462,7 @@ class WebChat:
                     .limit(limit)
                 )
             ).all()
-        return [message_json(m) for m in rows]
+        return [self._json(m) for m in rows]
 
     async def _rooms(self, request: Request) -> Response:
         try:
@@ -530,10 +492,8 @@ class WebChat:
             user = self._caller(
                 ws.query_params.get("user"), f"Bearer {ws.query_params.get('token', '')}"
             )
-            room = _name(ws.query_params.get("room"), "room", MAX_ROOM)
-            after = ws.query_params.get("after", "0")
-            if not after.isdigit():
-                raise BadRequest(400, "'after' must be a message id")
+            room = translate.name(ws.query_params.get("room"), "room", MAX_ROOM)
+            after = translate.after(ws.query_params.get("after"))
             await self._may_read(room, user)
         except BadRequest as exc:
             await ws.close(code=4000 + exc.status, reason=exc.reason)
@@ -544,7 +504,7 @@ class WebChat:
         self._watching[room][user] += 1
         listener = asyncio.create_task(self._until_closed(ws, queue))
         try:
-            for m in await self._since(room, int(after)):
+            for m in await self._since(room, after):
                 await ws.send_json({"type": "message", "message": m})
             while True:
                 event = await queue.get()

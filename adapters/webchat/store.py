@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Column, Index, Text, insert
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
 from bot.batching import GroupCommit
@@ -77,16 +76,18 @@ class MessageWriter:
         self._batches = GroupCommit(self._insert_all, limit=500)
 
     async def store(self, values: dict[str, Any]) -> int:
-        """Insert one message (every column but the id); its id once committed. A `key`
-        already stored raises IntegrityError for that message only."""
+        """Insert one message (every column but the id); its id once committed. A message
+        the database refuses (a `key` stored before raises IntegrityError; a value it cannot
+        hold) raises for that message only."""
         return await self._batches.submit(values)
 
     async def _insert_all(self, batch: list[dict[str, Any]]) -> list[int | BaseException]:
         try:
             async with self.db.session() as s:
                 return list((await s.exec(INSERT_MESSAGES, params=batch)).scalars())
-        except IntegrityError as exc:
+        except Exception as exc:
             if len(batch) == 1:
                 return [exc]
-        # A resent bot message was stored before: alone, only its sender sees that.
+        # One message refused (a resent bot message, or a value the database cannot hold)
+        # must not fail the others: one at a time, only its sender sees the error.
         return [outcome for values in batch for outcome in await self._insert_all([values])]

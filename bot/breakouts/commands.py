@@ -30,6 +30,7 @@ from bot.context import Context, insert_ignore
 from bot.errors import UserInputError
 from bot.grammar import CommandSpec, Flag, Invocation, tokenize
 from bot.models import Identity, Role
+from bot.numerals import row_id, whole_number
 from bot.prompts import PromptLibrary, library_for
 from bot.router import Router
 
@@ -64,9 +65,10 @@ def _number(value: str | None, what: str, default: int, low: int, high: int) -> 
     if value is None:
         return default
     text = value.strip().lower().removesuffix("s") if what == "--join-window" else value.strip()
-    if not text.isdigit() or not low <= int(text) <= high:
+    number = whole_number(text, low, high)
+    if number is None:
         raise UserInputError(f"`{what}` takes a whole number from {low} to {high}.", USAGE)
-    return int(text)
+    return number
 
 
 def read_request(inv: Invocation, library: PromptLibrary) -> Request:
@@ -74,15 +76,16 @@ def read_request(inv: Invocation, library: PromptLibrary) -> Request:
     args = list(inv.args)
     quoted = {t.text for t in tokenize(inv.rest) if t.quoted}
     groups = size = None
-    if len(args) >= 2 and args[0].isdigit() and args[1].lower() in ("groups", "group"):
-        groups = int(args[0])
-        if not 1 <= groups <= 100:
+    if len(args) >= 2 and args[1].lower() in ("groups", "group") and args[0].isdigit():
+        groups = whole_number(args[0], 1, 100)
+        if groups is None:
             raise UserInputError("Ask for 1 to 100 groups.", USAGE)
         args = args[2:]
     elif args and args[0].lower() == "size":
-        if len(args) < 2 or not args[1].isdigit() or not 2 <= int(args[1]) <= 50:
+        size = whole_number(args[1], 2, 50) if len(args) >= 2 else None
+        if size is None:
             raise UserInputError("`size` takes a group size from 2 to 50.", USAGE)
-        size, args = int(args[1]), args[2:]
+        args = args[2:]
     elif args and args[0].isdigit():
         raise UserInputError(
             f"`{args[0]}` what? Say `{args[0]} groups` or `size {args[0]}`.", USAGE
@@ -298,7 +301,8 @@ async def join_message(ctx: Context, event: MessageReceived) -> bool:
 
 
 async def join_button(ctx: Context, event: ButtonPressed) -> None:
-    breakout = await session.load(ctx, event.value) if event.value.isdigit() else None
+    ref = row_id(event.value)
+    breakout = await session.load(ctx, ref) if ref is not None else None
     if breakout is None or breakout.state not in (BreakoutState.GATHERING, BreakoutState.RUNNING):
         raise UserInputError("That breakout is over; there is nothing to join.")
     await join(ctx, breakout)

@@ -4,27 +4,36 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from bot.breakouts.models import Breakout, BreakoutGroup, BreakoutMember
-from bot.dashboard.html import Html, tag
+from bot.dashboard.html import Html, join, tag
+from bot.dashboard.paging import pager, paging, search_box
 from bot.dashboard.section import Section, View
 from bot.models import Member
 
 SHOWN = 20
+"""Breakouts listed on a page, newest first."""
 
 
 async def render(view: View) -> Html:
+    page = paging(view, "breakouts", SHOWN)
+    found = select(Breakout.id).where(Breakout.community_id == view.community.id)
+    if page.query:
+        found = found.where(col(Breakout.provocation).ilike(page.pattern(), escape="\\"))
+    total = (await view.session.exec(select(func.count()).select_from(found.subquery()))).one()
+    if not total and not page.query:
+        return tag("p", "No breakouts yet. A catalyst starts one with `breakout`.")
     breakouts = (
         await view.session.exec(
             select(Breakout)
-            .where(Breakout.community_id == view.community.id)
+            .where(col(Breakout.id).in_(found))
             .order_by(col(Breakout.created_at).desc(), col(Breakout.id).desc())
-            .limit(SHOWN)
+            .offset(page.offset)
+            .limit(page.size)
         )
     ).all()
-    if not breakouts:
-        return tag("p", "No breakouts yet. A catalyst starts one with `breakout`.")
+    search = search_box(view, page, "Find breakouts by their provocation")
     ids = [b.id for b in breakouts]
     groups = (
         await view.session.exec(
@@ -46,11 +55,12 @@ async def render(view: View) -> Html:
     by_breakout: dict[int, list[BreakoutGroup]] = defaultdict(list)
     for g in groups:
         by_breakout[g.breakout_id].append(g)
-    return tag(
+    listed = tag(
         "div",
         *(_breakout(view, b, by_breakout[b.id or 0], members) for b in breakouts),
         class_="breakouts",
     )
+    return join(search, listed, pager(view, page, total))
 
 
 def _breakout(

@@ -7,7 +7,14 @@ from functools import partial
 
 from sqlmodel import col, select
 
-from adapters.contract import ButtonPressed, MessageReceived, Place, PlatformName, SpaceId
+from adapters.contract import (
+    ButtonPressed,
+    MessageReceived,
+    Place,
+    PlatformName,
+    Secret,
+    SpaceId,
+)
 from bot.checkins import export, rounds
 from bot.checkins.models import CheckinRound, CheckinSeries
 from bot.checkins.series import as_series
@@ -15,6 +22,7 @@ from bot.context import Context
 from bot.errors import NotYet, UserInputError
 from bot.grammar import QUOTES, CommandSpec, Flag, Invocation
 from bot.models import Role, Space
+from bot.numerals import row_id
 from bot.prompts import library_for
 from bot.recurrence import describe, next_times, parse_recurrence
 from bot.when import parse_duration, parse_when, zone
@@ -271,9 +279,10 @@ async def export_command(ctx: Context, inv: Invocation) -> None:
         raise UserInputError("Name a format: csv, json or md.", EXPORT_USAGE)
     fmt = inv.args[0].lower()
     if len(inv.args) == 2:
-        if not inv.args[1].isdigit():
+        round_id = row_id(inv.args[1])
+        if round_id is None:
             raise UserInputError("A round id is a number.", EXPORT_USAGE)
-        r = await ctx.session.get(CheckinRound, int(inv.args[1]))
+        r = await ctx.session.get(CheckinRound, round_id)
         if r is None or r.community_id != ctx.community.id:
             raise UserInputError(f"There is no check-in {inv.args[1][:20]}.", EXPORT_USAGE)
     else:
@@ -285,7 +294,8 @@ async def export_command(ctx: Context, inv: Invocation) -> None:
     await ctx.audit(ctx.community, ctx.member, "checkin.export", round_id=r.id, format=fmt)
     minutes = int(export.LINK_LIFETIME.total_seconds() // 60)
     await ctx.reply(
-        f"Check-in {r.id} as {fmt.upper()} (the link works for {minutes} minutes): {link}",
+        f"Check-in {r.id} as {fmt.upper()} (the link works for {minutes} minutes): ",
+        Secret(link, export.STORED),
         private=True,
     )
 

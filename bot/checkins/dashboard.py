@@ -19,12 +19,14 @@ from starlette.responses import PlainTextResponse, Response
 from bot.checkins import export
 from bot.checkins.models import CheckinAnswer, CheckinRound, RoundState
 from bot.dashboard.html import Html, join, tag
+from bot.dashboard.paging import pager, paging, search_box
 from bot.dashboard.section import Download, Section, View
 from bot.dashboard.svg import bar_chart
 from bot.models import Member
+from bot.numerals import row_id
 
 SHOWN = 20
-"""Rounds listed, newest first."""
+"""Rounds listed on a page, newest first."""
 CHARTED = 8
 """Rounds in the participation chart: as many as keep a date label readable under each."""
 LABELS = {"csv": "CSV", "json": "JSON", "md": "Markdown"}
@@ -34,16 +36,25 @@ Tallies = dict[int, Counter[bool]]
 
 
 async def render(view: View) -> Html:
+    page = paging(view, "checkins", SHOWN)
+    found = select(CheckinRound.id).where(CheckinRound.community_id == view.community.id)
+    if page.query:
+        found = found.where(col(CheckinRound.prompt).ilike(page.pattern(), escape="\\"))
+    total = (await view.session.exec(select(func.count()).select_from(found.subquery()))).one()
+    if not total and not page.query:
+        return tag("p", "No check-ins yet. A catalyst opens one with `checkin open`.")
     rounds = (
         await view.session.exec(
             select(CheckinRound)
-            .where(CheckinRound.community_id == view.community.id)
+            .where(col(CheckinRound.id).in_(found))
             .order_by(col(CheckinRound.opened_at).desc(), col(CheckinRound.id).desc())
-            .limit(SHOWN)
+            .offset(page.offset)
+            .limit(page.size)
         )
     ).all()
+    search = search_box(view, page, "Find check-ins by their question")
     if not rounds:
-        return tag("p", "No check-ins yet. A catalyst opens one with `checkin open`.")
+        return join(search, pager(view, page, total))
     ids = [r.id for r in rounds]
     tallies: Tallies = defaultdict(Counter)
     for round_id, passed, n in (
@@ -66,7 +77,7 @@ async def render(view: View) -> Html:
         _round(view, r, tallies[r.id or 0], named.get(r.id or 0, anonymous.get(r.id or 0, [])), i)
         for i, r in enumerate(rounds)
     )
-    return join(charts, tag("div", *listed, class_="rounds"))
+    return join(charts, search, tag("div", *listed, class_="rounds"), pager(view, page, total))
 
 
 Answer = tuple[str | None, str, bool]
@@ -220,14 +231,11 @@ def _round(
 
 async def serve(fmt: str, view: View, request: Request) -> Response:
     """One round of this community as a file, made by the same exporter as the chat's links."""
-    try:
-        round_id = int(request.query_params.get("round", ""))
-        r = await view.session.get(CheckinRound, round_id)
-        if r is None or r.community_id != view.community.id:
-            raise LookupError(round_id)
-        return export.file_response(await export.load_export(view.session, round_id), fmt)
-    except (ValueError, LookupError):
+    round_id = row_id(request.query_params.get("round"))
+    r = await view.session.get(CheckinRound, round_id) if round_id is not None else None
+    if r is None or r.community_id != view.community.id:
         return PlainTextResponse("There is no such check-in round.", status_code=404)
+    return export.file_response(await export.load_export(view.session, r.id or 0), fmt)
 
 
 DOWNLOADS: dict[str, Download] = {fmt: partial(serve, fmt) for fmt in export.FORMATS}

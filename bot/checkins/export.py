@@ -184,6 +184,10 @@ def render(export: Export, fmt: str) -> str:
     raise ValueError(f"unknown export format {fmt!r}")
 
 
+STORED = "(a download link, shown while it works; it is not kept)"
+"""What the web chat's store and the outbox hold in the link's place (`Secret`)."""
+
+
 def base_url(config: Config) -> str:
     web = config.model.web
     return (web.public_url or f"http://{web.host}:{web.port}").rstrip("/")

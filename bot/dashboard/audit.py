@@ -1,27 +1,42 @@
-"""The audit log section: what organisers changed, by whom and when, newest first."""
+"""The audit log section: what organisers changed, by whom and when, newest first, a page at
+a time and searchable by what was done or who did it."""
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
-from bot.dashboard.html import Html, tag
+from bot.dashboard.html import Html, join, tag
+from bot.dashboard.paging import pager, paging, search_box
 from bot.dashboard.section import Section, View
 from bot.models import AuditEntry, Member
 
-SHOWN = 100
-
 
 async def render(view: View) -> Html:
+    page = paging(view, "audit")
+    found = select(AuditEntry.id).where(AuditEntry.community_id == view.community.id)
+    if page.query:
+        by_name = select(Member.id).where(
+            col(Member.display_name).ilike(page.pattern(), escape="\\")
+        )
+        found = found.where(
+            col(AuditEntry.action).ilike(page.pattern(), escape="\\")
+            | col(AuditEntry.actor_member_id).in_(by_name)
+        )
+    total = (await view.session.exec(select(func.count()).select_from(found.subquery()))).one()
+    if not total and not page.query:
+        return tag("p", "Nothing has been changed yet.")
     entries = (
         await view.session.exec(
             select(AuditEntry)
-            .where(AuditEntry.community_id == view.community.id)
+            .where(col(AuditEntry.id).in_(found))
             .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
-            .limit(SHOWN)
+            .offset(page.offset)
+            .limit(page.size)
         )
     ).all()
+    search = search_box(view, page, "Find changes by what or who")
     if not entries:
-        return tag("p", "Nothing has been changed yet.")
+        return join(search, pager(view, page, total))
     ids = {e.actor_member_id for e in entries} | {
         e.detail["member_id"] for e in entries if isinstance(e.detail.get("member_id"), int)
     }
@@ -40,11 +55,12 @@ async def render(view: View) -> Html:
         )
         for e in entries
     ]
-    return tag(
+    table = tag(
         "div",
         tag("table", tag("thead", head), tag("tbody", *rows), class_="audit"),
         class_="table-wrap",
     )
+    return join(search, table, pager(view, page, total))
 
 
 def _details(detail: dict[str, object], names: dict[int | None, str]) -> str:

@@ -1,4 +1,4 @@
-"""The dashboard's one table: the one-time links that open a session."""
+"""The dashboard's tables: the one-time links that open a session, and the sessions."""
 
 from __future__ import annotations
 
@@ -18,3 +18,16 @@ class DashboardLink(SQLModel, table=True):
     member_id: int = Field(foreign_key="member.id", index=True)
     expires_at: datetime = utc_column()
     used: bool = False
+
+
+class DashboardSession(SQLModel, table=True):
+    """A signed-in organiser's session. The cookie holds its token, this table only the
+    token's hash, so a copy of the database opens no dashboard. Signing out and losing the
+    organiser role delete it; it ends after `auth.SESSION_IDLE` unused or `auth.SESSION_TTL`
+    after signing in, whichever comes first."""
+
+    __tablename__ = "dashboard_session"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    created_at: datetime = utc_column()
+    seen_at: datetime = utc_column()

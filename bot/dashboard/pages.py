@@ -6,6 +6,7 @@ forged or expired one, a used link, a missing CSRF token), so a probe learns not
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
@@ -19,9 +20,12 @@ from bot.dashboard.auth import (
     COOKIE,
     SESSION_TTL,
     Signer,
+    close_session,
     link_owner,
     load_secret,
+    open_session,
     redeem_link,
+    use_session,
 )
 from bot.dashboard.html import Html, join, tag
 from bot.dashboard.registry import SECTIONS
@@ -146,7 +150,11 @@ class Dashboard:
             tag(
                 "main",
                 tag("h1", "Organiser dashboard"),
-                tag("p", "This link works once and opens a session for the next 8 hours."),
+                tag(
+                    "p",
+                    "This link works once. The session it opens ends after 30 minutes unused, "
+                    "and after 8 hours at the latest.",
+                ),
                 form,
                 class_="signin",
             ),
@@ -158,10 +166,10 @@ class Dashboard:
             now = self.bot.clock.now()
             async with self.bot.db.session() as s:
                 member = await self._organiser(s, await redeem_link(s, form.get("token", ""), now))
+                assert member.id is not None
+                cookie = await open_session(s, member.id, now)
         except Forbidden:
             return forbidden()
-        assert member.id is not None
-        cookie = (await self.signer()).cookie(member.id, now)
         response = RedirectResponse("/dashboard", status_code=303, headers=HEADERS)
         response.set_cookie(
             COOKIE,
@@ -175,40 +183,55 @@ class Dashboard:
         return response
 
     async def logout(self, request: Request) -> Response:
+        """Ends the session on the server, not only in this browser: a copy of the cookie
+        stops working too."""
         try:
-            await self._checked_form(request)
+            _, cookie, _ = await self._checked_form(request)
         except Forbidden:
             return forbidden()
+        async with self.bot.db.session() as s:
+            await close_session(s, cookie)
         response = page("Signed out", tag("main", tag("p", "You are signed out."), class_="signin"))
         response.delete_cookie(COOKIE, path="/dashboard", httponly=True, samesite="strict")
         return response
 
-    async def _cookie(self, request: Request, s: AsyncSession) -> tuple[str, Member]:
+    async def _session(self, request: Request) -> tuple[str, int]:
+        """The request's session cookie and its member, if the session is live (and now
+        marked used); Forbidden otherwise."""
         cookie = request.cookies.get(COOKIE, "")
-        member_id = (await self.signer()).member_of(cookie, self.bot.clock.now())
-        return cookie, await self._organiser(s, member_id)
-
-    async def _checked_form(self, request: Request) -> dict[str, str]:
-        form = await read_form(request)
-        signer = await self.signer()
-        async with self.bot.db.reader() as s:
-            cookie, _ = await self._cookie(request, s)
-        if not signer.csrf_ok(cookie, form.get("csrf")):
+        async with self.bot.db.session() as s:
+            member_id = await use_session(s, cookie, self.bot.clock.now())
+        if member_id is None:
             raise Forbidden
-        return form
+        return cookie, member_id
 
-    async def _view(self, request: Request, s: AsyncSession) -> View:
-        cookie, member = await self._cookie(request, s)
+    async def _checked_form(self, request: Request) -> tuple[dict[str, str], str, int]:
+        """A form posted in a live session with its CSRF token: the form, cookie, member."""
+        form = await read_form(request)
+        cookie, member_id = await self._session(request)
+        if not (await self.signer()).csrf_ok(cookie, form.get("csrf")):
+            raise Forbidden
+        return form, cookie, member_id
+
+    async def _view(
+        self, s: AsyncSession, cookie: str, member_id: int, params: Mapping[str, str]
+    ) -> View:
+        member = await self._organiser(s, member_id)
         community = await s.get(Community, self.bot.community.id)
         assert community is not None
-        return View(self.bot.scope(s), community, member, (await self.signer()).csrf(cookie))
+        csrf = (await self.signer()).csrf(cookie)
+        return View(self.bot.scope(s), community, member, csrf, params)
 
     # --- the page, its forms and downloads --------------------------------------------------
 
     async def show(self, request: Request) -> Response:
+        try:
+            cookie, member_id = await self._session(request)
+        except Forbidden:
+            return forbidden()
         async with self.bot.db.reader() as s:
             try:
-                view = await self._view(request, s)
+                view = await self._view(s, cookie, member_id, dict(request.query_params))
             except Forbidden:
                 return forbidden()
             parts = [
@@ -248,11 +271,11 @@ class Dashboard:
         section = self.sections.get(request.path_params["section"])
         handler = section.forms.get(request.path_params["name"]) if section else None
         try:
-            form = await self._checked_form(request)
+            form, cookie, member_id = await self._checked_form(request)
             if section is None or handler is None:
                 raise Forbidden
             async with self.bot.db.session() as s:
-                view = await self._view(request, s)
+                view = await self._view(s, cookie, member_id, {})
                 await handler(view, form)
             view.scope.committed()
         except Forbidden:
@@ -280,9 +303,13 @@ class Dashboard:
     async def download(self, request: Request) -> Response:
         section = self.sections.get(request.path_params["section"])
         serve = section.downloads.get(request.path_params["name"]) if section else None
+        try:
+            cookie, member_id = await self._session(request)
+        except Forbidden:
+            return forbidden()
         async with self.bot.db.reader() as s:
             try:
-                view = await self._view(request, s)
+                view = await self._view(s, cookie, member_id, dict(request.query_params))
                 if serve is None:
                     raise Forbidden
             except Forbidden:

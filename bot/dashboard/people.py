@@ -3,25 +3,42 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from bot.dashboard.html import Html, join, tag
+from bot.dashboard.paging import pager, paging, search_box
 from bot.dashboard.section import Section, View
 from bot.dashboard.svg import bar_chart
 from bot.errors import UserInputError
 from bot.members import change_role
 from bot.merge import merge_members
 from bot.models import Identity, Member, Role
+from bot.numerals import row_id
 
 
 async def render(view: View) -> Html:
+    page = paging(view, "members")
+    everyone = select(Member.id).where(Member.community_id == view.community.id)
+    if page.query:
+        named = col(Member.display_name).ilike(page.pattern(), escape="\\")
+        on_platform = col(Member.id).in_(
+            select(Identity.member_id).where(
+                col(Identity.external_id).ilike(page.pattern(), escape="\\")
+            )
+        )
+        everyone = everyone.where(named | on_platform)
+    total = (await view.session.exec(select(func.count()).select_from(everyone.subquery()))).one()
+    if not total and not page.query:
+        return tag("p", "Nobody has talked to the bot yet.")
     members = (
         await view.session.exec(
             select(Member)
-            .where(Member.community_id == view.community.id)
+            .where(col(Member.id).in_(everyone))
             .order_by(col(Member.display_name), col(Member.id))
+            .offset(page.offset)
+            .limit(page.size)
         )
     ).all()
     identities = (
@@ -32,9 +49,6 @@ async def render(view: View) -> Html:
     platforms: dict[int, list[str]] = defaultdict(list)
     for i in identities:
         platforms[i.member_id].append(f"{i.platform}:{i.external_id}")
-    if not members:
-        return tag("p", "Nobody has talked to the bot yet.")
-    chart = _by_platform(members, identities)
     rows = [_row(view, m, sorted(platforms[m.id or 0])) for m in members]
     head = tag("tr", *(tag("th", h, scope="col") for h in ("Name", "Platforms", "Role", "Change")))
     table = tag(
@@ -42,7 +56,13 @@ async def render(view: View) -> Html:
         tag("table", tag("thead", head), tag("tbody", *rows), class_="members"),
         class_="table-wrap",
     )
-    return join(tag("div", chart, class_="chart-wrap"), table, _link_form(view))
+    return join(
+        tag("div", await _by_platform(view), class_="chart-wrap"),
+        search_box(view, page, "Find a member by name or platform id"),
+        table if rows else "",
+        pager(view, page, total),
+        _link_form(view),
+    )
 
 
 def _link_form(view: View) -> Html:
@@ -63,17 +83,20 @@ def _link_form(view: View) -> Html:
     )
 
 
-def _by_platform(members: Sequence[Member], identities: Sequence[Identity]) -> Html:
-    """People per platform, a bar per role: where the community lives, and who leads there."""
-    role_of = {m.id: Role(m.role) for m in members}
-    names = sorted({i.platform for i in identities})
-    series = {
-        f"{r.label}s": [
-            sum(1 for i in identities if i.platform == p and role_of[i.member_id] is r)
-            for p in names
-        ]
-        for r in Role
-    }
+async def _by_platform(view: View) -> Html:
+    """People per platform, a bar per role: where the community lives, and who leads there
+    (counted by the database, so the chart covers everyone, not only the page shown)."""
+    counts = (
+        await view.session.exec(
+            select(Identity.platform, Member.role, func.count())
+            .join(Member, col(Member.id) == col(Identity.member_id))
+            .where(Member.community_id == view.community.id)
+            .group_by(col(Identity.platform), col(Member.role))
+        )
+    ).all()
+    names = sorted({platform for platform, _, _ in counts})
+    tally = {(platform, Role(role)): n for platform, role, n in counts}
+    series = {f"{r.label}s": [tally.get((p, r), 0) for p in names] for r in Role}
     return bar_chart(names, series, title="People per platform, by role", height=180)
 
 
@@ -109,7 +132,8 @@ def _row(view: View, m: Member, platforms: list[str]) -> Html:
 async def change(view: View, form: Mapping[str, str]) -> None:
     """The role form: the same rule and audit entry as the `role` command."""
     raw_id, raw_role = form.get("member", ""), form.get("role", "")
-    target = await view.session.get(Member, int(raw_id)) if raw_id.isdigit() else None
+    member_id = row_id(raw_id)
+    target = await view.session.get(Member, member_id) if member_id is not None else None
     if target is None or target.community_id != view.community.id:
         raise UserInputError("That member is not in this community.")
     try:

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from sqlalchemy import update
-from sqlmodel import col, select
-
-from adapters.codec import decode_action, encode_action
-from adapters.contract import ActionResult, Direct, SendMessage
-from bot.context import Context, Scope
+from adapters.contract import Direct, Secret
+from bot.context import Context
 from bot.dashboard import pages
 from bot.dashboard.auth import issue_link, token_hash
 from bot.errors import UserInputError
 from bot.grammar import CommandSpec, Invocation
-from bot.models import OutboxRow, Role
+from bot.models import Role
 from bot.router import Router
 
-DELIVERED = "(a dashboard sign-in link was here; it is not kept once delivered)"
+STORED = "(a one-time sign-in link, shown while it works; it is not kept)"
+"""What the web chat's store and the outbox hold in the link's place (`Secret`)."""
 
 
 async def me_dashboard(ctx: Context, inv: Invocation) -> None:
@@ -35,22 +30,11 @@ async def me_dashboard(ctx: Context, inv: Invocation) -> None:
     key = f"dashboard:{token_hash(token)[:32]}"
     await ctx.send(
         private,
-        f"Your dashboard link, for you only: {link}\n"
-        "It works once, within the next 15 minutes. Don't forward it.",
+        "Your dashboard link, for you only: ",
+        Secret(link, STORED),
+        "\nIt works once, within the next 15 minutes. Don't forward it.",
         key=key,
-        on_result=f"dashboard-link:{key}",
     )
-
-
-async def forget_link(scope: Scope, key: str, result: ActionResult) -> None:
-    """Once the platform has the link, the outbox keeps only a note that it was sent."""
-    stored = (await scope.session.exec(select(OutboxRow.action).where(OutboxRow.key == key))).one()
-    action = decode_action(dict(stored))
-    if isinstance(action, SendMessage):
-        redacted = encode_action(replace(action, text=(DELIVERED,)))
-        await scope.session.exec(
-            update(OutboxRow).where(col(OutboxRow.key) == key).values(action=redacted)
-        )
 
 
 router = Router(
@@ -65,6 +49,5 @@ router = Router(
             takes_rest=False,
         )
     ],
-    results={"dashboard-link": forget_link},
     http=[pages.routes],
 )

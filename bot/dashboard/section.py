@@ -33,6 +33,8 @@ class View:
     community: Community
     organiser: Member
     csrf: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    """The page's query parameters: where each list is (`bot.dashboard.paging`)."""
 
     @property
     def bot(self) -> Bot:

@@ -37,6 +37,7 @@ from bot.events.occurrences import (
 from bot.events.plan import ensure_plans, on_plan, plan_next, replan
 from bot.grammar import CommandSpec, Flag, Invocation
 from bot.models import Community, Member, Role
+from bot.numerals import row_id
 from bot.recurrence import describe, next_times, parse_recurrence
 from bot.router import Router
 from bot.when import parse_duration, parse_offsets, parse_when, zone
@@ -180,9 +181,10 @@ async def event_list(ctx: Context, inv: Invocation) -> None:
 
 
 async def event_cancel(ctx: Context, inv: Invocation) -> None:
-    if not inv.args or not inv.args[0].isdigit():
+    event_id = row_id(inv.args[0]) if inv.args else None
+    if event_id is None:
         raise UserInputError("Name the event by its number.", inv.spec.usage)
-    event = await ctx.session.get(Event, int(inv.args[0]))
+    event = await ctx.session.get(Event, event_id)
     if event is None or event.community_id != ctx.community.id or event.cancelled:
         raise UserInputError(f"There is no event {inv.args[0][:12]} to cancel.", inv.spec.usage)
     if len(inv.args) > 1:
@@ -283,7 +285,8 @@ class ImportJob:
 async def import_calendar(bot: Bot, job: ImportJob) -> None:
     """Read the calendar, then import it in a transaction of its own and report."""
     try:
-        data = await ical.read_source(job.source)
+        allow_private = bot.config.model.events.allow_private_urls
+        data = await ical.read_source(job.source, allow_private=allow_private)
         async with bot.transaction() as scope:
             community = await scope.session.get(Community, bot.community.id)
             member = await scope.session.get(Member, job.member_id)
@@ -384,9 +387,10 @@ async def nudge_failures(ctx: Context, inv: Invocation) -> None:
 
 
 async def nudge_retry(ctx: Context, inv: Invocation) -> None:
-    if len(inv.args) != 1 or not inv.args[0].isdigit():
+    outbox_id = row_id(inv.args[0]) if len(inv.args) == 1 else None
+    if outbox_id is None:
         raise UserInputError("Name the failed delivery by its number.", inv.spec.usage)
-    row = await requeue(ctx, ctx.community, ctx.member, int(inv.args[0]))
+    row = await requeue(ctx, ctx.community, ctx.member, outbox_id)
     await ctx.reply(f"Delivery {row.id} is queued again.", private=True)
 
 

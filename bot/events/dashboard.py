@@ -14,18 +14,20 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot.dashboard.html import Html, join, tag
+from bot.dashboard.paging import pager, paging, search_box
 from bot.dashboard.section import Section, View
 from bot.errors import UserInputError
-from bot.events.failures import dead_letters, preview, requeue
+from bot.events.failures import dead_count, dead_letters, preview, requeue
 from bot.events.ical import calendar_path
 from bot.events.models import Event
 from bot.events.nudges import offset_words
 from bot.events.occurrences import next_occurrence, recurrence
 from bot.models import Member, OutboxRow, OutboxState
+from bot.numerals import row_id
 from bot.recurrence import describe
 
 SHOWN = 20
-"""Events, next nudges and dead letters listed, each."""
+"""Events, next nudges and dead letters listed on a page, each."""
 
 
 async def render(view: View) -> Html:
@@ -62,8 +64,11 @@ async def _events(view: View) -> Html:
     )
     if not ahead:
         return tag("p", "No upcoming events. An organiser adds one with `event add`.")
+    page = paging(view, "events", SHOWN)
+    wanted = page.query.casefold()
+    found = [(at, e) for at, e in ahead if wanted in e.title.casefold()]
     rows = []
-    for at, e in ahead[:SHOWN]:
+    for at, e in found[page.offset : page.offset + page.size]:
         rule = recurrence(e)
         nudges = []
         if e.remind:
@@ -82,10 +87,10 @@ async def _events(view: View) -> Html:
                 data_event=e.id,
             )
         )
-    more = len(ahead) - SHOWN
     return join(
-        _table("events", ("Event", "Next", "Repeats", "Nudges", "Calendar"), rows),
-        tag("p", f"… and {more} more.") if more > 0 else "",
+        search_box(view, page, "Find events by title"),
+        _table("events", ("Event", "Next", "Repeats", "Nudges", "Calendar"), rows) if rows else "",
+        pager(view, page, len(found)),
     )
 
 
@@ -112,6 +117,7 @@ async def _nudges(view: View) -> Html:
         class_="tally",
         aria_label="Nudges per delivery state",
     )
+    page = paging(view, "nudges", SHOWN)
     pending = (
         await view.session.exec(
             select(OutboxRow, Member)
@@ -121,7 +127,8 @@ async def _nudges(view: View) -> Html:
                 col(OutboxRow.state) == OutboxState.PENDING,
             )
             .order_by(col(OutboxRow.next_attempt_at), col(OutboxRow.id))
-            .limit(SHOWN)
+            .offset(page.offset)
+            .limit(page.size)
         )
     ).all()
     rows = [
@@ -139,12 +146,13 @@ async def _nudges(view: View) -> Html:
         if rows
         else tag("p", "Nothing is waiting to be sent.")
     )
-    return join(tally, listed)
+    return join(tally, listed, pager(view, page, counts.get(OutboxState.PENDING, 0)))
 
 
 async def _dead(view: View) -> Html:
-    dead = await dead_letters(view.scope, SHOWN)
-    if not dead:
+    page = paging(view, "dead", SHOWN)
+    dead = await dead_letters(view.scope, page.size, page.offset)
+    if not dead and page.number == 1:
         return tag("p", "No failed deliveries.")
     ids = {row.recipient_member_id for row in dead} - {None}
     names = {
@@ -172,7 +180,11 @@ async def _dead(view: View) -> Html:
                 data_outbox=row.id,
             )
         )
-    return _table("dead", ("Platform", "To", "Last tried", "Error", "Text", "Retry"), rows)
+    total = await dead_count(view.scope)
+    return join(
+        _table("dead", ("Platform", "To", "Last tried", "Error", "Text", "Retry"), rows),
+        pager(view, page, total),
+    )
 
 
 def _when(view: View, at: datetime) -> Html:
@@ -181,10 +193,10 @@ def _when(view: View, at: datetime) -> Html:
 
 async def retry(view: View, form: Mapping[str, str]) -> None:
     """The Retry button: the same requeue and audit entry as `nudge retry`."""
-    raw = form.get("outbox", "")
-    if not raw.isdigit() or len(raw) > 12:
+    outbox_id = row_id(form.get("outbox"))
+    if outbox_id is None:
         raise UserInputError("Name the failed delivery by its number.")
-    await requeue(view.scope, view.community, view.organiser, int(raw), via="dashboard")
+    await requeue(view.scope, view.community, view.organiser, outbox_id, via="dashboard")
 
 
 section = Section("events", "Events and nudges", render, forms={"retry": retry})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from adapters.codec import decode_action
 from adapters.contract import SendMessage, plain_text
@@ -20,16 +20,27 @@ from bot.models import Community, Member, OutboxRow, OutboxState
 URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 
 
-async def dead_letters(scope: Scope, limit: int) -> Sequence[OutboxRow]:
-    """The newest dead outbox rows."""
+async def dead_letters(scope: Scope, limit: int, offset: int = 0) -> Sequence[OutboxRow]:
+    """The newest dead outbox rows (skipping the `offset` newest)."""
     return (
         await scope.session.exec(
             select(OutboxRow)
             .where(col(OutboxRow.state) == OutboxState.DEAD)
             .order_by(col(OutboxRow.id).desc())
+            .offset(offset)
             .limit(limit)
         )
     ).all()
+
+
+async def dead_count(scope: Scope) -> int:
+    return (
+        await scope.session.exec(
+            select(func.count())
+            .select_from(OutboxRow)
+            .where(col(OutboxRow.state) == OutboxState.DEAD)
+        )
+    ).one()
 
 
 def preview(row: OutboxRow, length: int = 60) -> str:

@@ -30,6 +30,7 @@ from bot.events import occurrences
 from bot.events.calendars import YEAR, ImportReport, Series, compare, read_calendar, split_series
 from bot.events.models import Event
 from bot.events.plan import replan
+from bot.public_http import Refused, stream_public
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -65,10 +66,12 @@ def calendar_url(bot: Bot, event: Event) -> str:
 # --- reading ------------------------------------------------------------------------------
 
 
-async def read_source(source: str) -> bytes:
-    """The bytes of an .ics file path or http(s) URL, at most 5 MB, or a `UserInputError`."""
+async def read_source(source: str, *, allow_private: bool = False) -> bytes:
+    """The bytes of an .ics file path or http(s) URL, at most 5 MB, or a `UserInputError`.
+    A URL is fetched only from the public internet unless `allow_private`
+    (`[events] allow_private_urls`)."""
     if "://" in source:
-        return await fetch(source)
+        return await fetch(source, allow_private=allow_private)
     return await asyncio.to_thread(read_file, source)
 
 
@@ -86,14 +89,14 @@ def read_file(source: str) -> bytes:
         ) from None
 
 
-async def fetch(url: str) -> bytes:
+async def fetch(url: str, *, allow_private: bool) -> bytes:
     if urlsplit(url).scheme.lower() not in ("http", "https"):
         raise UserInputError("A calendar address starts with http:// or https://.", IMPORT_USAGE)
     body = bytearray()
     try:
         async with (
-            httpx.AsyncClient(timeout=FETCH_TIMEOUT, follow_redirects=True) as client,
-            client.stream("GET", url) as response,
+            httpx.AsyncClient(timeout=FETCH_TIMEOUT) as client,
+            stream_public(client, url, allow_private=allow_private) as response,
         ):
             if response.status_code != 200:
                 raise UserInputError(
@@ -106,7 +109,9 @@ async def fetch(url: str) -> bytes:
                 body += chunk
                 if len(body) > MAX_BYTES:
                     raise too_big()
-    except httpx.HTTPError as exc:
+    except Refused as exc:
+        raise UserInputError(exc.reason, IMPORT_USAGE) from None
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise UserInputError(
             f"I could not fetch that calendar ({type(exc).__name__}).", IMPORT_USAGE
         ) from None
@@ -210,7 +215,7 @@ async def import_offline(config: Config, source: str) -> str:
     from bot.db import Database
     from bot.routers import ROUTERS
 
-    data = await read_source(source)
+    data = await read_source(source, allow_private=config.model.events.allow_private_urls)
     db = Database(config.database_url())
     try:
         await db.upgrade()

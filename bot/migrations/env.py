@@ -14,6 +14,9 @@ with engine.connect() as connection:
         connection=connection,
         target_metadata=bot.schema.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        on_version_apply=lambda step, **_: config.attributes["applied"].extend(
+            step.up_revision_ids
+        ),
     )
     with context.begin_transaction():
         context.run_migrations()
