@@ -213,6 +213,9 @@ class Capability(enum.StrEnum):
     PRESENCE = "presence"
     IDEMPOTENT_SEND = "idempotent send"
     NATIVE_EVENTS = "native scheduled events"
+    ONE_RECEIVER = "one receiving connection"
+    """The platform allows one receiving connection per account (a Matrix sync loop, a
+    Discord gateway shard): of several processes, only the elected one starts the adapter."""
 
 
 ACTION_NEEDS: Mapping[type[Action], Capability | None] = {
@@ -257,6 +260,15 @@ class Adapter(Protocol):
     async def present(self, place: Place) -> Sequence[Actor]:
         """Who the platform reports as present in a space (needs `Capability.PRESENCE`)."""
         ...
+
+
+@runtime_checkable
+class ReportsConnection(Protocol):
+    """An adapter holding a connection to its platform (a sync loop, a gateway) says whether
+    it is up; the bot reports it at `/readyz`. Adapters without one leave this out."""
+
+    @property
+    def connected(self) -> bool: ...
 
 
 def require(adapter: Adapter, action: Action) -> None:

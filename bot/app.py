@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from adapters.contract import Adapter, PlatformName
+from adapters.contract import Adapter, Capability, PlatformName
 from bot.clock import Clock, SystemClock
+from bot.cluster import Cluster, Hook
 from bot.config import Config
 from bot.core import Bot
 from bot.db import Database, sync_url
 from bot.delivery import Outbox
+from bot.probes import probe_routes
 from bot.router import Router
 from bot.routers import ROUTERS
 from bot.scheduler import APScheduler, Scheduler
@@ -69,6 +71,27 @@ class Running:
     timers: Timers
     web: WebServer | None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    cluster: Cluster | None = None
+
+    def receiver_role(self, adapter: Adapter, background: bool) -> tuple[Hook, Hook]:
+        """A platform that allows one receiving connection: its adapter, and the outbox that
+        sends through it, run on the process holding its lease."""
+        outbox = self.outboxes[adapter.platform]
+        running: list[asyncio.Task[None]] = []
+
+        async def gain() -> None:
+            await adapter.start(self.bot.handle)
+            self.bot.on_hand_off(adapter.platform, outbox.take)
+            if background:
+                running.append(asyncio.create_task(outbox.run()))
+
+        async def lose() -> None:
+            self.bot.no_hand_off(adapter.platform)
+            await _cancel(running)
+            running.clear()
+            await adapter.stop()
+
+        return gain, lose
 
     async def settle(self) -> None:
         """Finish background work, fire what is due and deliver what is queued until nothing
@@ -109,24 +132,31 @@ async def running(
         stack.push_async_callback(bot.stop_background)
         await bot.prepare()
         outboxes = {a.platform: Outbox(bot, a) for a in found}
-        for outbox in outboxes.values():
-            recovered = await outbox.recover()
-            if recovered:
-                log.warning(
-                    "%d %s deliveries were in flight at the last stop; resending",
-                    recovered,
-                    outbox.platform,
-                )
+        bot.metrics.watch(outboxes)
         timers = Timers(bot)
         await scheduler.start(bot.fire_series)
         stack.push_async_callback(scheduler.stop)
+        cluster = Cluster(bot)
+        elected = [a for a in found if Capability.ONE_RECEIVER in a.capabilities]
+        for adapter in elected:  # until this process leads it, its rows wait in the queue
+            bot.no_hand_off(adapter.platform)
+        run = Running(bot, outboxes, timers, None, cluster=cluster)
+        cluster.role("scheduler", *_scheduler_role(scheduler, outboxes.values()))
+        for adapter in elected:
+            cluster.role(f"receive:{adapter.platform}", *run.receiver_role(adapter, background))
+        stack.push_async_callback(cluster.release)
+        await cluster.tick()  # alone, this process leads everything from the start
+        for outbox in outboxes.values():
+            await _recover(outbox)
         for adapter in found:
-            await adapter.start(bot.handle)
-            stack.push_async_callback(adapter.stop)
+            if adapter not in elected:
+                await adapter.start(bot.handle)
+                stack.push_async_callback(adapter.stop)
         web = None
         if serve:
             routes = [r for a in found for r in getattr(a, "http_routes", list)()]
             routes += [route for r in routers for make in r.http for route in make(bot)]
+            routes += probe_routes(bot, found)
             web = WebServer(
                 build_app(routes),
                 host or config.model.web.host,
@@ -136,12 +166,45 @@ async def running(
             stack.push_async_callback(web.stop)
             host = f"[{web.host}]" if ":" in web.host else web.host
             bot.web_url = bot.web_url or f"http://{host}:{web.port}"
-        run = Running(bot, outboxes, timers, web)
+        run.web = web
         if background:
-            run.tasks = [asyncio.create_task(o.run()) for o in outboxes.values()]
+            elected_platforms = {a.platform for a in elected}
+            run.tasks = [
+                asyncio.create_task(o.run())
+                for o in outboxes.values()
+                if o.platform not in elected_platforms
+            ]
             run.tasks.append(asyncio.create_task(timers.run()))
+            run.tasks.append(asyncio.create_task(cluster.run()))
             stack.push_async_callback(_cancel, run.tasks)
         yield run
+
+
+async def _recover(outbox: Outbox) -> None:
+    recovered = await outbox.recover()
+    if recovered:
+        log.warning(
+            "%d %s deliveries were claimed by a process that is gone; resending",
+            recovered,
+            outbox.platform,
+        )
+
+
+def _scheduler_role(scheduler: Scheduler, outboxes: Iterable[Outbox]) -> tuple[Hook, Hook, Hook]:
+    """The scheduler's leader fires the series and puts back what dead processes held."""
+
+    async def gain() -> None:
+        scheduler.lead(True)
+
+    async def lose() -> None:
+        scheduler.lead(False)
+
+    async def duty() -> None:
+        scheduler.lead(True)
+        for outbox in outboxes:
+            await _recover(outbox)
+
+    return gain, lose, duty
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import __version__
+from bot import __version__, logs
 from bot.config import Config, load_config
 from bot.errors import ConfigError
 
@@ -47,6 +47,7 @@ def load(args: argparse.Namespace) -> Config:
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = load(args)
+    logs.configure(config)
     try:  # uvloop comes with uvicorn[standard] where it has wheels; its loop costs less
         import uvloop
     except ImportError:
@@ -215,11 +216,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(None)
     args = parser().parse_args(argv)
     try:
         code: int = args.func(args)

@@ -158,6 +158,12 @@ class PromptsSection(Section):
     extra_dirs: list[Path] = Field(default_factory=list)
 
 
+class LoggingSection(Section):
+    format: Literal["text", "json"] = "text"
+    """`json`: one JSON object a line, for a log collector; `text` for a terminal."""
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
 class ConfigModel(Section):
     community: CommunitySection = Field(default_factory=CommunitySection)
     storage: StorageSection = Field(default_factory=StorageSection)
@@ -165,6 +171,7 @@ class ConfigModel(Section):
     delivery: DeliverySection = Field(default_factory=DeliverySection)
     prompts: PromptsSection = Field(default_factory=PromptsSection)
     matrix: MatrixSection | None = None
+    logging: LoggingSection = Field(default_factory=LoggingSection)
 
 
 class Config:

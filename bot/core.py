@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -36,6 +40,7 @@ from bot.context import Context, Scope, insert_ignore
 from bot.db import Database, savepoint
 from bot.errors import PermissionDenied, UserInputError
 from bot.grammar import CommandTable, Invocation
+from bot.metrics import Metrics
 from bot.models import Claimed, Community, Identity, Member, Role, SeenEvent, Space
 from bot.router import ResultHook, Router, TimerHandler
 from bot.scheduler import ManualScheduler, Scheduler
@@ -60,6 +65,15 @@ MEMBER_OF_ACCOUNT = (
     )
 )
 """Built once, run for every inbound event: building an ORM select costs more than running it."""
+
+KINDS: dict[type[Inbound], str] = {
+    MessageReceived: "message",
+    CommandInvoked: "command",
+    ButtonPressed: "button",
+    ReactionAdded: "reaction",
+    MemberJoined: "member_joined",
+}
+"""The `kind` label of an event in the metrics."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +120,11 @@ class Bot:
         """Spaces known to have their row, so most events skip inserting it."""
         self._inbound = GroupCommit(self._handle_batch, limit=INBOUND_BATCH)
         self._background: set[asyncio.Task[None]] = set()
+        self.metrics = Metrics()
+        self.process_id = f"{socket.gethostname()[:60]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        """This process among those sharing the database (`bot.cluster`)."""
+        self.processes = 1
+        """How many processes share the database now, as last counted (`bot.cluster`)."""
 
     # --- wiring ---------------------------------------------------------------------------
 
@@ -120,6 +139,10 @@ class Bot:
     def on_hand_off(self, platform: str, take: Callable[[Claimed], None]) -> None:
         """Let an outbox take rows queued already claimed (`Scope.perform`), once committed."""
         self._takers[platform] = take
+
+    def no_hand_off(self, platform: str) -> None:
+        """The platform's outbox stopped here (another process leads it): queue its rows."""
+        self._takers.pop(platform, None)
 
     def takes_hand_offs(self, platform: str) -> bool:
         return platform in self._takers
@@ -167,6 +190,7 @@ class Bot:
         adapter = self.adapters.get(event.platform)
         if adapter is not None and event.actor.user_id == adapter.self_id:
             return
+        self.metrics.inbound_for(event.platform, KINDS.get(type(event), "other")).inc()
         await self._inbound.submit(event)
 
     async def _handle_batch(self, events: list[Inbound]) -> list[None]:
@@ -189,6 +213,14 @@ class Bot:
     async def _handle_in(self, s: Any, event: Inbound) -> Context | None:
         """Handle one event in a savepoint: a failure undoes only this event's changes, and
         the caller is answered (with a short apology for anything but bad input)."""
+        started = time.perf_counter()
+        try:
+            return await self._handle_or_answer(s, event)
+        finally:
+            kind = KINDS.get(type(event), "other")
+            self.metrics.handler_for(kind).observe(time.perf_counter() - started)
+
+    async def _handle_or_answer(self, s: Any, event: Inbound) -> Context | None:
         try:
             async with savepoint(s):
                 ctx = await self._context(s, event)
