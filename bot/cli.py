@@ -93,6 +93,20 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, backup_sqlite, default_target
+
+    config = load(args)
+    target = args.output or default_target(config.data_dir)
+    try:
+        written = backup_sqlite(config.database_url(), target)
+    except BackupError as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up to {written}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from bot.checkins.export import write_export
 
@@ -174,6 +188,18 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--config", type=Path)
     up.add_argument("--data-dir", type=Path)
     up.set_defaults(func=cmd_db_upgrade)
+
+    bk = sub.add_parser(
+        "backup",
+        help="copy the SQLite database, even while the bot runs",
+        description="Write a consistent copy of the SQLite database (PostgreSQL: use pg_dump).",
+    )
+    bk.add_argument(
+        "--output", type=Path, help="the new file (default <data_dir>/backups/<time>.db)"
+    )
+    bk.add_argument("--config", type=Path)
+    bk.add_argument("--data-dir", type=Path)
+    bk.set_defaults(func=cmd_backup)
 
     exp = sub.add_parser(
         "export",

@@ -119,7 +119,8 @@ class Cluster:
             for name in [f"{PROCESS}{self.process_id}", *self.roles]:
                 if await self._take(s, name, now, until):
                     held.add(name)
-            alive = (await s.exec(select(func.count()).select_from(alive_processes(now).subquery()))).one()
+            counting = select(func.count()).select_from(alive_processes(now).subquery())
+            alive = (await s.exec(counting)).one()
         self.bot.processes = max(1, int(alive))
         return held & set(self.roles)
 

@@ -325,7 +325,7 @@ class Outbox:
             label = "rate_limited" if limited else "retry"
         else:
             label = str(values["state"])
-        self.bot.metrics.deliveries.labels(self.platform, label).inc()
+        self.bot.metrics.delivered(self.platform, label).inc()
 
     async def _apply(self, scope: Scope, row: Claimed, outcome: Any) -> dict[str, Any]:
         """The columns to write for a row's outcome (and its result hook, once sent)."""

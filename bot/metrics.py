@@ -127,7 +127,7 @@ class Metrics:
             for kind in KINDS:
                 self.inbound_for(platform, kind)
             for outcome in OUTCOMES:
-                self.deliveries.labels(platform, outcome)
+                self.delivered(platform, outcome)
         for kind in KINDS:
             self.handler_for(kind)
 
@@ -135,6 +135,10 @@ class Metrics:
     def inbound_for(self, platform: str, kind: str) -> Counter:
         """The child for one label pair, found once: `labels()` each time costs more."""
         return self.inbound.labels(platform, kind)
+
+    @functools.cache  # noqa: B019
+    def delivered(self, platform: str, outcome: str) -> Counter:
+        return self.deliveries.labels(platform, outcome)
 
     @functools.cache  # noqa: B019
     def handler_for(self, kind: str) -> Histogram:
