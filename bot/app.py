@@ -156,7 +156,9 @@ async def running(
         if serve:
             routes = [r for a in found for r in getattr(a, "http_routes", list)()]
             routes += [route for r in routers for make in r.http for route in make(bot)]
-            routes += probe_routes(bot, found)
+            routes += probe_routes(
+                bot, found, lambda a: a not in elected or f"receive:{a.platform}" in cluster.leading
+            )
             web = WebServer(
                 build_app(routes),
                 host or config.model.web.host,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import text
 from starlette.requests import Request
@@ -34,7 +34,11 @@ async def database_answers(bot: Bot) -> bool:
     return True
 
 
-def probe_routes(bot: Bot, adapters: Sequence[Adapter]) -> list[BaseRoute]:
+def probe_routes(
+    bot: Bot, adapters: Sequence[Adapter], runs_here: Callable[[Adapter], bool]
+) -> list[BaseRoute]:
+    """`runs_here` tells the adapters this process started from those another one leads."""
+
     async def metrics(request: Request) -> Response:
         body = await bot.metrics.exposition(bot.db, bot.clock.now())
         return Response(body, media_type=CONTENT_TYPE)
@@ -42,7 +46,7 @@ def probe_routes(bot: Bot, adapters: Sequence[Adapter]) -> list[BaseRoute]:
     async def readyz(request: Request) -> Response:
         checks = {"database": await database_answers(bot)}
         for adapter in adapters:
-            if isinstance(adapter, ReportsConnection):
+            if isinstance(adapter, ReportsConnection) and runs_here(adapter):
                 checks[f"adapter:{adapter.platform}"] = adapter.connected
         ready = all(checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
