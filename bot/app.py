@@ -22,6 +22,7 @@ from bot.core import Bot
 from bot.db import Database, sync_url
 from bot.delivery import Outbox
 from bot.probes import probe_routes
+from bot.pubsub import PubSub
 from bot.router import Router
 from bot.routers import ROUTERS
 from bot.scheduler import APScheduler, Scheduler
@@ -31,7 +32,9 @@ from bot.web import WebServer, build_app
 log = logging.getLogger(__name__)
 
 
-def platform_adapters(config: Config, db: Database, clock: Clock) -> list[Adapter]:
+def platform_adapters(
+    config: Config, db: Database, clock: Clock, pubsub: PubSub | None = None
+) -> list[Adapter]:
     """The adapters the config asks for; the web chat is always there."""
     from adapters.webchat.adapter import WebChat
 
@@ -41,7 +44,7 @@ def platform_adapters(config: Config, db: Database, clock: Clock) -> list[Adapte
         if web.auth == "token"
         else None
     )
-    found: list[Adapter] = [WebChat(db, clock, bot_name=web.bot_name, tokens=tokens)]
+    found: list[Adapter] = [WebChat(db, clock, bot_name=web.bot_name, tokens=tokens, pubsub=pubsub)]
     if config.model.matrix is not None:
         from adapters.matrix import MatrixAdapter
 
@@ -124,13 +127,19 @@ async def running(
         db = Database(config.database_url())
         stack.push_async_callback(db.close)
         await db.upgrade()
-        found = list(adapters) if adapters is not None else platform_adapters(config, db, clock)
+        pubsub = PubSub(config.database_url())
+        found = (
+            list(adapters) if adapters is not None else platform_adapters(config, db, clock, pubsub)
+        )
         if scheduler is None:
             grace = timedelta(minutes=config.model.delivery.grace_minutes)
             scheduler = APScheduler(scheduler_store_url(config), grace)
         bot = Bot(config, db, clock, routers, {a.platform: a for a in found}, scheduler)
         stack.push_async_callback(bot.stop_background)
         await bot.prepare()
+        bot.listen(pubsub)
+        await pubsub.start()
+        stack.push_async_callback(pubsub.stop)
         outboxes = {a.platform: Outbox(bot, a) for a in found}
         bot.metrics.watch(outboxes)
         timers = Timers(bot)

@@ -42,6 +42,7 @@ from bot.errors import PermissionDenied, UserInputError
 from bot.grammar import CommandTable, Invocation
 from bot.metrics import Metrics
 from bot.models import Claimed, Community, Identity, Member, Role, SeenEvent, Space
+from bot.pubsub import RESYNC, PubSub
 from bot.router import ResultHook, Router, TimerHandler
 from bot.scheduler import ManualScheduler, Scheduler
 
@@ -125,6 +126,7 @@ class Bot:
         """This process among those sharing the database (`bot.cluster`)."""
         self.processes = 1
         """How many processes share the database now, as last counted (`bot.cluster`)."""
+        self.pubsub: PubSub | None = None
 
     # --- wiring ---------------------------------------------------------------------------
 
@@ -151,10 +153,23 @@ class Bot:
         self._takers[platform](row)
 
     def wake(self, names: Iterable[str]) -> None:
-        for name in names:
+        """Wake the workers for queued work, here and in the other processes."""
+        names = list(names)
+        self._wake_here(names)
+        if names and self.pubsub is not None:
+            self.pubsub.publish("wake", names)
+
+    def _wake_here(self, names: Any) -> None:
+        """Wake these workers of this process (all of them after a lost connection)."""
+        for name in self._wakers if names == RESYNC else names:
             waker = self._wakers.get(name)
             if waker:
                 waker()
+
+    def listen(self, pubsub: PubSub) -> None:
+        """Be woken by, and wake, the other processes sharing the database."""
+        self.pubsub = pubsub
+        pubsub.subscribe("wake", self._wake_here)
 
     async def prepare(self) -> None:
         """Create or update the community from the config, then run the routers' start hooks."""
