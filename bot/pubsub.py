@@ -33,6 +33,7 @@ Listener = Callable[[Any], None]
 MAX_PAYLOAD = 7_000
 """Bytes a note may take (PostgreSQL refuses payloads of 8,000 or more)."""
 RECONNECT_AFTER = 1.0
+FLUSH_ON_STOP = 1.0
 RESYNC = "__resync__"
 """What listeners are given after a reconnect: notes may have been missed meanwhile."""
 
@@ -59,6 +60,7 @@ class PubSub:
         self._queued = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.listening = asyncio.Event()
+        self._sending = False
 
     def subscribe(self, topic: str, listener: Listener) -> None:
         """Call `listener(data)` for each note on `topic` from another process (and with
@@ -81,6 +83,11 @@ class PubSub:
                 await self.listening.wait()
 
     async def stop(self) -> None:
+        """Send what is queued (for at most a second), then stop."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FLUSH_ON_STOP):
+                while self._tasks and (self._outgoing or self._sending):
+                    await asyncio.sleep(0.01)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -172,7 +179,11 @@ class PubSub:
                             continue
                         calls = ", ".join(["pg_notify(%s, %s)"] * len(payloads))
                         args = [x for p in payloads for x in (self.channel, p)]
-                        await conn.execute(f"SELECT {calls}", args)
+                        self._sending = True
+                        try:
+                            await conn.execute(f"SELECT {calls}", args)
+                        finally:
+                            self._sending = False
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

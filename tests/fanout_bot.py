@@ -15,6 +15,8 @@ import signal
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import text
+
 from bot.app import running
 from bot.config import parse_config
 from bot.context import insert_many_ignore
@@ -97,6 +99,11 @@ async def seed(url: str, members: int, *, nudges: int = 1, due: datetime | None 
                 )
             )
             s.add(Timer(key=f"nudge:{n}", kind="nudge.send", ref=str(n), due_at=due or now))
+        if not db.is_sqlite:  # ids were given: move the sequence past them for later members
+            await s.exec(
+                text("SELECT setval(pg_get_serial_sequence('member', 'id'), :n)"),
+                params={"n": members},
+            )  # type: ignore[call-overload]
     await db.close()
 
 
