@@ -60,7 +60,9 @@ class PubSub:
         self._queued = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.listening = asyncio.Event()
-        self._sending = False
+        self._idle = asyncio.Event()
+        """Set while nothing waits to be sent."""
+        self._idle.set()
 
     def subscribe(self, topic: str, listener: Listener) -> None:
         """Call `listener(data)` for each note on `topic` from another process (and with
@@ -71,6 +73,7 @@ class PubSub:
         """Tell the other processes; returns at once."""
         if self.enabled:
             self._outgoing.append((topic, data))
+            self._idle.clear()
             self._queued.set()
 
     async def start(self) -> None:
@@ -84,10 +87,9 @@ class PubSub:
 
     async def stop(self) -> None:
         """Send what is queued (for at most a second), then stop."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(FLUSH_ON_STOP):
-                while self._tasks and (self._outgoing or self._sending):
-                    await asyncio.sleep(0.01)
+        if self._tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), FLUSH_ON_STOP)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -175,15 +177,12 @@ class PubSub:
                         await self._queued.wait()
                         self._queued.clear()
                         payloads = self._payloads()
-                        if not payloads:
-                            continue
-                        calls = ", ".join(["pg_notify(%s, %s)"] * len(payloads))
-                        args = [x for p in payloads for x in (self.channel, p)]
-                        self._sending = True
-                        try:
+                        if payloads:
+                            calls = ", ".join(["pg_notify(%s, %s)"] * len(payloads))
+                            args = [x for p in payloads for x in (self.channel, p)]
                             await conn.execute(f"SELECT {calls}", args)
-                        finally:
-                            self._sending = False
+                        if not self._outgoing:
+                            self._idle.set()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -119,7 +119,7 @@ async def test_three_processes_fan_out_and_survive_the_leaders_death(
         at_kill = len(platform.deliveries)
         assert at_kill < MEMBERS, "the fan-out finished before the kill"
         async with asyncio.timeout(FAILOVER_LIMIT + 5):
-            while (new := await scheduler_leader(db)) in (None, leader):
+            while (new := await scheduler_leader(db)) in (None, leader):  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
         failover = time.monotonic() - killed_at
         await asyncio.wait_for(platform.wait_for(MEMBERS).wait(), timeout=120)
