@@ -37,7 +37,7 @@ from bot.batching import GroupCommit
 from bot.clock import Clock
 from bot.config import Config
 from bot.context import Context, Scope, insert_ignore
-from bot.db import Database, savepoint
+from bot.db import Database, Savepoints
 from bot.errors import PermissionDenied, UserInputError
 from bot.grammar import CommandTable, Invocation
 from bot.metrics import Metrics
@@ -210,34 +210,60 @@ class Bot:
 
     async def _handle_batch(self, events: list[Inbound]) -> list[None]:
         """Handle events in one transaction; if it cannot commit, each in one of its own."""
+        if len(events) == 1:
+            await self._handle_alone(events[0])
+            return [None]
         try:
             async with self.db.session() as s:
-                scopes = [await self._handle_in(s, event) for event in events]
+                chain = Savepoints(s)
+                scopes = [await self._handle_in(s, chain, event) for event in events]
         except Exception:
-            if len(events) > 1:
-                log.warning("a batch of %d events failed; handling them one by one", len(events))
-                for event in events:
-                    await self._handle_batch([event])
-                return [None] * len(events)
-            scopes = [await self._apologise(events[0])]
+            log.warning("a batch of %d events failed; handling them one by one", len(events))
+            for event in events:
+                await self._handle_alone(event)
+            return [None] * len(events)
         for scope in scopes:
             if scope is not None:
                 scope.committed()
         return [None] * len(events)
 
-    async def _handle_in(self, s: Any, event: Inbound) -> Context | None:
+    async def _handle_alone(self, event: Inbound) -> None:
+        """Handle an event in a transaction of its own, without a savepoint: a failure rolls
+        back the transaction, which undoes exactly this event's changes, and the caller is
+        answered in a second one. On PostgreSQL a savepoint and its release are two of the
+        dozen round trips of a lone reply; a failure is rare enough to pay for its own."""
+        started = time.perf_counter()
+        try:
+            async with self.db.session() as s:
+                ctx = await self._context(s, event)
+                if ctx is not None:
+                    await self._dispatch(ctx, event)
+        except UserInputError as exc:
+            ctx = await self._answer_failure(event, exc.reply_text())
+        except Exception:
+            log_failure(event)
+            ctx = await self._answer_failure(event, SORRY)
+        finally:
+            self._observe(event, started)
+        if ctx is not None:
+            ctx.committed()
+
+    def _observe(self, event: Inbound, started: float) -> None:
+        kind = KINDS.get(type(event), "other")
+        self.metrics.handler_for(kind).observe(time.perf_counter() - started)
+
+    async def _handle_in(self, s: Any, chain: Savepoints, event: Inbound) -> Context | None:
         """Handle one event in a savepoint: a failure undoes only this event's changes, and
         the caller is answered (with a short apology for anything but bad input)."""
         started = time.perf_counter()
         try:
-            return await self._handle_or_answer(s, event)
+            return await self._handle_or_answer(s, chain, event)
         finally:
-            kind = KINDS.get(type(event), "other")
-            self.metrics.handler_for(kind).observe(time.perf_counter() - started)
+            self._observe(event, started)
 
-    async def _handle_or_answer(self, s: Any, event: Inbound) -> Context | None:
+    async def _handle_or_answer(self, s: Any, chain: Savepoints, event: Inbound) -> Context | None:
         try:
-            async with savepoint(s):
+            async with chain.block():
                 ctx = await self._context(s, event)
                 if ctx is not None:
                     await self._dispatch(ctx, event)
@@ -247,21 +273,21 @@ class Bot:
         except Exception:
             log_failure(event)
             text = SORRY
-        async with savepoint(s):
+        async with chain.block():
             ctx = await self._context(s, event)
             if ctx is not None:
                 await ctx.reply(text, private=True)
             return ctx
 
-    async def _apologise(self, event: Inbound) -> Context | None:
-        """After a failure that ended the whole transaction (the database refused it): record
-        the event as seen and apologise, in a transaction of its own."""
-        log_failure(event)
+    async def _answer_failure(self, event: Inbound, text: str) -> Context | None:
+        """After a failure that ended the event's transaction: record the event as seen and
+        answer the caller (bad input's explanation, or an apology), in a transaction of its
+        own."""
         try:
             async with self.db.session() as s:
                 ctx = await self._context(s, event)
                 if ctx is not None:
-                    await ctx.reply(SORRY, private=True)
+                    await ctx.reply(text, private=True)
                 return ctx
         except Exception:
             log.exception("could not apologise for %s event %s", event.platform, event.event_id)
