@@ -80,3 +80,14 @@ async def test_events_together_release_each_savepoint_as_the_next_is_set(h: Harn
         "RELEASE SAVEPOINT block; SAVEPOINT block",
         "RELEASE SAVEPOINT block; SAVEPOINT block",
     ]
+
+
+async def test_an_answer_reads_its_round_once_and_locked(h: Harness) -> None:
+    only_postgres(h)
+    await h.say("ada", 'checkin open "How?"')
+    await h.say("bob", "checkin first")
+    with statements(h) as seen:
+        await h.bot.handle(h.command("bob", "checkin again"))
+    reads = [s for s in seen if s.startswith("SELECT checkin_round.")]
+    assert len(reads) == 1 and reads[0].rstrip().endswith("FOR UPDATE")
+    assert len(seen) <= 5  # seen, member, round, answer, reply: BEGIN and COMMIT aside

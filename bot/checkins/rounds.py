@@ -203,9 +203,14 @@ OPEN_ROUND_IN = (
 than running it)."""
 
 
-async def open_round_in(scope: Scope, place: Place) -> CheckinRound | None:
+OPEN_ROUND_IN_LOCKED = OPEN_ROUND_IN.with_for_update().execution_options(populate_existing=True)
+"""The same, read locked (as `lock` does), for an answer: one round trip fewer on PostgreSQL."""
+
+
+async def open_round_in(scope: Scope, place: Place, *, locked: bool = False) -> CheckinRound | None:
     params = {"platform": place.platform, "space": place.space}
-    return (await scope.session.exec(OPEN_ROUND_IN, params=params)).first()
+    stmt = OPEN_ROUND_IN_LOCKED if locked else OPEN_ROUND_IN
+    return (await scope.session.exec(stmt, params=params)).first()
 
 
 async def latest_round_in(scope: Scope, place: Place) -> CheckinRound | None:
@@ -268,9 +273,11 @@ anonymous), else insert it. Core statements built once, run under the round's lo
 replace the select, the ORM object and its flush that each answer cost."""
 
 
-async def answer(ctx: Context, r: CheckinRound, text: str) -> None:
-    """Record (or replace) the caller's answer and acknowledge it privately."""
-    await lock(ctx, r)
+async def answer(ctx: Context, r: CheckinRound, text: str, *, locked: bool = False) -> None:
+    """Record (or replace) the caller's answer and acknowledge it privately; `locked` when
+    the round was read locked already."""
+    if not locked:
+        await lock(ctx, r)
     if r.state != RoundState.OPEN:
         await ctx.reply(
             "This check-in round is closed, so answers are no longer taken. Thank you all "
