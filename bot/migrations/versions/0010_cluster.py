@@ -1,7 +1,7 @@
 """cluster: leases for what one process at a time leads; who claimed an outbox row
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0015 (merged from main; written against 0006)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0010"
-down_revision = "0006"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
