@@ -8,9 +8,9 @@ scraped, so a busy bot pays nothing for it between scrapes.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -101,7 +101,7 @@ class Metrics:
         )  # fmt: skip
         self.deliveries = Counter(
             "community_bot_deliveries", "Outbox rows performed, by platform and outcome "
-            "(sent, retry, rate_limited, dead).", ["platform", "outcome"], registry=r,
+            "(sent, retry, rate_limited, dead, skipped).", ["platform", "outcome"], registry=r,
         )  # fmt: skip
         self.rate_limited = Counter(
             "community_bot_rate_limited", "429s (Retry-After) answered by a platform.",
@@ -116,6 +116,7 @@ class Metrics:
             "platform's receiving connection), else 0.", ["role", "process"], registry=r,
         )  # fmt: skip
         self.outbox = OutboxSnapshot()
+        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
 
     def watch(self, platforms: Iterable[str]) -> None:
         """Show every series for these platforms from the start, at zero until it moves: a
@@ -131,18 +132,25 @@ class Metrics:
         for kind in KINDS:
             self.handler_for(kind)
 
-    @functools.cache  # noqa: B019 - one per bot, alive as long as the bot
     def inbound_for(self, platform: str, kind: str) -> Counter:
-        """The child for one label pair, found once: `labels()` each time costs more."""
-        return self.inbound.labels(platform, kind)
+        child: Counter = self._child(self.inbound, platform, kind)
+        return child
 
-    @functools.cache  # noqa: B019
     def delivered(self, platform: str, outcome: str) -> Counter:
-        return self.deliveries.labels(platform, outcome)
+        child: Counter = self._child(self.deliveries, platform, outcome)
+        return child
 
-    @functools.cache  # noqa: B019
     def handler_for(self, kind: str) -> Histogram:
-        return self.handler_seconds.labels(kind)
+        child: Histogram = self._child(self.handler_seconds, kind)
+        return child
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """The child for these labels, found once: `labels()` each time costs more."""
+        key = (metric, labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     async def exposition(self, db: Database, now: datetime) -> bytes:
         await self.outbox.refresh(db, now)
