@@ -337,6 +337,9 @@ class Capability(enum.StrEnum):
     """The adapter reports who is in the community's configured spaces: `MemberJoined` for
     each person there (those present at start too) and `MemberLeft` when they leave or are
     removed. Only those people are members; anyone else writing privately is refused."""
+    ONE_RECEIVER = "one receiving connection"
+    """The platform allows one receiving connection per account (a Matrix sync loop, a
+    Discord gateway shard): of several processes, only the elected one starts the adapter."""
 
 
 ACTION_NEEDS: Mapping[type[Action], Capability | None] = {
@@ -384,6 +387,15 @@ class Adapter(Protocol):
     async def present(self, place: Place) -> Sequence[Actor]:
         """Who the platform reports as present in a space (needs `Capability.PRESENCE`)."""
         ...
+
+
+@runtime_checkable
+class ReportsConnection(Protocol):
+    """An adapter holding a connection to its platform (a sync loop, a gateway) says whether
+    it is up; the bot reports it at `/readyz`. Adapters without one leave this out."""
+
+    @property
+    def connected(self) -> bool: ...
 
 
 def require(adapter: Adapter, action: Action) -> None:

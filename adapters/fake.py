@@ -38,7 +38,8 @@ from adapters.contract import (
     require,
 )
 
-ALL_CAPABILITIES = frozenset(Capability)
+ALL_CAPABILITIES = frozenset(Capability) - {Capability.ONE_RECEIVER}
+"""Everything a platform can do; one receiving connection is a limit, not an ability."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import __version__
+from bot import __version__, logs
 from bot.config import Config, load_config
 from bot.errors import ConfigError
 
@@ -47,6 +47,7 @@ def load(args: argparse.Namespace) -> Config:
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = load(args)
+    logs.configure(config)
     try:  # uvloop comes with uvicorn[standard] where it has wheels; its loop costs less
         import uvloop
     except ImportError:
@@ -89,6 +90,20 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
     upgrade(load(args).database_url())
     print("database is up to date")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, backup_sqlite, default_target
+
+    config = load(args)
+    target = args.output or default_target(config.data_dir)
+    try:
+        written = backup_sqlite(config.database_url(), target)
+    except BackupError as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up to {written}")
     return 0
 
 
@@ -193,6 +208,18 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--data-dir", type=Path)
     up.set_defaults(func=cmd_db_upgrade)
 
+    bk = sub.add_parser(
+        "backup",
+        help="copy the SQLite database, even while the bot runs",
+        description="Write a consistent copy of the SQLite database (PostgreSQL: use pg_dump).",
+    )
+    bk.add_argument(
+        "--output", type=Path, help="the new file (default <data_dir>/backups/<time>.db)"
+    )
+    bk.add_argument("--config", type=Path)
+    bk.add_argument("--data-dir", type=Path)
+    bk.set_defaults(func=cmd_backup)
+
     exp = sub.add_parser(
         "export",
         help="write a check-in round's answers",
@@ -247,11 +274,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(None)
     args = parser().parse_args(argv)
     try:
         code: int = args.func(args)

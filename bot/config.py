@@ -213,6 +213,12 @@ class PromptsSection(Section):
     extra_dirs: list[Path] = Field(default_factory=list)
 
 
+class LoggingSection(Section):
+    format: Literal["text", "json"] = "text"
+    """`json`: one JSON object a line, for a log collector; `text` for a terminal."""
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
 class ConfigModel(Section):
     community: CommunitySection = Field(default_factory=CommunitySection)
     storage: StorageSection = Field(default_factory=StorageSection)
@@ -222,6 +228,7 @@ class ConfigModel(Section):
     events: EventsSection = Field(default_factory=EventsSection)
     matrix: MatrixSection | None = None
     discord: DiscordSection | None = None
+    logging: LoggingSection = Field(default_factory=LoggingSection)
 
 
 class Config:

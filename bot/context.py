@@ -168,7 +168,7 @@ class Scope:
             and self.bot.takes_hand_offs(platform)
         )
         if direct:
-            values.update(state=OutboxState.SENDING, attempts=1)
+            values.update(state=OutboxState.SENDING, attempts=1, claimed_by=self.bot.process_id)
         row_id = await insert_ignore_id(self.session, OutboxRow, **values)
         if direct and row_id is not None:
             row = Claimed(row_id, values["action"], 1, on_result)
@@ -210,6 +210,7 @@ class Scope:
             "grace_until": grace_until,
             "on_result": on_result,
             "created_at": self.now,
+            "claimed_by": None,
         }
 
     async def send(

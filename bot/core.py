@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -34,10 +38,12 @@ from bot.batching import GroupCommit
 from bot.clock import Clock
 from bot.config import Config
 from bot.context import Context, Scope, insert_ignore
-from bot.db import Database, savepoint
+from bot.db import Database, Savepoints
 from bot.errors import NotYet, PermissionDenied, UserInputError
 from bot.grammar import CommandTable, Invocation
+from bot.metrics import Metrics
 from bot.models import Claimed, Community, Identity, Member, Role, SeenEvent, Space
+from bot.pubsub import RESYNC, PubSub
 from bot.router import ResultHook, Router, TimerHandler
 from bot.scheduler import ManualScheduler, Scheduler
 
@@ -70,6 +76,15 @@ MEMBER_OF_ACCOUNT = (
     )
 )
 """Built once, run for every inbound event: building an ORM select costs more than running it."""
+
+KINDS: dict[type[Inbound], str] = {
+    MessageReceived: "message",
+    CommandInvoked: "command",
+    ButtonPressed: "button",
+    ReactionAdded: "reaction",
+    MemberJoined: "member_joined",
+}
+"""The `kind` label of an event in the metrics."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +133,12 @@ class Bot:
         self._background: set[asyncio.Task[None]] = set()
         self._early: dict[tuple[str, str], int] = {}
         """Events handled too early (`NotYet`), by platform and event id: tries so far."""
+        self.metrics = Metrics()
+        self.process_id = f"{socket.gethostname()[:60]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        """This process among those sharing the database (`bot.cluster`)."""
+        self.processes = 1
+        """How many processes share the database now, as last counted (`bot.cluster`)."""
+        self.pubsub: PubSub | None = None
 
     # --- wiring ---------------------------------------------------------------------------
 
@@ -133,6 +154,10 @@ class Bot:
         """Let an outbox take rows queued already claimed (`Scope.perform`), once committed."""
         self._takers[platform] = take
 
+    def no_hand_off(self, platform: str) -> None:
+        """The platform's outbox stopped here (another process leads it): queue its rows."""
+        self._takers.pop(platform, None)
+
     def takes_hand_offs(self, platform: str) -> bool:
         return platform in self._takers
 
@@ -140,10 +165,23 @@ class Bot:
         self._takers[platform](row)
 
     def wake(self, names: Iterable[str]) -> None:
-        for name in names:
+        """Wake the workers for queued work, here and in the other processes."""
+        names = list(names)
+        self._wake_here(names)
+        if names and self.pubsub is not None:
+            self.pubsub.publish("wake", names)
+
+    def _wake_here(self, names: Any) -> None:
+        """Wake these workers of this process (all of them after a lost connection)."""
+        for name in self._wakers if names == RESYNC else names:
             waker = self._wakers.get(name)
             if waker:
                 waker()
+
+    def listen(self, pubsub: PubSub) -> None:
+        """Be woken by, and wake, the other processes sharing the database."""
+        self.pubsub = pubsub
+        pubsub.subscribe("wake", self._wake_here)
 
     async def prepare(self) -> None:
         """Create or update the community from the config, then run the routers' start hooks."""
@@ -179,30 +217,69 @@ class Bot:
         adapter = self.adapters.get(event.platform)
         if adapter is not None and event.actor.user_id == adapter.self_id:
             return
+        self.metrics.inbound_for(event.platform, KINDS.get(type(event), "other")).inc()
         await self._inbound.submit(event)
 
     async def _handle_batch(self, events: list[Inbound]) -> list[None]:
         """Handle events in one transaction; if it cannot commit, each in one of its own."""
+        if len(events) == 1:
+            await self._handle_alone(events[0])
+            return [None]
         try:
             async with self.db.session() as s:
-                scopes = [await self._handle_in(s, event) for event in events]
+                chain = Savepoints(s)
+                scopes = [await self._handle_in(s, chain, event) for event in events]
         except Exception:
-            if len(events) > 1:
-                log.warning("a batch of %d events failed; handling them one by one", len(events))
-                for event in events:
-                    await self._handle_batch([event])
-                return [None] * len(events)
-            scopes = [await self._apologise(events[0])]
+            log.warning("a batch of %d events failed; handling them one by one", len(events))
+            for event in events:
+                await self._handle_alone(event)
+            return [None] * len(events)
         for scope in scopes:
             if scope is not None:
                 scope.committed()
         return [None] * len(events)
 
-    async def _handle_in(self, s: Any, event: Inbound) -> Scope | None:
+    async def _handle_alone(self, event: Inbound) -> None:
+        """Handle an event in a transaction of its own, without a savepoint: a failure rolls
+        back the transaction, which undoes exactly this event's changes, and the caller is
+        answered in a second one. On PostgreSQL a savepoint and its release are two of the
+        dozen round trips of a lone reply; a failure is rare enough to pay for its own."""
+        started = time.perf_counter()
+        ctx: Scope | None = None
+        try:
+            async with self.db.session() as s:
+                ctx = await self._context(s, event)
+                if isinstance(ctx, Context):
+                    await self._dispatch(ctx, event)
+        except NotYet:  # undone with the transaction, its re-delivery record too
+            self._later(event)
+            ctx = None
+        except UserInputError as exc:
+            ctx = await self._answer_failure(event, exc.reply_text())
+        except Exception:
+            log_failure(event)
+            ctx = await self._answer_failure(event, SORRY)
+        finally:
+            self._observe(event, started)
+        if ctx is not None:
+            ctx.committed()
+
+    def _observe(self, event: Inbound, started: float) -> None:
+        kind = KINDS.get(type(event), "other")
+        self.metrics.handler_for(kind).observe(time.perf_counter() - started)
+
+    async def _handle_in(self, s: Any, chain: Savepoints, event: Inbound) -> Scope | None:
         """Handle one event in a savepoint: a failure undoes only this event's changes, and
         the caller is answered (with a short apology for anything but bad input)."""
+        started = time.perf_counter()
         try:
-            async with savepoint(s):
+            return await self._handle_or_answer(s, chain, event)
+        finally:
+            self._observe(event, started)
+
+    async def _handle_or_answer(self, s: Any, chain: Savepoints, event: Inbound) -> Scope | None:
+        try:
+            async with chain.block():
                 ctx = await self._context(s, event)
                 if isinstance(ctx, Context):
                     await self._dispatch(ctx, event)
@@ -215,7 +292,7 @@ class Bot:
         except Exception:
             log_failure(event)
             text = SORRY
-        async with savepoint(s):
+        async with chain.block():
             ctx = await self._context(s, event)
             if isinstance(ctx, Context):
                 await ctx.reply(text, private=True)
@@ -239,15 +316,15 @@ class Bot:
 
         self.spawn(f"handle {event.event_id} again", again())
 
-    async def _apologise(self, event: Inbound) -> Scope | None:
-        """After a failure that ended the whole transaction (the database refused it): record
-        the event as seen and apologise, in a transaction of its own."""
-        log_failure(event)
+    async def _answer_failure(self, event: Inbound, text: str) -> Scope | None:
+        """After a failure that ended the event's transaction: record the event as seen and
+        answer the caller (bad input's explanation, or an apology), in a transaction of its
+        own."""
         try:
             async with self.db.session() as s:
                 ctx = await self._context(s, event)
                 if isinstance(ctx, Context):
-                    await ctx.reply(SORRY, private=True)
+                    await ctx.reply(text, private=True)
                 return ctx
         except Exception:
             log.exception("could not apologise for %s event %s", event.platform, event.event_id)

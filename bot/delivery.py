@@ -41,6 +41,7 @@ from adapters.contract import (
     Sent,
     SubSpaceOpened,
 )
+from bot.cluster import orphaned
 from bot.errors import PlatformError
 from bot.long_text import perform_in_parts
 from bot.models import Claimed, Member, OutboxRow, OutboxState
@@ -154,24 +155,34 @@ class Outbox:
 
     def _bucket(self) -> TokenBucket:
         """The adapter's rate at full speed, with half its burst: the other half stays with
-        the platform as headroom, so network jitter in a steady stream is not answered 429."""
+        the platform as headroom, so network jitter in a steady stream is not answered 429.
+        Processes sharing the database share the rate too."""
+        rate = self.adapter.send_rate
+        share = max(1, self.bot.processes)  # each process sending keeps to its share
         if self.bucket is None:
-            rate = self.adapter.send_rate
-            self.bucket = TokenBucket(rate.per_second, rate.burst // 2)
+            self.bucket = TokenBucket(rate.per_second / share, rate.burst // 2 // share)
+        elif self.bucket.rate != rate.per_second / share:
+            self.bucket.rate = rate.per_second / share
+            self.bucket.burst = max(1, rate.burst // 2 // share)
         return self.bucket
 
     async def recover(self) -> int:
-        """Put rows that were claimed when the bot stopped back in the queue."""
+        """Put rows claimed by a process that is gone (this one's last run, or another that
+        died) back in the queue; rows a living process is sending stay its own."""
         async with self.bot.db.session() as s:
             result = await s.exec(
                 update(OutboxRow)
                 .where(
                     col(OutboxRow.platform) == self.platform,
                     col(OutboxRow.state) == OutboxState.SENDING,
+                    orphaned(col(OutboxRow.claimed_by), self.bot.clock.now()),
                 )
-                .values(state=OutboxState.PENDING)
+                .values(state=OutboxState.PENDING, claimed_by=None)
             )
-            return int(result.rowcount)
+        recovered = int(result.rowcount)
+        if recovered:
+            self.wake.set()
+        return recovered
 
     async def _claim(self, now: datetime) -> tuple[list[Claimed], int]:
         """Due rows to send now, and how many due rows were looked at (some held back)."""
@@ -198,6 +209,7 @@ class Outbox:
                 if self._held_back(row, member, now):
                     continue
                 row.state = OutboxState.SENDING
+                row.claimed_by = self.bot.process_id
                 row.attempts += 1
                 claimed.append(Claimed.of(row))
             return claimed, len(rows)
@@ -293,6 +305,7 @@ class Outbox:
             )
         except PlatformError as exc:
             if exc.retry_after is not None:
+                self.bot.metrics.rate_limited.labels(self.platform).inc()
                 until = self.bot.clock.now() + timedelta(seconds=exc.retry_after)
                 self.paused_until = max(until, self.paused_until or until)
             return exc
@@ -307,6 +320,7 @@ class Outbox:
                 updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
                 for row, outcome in outcomes:
                     values = await self._apply(scope, row, outcome)
+                    self._count(values, outcome)
                     updates[tuple(sorted(values))].append({"row_id": row.id, **values})
                     if values["state"] == OutboxState.PENDING:  # a retry: the loop must see it
                         scope.woken.add(f"outbox:{self.platform}")
@@ -316,6 +330,14 @@ class Outbox:
         except Exception:
             ids = [row.id for row, _ in outcomes]
             log.exception("outbox %s: recording the outcome failed; it stays claimed", ids)
+
+    def _count(self, values: dict[str, Any], outcome: Any) -> None:
+        if values["state"] == OutboxState.PENDING:
+            limited = isinstance(outcome, PlatformError) and outcome.retry_after is not None
+            label = "rate_limited" if limited else "retry"
+        else:
+            label = str(values["state"])
+        self.bot.metrics.delivered(self.platform, label).inc()
 
     async def _apply(self, scope: Scope, row: Claimed, outcome: Any) -> dict[str, Any]:
         """The columns to write for a row's outcome (and its result hook, once sent)."""

@@ -210,6 +210,9 @@ class OutboxRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = utc_column()
     sent_at: datetime | None = utc_column(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=128)
+    """The process (`Bot.process_id`) sending it while `sending`: when that process is gone,
+    the row goes back to `pending` (`bot.cluster`), and only then."""
 
 
 class Claimed(NamedTuple):
@@ -249,3 +252,12 @@ class Timer(SQLModel, table=True):
     state: str = Field(default=TimerState.PENDING, max_length=16)
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Lease(SQLModel, table=True):
+    """Who leads a role (`scheduler`, `receive:<platform>`) or is alive (`process:<id>`),
+    until when: a holder renews well before `expires_at`; past it, anyone may take over."""
+
+    name: str = Field(primary_key=True, max_length=128)
+    holder: str = Field(max_length=128)
+    expires_at: datetime = utc_column()

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_PAUSED
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.recurrence import Recurrence
@@ -61,7 +62,14 @@ class Scheduler(Protocol):
 
     def remove(self, job_id: str) -> None: ...
 
-    async def start(self, fire: Fire) -> None: ...
+    async def start(self, fire: Fire) -> None:
+        """Start, not yet firing: only the process that leads fires (`lead`)."""
+        ...
+
+    def lead(self, leading: bool) -> None:
+        """Fire due series (True; again: look for series other processes added) or stop
+        firing them (False), as this process gains or loses the scheduler's lease."""
+        ...
 
     async def stop(self) -> None: ...
 
@@ -116,7 +124,15 @@ class APScheduler:
     async def start(self, fire: Fire) -> None:
         global _fire
         _fire = fire
-        self._scheduler.start()
+        self._scheduler.start(paused=True)
+
+    def lead(self, leading: bool) -> None:
+        if not leading:
+            self._scheduler.pause()
+        elif self._scheduler.state == STATE_PAUSED:
+            self._scheduler.resume()
+        else:  # the job store is shared: see series added by other processes
+            self._scheduler.wakeup()
 
     async def stop(self) -> None:
         global _fire
@@ -132,6 +148,7 @@ class ManualScheduler:
         self.series: dict[str, Series] = {}
         self._next: dict[str, datetime | None] = {}
         self._fire: Fire | None = None
+        self.leading = False
 
     def ensure(self, series: Series) -> None:
         self.series[series.job_id] = series
@@ -144,12 +161,17 @@ class ManualScheduler:
     async def start(self, fire: Fire) -> None:
         self._fire = fire
 
+    def lead(self, leading: bool) -> None:
+        self.leading = leading
+
     async def stop(self) -> None:
         self._fire = None
 
     async def fire_due(self, now: datetime) -> int:
         """Fire every occurrence due by `now` (coalescing none: each becomes its own timer)."""
         fired = 0
+        if not self.leading:
+            return 0
         for job_id, s in list(self.series.items()):
             if job_id not in self._next:
                 self._next[job_id] = s.recurrence.next_after(

@@ -85,7 +85,12 @@ class Timers:
             log.info("a batch of %d timers failed; firing them one by one", len(ids))
             return None
         scope.committed()
+        for timer in timers:
+            self._fired_late(scope.now - timer.due_at)
         return len(timers)
+
+    def _fired_late(self, lateness: timedelta) -> None:
+        self.bot.metrics.timer_lateness.observe(max(0.0, lateness.total_seconds()))
 
     async def _fire(self, timer_id: int) -> int:
         try:
@@ -101,6 +106,7 @@ class Timers:
                 timer.state = TimerState.DONE
                 s.add(timer)
             scope.committed()
+            self._fired_late(scope.now - timer.due_at)
             return 1
         except Exception as exc:
             log.exception("timer %s failed", timer_id)

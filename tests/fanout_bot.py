@@ -16,6 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import text
+
 from bot.app import running
 from bot.config import parse_config
 from bot.context import insert_many_ignore
@@ -107,6 +109,11 @@ async def seed(
                 )
             )
             s.add(Timer(key=f"nudge:{n}", kind="nudge.send", ref=str(n), due_at=due or now))
+        if not db.is_sqlite:  # ids were given: move the sequence past them for later members
+            await s.exec(
+                text("SELECT setval(pg_get_serial_sequence('member', 'id'), :n)"),
+                params={"n": members},
+            )  # type: ignore[call-overload]
     await db.close()
 
 

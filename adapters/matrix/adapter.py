@@ -123,6 +123,7 @@ class MatrixAdapter:
             Capability.IDEMPOTENT_SEND,
             Capability.PRESENCE,
             Capability.MEMBERSHIP,
+            Capability.ONE_RECEIVER,
         }
     )
 
@@ -170,6 +171,7 @@ class MatrixAdapter:
         self._stopping = asyncio.Event()
         self._not_before_ms = 0
         self._requests: TokenBucket | None = None
+        self._sync_failing = False
 
     @classmethod
     def from_config(cls, config: Config, db: Database) -> MatrixAdapter:
@@ -253,6 +255,12 @@ class MatrixAdapter:
                             place=Place(PLATFORM, SpaceId(room_id)),
                         )
                     )
+
+    @property
+    def connected(self) -> bool:
+        """The sync loop runs and its last /sync succeeded (`/readyz`)."""
+        running = self._task is not None and not self._task.done()
+        return running and not self._sync_failing
 
     async def stop(self) -> None:
         """Stop between batches: a batch being handled is finished and its token stored."""
@@ -357,7 +365,9 @@ class MatrixAdapter:
                 try:
                     await self._process(sync.result(), since=token, replay=True)
                     delay = 1.0
+                    self._sync_failing = False
                 except Exception:
+                    self._sync_failing = True
                     log.exception("matrix: sync failed; retrying in %.0f s", delay)
                     self._nio.next_batch = token  # fetch the same batch again, not the next
                     await asyncio.wait({stopping}, timeout=delay)

@@ -8,6 +8,7 @@ token from the config. A room named `@alice` is alice's direct conversation with
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -70,6 +71,7 @@ from adapters.webchat.translate import (
 from bot.clock import Clock
 from bot.db import Database
 from bot.errors import PlatformError
+from bot.pubsub import RESYNC, PubSub
 from bot.web import BadRequest, parse_json, read_body
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,8 @@ MAX_BODY = 64 * 1024
 PRESENT_WINDOW = timedelta(minutes=10)
 REVEAL_FOR = 15 * 60.0
 """Seconds a message's one-time links are shown: as long as they work."""
+NOTE_LIMIT = 6_000
+"""Bytes of an event sent whole to the other processes; a longer one is sent by id."""
 STATIC = Path(__file__).resolve().parent / "static"
 PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -126,8 +130,13 @@ class WebChat:
         *,
         bot_name: str = "community-bot",
         tokens: Mapping[str, str] | None = None,
+        pubsub: PubSub | None = None,
     ) -> None:
         self.db = db
+        self.pubsub = pubsub
+        """Tells the other processes serving the web chat what to push to their browsers."""
+        if pubsub is not None:
+            pubsub.subscribe("web", self._heard)
         self._writer = MessageWriter(db)
         self.clock = clock
         self.self_id = UserId(bot_name)
@@ -138,6 +147,7 @@ class WebChat:
         self._watching: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._revealed: dict[int, tuple[str, float]] = {}
         """Message id -> its text with its secrets, and until when (monotonic) it is kept."""
+        self._reading: set[asyncio.Task[None]] = set()
         self._opened: dict[str, WebRoom] | None = None
         """The rooms the bot opened, by name, once read (`_room`)."""
 
@@ -291,6 +301,32 @@ class WebChat:
         return SubSpaceOpened(Place(PLATFORM, SpaceId(name)))
 
     def _publish(self, room: str, event: dict[str, Any]) -> None:
+        """Push an event to the browsers watching `room`, here and through other processes
+        (a message too long for a note is named by id, and read there)."""
+        self._push(room, event)
+        if self.pubsub is not None:
+            note: dict[str, Any] = {"room": room, "event": event}
+            if len(json.dumps(event)) > NOTE_LIMIT:
+                note = {"room": room, "type": event["type"], "id": event["message"]["id"]}
+            self.pubsub.publish("web", note)
+
+    def _heard(self, note: Any) -> None:
+        if note == RESYNC:
+            return  # browsers ask for what they missed when they reconnect (`after`)
+        if "event" in note:
+            self._push(note["room"], note["event"])
+        elif self._subscribers.get(note["room"]):
+            task = asyncio.create_task(self._push_stored(note["room"], note["type"], note["id"]))
+            self._reading.add(task)
+            task.add_done_callback(self._reading.discard)
+
+    async def _push_stored(self, room: str, kind: str, message_id: str) -> None:
+        async with self.db.reader() as s:
+            m = await s.get(WebMessage, int(message_id))
+        if m is not None:
+            self._push(room, {"type": kind, "message": message_json(m)})
+
+    def _push(self, room: str, event: dict[str, Any]) -> None:
         for q in list(self._subscribers.get(room, ())):
             if q.full():
                 self._subscribers[room].discard(q)

@@ -235,6 +235,7 @@ async def _open_series(
 
 async def answer_command(ctx: Context, inv: Invocation) -> None:
     place = ctx.event.place
+    locked = False
     if place.direct:
         r = await rounds.round_asked(ctx, ctx.member.id or 0, only_open=True)
         if r is None:
@@ -242,13 +243,15 @@ async def answer_command(ctx: Context, inv: Invocation) -> None:
                 "No check-in has asked you here; answer in the space where it was opened."
             )
     else:
-        r = await rounds.open_round_in(ctx, place) or await rounds.latest_round_in(ctx, place)
+        r = await rounds.open_round_in(ctx, place, locked=True)
+        locked = r is not None
+        r = r or await rounds.latest_round_in(ctx, place)
         if r is None:
             raise UserInputError(
                 "There is no check-in open here. A catalyst can open one with `checkin open`.",
                 ANSWER_USAGE,
             )
-    await rounds.answer(ctx, r, inv.rest)
+    await rounds.answer(ctx, r, inv.rest, locked=locked)
 
 
 async def _round_here(ctx: Context) -> CheckinRound:

@@ -307,14 +307,20 @@ OPEN_ROUND_IN = (
 than running it)."""
 
 
-async def open_round_in(scope: Scope, place: Place) -> CheckinRound | None:
+OPEN_ROUND_IN_LOCKED = OPEN_ROUND_IN.with_for_update().execution_options(populate_existing=True)
+"""The same, read locked (as `lock` does), for an answer: one round trip fewer on PostgreSQL."""
+
+
+async def open_round_in(scope: Scope, place: Place, *, locked: bool = False) -> CheckinRound | None:
     params = {"platform": place.platform, "space": place.space}
-    found = (await scope.session.exec(OPEN_ROUND_IN, params=params)).first()
+    stmt = OPEN_ROUND_IN_LOCKED if locked else OPEN_ROUND_IN
+    found = (await scope.session.exec(stmt, params=params)).first()
     if found is not None:
         return found
-    return (
-        await scope.session.exec(_also_in(place).where(CheckinRound.state == RoundState.OPEN))
-    ).first()
+    also = _also_in(place).where(CheckinRound.state == RoundState.OPEN)
+    if locked:
+        also = also.with_for_update(of=CheckinRound).execution_options(populate_existing=True)
+    return (await scope.session.exec(also)).first()
 
 
 def _also_in(place: Place) -> SelectOfScalar[CheckinRound]:
@@ -413,15 +419,19 @@ anonymous), else insert it. Core statements built once, run under the round's lo
 replace the select, the ORM object and its flush that each answer cost."""
 
 
-async def answer(ctx: Context, r: CheckinRound, text: str, *, by_button: bool = False) -> None:
-    """Record (or replace) the caller's answer and acknowledge it privately."""
+async def answer(
+    ctx: Context, r: CheckinRound, text: str, *, by_button: bool = False, locked: bool = False
+) -> None:
+    """Record (or replace) the caller's answer and acknowledge it privately; `locked` when
+    the round was read locked already."""
     if not by_button and only_by_buttons(ctx, r, ctx.platform):
         raise UserInputError(
             "This check-in is anonymous, so it takes answers only through its Answer and Pass "
             "buttons: that way no answer is ever a message in the chat. Your message was not "
             "taken."
         )
-    await lock(ctx, r)
+    if not locked:
+        await lock(ctx, r)
     if r.state != RoundState.OPEN:
         await ctx.reply(
             "This check-in round is closed, so answers are no longer taken. Thank you all "
