@@ -154,6 +154,63 @@ class MatrixSection(Section):
         return None if value is None else _matrix_room(value)
 
 
+SLACK_COMMAND_WORDS = ("checkin", "breakout", "event", "nudge", "me", "role", "help", "report")
+
+
+class SlackSection(Section):
+    """A Slack workspace: Socket Mode (an app-level token, no public URL) or HTTP mode
+    (Slack posts to `<web.public_url>/slack/events`, signed with the signing secret)."""
+
+    mode: Literal["socket", "http"] = "socket"
+    bot_token_env: str = "SLACK_BOT_TOKEN"
+    app_token_env: str = "SLACK_APP_TOKEN"
+    """Socket Mode only: the app-level token (`xapp-...`, scope `connections:write`)."""
+    signing_secret_env: str = "SLACK_SIGNING_SECRET"
+    """HTTP mode only: the app's signing secret."""
+    api_url: str | None = None
+    """The Web API's base URL; unset = https://slack.com/api/ (tests point it at a fake)."""
+    app_name: str = Field(default="community-bot", min_length=1, max_length=35)
+    commands: dict[str, str] = Field(default_factory=dict)
+    """Slash command names, for a command word whose name another app already owns:
+    `checkin = "/cb-checkin"`."""
+    breakouts: Literal["channels", "threads"] = "channels"
+    """Breakout groups as private channels (archived at the end) or as threads."""
+    messages_per_minute: int = Field(default=300, ge=1, le=6000)
+    """The workspace-wide sending rate; each channel also gets at most one a second."""
+
+    @field_validator("commands")
+    @classmethod
+    def _check_commands(cls, value: dict[str, str]) -> dict[str, str]:
+        for word, name in value.items():
+            if word not in SLACK_COMMAND_WORDS:
+                raise ValueError(
+                    f"{word!r} is not a command word; use one of {', '.join(SLACK_COMMAND_WORDS)}"
+                )
+            if not (name.startswith("/") and 2 <= len(name) <= 32 and name == name.lower()):
+                raise ValueError(f"{name!r} is not a slash command name such as '/cb-{word}'")
+            if " " in name:
+                raise ValueError(f"{name!r} has a space; a slash command is one word")
+        if len(set(value.values())) != len(value):
+            raise ValueError("two command words have the same slash command name")
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _check_api_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} is not a URL; use e.g. 'https://slack.com/api/'")
+        return value
+
+    def command_names(self) -> dict[str, str]:
+        """Every slash command word -> the name registered in Slack."""
+        return {word: self.commands.get(word, f"/{word}") for word in SLACK_COMMAND_WORDS}
+
+    def secret_keys(self) -> list[str]:
+        """The `*_env` keys this mode needs."""
+        needed = "app_token_env" if self.mode == "socket" else "signing_secret_env"
+        return ["bot_token_env", needed]
+
+
 class PromptsSection(Section):
     extra_dirs: list[Path] = Field(default_factory=list)
 
@@ -165,6 +222,7 @@ class ConfigModel(Section):
     delivery: DeliverySection = Field(default_factory=DeliverySection)
     prompts: PromptsSection = Field(default_factory=PromptsSection)
     matrix: MatrixSection | None = None
+    slack: SlackSection | None = None
 
 
 class Config:
@@ -220,6 +278,9 @@ def _secret_envs(model: ConfigModel) -> list[tuple[str, str]]:
             env = getattr(model.matrix, key)
             if env:
                 refs.append((f"matrix.{key}", env))
+    if model.slack:
+        for key in model.slack.secret_keys():
+            refs.append((f"slack.{key}", getattr(model.slack, key)))
     return refs
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +39,12 @@ from adapters.contract import (
 from bot.errors import PlatformError
 
 PLATFORM = PlatformName("slack")
-COMMAND_WORDS = ("checkin", "breakout", "event", "nudge", "me", "role", "help", "join", "report")
-"""The command language's first words; each is a slash command (its name configurable)."""
+SLASH_COMMANDS = ("checkin", "breakout", "event", "nudge", "me", "role", "help", "report")
+"""The command language's first words registered as slash commands (names configurable).
+`join` is not one: Slack's own `/join` owns the name; people join by button, reaction or
+by replying `join`."""
+COMMAND_WORDS = (*SLASH_COMMANDS, "join")
+"""What may follow a mention of the bot to make a command (`@bot checkin pass`)."""
 
 SECTION_LIMIT = 3000
 """Characters in one section block's text: Slack refuses a longer one."""
@@ -358,7 +362,12 @@ def sections(mrkdwn: str, limit: int = SECTION_LIMIT) -> list[str]:
     return pieces
 
 
-def blocks(mrkdwn: str, buttons: Sequence[Button], form_of: Any = None) -> list[dict[str, Any]]:
+FormOf = Callable[[Button], tuple[str, str, int] | None]
+
+
+def blocks(
+    mrkdwn: str, buttons: Sequence[Button], form_of: FormOf | None = None
+) -> list[dict[str, Any]]:
     """Block Kit for a message: its text in sections, then one actions block of buttons.
 
     `form_of(button)` gives the (title, label, max length) of the form a button opens
@@ -389,7 +398,7 @@ def message_args(
     text: Sequence[Segment],
     buttons: Sequence[Button] = (),
     thread: str | None = None,
-    form_of: Any = None,
+    form_of: FormOf | None = None,
 ) -> dict[str, Any]:
     """`chat.postMessage` arguments. `text` is the notification fallback, `blocks` what
     people read; nothing is parsed by Slack (`parse="none"`, no `link_names`), so only
