@@ -55,9 +55,9 @@ from adapters.contract import (
     require,
 )
 from adapters.slack.translate import (
-    SLASH_COMMANDS,
     MAX_TEXT,
     PLATFORM,
+    SLASH_COMMANDS,
     Directory,
     Pressed,
     block_action,
@@ -471,18 +471,18 @@ class SlackAdapter:
 
     async def _members(self, channel: str) -> list[Actor]:
         found: list[str] = []
-        cursor: str | None = None
+        paging: dict[str, str] = {}
         while True:
+            args = {"channel": channel, "limit": 200, **paging}
             page = await self._call(
                 "listing a channel's members",
-                lambda: self.client.conversations_members(
-                    channel=channel, limit=200, **({"cursor": cursor} if cursor else {})
-                ),
+                lambda: self.client.conversations_members(**args),  # noqa: B023 (awaited here)
             )
             found += [str(m) for m in page.get("members") or ()]
-            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 break
+            paging = {"cursor": str(cursor)}
         return [Actor(PLATFORM, UserId(m), await self._name(m)) for m in found if m != self.self_id]
 
     async def present(self, place: Place) -> Sequence[Actor]:

@@ -16,6 +16,7 @@ bot's request URL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -518,10 +519,8 @@ class FakeSlack:
             return await acked
 
     async def _push_quietly(self, payload: dict[str, Any]) -> None:
-        try:
+        with contextlib.suppress(TimeoutError, RuntimeError, IndexError):
             await self.push("events_api", payload)
-        except (TimeoutError, RuntimeError, IndexError):
-            pass
 
     async def _post(self, kind: str, payload: dict[str, Any], retry: int) -> dict[str, Any]:
         assert self.http_target is not None
