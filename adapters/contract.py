@@ -91,9 +91,12 @@ class CommandInvoked(Inbound):
 
 @dataclass(frozen=True, kw_only=True)
 class ButtonPressed(Inbound):
+    """A button was pressed; `text` is what the person typed when the button had a form."""
+
     message_id: MessageId
     action: str
     value: str
+    text: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +108,11 @@ class ReactionAdded(Inbound):
 @dataclass(frozen=True, kw_only=True)
 class MemberJoined(Inbound):
     """Someone joined a space the bot is in."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemberLeft(Inbound):
+    """Someone left, or was removed from, a space the bot is in."""
 
 
 InboundSink = Callable[[Inbound], Awaitable[None]]
@@ -127,10 +135,35 @@ Segment = str | Mention
 
 
 @dataclass(frozen=True)
+class TextForm:
+    """The text a button asks for before it counts: a modal with one field.
+
+    On a platform with `Capability.MODALS` the adapter opens it itself when the button is
+    pressed (Slack and Discord allow only a moment for that), and the submission reaches the
+    core as `ButtonPressed` with `text`. What is typed there never becomes a chat message.
+    """
+
+    title: str
+    label: str
+    max_length: int = 3000
+
+
+@dataclass(frozen=True)
 class Button:
     action: str
     value: str
     label: str
+    form: TextForm | None = None
+
+
+@dataclass(frozen=True)
+class Purpose:
+    """What a message is for (`checkin.invite`, `event.reminder`, `nudge`...) and its named
+    parameters, so an adapter can choose its form: a platform that only lets a pre-approved
+    template through at times (WhatsApp outside its 24-hour window) builds one from these."""
+
+    kind: str
+    params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,6 +182,7 @@ class SendMessage(Action):
     to: Destination
     text: tuple[Segment, ...]
     buttons: tuple[Button, ...] = ()
+    purpose: Purpose | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -247,6 +281,8 @@ class Adapter(Protocol):
     command_prefix: str
     """What people type before a command here (`!` on Matrix, `/` in the web chat); the bot
     writes commands with it when it tells people what to say."""
+    max_text: int
+    """The most characters one message may carry here; the core splits longer texts."""
 
     async def start(self, sink: InboundSink) -> None: ...
 
@@ -273,6 +309,8 @@ def require(adapter: Adapter, action: Action) -> None:
             raise CapabilityMissing(adapter.platform, Capability.DIRECT_MESSAGES.value)
         if action.buttons and Capability.BUTTONS not in adapter.capabilities:
             raise CapabilityMissing(adapter.platform, Capability.BUTTONS.value)
+        if any(b.form for b in action.buttons) and Capability.MODALS not in adapter.capabilities:
+            raise CapabilityMissing(adapter.platform, Capability.MODALS.value)
 
 
 def plain_text(text: Sequence[Segment]) -> str:

@@ -66,9 +66,11 @@ class FakeAdapter:
         self_id: str = "bot",
         send_rate: SendRate | None = None,
         command_prefix: str = "!",
+        max_text: int = 100_000,
     ) -> None:
         self.platform = PlatformName(platform)
         self.command_prefix = command_prefix
+        self.max_text = max_text
         self.capabilities = frozenset(capabilities)
         self.self_id = UserId(self_id)
         self.send_rate = send_rate or SendRate(10_000.0, 10_000)

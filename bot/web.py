@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -14,6 +16,38 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 log = logging.getLogger(__name__)
+
+
+class BadRequest(Exception):
+    """A request the caller got wrong: answered with `status` and `reason`, never a 500."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused with 413 past `limit` bytes: at once when Content-Length says so,
+    and while streaming when it is absent or lies, so nothing larger is ever held."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise BadRequest(413, f"body larger than {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BadRequest(413, f"body larger than {limit} bytes")
+    return bytes(body)
+
+
+def parse_json(body: bytes) -> Any:
+    """The body as JSON, or 400 saying why (malformed, not UTF-8, nested too deeply)."""
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(400, f"malformed JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest(400, "malformed JSON: nested too deeply") from None
 
 
 async def healthz(request: Request) -> Response:

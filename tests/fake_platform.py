@@ -131,6 +131,8 @@ class HttpPlatformAdapter:
 
     platform = PLATFORM
     self_id = UserId("bot")
+    command_prefix = "!"
+    max_text = 4096
 
     def __init__(self, base_url: str, *, idempotent: bool, rate: float, burst: int) -> None:
         self.base_url = base_url

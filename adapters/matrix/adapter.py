@@ -95,6 +95,11 @@ MAX_BACKFILL = 1000
 ROOM_WAIT_S = 30.0
 
 
+MAX_TEXT = 8_000
+"""Synapse refuses events over 64 KiB, and an event carries the text twice (`body` and its
+HTML `formatted_body`), with JSON escapes: 8,000 characters stays under it for ordinary text."""
+
+
 class MatrixAdapter:
     """One bot account on one homeserver."""
 
@@ -140,6 +145,7 @@ class MatrixAdapter:
         self.configured_rooms = tuple(rooms)
         self.configured_space = space
         self.command_prefix = command_prefix
+        self.max_text = MAX_TEXT
         self.e2e_store = e2e_store
         self.sync_timeout_ms = sync_timeout_ms
         self.client: AsyncClient | None = None

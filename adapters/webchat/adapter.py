@@ -8,7 +8,6 @@ token from the config. A room named `@alice` is alice's direct conversation with
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -58,6 +57,7 @@ from adapters.webchat.store import MessageWriter, Posted, WebMessage, WebRoom
 from bot.clock import Clock
 from bot.db import Database
 from bot.errors import PlatformError
+from bot.web import BadRequest, parse_json, read_body
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +77,6 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 """The page loads only its own files; no token in its URL leaks through a Referer."""
-
-
-class BadRequest(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.reason = status, reason
 
 
 def message_json(m: WebMessage | Posted) -> dict[str, Any]:
@@ -118,18 +112,7 @@ def _name(value: Any, field: str, limit: int) -> str:
 
 async def read_json(request: Request) -> dict[str, Any]:
     """The request's JSON object, refusing bodies over 64 KiB before reading them whole."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        raise BadRequest(413, f"body larger than {MAX_BODY} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise BadRequest(413, f"body larger than {MAX_BODY} bytes")
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(400, f"malformed JSON: {exc}") from None
+    data = parse_json(await read_body(request, MAX_BODY))
     if not isinstance(data, dict):
         raise BadRequest(400, "the body must be a JSON object")
     return data
@@ -153,6 +136,7 @@ class WebChat:
     )
     send_rate = SendRate(per_second=2000.0, burst=500)
     command_prefix = COMMAND_PREFIXES[0]
+    max_text = 32_000
 
     def __init__(
         self,
