@@ -19,6 +19,7 @@ from adapters.contract import (
     Segment,
     SendMessage,
     SpaceId,
+    TextForm,
     ThreadId,
     UserId,
 )
@@ -40,13 +41,17 @@ def _unplace(d: dict[str, Any]) -> Place:
 
 def _dest(d: Destination) -> dict[str, Any]:
     if isinstance(d, Direct):
-        return {"direct_to": d.user_id, "platform": d.platform}
+        found: dict[str, Any] = {"direct_to": d.user_id, "platform": d.platform}
+        if d.near is not None:
+            found["near"] = _place(d.near)
+        return found
     return _place(d)
 
 
 def _undest(d: dict[str, Any]) -> Destination:
     if "direct_to" in d:
-        return Direct(PlatformName(d["platform"]), UserId(d["direct_to"]))
+        near = _unplace(d["near"]) if d.get("near") else None
+        return Direct(PlatformName(d["platform"]), UserId(d["direct_to"]), near)
     return _unplace(d)
 
 
@@ -68,6 +73,18 @@ def _untext(items: list[Any]) -> tuple[Segment, ...]:
     )
 
 
+def _button(b: Button) -> list[Any]:
+    found: list[Any] = [b.action, b.value, b.label]
+    if b.form is not None:
+        found.append([b.form.title, b.form.label, b.form.max_length])
+    return found
+
+
+def _unbutton(b: list[Any]) -> Button:
+    form = TextForm(*b[3]) if len(b) > 3 and b[3] else None
+    return Button(b[0], b[1], b[2], form)
+
+
 def encode_action(action: Action) -> dict[str, Any]:
     if isinstance(action, SendMessage):
         return {
@@ -75,7 +92,7 @@ def encode_action(action: Action) -> dict[str, Any]:
             "key": action.key,
             "to": _dest(action.to),
             "text": _text(action.text),
-            "buttons": [[b.action, b.value, b.label] for b in action.buttons],
+            "buttons": [_button(b) for b in action.buttons],
         }
     if isinstance(action, EditMessage):
         return {
@@ -106,7 +123,7 @@ def decode_action(d: dict[str, Any]) -> Action:
             key=key,
             to=_undest(d["to"]),
             text=_untext(d["text"]),
-            buttons=tuple(Button(*b) for b in d["buttons"]),
+            buttons=tuple(_unbutton(b) for b in d["buttons"]),
         )
     if kind == "edit":
         return EditMessage(

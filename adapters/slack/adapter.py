@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import json
 import logging
 import re
@@ -29,6 +28,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
 
 from adapters.contract import (
     Action,
@@ -72,6 +73,7 @@ from adapters.slack.translate import (
     view_submission,
 )
 from adapters.state import AdapterMemory
+from adapters.webhook import SignedWebhook, hmac_sha256_ok
 from bot.config import Config, Secret
 from bot.db import Database
 from bot.errors import PlatformError
@@ -106,10 +108,21 @@ def verify_signature(
         return "bad timestamp"
     if abs(now - sent_at) > SIGNATURE_WINDOW_S:
         return "timestamp outside the 5-minute window"
-    expected = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256)
-    if not hmac.compare_digest(f"v0={expected.hexdigest()}", given):
+    if not hmac_sha256_ok(secret.encode(), f"v0:{stamp}:".encode() + body, given, "v0="):
         return "signature mismatch"
     return None
+
+
+def event_delivery_id(headers: Mapping[str, str], body: bytes) -> str | None:
+    """An Events API callback's `event_id`, the same on each of Slack's retries of it
+    (`X-Slack-Retry-Num`); commands and interactions are not retried and have none."""
+    if not body.startswith(b"{"):
+        return None
+    try:
+        event_id = json.loads(body).get("event_id")
+    except (ValueError, AttributeError):
+        return None
+    return event_id if isinstance(event_id, str) else None
 
 
 class SlackAdapter:
@@ -157,10 +170,8 @@ class SlackAdapter:
             Capability.REACTIONS,
             Capability.PRESENCE,
             Capability.IDEMPOTENT_SEND,
+            Capability.MODALS,
         }
-        modals = getattr(Capability, "MODALS", None)
-        if modals is not None:
-            caps.add(modals)
         self.capabilities = frozenset(caps)
         per_second = messages_per_minute / 60
         self.send_rate = SendRate(per_second, max(2, int(per_second * 2)))
@@ -302,18 +313,32 @@ class SlackAdapter:
 
     # --- HTTP mode ------------------------------------------------------------------------
 
+    def http_routes(self) -> list[BaseRoute]:
+        """Events, slash commands and interactions, each signed by Slack (HTTP mode only)."""
+        if self.mode != "http":
+            return []
+        webhook = SignedWebhook(
+            "slack", verify=self.verify, receive=self.receive, delivery_id=event_delivery_id
+        )
+        return [
+            webhook.route(f"{self.http_path}/{kind}")
+            for kind in ("events", "commands", "interactions")
+        ]
+
     def verify(self, headers: Mapping[str, str], body: bytes) -> str | None:
         assert self._signing_secret is not None
         return verify_signature(self._signing_secret.reveal(), headers, body, time.time())
 
-    async def dispatch(self, body: bytes, headers: Mapping[str, Sequence[str] | str]) -> Any:
-        """Hand a verified HTTP request to bolt; its response is bolt's acknowledgement."""
+    async def receive(self, headers: Mapping[str, str], body: bytes) -> Response:
+        """Hand a verified request to bolt; bolt answers once the listener acknowledged."""
         from slack_bolt.request.async_request import AsyncBoltRequest
 
         if self._app is None:
-            raise PlatformError("the Slack adapter has not started", permanent=False)
-        request = AsyncBoltRequest(body=body.decode("utf-8"), headers=dict(headers))
-        return await self._app.async_dispatch(request)
+            return JSONResponse({"error": "the bot is starting"}, 503)
+        request = AsyncBoltRequest(body=body.decode("utf-8", "replace"), headers=dict(headers))
+        answer = await self._app.async_dispatch(request)
+        content_type = (answer.headers.get("content-type") or ["text/plain"])[0]
+        return Response(answer.body, answer.status, media_type=content_type)
 
     # --- sending --------------------------------------------------------------------------
 
@@ -381,6 +406,10 @@ class SlackAdapter:
 
     async def _send(self, action: SendMessage) -> Sent:
         to = action.to
+        if isinstance(to, Direct) and to.near is not None and not to.near.direct:
+            shown = await self._ephemeral(to.user_id, to.near, action)
+            if shown is not None:
+                return shown
         channel = to.space if isinstance(to, Place) else self._dm.get(to.user_id, to.user_id)
         thread = to.thread if isinstance(to, Place) else None
         args = message_args(channel, action.text, action.buttons, thread, _form_of)
@@ -393,6 +422,26 @@ class SlackAdapter:
         direct = real.startswith("D") or (isinstance(to, Place) and to.direct)
         place = Place(PLATFORM, SpaceId(real), _thread(thread), direct)
         return Sent(MessageId(ts), place, ThreadId(thread or ts))
+
+    async def _ephemeral(self, user: str, near: Place, action: SendMessage) -> Sent | None:
+        """Show a private answer to `user` only, where they spoke (`chat.postEphemeral`);
+        None when Slack cannot (the bot is not in that channel), so it goes by DM."""
+        args = message_args(near.space, action.text, action.buttons, near.thread, _form_of)
+        args.pop("unfurl_links"), args.pop("unfurl_media")
+        await self._pace(near.space)
+        try:
+            shown = await self.client.chat_postEphemeral(user=user, **args)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error in ("not_in_channel", "channel_not_found", "user_not_in_channel"):
+                return None
+            raise platform_error(
+                "answering privately",
+                error,
+                exc.response.status_code,
+                exc.response.headers.get("Retry-After"),
+            ) from None
+        return Sent(MessageId(str(shown["message_ts"])), near, near.thread)
 
     async def _edit(self, action: EditMessage) -> Sent:
         mrkdwn = render(action.text)
@@ -471,18 +520,22 @@ class SlackAdapter:
 
     async def _members(self, channel: str) -> list[Actor]:
         found: list[str] = []
-        paging: dict[str, str] = {}
-        while True:
-            args = {"channel": channel, "limit": 200, **paging}
-            page = await self._call(
+        cursor: str | None = None
+
+        async def page(cursor: str | None) -> Any:
+            return await self._call(
                 "listing a channel's members",
-                lambda: self.client.conversations_members(**args),  # noqa: B023 (awaited here)
+                lambda: self.client.conversations_members(
+                    channel=channel, limit=200, cursor=cursor
+                ),
             )
-            found += [str(m) for m in page.get("members") or ()]
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+
+        while True:
+            listed = await page(cursor)
+            found += [str(m) for m in listed.get("members") or ()]
+            cursor = (listed.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
                 break
-            paging = {"cursor": str(cursor)}
         return [Actor(PLATFORM, UserId(m), await self._name(m)) for m in found if m != self.self_id]
 
     async def present(self, place: Place) -> Sequence[Actor]:
@@ -495,8 +548,6 @@ def _thread(value: str | None) -> ThreadId | None:
 
 
 def _form_of(button: Button) -> tuple[str, str, int] | None:
-    """The form a button opens first (the core's `Button.form`), if any."""
-    form = getattr(button, "form", None)
-    if form is None:
-        return None
-    return (str(form.title), str(form.label), int(form.max_length))
+    """The form a button opens first, if any."""
+    form = button.form
+    return None if form is None else (form.title, form.label, form.max_length)

@@ -25,6 +25,7 @@ from adapters.contract import (
     EventId,
     Inbound,
     MemberJoined,
+    MemberLeft,
     Mention,
     MessageId,
     MessageReceived,
@@ -152,9 +153,10 @@ def event_to_inbound(envelope: Mapping[str, Any], directory: Directory) -> Inbou
             message_id=MessageId(str(item["ts"])),
             key=str(event.get("reaction", "")),
         )
-    if kind == "member_joined_channel" and event.get("channel"):
+    if kind in ("member_joined_channel", "member_left_channel") and event.get("channel"):
         place = _place(str(event["channel"]), None, None)
-        return MemberJoined(**common, actor=directory.actor(user), place=place)
+        model = MemberJoined if kind == "member_joined_channel" else MemberLeft
+        return model(**common, actor=directory.actor(user), place=place)
     return None
 
 
@@ -287,6 +289,7 @@ class Pressed:
             message_id=self.message_id,
             action=self.button.action,
             value=self.button.value,
+            text=text,
             raw=self.raw,
         )
 
