@@ -63,7 +63,8 @@ TIERS: Mapping[str, int] = {
     "users.info": 100,
     "usergroups.users.list": 50,
 }
-"""Requests per minute per method (Slack's tiers 2-4); `chat.postMessage` is special: see
+"""Requests per minute per method (Slack's tiers 2-4, with short bursts of a tenth of a minute's
+worth); `chat.postMessage` is special: see
 `FakeSlack.per_channel` and `post_per_minute`."""
 
 
@@ -156,7 +157,7 @@ class FakeSlack:
             if post_per_minute
             else None
         )
-        self._tier_buckets = {m: Bucket(n / 60, max(1.0, n / 60 * 2)) for m, n in TIERS.items()}
+        self._tier_buckets = {m: Bucket(n / 60, max(3.0, n / 10)) for m, n in TIERS.items()}
         self.echo_bot_messages = echo_bot_messages
         self._clock = itertools.count(1)
         self._triggers: dict[str, tuple[str, float]] = {}
