@@ -26,9 +26,9 @@ import re
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
@@ -40,6 +40,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from bot.web import WebServer, build_app
 from tests.slack.spec import problems
 
+T = TypeVar("T")
 TEAM = "T0001"
 BOT = "U0BOT"
 BOT_ID = "B0BOT"
@@ -164,8 +165,11 @@ class FakeSlack:
         self._sockets: list[WebSocket] = []
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.connected = asyncio.Event()
+        self.changed = asyncio.Condition()
+        """Notified after every call that changed something members can see."""
         self.http_target: tuple[str, str] | None = None
-        """(request URL, signing secret): deliver by signed HTTP POST instead of the socket."""
+        """(the bot's `/slack` base URL, signing secret): deliver by signed HTTP POSTs to
+        its events, commands and interactions URLs instead of over the socket."""
         self._server: WebServer | None = None
         self.add_user(BOT, "communitybot", bot=True)
         self.add_channel(GENERAL, "general", members=(BOT,))
@@ -269,6 +273,8 @@ class FakeSlack:
         except SlackError as exc:
             return _answer({"ok": False, "error": exc.error})
         self.calls.append((method, args))
+        async with self.changed:
+            self.changed.notify_all()
         return _answer({"ok": True, **result})
 
     def _limit(self, method: str, args: Mapping[str, Any]) -> float | None:
@@ -361,7 +367,7 @@ class FakeSlack:
             message["thread_ts"] = str(thread)
         channel.messages.append(message)
         self.posted.append(Posted(channel.id, message["ts"], message["text"], time.monotonic()))
-        if self.echo_bot_messages and self._sockets:
+        if self.echo_bot_messages and (self._sockets or self.http_target):
             event = {**message, "channel": channel.id, "event_ts": message["ts"]}
             event["channel_type"] = _channel_type(channel)
             asyncio.get_running_loop().create_task(self._push_quietly(_callback(event)))
@@ -525,14 +531,16 @@ class FakeSlack:
 
     async def _post(self, kind: str, payload: dict[str, Any], retry: int) -> dict[str, Any]:
         assert self.http_target is not None
-        url, secret = self.http_target
+        base, secret = self.http_target
         if kind == "events_api":
-            body, ctype = json.dumps(payload).encode(), "application/json"
+            url, ctype = f"{base}/events", "application/json"
+            body = json.dumps(payload).encode()
         elif kind == "slash_commands":
-            body, ctype = urlencode(payload).encode(), "application/x-www-form-urlencoded"
+            url, ctype = f"{base}/commands", "application/x-www-form-urlencoded"
+            body = urlencode(payload).encode()
         else:
+            url, ctype = f"{base}/interactions", "application/x-www-form-urlencoded"
             body = urlencode({"payload": json.dumps(payload)}).encode()
-            ctype = "application/x-www-form-urlencoded"
         headers = sign(secret, body) | {"Content-Type": ctype}
         if retry:
             headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
@@ -716,6 +724,40 @@ class FakeSlack:
 
     # --- reading ----------------------------------------------------------------------------
 
+    async def until(self, found: Callable[[], T | None], deadline: float = 20.0) -> T:
+        """Wait until `found()` gives something (checked after every call the bot makes)."""
+        async with asyncio.timeout(deadline), self.changed:
+            while True:
+                value = found()
+                if value is not None and value is not False:
+                    return value
+                await self.changed.wait()
+
+    def bot_message(
+        self, channel_id: str, containing: str, thread_ts: str | None = None
+    ) -> dict[str, Any] | None:
+        """The bot's latest message in a channel (or one thread) containing `containing`."""
+        channel = self.channels.get(channel_id)
+        for m in reversed(channel.messages if channel else []):
+            if m.get("user") != BOT or containing not in _plain(m["text"]):
+                continue
+            if thread_ts is None or m.get("thread_ts") == thread_ts:
+                return m
+        return None
+
+    def ephemeral(self, user: str, containing: str) -> dict[str, Any] | None:
+        return next(
+            (
+                e
+                for e in reversed(self.ephemerals)
+                if e["user"] == user and containing in _plain(e["text"])
+            ),
+            None,
+        )
+
+    def dm_channel(self, user: str) -> str:
+        return f"D{user[1:]}"
+
     def texts(self, channel_id: str, thread_ts: str | None = None) -> list[str]:
         """What the bot posted in a channel (or a thread of it), oldest first."""
         channel = self.channels.get(channel_id)
@@ -726,6 +768,10 @@ class FakeSlack:
             for m in channel.messages
             if m.get("user") == BOT and (thread_ts is None or m.get("thread_ts") == thread_ts)
         ]
+
+
+def _plain(mrkdwn: str) -> str:
+    return mrkdwn.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def sign(secret: str, body: bytes, at: float | None = None) -> dict[str, str]:
