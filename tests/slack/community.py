@@ -22,6 +22,7 @@ PEOPLE = {
     "dave": "U0DAVE",
     "erin": "U0ERIN",
     "frank": "U0FRANK",
+    "grace": "U0GRACE",
 }
 
 
