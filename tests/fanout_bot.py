@@ -46,9 +46,17 @@ async def serve(args: argparse.Namespace) -> None:
         await stop.wait()
 
 
-async def seed(url: str, members: int, *, nudges: int = 1, due: datetime | None = None) -> None:
-    """A fresh community of `members` people on the fake platform and `nudges` nudges to all
-    of them, due at `due` (now by default): what the bot process then fans out."""
+async def seed(
+    url: str,
+    members: int,
+    *,
+    nudges: int = 1,
+    due: datetime | None = None,
+    platform: str = "fakehttp",
+    user_id: str = "u{}",
+) -> None:
+    """A fresh community of `members` people on `platform` (ids from `user_id`) and `nudges`
+    nudges to all of them, due at `due` (now by default): what the bot process fans out."""
     db = Database(url)
     await db.upgrade()
     now = datetime.now(UTC)
@@ -78,8 +86,8 @@ async def seed(url: str, members: int, *, nudges: int = 1, due: datetime | None 
             [
                 {
                     "member_id": i,
-                    "platform": "fakehttp",
-                    "external_id": f"u{i}",
+                    "platform": platform,
+                    "external_id": user_id.format(i),
                     "display_name": f"u{i}",
                 }
                 for i in range(1, members + 1)
