@@ -16,6 +16,7 @@ from adapters.contract import (
     OpenSubSpace,
     Place,
     PlatformName,
+    Purpose,
     Segment,
     SendMessage,
     SpaceId,
@@ -74,15 +75,13 @@ def _untext(items: list[Any]) -> tuple[Segment, ...]:
 
 
 def _button(b: Button) -> list[Any]:
-    found: list[Any] = [b.action, b.value, b.label]
-    if b.form is not None:
-        found.append([b.form.title, b.form.label, b.form.max_length])
-    return found
+    form = [b.form.title, b.form.label, b.form.max_length] if b.form else None
+    return [b.action, b.value, b.label, form]
 
 
 def _unbutton(b: list[Any]) -> Button:
-    form = TextForm(*b[3]) if len(b) > 3 and b[3] else None
-    return Button(b[0], b[1], b[2], form)
+    form = b[3] if len(b) > 3 else None
+    return Button(b[0], b[1], b[2], TextForm(*form) if form else None)
 
 
 def encode_action(action: Action) -> dict[str, Any]:
@@ -93,6 +92,9 @@ def encode_action(action: Action) -> dict[str, Any]:
             "to": _dest(action.to),
             "text": _text(action.text),
             "buttons": [_button(b) for b in action.buttons],
+            "purpose": [action.purpose.kind, [list(p) for p in action.purpose.params]]
+            if action.purpose
+            else None,
         }
     if isinstance(action, EditMessage):
         return {
@@ -124,6 +126,9 @@ def decode_action(d: dict[str, Any]) -> Action:
             to=_undest(d["to"]),
             text=_untext(d["text"]),
             buttons=tuple(_unbutton(b) for b in d["buttons"]),
+            purpose=Purpose(purpose[0], tuple((k, v) for k, v in purpose[1]))
+            if (purpose := d.get("purpose"))
+            else None,
         )
     if kind == "edit":
         return EditMessage(
