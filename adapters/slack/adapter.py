@@ -263,6 +263,7 @@ class SlackAdapter:
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
+        await self._learn_names((body.get("user") or {}).get("id"))
         pressed = block_action(body, self._directory())
         if pressed is None:
             return
@@ -283,6 +284,7 @@ class SlackAdapter:
 
     async def _on_view(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
+        await self._learn_names((body.get("user") or {}).get("id"))
         submitted = view_submission(body, self._directory())
         if submitted is not None:
             pressed, text = submitted

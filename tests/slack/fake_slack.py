@@ -617,6 +617,10 @@ class FakeSlack:
         }
         await self.push("events_api", _callback(event))
 
+    def _user_ref(self, user: str) -> dict[str, Any]:
+        name = self.users[user]["name"]
+        return {"id": user, "username": name, "name": name, "team_id": TEAM}
+
     def _trigger(self, user: str) -> str:
         trigger = f"{next(self._clock)}.{int(time.time())}.{uuid.uuid4().hex[:16]}"
         self._triggers[trigger] = (user, time.monotonic())
@@ -655,7 +659,7 @@ class FakeSlack:
         )
         payload = {
             "type": "block_actions",
-            "user": {"id": user, "username": user, "name": user, "team_id": TEAM},
+            "user": self._user_ref(user),
             "api_app_id": "A0APP",
             "token": "verification-token",
             "container": {
@@ -697,7 +701,7 @@ class FakeSlack:
         payload = {
             "type": "view_submission",
             "team": {"id": TEAM, "domain": "community"},
-            "user": {"id": user, "username": user, "name": user, "team_id": TEAM},
+            "user": self._user_ref(user),
             "api_app_id": "A0APP",
             "token": "verification-token",
             "trigger_id": self._trigger(user),

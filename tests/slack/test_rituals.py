@@ -114,3 +114,42 @@ async def test_a_breakout_of_six_into_two_private_channels_reports_back(tmp_path
 
     assert "Group finding 1" in summary["text"] and "Group finding 2" in summary["text"]
     assert provocation in summary["text"]
+
+
+async def answer_by_modal(c: SlackCommunity, name: str, message_ts: str, text: str) -> None:
+    """`name` presses Answer on the round's post, writes `text` in the modal, sends it."""
+    user = c.id(name)
+    await c.fake.press(user, "C0GENERAL", message_ts, "Answer")
+    view = await c.fake.until(lambda: c.fake.view_for(user))
+    await c.fake.submit(user, view["id"], text)
+
+
+async def test_answers_by_modal_and_pass_and_an_anonymous_round_only_by_modal(
+    tmp_path: Path,
+) -> None:
+    async with slack_community(tmp_path, "alice", "bob", "dave", "erin") as c:
+        await c.slash("alice", "/checkin", f'open "{PROMPT}"')
+        root = await round_thread(c, PROMPT)
+        await answer_by_modal(c, "dave", root, "Listening, & <!here> no ping")
+        await c.told("dave", "your answer is in")
+        await c.fake.press(c.id("erin"), "C0GENERAL", root, "Pass")
+        await c.told("erin", "Pass noted")
+        await c.slash("alice", "/checkin", "close")
+        first = await c.from_bot("Check-in closed")
+
+        secret = "How are you arriving, honestly?"
+        await c.slash("alice", "/checkin", f'open "{secret}" --anonymous')
+        post = await c.from_bot(f"Check-in: {secret}")
+        assert "Press Answer" in c.fake.bot_message("C0GENERAL", secret)["text"]
+        root = await round_thread(c, secret)
+        await c.say("bob", "Typed where everyone sees it", thread=root)
+        await answer_by_modal(c, "bob", str(post["ts"]), "Tired but glad")
+        await c.told("bob", "shared without your name")
+        await c.slash("alice", "/checkin", "close")
+        second = await c.from_bot(f"Check-in closed: {secret}")
+
+    assert "1 answer, 1 pass" in first["text"] and "Dave: Listening" in first["text"]
+    assert "Listening, &amp; &lt;!here&gt; no ping" in first["text"], "escaped: no ping"
+    assert "Tired but glad" in second["text"]
+    assert "Typed where everyone sees it" not in second["text"], "only the modal counts"
+    assert "Bob" not in second["text"] and c.id("bob") not in second["text"]
