@@ -27,9 +27,14 @@ EventId = NewType("EventId", str)
 
 @dataclass(frozen=True)
 class Actor:
+    """Who did something. `role` is what the platform itself makes them, where the config
+    maps it (Slack workspace admins -> `organiser`, a user group -> `catalyst`): the core
+    raises the member's role to it, never lowers it."""
+
     platform: PlatformName
     user_id: UserId
     display_name: str
+    role: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -177,6 +177,10 @@ class SlackSection(Section):
     """Breakout groups as private channels (archived at the end) or as threads."""
     messages_per_minute: int = Field(default=300, ge=1, le=6000)
     """The workspace-wide sending rate; each channel also gets at most one a second."""
+    organisers_from_admins: bool = False
+    """Workspace admins and owners are organisers (on top of the roles given with `role`)."""
+    catalyst_usergroup: str | None = Field(default=None, pattern=r"^S[A-Z0-9]+$")
+    """A user group's id (`S0123ABCD`) whose members are catalysts."""
 
     @field_validator("commands")
     @classmethod

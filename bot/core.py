@@ -267,6 +267,7 @@ class Bot:
             if identity.display_name != actor.display_name and actor.display_name:
                 identity.display_name = actor.display_name[:200]
                 s.add(identity)
+            _raise_to_platform_role(s, member, actor)
             return member, identity
         name = (actor.display_name or actor.user_id)[:200]
         role = (
@@ -277,6 +278,7 @@ class Bot:
         member = Member(
             community_id=self.community.id, display_name=name, role=role, created_at=now
         )
+        _raise_to_platform_role(s, member, actor)
         s.add(member)
         await s.flush()
         assert member.id is not None
@@ -358,6 +360,21 @@ class Bot:
         """A recurring series came due: queue its occurrence as a timer, once per occurrence."""
         async with self.transaction() as scope:
             await scope.schedule(kind, ref, occurrence, key=f"{job_id}@{occurrence.isoformat()}")
+
+
+def _raise_to_platform_role(s: Any, member: Member, actor: Actor) -> None:
+    """Give the member the role their platform gives them (`Actor.role`) if it is higher:
+    roles given with `role` stay, a platform role only ever adds."""
+    if actor.role is None:
+        return
+    try:
+        given = Role.parse(actor.role)
+    except KeyError:
+        log.warning("unknown platform role %r for %s", actor.role, actor.user_id)
+        return
+    if given > member.role:
+        member.role = given
+        s.add(member)
 
 
 def log_failure(event: Inbound) -> None:

@@ -88,6 +88,8 @@ SIGNATURE_WINDOW_S = 300
 """Slack's replay window: a request signed more than five minutes ago is refused."""
 CLOSING_NOTE = "This breakout is over; the channel is archived. Thank you!"
 NAME_CACHE = 5000
+ROLES_REFRESH_S = 300.0
+"""How often the catalysts' user group is read again."""
 
 
 def verify_signature(
@@ -145,6 +147,8 @@ class SlackAdapter:
         breakouts: str = "channels",
         messages_per_minute: int = 300,
         http_path: str = "/slack",
+        organisers_from_admins: bool = False,
+        catalyst_usergroup: str | None = None,
     ) -> None:
         if mode not in ("socket", "http"):
             raise ValueError(f"unknown Slack mode {mode!r}")
@@ -180,6 +184,11 @@ class SlackAdapter:
         self._app: AsyncApp | None = None
         self._socket: Any = None
         self._names: dict[str, str] = {}
+        self.organisers_from_admins = organisers_from_admins
+        self.catalyst_usergroup = catalyst_usergroup
+        self._admins: set[str] = set()
+        self._catalysts: frozenset[str] = frozenset()
+        self._catalysts_at = float("-inf")
         self._dm: dict[str, str] = {}
         self._next_slot: dict[str, float] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -199,6 +208,8 @@ class SlackAdapter:
             commands=section.command_names(),
             breakouts=section.breakouts,
             messages_per_minute=section.messages_per_minute,
+            organisers_from_admins=section.organisers_from_admins,
+            catalyst_usergroup=section.catalyst_usergroup,
         )
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -243,7 +254,10 @@ class SlackAdapter:
 
     def _directory(self) -> Directory:
         commands = {name.lower(): word for word, name in self.commands.items()}
-        return Directory(self.self_id, self._names, commands)
+        roles = dict.fromkeys(self._catalysts, "catalyst") | dict.fromkeys(
+            self._admins, "organiser"
+        )
+        return Directory(self.self_id, self._names, commands, roles)
 
     async def _deliver(self, event: Inbound | None) -> None:
         if event is None or self._sink is None:
@@ -291,6 +305,7 @@ class SlackAdapter:
             await self._deliver(pressed.inbound(text))
 
     async def _learn_names(self, *user_ids: Any) -> None:
+        await self._refresh_catalysts()
         for user_id in user_ids:
             if isinstance(user_id, str) and user_id not in self._names:
                 await self._name(user_id)
@@ -308,10 +323,25 @@ class SlackAdapter:
         except SlackApiError as exc:
             log.info("slack: cannot resolve %s: %s", user_id, exc.response.get("error"))
             return user_id
+        if self.organisers_from_admins and (user.get("is_admin") or user.get("is_owner")):
+            self._admins.add(user_id)
         if len(self._names) >= NAME_CACHE:
             self._names.pop(next(iter(self._names)))
         self._names[user_id] = str(name or user_id)
         return self._names[user_id]
+
+    async def _refresh_catalysts(self) -> None:
+        """The catalysts' user group's members, read again every few minutes."""
+        now = time.monotonic()
+        if self.catalyst_usergroup is None or now - self._catalysts_at < ROLES_REFRESH_S:
+            return
+        self._catalysts_at = now
+        try:
+            found = await self.client.usergroups_users_list(usergroup=self.catalyst_usergroup)
+        except SlackApiError as exc:
+            log.warning("slack: cannot read the catalysts' group: %s", exc.response.get("error"))
+            return
+        self._catalysts = frozenset(str(u) for u in found.get("users") or ())
 
     # --- HTTP mode ------------------------------------------------------------------------
 

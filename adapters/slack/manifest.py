@@ -43,7 +43,7 @@ BOT_EVENTS = (
 )
 
 
-def bot_scopes(breakouts: str) -> list[str]:
+def bot_scopes(breakouts: str, usergroup: bool = False) -> list[str]:
     """The bot token's scopes: what the events above and the adapter's calls need."""
     scopes = {
         "app_mentions:read",  # app_mention
@@ -59,6 +59,8 @@ def bot_scopes(breakouts: str) -> list[str]:
     }
     if breakouts == "channels":
         scopes.add("groups:write")  # conversations.create/invite/archive, private
+    if usergroup:
+        scopes.add("usergroups:read")  # usergroups.users.list: the catalysts' group
     return sorted(scopes)
 
 
@@ -104,7 +106,9 @@ def manifest(config: Config) -> dict[str, Any]:
             "bot_user": {"display_name": name, "always_online": True},
             "slash_commands": commands,
         },
-        "oauth_config": {"scopes": {"bot": bot_scopes(section.breakouts)}},
+        "oauth_config": {
+            "scopes": {"bot": bot_scopes(section.breakouts, section.catalyst_usergroup is not None)}
+        },
         "settings": {
             "event_subscriptions": events,
             "interactivity": interactivity,

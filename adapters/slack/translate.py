@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.contract import (
@@ -72,9 +72,12 @@ class Directory:
     """user id -> display name, for the people resolved so far."""
     commands: Mapping[str, str]
     """slash command as registered (`/checkin`) -> the command word it stands for."""
+    roles: Mapping[str, str] = field(default_factory=dict)
+    """user id -> the role the workspace gives them, where the config maps one."""
 
     def actor(self, user_id: str, fallback: str | None = None) -> Actor:
-        return Actor(PLATFORM, UserId(user_id), self.names.get(user_id) or fallback or user_id)
+        name = self.names.get(user_id) or fallback or user_id
+        return Actor(PLATFORM, UserId(user_id), name, self.roles.get(user_id))
 
 
 # --- inbound ------------------------------------------------------------------------------

@@ -157,3 +157,34 @@ async def test_a_button_with_a_form_opens_a_modal_and_its_text_comes_back(
         "1",
         sent.message_id,
     )
+
+
+async def test_admins_are_organisers_and_a_user_group_catalysts_when_configured(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    fake_slack.add_user("U0ADMIN", "Ada", admin=True)
+    fake_slack.add_user("U0CAT", "Cat")
+    fake_slack.add_user("U0MEM", "Mem")
+    fake_slack.usergroups["S0CATALYSTS"] = ["U0CAT"]
+    fake_slack.channels[GENERAL].members.update({"U0ADMIN", "U0CAT", "U0MEM"})
+    db = await open_db(tmp_path)
+    slack = SlackAdapter(
+        db,
+        bot_token=Secret(BOT_TOKEN),
+        app_token=Secret(APP_TOKEN),
+        base_url=fake_slack.base_url,
+        organisers_from_admins=True,
+        catalyst_usergroup="S0CATALYSTS",
+    )
+    inbox = Inbox()
+    await slack.start(inbox.sink)
+    try:
+        roles = {}
+        for user in ("U0ADMIN", "U0CAT", "U0MEM"):
+            await fake_slack.say(user, GENERAL, "hello")
+            event = await inbox.next(MessageReceived)
+            roles[event.actor.user_id] = event.actor.role
+    finally:
+        await slack.stop()
+        await db.close()
+    assert roles == {"U0ADMIN": "organiser", "U0CAT": "catalyst", "U0MEM": None}

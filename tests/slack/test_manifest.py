@@ -32,6 +32,14 @@ def test_socket_mode_needs_no_urls_and_uses_the_configured_names(
     assert "/cb-checkin" in names and "/checkin" not in names and "/breakout" in names
     assert all("url" not in c and c["should_escape"] for c in got["features"]["slash_commands"])
     assert "groups:write" in got["oauth_config"]["scopes"]["bot"]
+    assert "usergroups:read" not in got["oauth_config"]["scopes"]["bot"]
+
+
+def test_a_catalysts_group_adds_the_scope_to_read_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    got = manifest(tmp_path, capsys, '[slack]\ncatalyst_usergroup = "S0CATALYSTS"\n')
+    assert "usergroups:read" in got["oauth_config"]["scopes"]["bot"]
 
 
 def test_http_mode_points_every_request_url_at_the_bot(
