@@ -155,6 +155,14 @@ class MatrixSection(Section):
 
 
 SLACK_COMMAND_WORDS = ("checkin", "breakout", "event", "nudge", "me", "role", "help", "report")
+SLACK_RESERVED = frozenset(
+    "/me /join /leave /status /away /active /remind /invite /msg /dm /who /topic /rename /shrug "
+    "/mute /search /feed /apps /collapse /expand /feedback /open /prefs /shortcuts /star /call "
+    "/archive /kick /remove /giphy /poll".split()
+)
+"""Slack's own slash commands: an app cannot register these (the whole manifest is refused)."""
+SLACK_DEFAULT_NAMES = {"me": "/cb-me"}
+"""`/me` is Slack's own, so `me` has another name unless the config gives one."""
 
 
 class SlackSection(Section):
@@ -194,6 +202,8 @@ class SlackSection(Section):
                 raise ValueError(f"{name!r} is not a slash command name such as '/cb-{word}'")
             if " " in name:
                 raise ValueError(f"{name!r} has a space; a slash command is one word")
+            if name in SLACK_RESERVED:
+                raise ValueError(f"{name!r} is Slack's own command; choose e.g. '/cb-{word}'")
         if len(set(value.values())) != len(value):
             raise ValueError("two command words have the same slash command name")
         return value
@@ -207,7 +217,10 @@ class SlackSection(Section):
 
     def command_names(self) -> dict[str, str]:
         """Every slash command word -> the name registered in Slack."""
-        return {word: self.commands.get(word, f"/{word}") for word in SLACK_COMMAND_WORDS}
+        return {
+            word: self.commands.get(word, SLACK_DEFAULT_NAMES.get(word, f"/{word}"))
+            for word in SLACK_COMMAND_WORDS
+        }
 
     def secret_keys(self) -> list[str]:
         """The `*_env` keys this mode needs."""

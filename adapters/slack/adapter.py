@@ -68,13 +68,12 @@ from adapters.slack.translate import (
     message_args,
     modal_view,
     platform_error,
-    render,
     slash_command,
     view_submission,
 )
 from adapters.state import AdapterMemory
 from adapters.webhook import SignedWebhook, hmac_sha256_ok
-from bot.config import Config, Secret
+from bot.config import SLACK_DEFAULT_NAMES, Config, Secret
 from bot.db import Database
 from bot.errors import PlatformError
 
@@ -164,7 +163,9 @@ class SlackAdapter:
         self._signing_secret = signing_secret
         self._api = f"{base_url.rstrip('/')}/" if base_url else "https://slack.com/api/"
         self.client = AsyncWebClient(token=bot_token.reveal(), base_url=self._api)
-        self.commands = {word: f"/{word}" for word in SLASH_COMMANDS} | dict(commands or {})
+        self.commands = {
+            word: SLACK_DEFAULT_NAMES.get(word, f"/{word}") for word in SLASH_COMMANDS
+        } | dict(commands or {})
         caps = {
             Capability.THREADS,
             Capability.PRIVATE_SUBSPACES,
@@ -444,7 +445,7 @@ class SlackAdapter:
                 return shown
         channel = to.space if isinstance(to, Place) else self._dm.get(to.user_id, to.user_id)
         thread = to.thread if isinstance(to, Place) else None
-        args = message_args(channel, action.text, action.buttons, thread, _form_of)
+        args = message_args(channel, action.text, action.buttons, thread, _form_of, self.commands)
         await self._pace(channel)
         posted = await self._call("sending a message", lambda: self.client.chat_postMessage(**args))
         real = str(posted["channel"])
@@ -458,7 +459,9 @@ class SlackAdapter:
     async def _ephemeral(self, user: str, near: Place, action: SendMessage) -> Sent | None:
         """Show a private answer to `user` only, where they spoke (`chat.postEphemeral`);
         None when Slack cannot (the bot is not in that channel), so it goes by DM."""
-        args = message_args(near.space, action.text, action.buttons, near.thread, _form_of)
+        args = message_args(
+            near.space, action.text, action.buttons, near.thread, _form_of, self.commands
+        )
         args.pop("unfurl_links"), args.pop("unfurl_media")
         await self._pace(near.space)
         try:
@@ -476,14 +479,14 @@ class SlackAdapter:
         return Sent(MessageId(str(shown["message_ts"])), near, near.thread)
 
     async def _edit(self, action: EditMessage) -> Sent:
-        mrkdwn = render(action.text)
-        args = message_args(action.place.space, action.text)
+        args = message_args(action.place.space, action.text, commands=self.commands)
+        mrkdwn = args["text"]
         await self._call(
             "editing a message",
             lambda: self.client.chat_update(
                 channel=action.place.space,
                 ts=action.message_id,
-                text=mrkdwn[:3000],
+                text=mrkdwn,
                 blocks=args["blocks"],
             ),
         )

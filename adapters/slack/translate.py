@@ -335,8 +335,18 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render(text: Sequence[Segment]) -> str:
-    """mrkdwn for the segments: text escaped, Slack mentions as `<@U…>`, others as `@name`."""
+_COMMAND_HINT = re.compile(r"`/([a-z]+)(?=[\s`])")
+
+
+def renamed(text: str, commands: Mapping[str, str]) -> str:
+    """The core writes commands as `` `/checkin pass` ``; where the config gave a command
+    another slash name, say that one (`` `/cb-checkin pass` ``)."""
+    return _COMMAND_HINT.sub(lambda m: f"`{commands.get(m.group(1), '/' + m.group(1))}", text)
+
+
+def render(text: Sequence[Segment], commands: Mapping[str, str] | None = None) -> str:
+    """mrkdwn for the segments: text escaped, Slack mentions as `<@U…>`, others as `@name`;
+    command hints under their configured slash names."""
     out: list[str] = []
     for segment in text:
         if isinstance(segment, Mention) and segment.platform == PLATFORM:
@@ -344,7 +354,7 @@ def render(text: Sequence[Segment]) -> str:
         elif isinstance(segment, Mention):
             out.append(escape(f"@{segment.display_name}"))
         else:
-            out.append(escape(segment))
+            out.append(escape(renamed(segment, commands) if commands else segment))
     return "".join(out)
 
 
@@ -405,11 +415,12 @@ def message_args(
     buttons: Sequence[Button] = (),
     thread: str | None = None,
     form_of: FormOf | None = None,
+    commands: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """`chat.postMessage` arguments. `text` is the notification fallback, `blocks` what
     people read; nothing is parsed by Slack (`parse="none"`, no `link_names`), so only
     the `<@U…>` the bot wrote itself mention anyone."""
-    mrkdwn = render(text)
+    mrkdwn = render(text, commands)
     args: dict[str, Any] = {
         "channel": channel,
         "text": mrkdwn[:SECTION_LIMIT],

@@ -30,6 +30,7 @@ def test_socket_mode_needs_no_urls_and_uses_the_configured_names(
     assert settings["interactivity"] == {"is_enabled": True}
     names = [c["command"] for c in got["features"]["slash_commands"]]
     assert "/cb-checkin" in names and "/checkin" not in names and "/breakout" in names
+    assert "/cb-me" in names and "/me" not in names, "/me is Slack's own command"
     assert all("url" not in c and c["should_escape"] for c in got["features"]["slash_commands"])
     assert "groups:write" in got["oauth_config"]["scopes"]["bot"]
     assert "usergroups:read" not in got["oauth_config"]["scopes"]["bot"]
@@ -83,3 +84,12 @@ def test_a_bad_command_name_names_the_key(
     path.write_text('[slack]\ncommands = { checkin = "check in" }\n', encoding="utf-8")
     assert main(["slack", "manifest", "--config", str(path)]) == 2
     assert "slack.commands" in capsys.readouterr().err
+
+
+def test_a_name_slack_keeps_for_itself_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[slack]\ncommands = { me = "/me" }\n', encoding="utf-8")
+    assert main(["slack", "manifest", "--config", str(path)]) == 2
+    assert "Slack's own command" in capsys.readouterr().err

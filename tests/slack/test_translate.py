@@ -221,3 +221,11 @@ def test_errors_say_whether_to_retry() -> None:
 
 def test_blocks_without_buttons_are_sections_only() -> None:
     assert [b["type"] for b in blocks("hello", ())] == ["section"]
+
+
+def test_command_hints_use_the_configured_slash_names() -> None:
+    names = {"checkin": "/cb-checkin", "me": "/cb-me", "help": "/help"}
+    text = ("Say `/checkin pass` or `/me tz <zone>`; `/help`. Not /checkin or `/checkout`.",)
+    assert render(text, names) == (
+        "Say `/cb-checkin pass` or `/cb-me tz &lt;zone&gt;`; `/help`. Not /checkin or `/checkout`."
+    )
