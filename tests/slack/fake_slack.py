@@ -550,7 +550,17 @@ class FakeSlack:
 
     # --- what members do ------------------------------------------------------------------
 
-    async def say(self, user: str, channel_id: str, text: str, thread_ts: str | None = None) -> str:
+    async def say(
+        self,
+        user: str,
+        channel_id: str,
+        text: str,
+        thread_ts: str | None = None,
+        *,
+        retries: int = 0,
+    ) -> str:
+        """`user` writes in a channel; `retries` delivers the same event that many times
+        more, as Slack does when an acknowledgement is late (same `event_id`)."""
         channel = self._channel(channel_id)
         ts = self._ts()
         event: dict[str, Any] = {
@@ -567,7 +577,9 @@ class FakeSlack:
         if thread_ts is not None:
             event["thread_ts"] = thread_ts
         channel.messages.append({k: v for k, v in event.items() if k != "channel_type"})
-        await self.push("events_api", _callback(event))
+        payload = _callback(event)
+        for attempt in range(retries + 1):
+            await self.push("events_api", payload, retry=attempt)
         if f"<@{BOT}>" in text and not channel.is_im:
             mention = {k: event[k] for k in ("type", "user", "text", "ts", "channel", "event_ts")}
             await self.push("events_api", _callback(mention | {"type": "app_mention"}))
