@@ -7,6 +7,7 @@ does in Slack.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -153,3 +154,45 @@ async def test_answers_by_modal_and_pass_and_an_anonymous_round_only_by_modal(
     assert "Tired but glad" in second["text"]
     assert "Typed where everyone sees it" not in second["text"], "only the modal counts"
     assert "Bob" not in second["text"] and c.id("bob") not in second["text"]
+
+
+async def test_a_breakout_in_threads_joined_by_button_reaction_and_reply(tmp_path: Path) -> None:
+    """Slack runs no slash command in a thread, so groups report by mentioning the bot."""
+    provocation = "What is one thing you would change?"
+    async with slack_community(
+        tmp_path, "alice", "bob", "carol", "dave", "erin", breakouts="threads"
+    ) as c:
+        await c.slash(
+            "alice", "/breakout", f'2 groups "{provocation}" --join-window 10 --minutes 30'
+        )
+        call = await c.from_bot("Breakout starting!")
+        await c.fake.press(c.id("bob"), "C0GENERAL", call["ts"], "Join")
+        await c.told("bob", "You're in")
+        await c.fake.react(c.id("carol"), "C0GENERAL", call["ts"], "raised_hands")
+        await c.say("dave", "join", thread=call["ts"])
+        await c.say("erin", "<@U0BOT> join")
+        for name in ("carol", "dave", "erin"):
+            await c.told(name, "You're in")
+
+        def group_threads() -> list[str] | None:
+            found = [
+                m["thread_ts"]
+                for m in c.fake.channels["C0GENERAL"].messages
+                if m.get("user") == "U0BOT" and m.get("thread_ts") and provocation in m["text"]
+            ]
+            return found if len(found) == 2 else None
+
+        threads = await c.fake.until(group_threads, deadline=40)
+        assert len(set(threads)) == 2
+        await c.slash("alice", "/breakout", "end")
+        for number, thread in enumerate(threads, 1):
+            intro = await c.from_bot(provocation, thread=thread)
+            member = re.findall(r"<@(U0[A-Z]+)>", intro["text"])[0]
+            await c.from_bot("Please report back", thread=thread)
+            text = f"<@U0BOT> report Thread finding {number}"
+            await c.fake.say(member, "C0GENERAL", text, thread)
+            await c.from_bot(f"Thread finding {number}", thread=thread)
+        await c.slash("alice", "/breakout", "end")
+        summary = await c.from_bot("Breakout reports (2 groups)")
+    assert "Thread finding 1" in summary["text"] and "Thread finding 2" in summary["text"]
+    assert not any(ch.is_private for ch in c.fake.channels.values()), "threads, no channels"
