@@ -9,6 +9,7 @@ from adapters.contract import (
     ButtonPressed,
     CommandInvoked,
     MemberJoined,
+    MemberLeft,
     Mention,
     MessageReceived,
     PlatformName,
@@ -229,3 +230,25 @@ def test_command_hints_use_the_configured_slash_names() -> None:
     assert render(text, names) == (
         "Say `/cb-checkin pass` or `/cb-me tz &lt;zone&gt;`; `/help`. Not /checkin or `/checkout`."
     )
+
+
+def test_leaving_a_channel_is_a_member_leaving() -> None:
+    left = inbound(p.member_left())
+    assert isinstance(left, MemberLeft)
+    assert (left.actor.user_id, left.place.space) == (p.BOB, p.GENERAL)
+
+
+def test_the_bots_own_edits_are_not_answers() -> None:
+    """`chat.update` on the bot's round post comes back as `message_changed` by the bot."""
+    event = p.message_changed("Round closed", "Round open")
+    event["message"] |= {"user": p.BOT, "bot_id": "B0BOT"}
+    assert inbound(event) is None
+
+
+def test_names_and_roles_come_from_the_directory() -> None:
+    directory = Directory(p.BOT, {p.ALICE: "Alice"}, COMMANDS, {p.ALICE: "organiser"})
+    got = event_to_inbound(p.callback(p.message("hi")), directory)
+    assert got is not None and got.actor.display_name == "Alice"
+    assert got.actor.role == "organiser"
+    other = event_to_inbound(p.callback(p.message("hi", user=p.BOB)), directory)
+    assert other is not None and other.actor.role is None and other.actor.display_name == p.BOB
