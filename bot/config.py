@@ -156,9 +156,36 @@ class MatrixSection(Section):
 
 SLACK_COMMAND_WORDS = ("checkin", "breakout", "event", "nudge", "me", "role", "help", "report")
 SLACK_RESERVED = frozenset(
-    "/me /join /leave /status /away /active /remind /invite /msg /dm /who /topic /rename /shrug "
-    "/mute /search /feed /apps /collapse /expand /feedback /open /prefs /shortcuts /star /call "
-    "/archive /kick /remove /giphy /poll".split()
+    {
+        "/me",
+        "/join",
+        "/leave",
+        "/status",
+        "/away",
+        "/active",
+        "/remind",
+        "/invite",
+        "/msg",
+        "/dm",
+        "/who",
+        "/topic",
+        "/rename",
+        "/shrug",
+        "/mute",
+        "/search",
+        "/feed",
+        "/apps",
+        "/collapse",
+        "/expand",
+        "/feedback",
+        "/open",
+        "/prefs",
+        "/shortcuts",
+        "/star",
+        "/archive",
+        "/kick",
+        "/remove",
+    }
 )
 """Slack's own slash commands: an app cannot register these (the whole manifest is refused)."""
 SLACK_DEFAULT_NAMES = {"me": "/cb-me"}
