@@ -188,3 +188,30 @@ async def test_admins_are_organisers_and_a_user_group_catalysts_when_configured(
         await slack.stop()
         await db.close()
     assert roles == {"U0ADMIN": "organiser", "U0CAT": "catalyst", "U0MEM": None}
+
+
+async def test_an_envelope_is_acknowledged_before_the_core_has_finished(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """Slack wants an ack within three seconds; the core may take longer (ack first)."""
+    fake_slack.add_user(ALICE, "Alice")
+    db = await open_db(tmp_path)
+    slack = SlackAdapter(
+        db, bot_token=Secret(BOT_TOKEN), app_token=Secret(APP_TOKEN), base_url=fake_slack.base_url
+    )
+    release = asyncio.Event()
+    started: list[Inbound] = []
+
+    async def slow_core(event: Inbound) -> None:
+        started.append(event)
+        await release.wait()
+
+    await slack.start(slow_core)
+    try:
+        async with asyncio.timeout(3):
+            ack = await fake_slack.slash(ALICE, GENERAL, "/checkin", "pass")
+        assert ack["envelope_id"] and not release.is_set()
+    finally:
+        release.set()
+        await slack.stop()
+        await db.close()
