@@ -35,6 +35,7 @@ from bot.checkins.models import CheckinAnswer, CheckinAsked, CheckinRound, Round
 from bot.context import Context, Scope
 from bot.errors import UserInputError
 from bot.models import Identity, Member
+from bot.reach import dm_order
 
 HOOK_POSTED = "checkin.posted"
 TIMER_CLOSE = "checkin.close"
@@ -196,18 +197,17 @@ async def members_to_ask(scope: Scope, community_id: int) -> list[Member]:
 async def ask_directly(
     scope: Scope, r: CheckinRound, member: Member, text: str, *, purpose: str
 ) -> bool:
-    """DM one member `text` and how to answer, on a platform of theirs that has DMs (the
-    round's first); False if none.
+    """DM one member `text` and how to answer, where they want DMs (else on the round's
+    platform, else another of theirs); False if they have no platform with DMs.
 
     Being asked directly makes the member's DMs answers to this round.
     """
     identities = (
         await scope.session.exec(select(Identity).where(Identity.member_id == member.id))
     ).all()
-    usable = [i for i in identities if Capability.DIRECT_MESSAGES in scope.capabilities(i.platform)]
+    usable = dm_order(scope, member, identities, prefer=r.platform)
     if not usable:
         return False
-    usable.sort(key=lambda i: i.platform != r.platform)
     chosen = usable[0]
     assert r.id is not None and member.id is not None
     if await scope.session.get(CheckinAsked, (r.id, member.id)) is None:
@@ -353,6 +353,32 @@ async def answer(ctx: Context, r: CheckinRound, text: str, *, by_button: bool = 
     else:
         ack = "Thanks, your answer is updated."
     await ctx.reply(ack + " Answer again to change it until the round closes.", private=True)
+
+
+async def merge_voters(scope: Scope, keep: int, gone: int) -> None:
+    """Two members become one: in each open anonymous round the merged member's answer
+    becomes the kept member's, unless the kept member answered too (theirs stays)."""
+    rounds = await scope.session.exec(
+        select(CheckinRound).where(
+            CheckinRound.state == RoundState.OPEN, col(CheckinRound.hmac_key).is_not(None)
+        )
+    )
+    table = CheckinAnswer.__table__  # type: ignore[attr-defined]
+    for r in rounds.all():
+        assert r.hmac_key is not None
+        kept, merged = voter_hash(r.hmac_key, keep), voter_hash(r.hmac_key, gone)
+        mine = (table.c.round_id == r.id) & (table.c.voter_hash == merged)
+        clash = (
+            await scope.session.exec(
+                select(CheckinAnswer.id).where(
+                    CheckinAnswer.round_id == r.id, CheckinAnswer.voter_hash == kept
+                )
+            )
+        ).first()
+        if clash is None:
+            await scope.session.exec(update(table).where(mine).values(voter_hash=kept))
+        else:
+            await scope.session.exec(delete(table).where(mine))
 
 
 # --- tallies, reminders, closing -------------------------------------------------------------

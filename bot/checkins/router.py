@@ -20,5 +20,6 @@ router = Router(
     },
     results={rounds.HOOK_POSTED: rounds.posted},
     on_start=[series.ensure_all],
+    merges=[rounds.merge_voters],
     http=[export.http_routes],
 )
