@@ -61,6 +61,7 @@ from adapters.slack.translate import (
     SLASH_COMMANDS,
     Directory,
     Pressed,
+    Wording,
     block_action,
     channel_name,
     event_to_inbound,
@@ -191,6 +192,8 @@ class SlackAdapter:
         self._catalysts: frozenset[str] = frozenset()
         self._catalysts_at = float("-inf")
         self._dm: dict[str, str] = {}
+        self._channels: set[str] = set()
+        """Breakout channels the bot opened: named in its text, they become links."""
         self._next_slot: dict[str, float] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -220,6 +223,7 @@ class SlackAdapter:
         auth = await self._call("checking the bot token", self.client.auth_test)
         self.self_id = UserId(str(auth["user_id"]))
         await self._forget_old_sends()
+        self._channels.update((await self.memory.with_prefix("subspace:")).values())
         self._app = self._build_app()
         if self.mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -252,6 +256,9 @@ class SlackAdapter:
         return app
 
     # --- receiving ------------------------------------------------------------------------
+
+    def _wording(self) -> Wording:
+        return Wording(self.commands, frozenset(self._channels))
 
     def _directory(self) -> Directory:
         commands = {name.lower(): word for word, name in self.commands.items()}
@@ -445,7 +452,7 @@ class SlackAdapter:
                 return shown
         channel = to.space if isinstance(to, Place) else self._dm.get(to.user_id, to.user_id)
         thread = to.thread if isinstance(to, Place) else None
-        args = message_args(channel, action.text, action.buttons, thread, _form_of, self.commands)
+        args = message_args(channel, action.text, action.buttons, thread, _form_of, self._wording())
         await self._pace(channel)
         posted = await self._call("sending a message", lambda: self.client.chat_postMessage(**args))
         real = str(posted["channel"])
@@ -460,7 +467,7 @@ class SlackAdapter:
         """Show a private answer to `user` only, where they spoke (`chat.postEphemeral`);
         None when Slack cannot (the bot is not in that channel), so it goes by DM."""
         args = message_args(
-            near.space, action.text, action.buttons, near.thread, _form_of, self.commands
+            near.space, action.text, action.buttons, near.thread, _form_of, self._wording()
         )
         args.pop("unfurl_links"), args.pop("unfurl_media")
         await self._pace(near.space)
@@ -479,7 +486,7 @@ class SlackAdapter:
         return Sent(MessageId(str(shown["message_ts"])), near, near.thread)
 
     async def _edit(self, action: EditMessage) -> Sent:
-        args = message_args(action.place.space, action.text, commands=self.commands)
+        args = message_args(action.place.space, action.text, wording=self._wording())
         mrkdwn = args["text"]
         await self._call(
             "editing a message",
@@ -516,6 +523,7 @@ class SlackAdapter:
                 )
                 known = str(created["channel"]["id"])
                 await self.memory.put(ref, known)
+                self._channels.add(known)
             await self._invite_missing(known, action.members)
         return SubSpaceOpened(Place(PLATFORM, SpaceId(known)))
 

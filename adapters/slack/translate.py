@@ -344,9 +344,31 @@ def renamed(text: str, commands: Mapping[str, str]) -> str:
     return _COMMAND_HINT.sub(lambda m: f"`{commands.get(m.group(1), '/' + m.group(1))}", text)
 
 
-def render(text: Sequence[Segment], commands: Mapping[str, str] | None = None) -> str:
+@dataclass(frozen=True)
+class Wording:
+    """How the bot's words are written in this workspace: the slash commands' configured
+    names, and the channels it knows (a breakout's channel named in the text becomes a
+    `<#C…>` link, which Slack shows as `#its-name`)."""
+
+    commands: Mapping[str, str] = field(default_factory=dict)
+    channels: frozenset[str] = frozenset()
+
+    def write(self, text: str) -> str:
+        text = escape(renamed(text, self.commands) if self.commands else text)
+        if self.channels:
+            text = _CHANNEL_ID.sub(
+                lambda m: f"<#{m.group(0)}>" if m.group(0) in self.channels else m.group(0), text
+            )
+        return text
+
+
+_CHANNEL_ID = re.compile(r"(?<![<#@\w])[CGD][A-Z0-9]{8,}(?![\w>])")
+
+
+def render(text: Sequence[Segment], wording: Wording | None = None) -> str:
     """mrkdwn for the segments: text escaped, Slack mentions as `<@U…>`, others as `@name`;
-    command hints under their configured slash names."""
+    command names and channels as `wording` says."""
+    wording = wording or Wording()
     out: list[str] = []
     for segment in text:
         if isinstance(segment, Mention) and segment.platform == PLATFORM:
@@ -354,7 +376,7 @@ def render(text: Sequence[Segment], commands: Mapping[str, str] | None = None) -
         elif isinstance(segment, Mention):
             out.append(escape(f"@{segment.display_name}"))
         else:
-            out.append(escape(renamed(segment, commands) if commands else segment))
+            out.append(wording.write(segment))
     return "".join(out)
 
 
@@ -415,12 +437,12 @@ def message_args(
     buttons: Sequence[Button] = (),
     thread: str | None = None,
     form_of: FormOf | None = None,
-    commands: Mapping[str, str] | None = None,
+    wording: Wording | None = None,
 ) -> dict[str, Any]:
     """`chat.postMessage` arguments. `text` is the notification fallback, `blocks` what
     people read; nothing is parsed by Slack (`parse="none"`, no `link_names`), so only
     the `<@U…>` the bot wrote itself mention anyone."""
-    mrkdwn = render(text, commands)
+    mrkdwn = render(text, wording)
     args: dict[str, Any] = {
         "channel": channel,
         "text": mrkdwn[:SECTION_LIMIT],

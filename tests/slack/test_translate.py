@@ -19,6 +19,7 @@ from adapters.contract import (
 from adapters.slack.translate import (
     ButtonValue,
     Directory,
+    Wording,
     block_action,
     blocks,
     channel_name,
@@ -227,7 +228,7 @@ def test_blocks_without_buttons_are_sections_only() -> None:
 def test_command_hints_use_the_configured_slash_names() -> None:
     names = {"checkin": "/cb-checkin", "me": "/cb-me", "help": "/help"}
     text = ("Say `/checkin pass` or `/me tz <zone>`; `/help`. Not /checkin or `/checkout`.",)
-    assert render(text, names) == (
+    assert render(text, Wording(names)) == (
         "Say `/cb-checkin pass` or `/cb-me tz &lt;zone&gt;`; `/help`. Not /checkin or `/checkout`."
     )
 
@@ -252,3 +253,11 @@ def test_names_and_roles_come_from_the_directory() -> None:
     assert got.actor.role == "organiser"
     other = event_to_inbound(p.callback(p.message("hi", user=p.BOB)), directory)
     assert other is not None and other.actor.role is None and other.actor.display_name == p.BOB
+
+
+def test_a_channel_the_bot_opened_becomes_a_link_and_nothing_else_does() -> None:
+    wording = Wording(channels=frozenset({"G0GROUP12"}))
+    text = ("Your group's room is G0GROUP12. GOODMORNINGALL and G0OTHER999 stay text.",)
+    assert render(text, wording) == (
+        "Your group's room is <#G0GROUP12>. GOODMORNINGALL and G0OTHER999 stay text."
+    )
