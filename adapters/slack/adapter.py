@@ -435,7 +435,10 @@ class SlackAdapter:
                 "r": sent.thread,
                 "at": int(time.time()),
             }
-            await self.memory.put(ref, json.dumps(value, separators=(",", ":")))
+            try:
+                await self.memory.put(ref, json.dumps(value, separators=(",", ":")))
+            except Exception:  # it was sent: failing the row now would send it again
+                log.exception("slack: could not remember the message for %s", key)
             return sent
 
     async def _forget_old_sends(self) -> None:

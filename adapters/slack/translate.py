@@ -192,8 +192,8 @@ def _message(
         return None
     if not isinstance(user, str) or user == directory.self_id:
         return None
-    if not isinstance(ts, str) or not isinstance(text, str):
-        return None
+    if not isinstance(ts, str) or not isinstance(text, str) or not text.strip():
+        return None  # a file shared without words says nothing to the bot
     thread = event.get("thread_ts")
     place = _place(channel, thread if thread != ts else None, channel_type)
     actor = directory.actor(user)

@@ -215,3 +215,19 @@ async def test_an_envelope_is_acknowledged_before_the_core_has_finished(
         release.set()
         await slack.stop()
         await db.close()
+
+
+async def test_a_message_sent_is_not_failed_when_remembering_it_fails(
+    fake_slack: FakeSlack, adapter: tuple[SlackAdapter, Inbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Failing the row after Slack took the message would have the outbox send it again."""
+    slack, _ = adapter
+
+    async def broken(key: str, value: str) -> None:
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(slack.memory, "put", broken)
+    sent = await slack.perform(
+        SendMessage(key="kept", to=Place(SLACK, SpaceId(GENERAL)), text=("Once",))
+    )
+    assert isinstance(sent, Sent) and fake_slack.texts(GENERAL) == ["Once"]

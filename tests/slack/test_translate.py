@@ -261,3 +261,9 @@ def test_a_channel_the_bot_opened_becomes_a_link_and_nothing_else_does() -> None
     assert render(text, wording) == (
         "Your group's room is <#G0GROUP12>. GOODMORNINGALL and G0OTHER999 stay text."
     )
+
+
+def test_a_file_shared_without_words_is_not_a_message() -> None:
+    assert inbound(p.message("", subtype="file_share")) is None
+    shared = inbound(p.message("Our notes", subtype="file_share"))
+    assert isinstance(shared, MessageReceived) and shared.text == "Our notes"
