@@ -17,10 +17,10 @@ from sqlmodel import col
 
 from bot.context import Context
 from bot.errors import UserInputError
-from bot.forget import forget_command
 from bot.grammar import CommandSpec, Invocation
 from bot.merge import identities_of, merge_members, split_identity
 from bot.models import LinkCode, LinkGuard, Member, Role
+from bot.personal import data_command, forget_command, http_routes
 from bot.reach import dm_order
 from bot.router import Router
 
@@ -197,6 +197,13 @@ router = Router(
             ("me", "unlink"), "me unlink <platform>", "split off a linked account", unlink_command
         ),
         CommandSpec(
+            ("me", "data"),
+            "me data",
+            "a file of everything I keep about you",
+            data_command,
+            takes_rest=False,
+        ),
+        CommandSpec(
             ("me", "forget"),
             "me forget [confirm]",
             "erase everything I keep about you",
@@ -209,4 +216,5 @@ router = Router(
             reach_command,
         ),
     ],
+    http=[http_routes],
 )

@@ -119,6 +119,16 @@ class LinkCode(SQLModel, table=True):
     expires_at: datetime = utc_column()
 
 
+class DataLink(SQLModel, table=True):
+    """A link to a member's own data (`me data`); only the token's hash is kept, and the
+    file is made when the link is opened, once, until `expires_at`."""
+
+    __tablename__ = "data_link"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    expires_at: datetime = utc_column()
+
+
 class LinkGuard(SQLModel, table=True):
     """Wrong link codes a member has tried; too many lock their linking for a while."""
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, insert, update
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from adapters.contract import (
     ActionResult,
@@ -31,13 +32,20 @@ from adapters.contract import (
     TextForm,
     UserId,
 )
-from bot.checkins.models import CheckinAnswer, CheckinAsked, CheckinRound, RoundState
+from bot.checkins.models import (
+    CheckinAnswer,
+    CheckinAsked,
+    CheckinRound,
+    CheckinSpace,
+    RoundState,
+)
 from bot.context import Context, Scope
 from bot.errors import UserInputError
 from bot.models import Identity, Member
 from bot.reach import dm_order
 
 HOOK_POSTED = "checkin.posted"
+HOOK_POSTED_IN = "checkin.posted_in"
 TIMER_CLOSE = "checkin.close"
 TIMER_REMIND = "checkin.remind"
 MAX_ANSWER = 20_000
@@ -59,6 +67,8 @@ class RoundPlan:
     dm: bool = False
     deadline: datetime | None = None
     remind_at: datetime | None = None
+    also: tuple[Place, ...] = ()
+    """Further spaces the round is open in, on any platform (`--in`)."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +126,33 @@ async def open_round(
     scope.session.add(r)
     await scope.session.flush()
     assert r.id is not None
-    tz = scope.bot.community.timezone
+    await _post(scope, r, place, key=f"checkin:{r.id}:post", on_result=f"{HOOK_POSTED}:{r.id}")
+    for also in plan.also:
+        extra = CheckinSpace(round_id=r.id, platform=also.platform, space=also.space)
+        scope.session.add(extra)
+        await scope.session.flush()
+        await _post(
+            scope,
+            r,
+            also,
+            key=f"checkin:{r.id}:post:{extra.id}",
+            on_result=f"{HOOK_POSTED_IN}:{extra.id}",
+        )
+    if r.deadline:
+        await scope.schedule(TIMER_CLOSE, r.id, r.deadline, key=f"checkin:{r.id}:close")
+    if r.remind_at:
+        await scope.schedule(TIMER_REMIND, r.id, r.remind_at, key=f"checkin:{r.id}:remind")
+    if r.dm:
+        question = f"Check-in from {scope.bot.config.model.community.name}: {r.prompt}" + (
+            " Your answer is shared without your name." if r.anonymous else ""
+        )
+        for member in await members_to_ask(scope, r.community_id):
+            await ask_directly(scope, r, member, question, purpose="ask")
+    return r
+
+
+async def _post(scope: Scope, r: CheckinRound, place: Place, *, key: str, on_result: str) -> None:
+    """The round's post in one of its spaces, in that platform's words and buttons."""
     capabilities = scope.capabilities(place.platform)
     lines = [f"Check-in: {r.prompt}"]
     if only_by_buttons(scope, r, place.platform):
@@ -137,25 +173,14 @@ async def open_round(
     if r.anonymous:
         lines.append("This round is anonymous: answers are shared without names.")
     if r.deadline:
-        lines.append(f"It closes {local(r.deadline, tz)}.")
+        lines.append(f"It closes {local(r.deadline, scope.bot.community.timezone)}.")
     await scope.send(
-        round_place(r),
+        place,
         "\n".join(lines),
-        key=f"checkin:{r.id}:post",
+        key=key,
         buttons=answer_buttons(scope, r, place.platform),
-        on_result=f"{HOOK_POSTED}:{r.id}",
+        on_result=on_result,
     )
-    if r.deadline:
-        await scope.schedule(TIMER_CLOSE, r.id, r.deadline, key=f"checkin:{r.id}:close")
-    if r.remind_at:
-        await scope.schedule(TIMER_REMIND, r.id, r.remind_at, key=f"checkin:{r.id}:remind")
-    if r.dm:
-        question = f"Check-in from {scope.bot.config.model.community.name}: {r.prompt}" + (
-            " Your answer is shared without your name." if r.anonymous else ""
-        )
-        for member in await members_to_ask(scope, r.community_id):
-            await ask_directly(scope, r, member, question, purpose="ask")
-    return r
 
 
 def only_by_buttons(scope: Scope, r: CheckinRound, platform: str) -> bool:
@@ -182,6 +207,24 @@ async def posted(scope: Scope, ref: str, result: ActionResult) -> None:
     if r is not None and isinstance(result, Sent):
         r.message_id, r.thread = result.message_id, result.thread
         scope.session.add(r)
+
+
+async def posted_in(scope: Scope, ref: str, result: ActionResult) -> None:
+    """The post reached one of the round's further spaces: remember its message and thread."""
+    extra = await scope.session.get(CheckinSpace, int(ref))
+    if extra is not None and isinstance(result, Sent):
+        extra.message_id, extra.thread = result.message_id, result.thread
+        scope.session.add(extra)
+
+
+async def places_of(scope: Scope, r: CheckinRound) -> list[Place]:
+    """Every space the round is open in: its own first, then those of `--in`."""
+    extras = await scope.session.exec(
+        select(CheckinSpace).where(CheckinSpace.round_id == r.id).order_by(col(CheckinSpace.id))
+    )
+    return [round_place(r)] + [
+        Place(PlatformName(e.platform), SpaceId(e.space)) for e in extras.all()
+    ]
 
 
 async def members_to_ask(scope: Scope, community_id: int) -> list[Member]:
@@ -245,23 +288,40 @@ than running it)."""
 
 async def open_round_in(scope: Scope, place: Place) -> CheckinRound | None:
     params = {"platform": place.platform, "space": place.space}
-    return (await scope.session.exec(OPEN_ROUND_IN, params=params)).first()
+    found = (await scope.session.exec(OPEN_ROUND_IN, params=params)).first()
+    if found is not None:
+        return found
+    return (
+        await scope.session.exec(_also_in(place).where(CheckinRound.state == RoundState.OPEN))
+    ).first()
+
+
+def _also_in(place: Place) -> SelectOfScalar[CheckinRound]:
+    """Rounds open in `place` through `--in`, newest first."""
+    return (
+        select(CheckinRound)
+        .join(CheckinSpace, col(CheckinSpace.round_id) == col(CheckinRound.id))
+        .where(CheckinSpace.platform == place.platform, CheckinSpace.space == place.space)
+        .order_by(col(CheckinRound.id).desc())
+    )
 
 
 async def latest_round_in(scope: Scope, place: Place) -> CheckinRound | None:
-    return (
+    own = (
         await scope.session.exec(
             select(CheckinRound)
             .where(CheckinRound.platform == place.platform, CheckinRound.space == place.space)
             .order_by(col(CheckinRound.id).desc())
         )
     ).first()
+    also = (await scope.session.exec(_also_in(place))).first()
+    return max((r for r in (own, also) if r is not None), key=lambda r: r.id or 0, default=None)
 
 
 async def round_of_thread(scope: Scope, place: Place) -> CheckinRound | None:
     if place.thread is None:
         return None
-    return (
+    own = (
         await scope.session.exec(
             select(CheckinRound).where(
                 CheckinRound.platform == place.platform,
@@ -269,6 +329,11 @@ async def round_of_thread(scope: Scope, place: Place) -> CheckinRound | None:
                 CheckinRound.thread == place.thread,
             )
         )
+    ).first()
+    if own is not None:
+        return own
+    return (
+        await scope.session.exec(_also_in(place).where(CheckinSpace.thread == place.thread))
     ).first()
 
 
@@ -463,9 +528,10 @@ async def close_round(scope: Scope, r: CheckinRound) -> bool:
         r.hmac_key = None
     r.state, r.closed_at = RoundState.CLOSED, scope.now
     scope.session.add(r)
-    await scope.send(
-        round_place(r), await summary(scope, r, answers), key=f"checkin:{r.id}:summary"
-    )
+    text = await summary(scope, r, answers)
+    for n, place in enumerate(await places_of(scope, r)):
+        key = f"checkin:{r.id}:summary" + (f":{n}" if n else "")
+        await scope.send(place, text, key=key)
     return True
 
 

@@ -1,4 +1,5 @@
-"""`me forget`: nothing of the member is left in any table, across linked platforms."""
+"""`me data` and `me forget`: a member's own data, handed over whole or erased whole, across
+linked platforms."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlmodel import SQLModel, select
 
+from bot import identities
 from bot.checkins.models import CheckinAnswer
 from bot.models import AuditEntry, Member
 from bot.testing import Harness
+from bot.web import build_app
 from tests.test_checkins import answer_by_button
 from tests.test_identities import link
 
@@ -88,3 +92,43 @@ async def test_a_forgotten_member_who_speaks_again_starts_afresh(h: Harness) -> 
     await h.say("bob", "me forget confirm")
     [me] = await h.say("bob", "me")
     assert "Europe/London" in me and "a member" in me
+
+
+async def fetch_data(h: Harness, link: str) -> httpx.Response:
+    app = build_app([r for make in identities.router.http for r in make(h.bot)])
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
+        return await client.get(link)
+
+
+async def test_me_data_hands_over_every_row_about_the_member_and_no_one_else(h: Harness) -> None:
+    await h.say("carol", "help")
+    await link(h, "bob", "fake", "other")
+    await h.say("bob", "me quiet 22:00-07:00", platform="other")
+    await h.say("ada", 'checkin open "What worries you?" --dm')
+    await h.say("bob", "checkin my private worry")
+    await h.say("carol", "checkin carols own words")
+    [reply] = await h.say("bob", "me data")
+    found = re.search(r"(/me/data/\S+)", reply)
+    assert found, reply
+    response = await fetch_data(h, found.group(1))
+    assert response.status_code == 200
+    assert "attachment" in response.headers["content-disposition"]
+    tables = response.json()["tables"]
+    assert {i["platform"] for i in tables["identity"]} == {"fake", "other"}
+    assert tables["member"][0]["quiet_start"] == "22:00:00"
+    assert [a["text"] for a in tables["checkin_answer"]] == ["my private worry"]
+    assert tables["checkin_asked"] and tables["auditentry"]
+    assert any("Check-in from" in json.dumps(r) for r in tables["outbox"])
+    assert "carols own words" not in response.text and "Carol" not in response.text
+    again = await fetch_data(h, found.group(1))
+    assert again.status_code == 404
+
+
+async def test_a_data_link_expires(h: Harness) -> None:
+    [reply] = await h.say("bob", "me data")
+    found = re.search(r"(/me/data/\S+)", reply)
+    assert found
+    await h.advance(timedelta(minutes=16))
+    assert (await fetch_data(h, found.group(1))).status_code == 404
+    assert (await fetch_data(h, "/me/data/made-up")).status_code == 404
