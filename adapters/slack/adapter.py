@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -220,6 +221,17 @@ class SlackAdapter:
 
     async def start(self, sink: InboundSink) -> None:
         self._sink = sink
+        # One connection pool for every call (slack-sdk opens a session per call otherwise:
+        # a new TLS handshake for each message).
+        self.client.session = aiohttp.ClientSession()
+        try:
+            await self._connect()
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("slack: connected as %s (%s mode)", self.self_id, self.mode)
+
+    async def _connect(self) -> None:
         auth = await self._call("checking the bot token", self.client.auth_test)
         self.self_id = UserId(str(auth["user_id"]))
         await self._forget_old_sends()
@@ -235,12 +247,14 @@ class SlackAdapter:
                 web_client=AsyncWebClient(base_url=self._api),
             )
             await self._socket.connect_async()
-        log.info("slack: connected as %s (%s mode)", self.self_id, self.mode)
 
     async def stop(self) -> None:
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
+        if self.client.session is not None:
+            await self.client.session.close()
+            self.client.session = None
 
     def _build_app(self) -> AsyncApp:
         app = AsyncApp(

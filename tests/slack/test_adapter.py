@@ -231,3 +231,22 @@ async def test_a_message_sent_is_not_failed_when_remembering_it_fails(
         SendMessage(key="kept", to=Place(SLACK, SpaceId(GENERAL)), text=("Once",))
     )
     assert isinstance(sent, Sent) and fake_slack.texts(GENERAL) == ["Once"]
+
+
+async def test_a_wrong_token_stops_the_start_with_a_clear_error(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    db = await open_db(tmp_path)
+    slack = SlackAdapter(
+        db,
+        bot_token=Secret("xoxb-wrong"),
+        app_token=Secret(APP_TOKEN),
+        base_url=fake_slack.base_url,
+    )
+    try:
+        with pytest.raises(PlatformError, match="invalid_auth") as caught:
+            await slack.start(Inbox().sink)
+        assert caught.value.permanent and "xoxb-wrong" not in str(caught.value)
+        assert slack.client.session is None, "nothing left open"
+    finally:
+        await db.close()
