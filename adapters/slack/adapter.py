@@ -396,14 +396,24 @@ class SlackAdapter:
 
     # --- sending --------------------------------------------------------------------------
 
-    async def _call(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
+    async def _call(
+        self,
+        what: str,
+        call: Callable[[], Awaitable[Any]],
+        tolerate: frozenset[str] = frozenset(),
+    ) -> Any:
+        """Make a Web API call; Slack's error becomes our `PlatformError` (with `Retry-After`
+        on a 429), except the error codes in `tolerate`, which give None."""
         try:
             return await call()
         except SlackApiError as exc:
             response = exc.response
+            error = response.get("error") if isinstance(response.data, dict) else None
+            if error in tolerate:
+                return None
             raise platform_error(
                 what,
-                response.get("error") if isinstance(response.data, dict) else None,
+                error,
                 response.status_code,
                 response.headers.get("Retry-After") or response.headers.get("retry-after"),
             ) from None
@@ -488,18 +498,13 @@ class SlackAdapter:
         )
         args.pop("unfurl_links"), args.pop("unfurl_media")
         await self._pace(near.space)
-        try:
-            shown = await self.client.chat_postEphemeral(user=user, **args)
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            if error in ("not_in_channel", "channel_not_found", "user_not_in_channel"):
-                return None
-            raise platform_error(
-                "answering privately",
-                error,
-                exc.response.status_code,
-                exc.response.headers.get("Retry-After"),
-            ) from None
+        shown = await self._call(
+            "answering privately",
+            lambda: self.client.chat_postEphemeral(user=user, **args),
+            tolerate=frozenset({"not_in_channel", "channel_not_found", "user_not_in_channel"}),
+        )
+        if shown is None:
+            return None
         return Sent(MessageId(str(shown["message_ts"])), near, near.thread)
 
     async def _edit(self, action: EditMessage) -> Sent:
@@ -566,16 +571,11 @@ class SlackAdapter:
         if (info.get("channel") or {}).get("is_archived"):
             return Done()  # a retry after archiving
         await self._once(note.key, lambda: self._send(note))
-        try:
-            await self.client.conversations_archive(channel=place.space)
-        except SlackApiError as exc:
-            if exc.response.get("error") != "already_archived":
-                raise platform_error(
-                    "archiving a breakout channel",
-                    exc.response.get("error"),
-                    exc.response.status_code,
-                    exc.response.headers.get("Retry-After"),
-                ) from None
+        await self._call(
+            "archiving a breakout channel",
+            lambda: self.client.conversations_archive(channel=place.space),
+            tolerate=frozenset({"already_archived"}),
+        )
         return Done()
 
     async def _members(self, channel: str) -> list[Actor]:

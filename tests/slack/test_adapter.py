@@ -250,3 +250,20 @@ async def test_a_wrong_token_stops_the_start_with_a_clear_error(
         assert slack.client.session is None, "nothing left open"
     finally:
         await db.close()
+
+
+async def test_a_private_answer_is_ephemeral_where_asked_else_a_dm(
+    fake_slack: FakeSlack, adapter: tuple[SlackAdapter, Inbox]
+) -> None:
+    slack, _ = adapter
+    near = Place(SLACK, SpaceId(GENERAL))
+    to = Direct(SLACK, UserId(ALICE), near)
+    shown = await slack.perform(SendMessage(key="e1", to=to, text=("Only you",)))
+    assert isinstance(shown, Sent) and shown.place == near
+    assert [(e["user"], e["text"]) for e in fake_slack.ephemerals] == [(ALICE, "Only you")]
+    assert fake_slack.texts(GENERAL) == [], "nothing in the channel's history"
+
+    fake_slack.fail_next("chat.postEphemeral", "not_in_channel")
+    sent = await slack.perform(SendMessage(key="e2", to=to, text=("By DM then",)))
+    assert isinstance(sent, Sent) and sent.place.direct
+    assert fake_slack.texts(sent.place.space) == ["By DM then"]
