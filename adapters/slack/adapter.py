@@ -36,7 +36,6 @@ from adapters.contract import (
     Action,
     ActionResult,
     Actor,
-    Button,
     Capability,
     CloseSubSpace,
     Direct,
@@ -311,8 +310,8 @@ class SlackAdapter:
     async def _open_form(self, pressed: Pressed) -> None:
         """Open the button's form at once: the press's `trigger_id` lives three seconds."""
         assert pressed.button.form is not None
-        title, label, max_length = pressed.button.form
-        view = modal_view(title, label, max_length, form_metadata(pressed))
+        form = pressed.button.form
+        view = modal_view(form.title, form.label, form.max_length, form_metadata(pressed))
         await self._call(
             "opening a form",
             lambda: self.client.views_open(trigger_id=pressed.trigger_id, view=view),
@@ -479,7 +478,7 @@ class SlackAdapter:
                 return shown
         channel = to.space if isinstance(to, Place) else self._dm.get(to.user_id, to.user_id)
         thread = to.thread if isinstance(to, Place) else None
-        args = message_args(channel, action.text, action.buttons, thread, _form_of, self._wording())
+        args = message_args(channel, action.text, action.buttons, thread, self._wording())
         await self._pace(channel)
         posted = await self._call("sending a message", lambda: self.client.chat_postMessage(**args))
         real = str(posted["channel"])
@@ -493,9 +492,7 @@ class SlackAdapter:
     async def _ephemeral(self, user: str, near: Place, action: SendMessage) -> Sent | None:
         """Show a private answer to `user` only, where they spoke (`chat.postEphemeral`);
         None when Slack cannot (the bot is not in that channel), so it goes by DM."""
-        args = message_args(
-            near.space, action.text, action.buttons, near.thread, _form_of, self._wording()
-        )
+        args = message_args(near.space, action.text, action.buttons, near.thread, self._wording())
         args.pop("unfurl_links"), args.pop("unfurl_media")
         await self._pace(near.space)
         shown = await self._call(
@@ -605,9 +602,3 @@ class SlackAdapter:
 
 def _thread(value: str | None) -> ThreadId | None:
     return ThreadId(value) if value else None
-
-
-def _form_of(button: Button) -> tuple[str, str, int] | None:
-    """The form a button opens first, if any."""
-    form = button.form
-    return None if form is None else (form.title, form.label, form.max_length)

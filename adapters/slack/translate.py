@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,7 @@ from adapters.contract import (
     ReactionAdded,
     Segment,
     SpaceId,
+    TextForm,
     ThreadId,
     UserId,
 )
@@ -250,12 +251,12 @@ class ButtonValue:
 
     action: str
     value: str
-    form: tuple[str, str, int] | None = None
+    form: TextForm | None = None
 
     def encode(self) -> str:
         data: dict[str, Any] = {"a": self.action, "v": self.value}
         if self.form is not None:
-            data["f"] = list(self.form)
+            data["f"] = [self.form.title, self.form.label, self.form.max_length]
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -266,7 +267,7 @@ class ButtonValue:
             return cls(
                 str(data["a"]),
                 str(data["v"]),
-                (str(form[0]), str(form[1]), int(form[2])) if form else None,
+                TextForm(str(form[0]), str(form[1]), int(form[2])) if form else None,
             )
         except (ValueError, KeyError, TypeError, IndexError, AttributeError):
             return None
@@ -400,17 +401,8 @@ def sections(mrkdwn: str, limit: int = SECTION_LIMIT) -> list[str]:
     return pieces
 
 
-FormOf = Callable[[Button], tuple[str, str, int] | None]
-
-
-def blocks(
-    mrkdwn: str, buttons: Sequence[Button], form_of: FormOf | None = None
-) -> list[dict[str, Any]]:
-    """Block Kit for a message: its text in sections, then one actions block of buttons.
-
-    `form_of(button)` gives the (title, label, max length) of the form a button opens
-    first, or None.
-    """
+def blocks(mrkdwn: str, buttons: Sequence[Button]) -> list[dict[str, Any]]:
+    """Block Kit for a message: its text in sections, then one actions block of buttons."""
     found: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": piece or " "}}
         for piece in sections(mrkdwn)
@@ -418,13 +410,12 @@ def blocks(
     if buttons:
         elements = []
         for index, button in enumerate(buttons):
-            form = form_of(button) if form_of is not None else None
             elements.append(
                 {
                     "type": "button",
                     "action_id": f"{BUTTON_PREFIX}.{index}",
                     "text": {"type": "plain_text", "text": button.label[:75], "emoji": True},
-                    "value": ButtonValue(button.action, button.value, form).encode()[:2000],
+                    "value": ButtonValue(button.action, button.value, button.form).encode()[:2000],
                 }
             )
         found.append({"type": "actions", "elements": elements})
@@ -436,7 +427,6 @@ def message_args(
     text: Sequence[Segment],
     buttons: Sequence[Button] = (),
     thread: str | None = None,
-    form_of: FormOf | None = None,
     wording: Wording | None = None,
 ) -> dict[str, Any]:
     """`chat.postMessage` arguments. `text` is the notification fallback, `blocks` what
@@ -446,7 +436,7 @@ def message_args(
     args: dict[str, Any] = {
         "channel": channel,
         "text": mrkdwn[:SECTION_LIMIT],
-        "blocks": blocks(mrkdwn, buttons, form_of),
+        "blocks": blocks(mrkdwn, buttons),
         "parse": "none",
         "unfurl_links": False,
         "unfurl_media": False,

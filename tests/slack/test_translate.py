@@ -14,6 +14,7 @@ from adapters.contract import (
     MessageReceived,
     PlatformName,
     ReactionAdded,
+    TextForm,
     UserId,
 )
 from adapters.slack.translate import (
@@ -167,13 +168,11 @@ def test_long_text_is_cut_into_sections_without_breaking_entities() -> None:
 
 
 def test_buttons_carry_the_core_action_and_come_back_as_presses() -> None:
+    form = TextForm("Check-in", "Your answer", 500)
     args = message_args(
         p.GENERAL,
         ("A round opens",),
-        (Button("checkin.answer", "7", "Answer"), Button("checkin.pass", "7", "Pass")),
-        form_of=lambda b: (
-            ("Check-in", "Your answer", 500) if b.action == "checkin.answer" else None
-        ),
+        (Button("checkin.answer", "7", "Answer", form), Button("checkin.pass", "7", "Pass")),
     )
     assert args["parse"] == "none" and "link_names" not in args
     actions = args["blocks"][-1]
@@ -181,7 +180,7 @@ def test_buttons_carry_the_core_action_and_come_back_as_presses() -> None:
     answer = actions["elements"][0]
     pressed = block_action(p.block_actions(answer["value"], ts="1767225600.000100"), DIRECTORY)
     assert pressed is not None
-    assert pressed.button == ButtonValue("checkin.answer", "7", ("Check-in", "Your answer", 500))
+    assert pressed.button == ButtonValue("checkin.answer", "7", form)
     event = pressed.inbound()
     assert isinstance(event, ButtonPressed)
     assert (event.action, event.value, event.message_id) == (
@@ -193,7 +192,7 @@ def test_buttons_carry_the_core_action_and_come_back_as_presses() -> None:
 
 
 def test_a_form_submission_is_the_press_of_its_button_with_the_text() -> None:
-    value = ButtonValue("checkin.answer", "7", ("Check-in", "Your answer", 500)).encode()
+    value = ButtonValue("checkin.answer", "7", TextForm("Check-in", "Your answer", 500)).encode()
     pressed = block_action(p.block_actions(value, ts="1767225600.000100"), DIRECTORY)
     assert pressed is not None
     got = view_submission(p.view_submission(form_metadata(pressed), "Patience"), DIRECTORY)
