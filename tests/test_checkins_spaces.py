@@ -17,7 +17,12 @@ PROMPT = "What are you bringing today?"
 
 @pytest.fixture
 async def h(database_url: str) -> AsyncIterator[Harness]:
-    async with Harness.open(database_url, more_platforms=("other",)) as harness:
+    community = {
+        "organisers": ["fake:ada"],
+        "spaces": ["fake:main", "other:lounge", "matrix:!gone:example.org"],
+    }
+    config = {"community": community}
+    async with Harness.open(database_url, more_platforms=("other",), config=config) as harness:
         await harness.say("carol", "help", platform="other", space="lounge")
         yield harness
 
@@ -57,6 +62,12 @@ async def test_one_round_gathers_answers_from_every_space_and_posts_one_summary_
     fake, other = summaries(h, "fake"), summaries(h, "other")
     assert len(fake) == 1 and fake == other
     assert "Bob: curiosity" in fake[0] and "Carol: snacks" in fake[0]
+
+
+async def test_the_configured_community_spaces_open_with_one_word(h: Harness) -> None:
+    await h.say("ada", f'checkin open "{PROMPT}" --in community')
+    assert post_on(h, "other").place.space == "lounge"
+    assert post_on(h, "fake").place.space == "main"
 
 
 async def test_a_linked_member_answering_on_two_platforms_edits_one_answer(h: Harness) -> None:

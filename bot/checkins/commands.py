@@ -21,7 +21,7 @@ from bot.when import parse_duration, parse_when, zone
 
 OPEN_USAGE = (
     'checkin open "<prompt>" | <prompt-id> [--until <when>] [--anonymous] [--dm] '
-    "[--remind <when>] [--every <recurrence>] [--in <platform:space>,...]"
+    "[--remind <when>] [--every <recurrence>] [--in <platform:space>,...|community]"
 )
 ANSWER_USAGE = "checkin <your answer> | checkin pass"
 EXPORT_USAGE = "checkin export csv|json|md [<round-id>]"
@@ -123,34 +123,49 @@ async def open_command(ctx: Context, inv: Invocation) -> None:
 
 
 async def _spaces(ctx: Context, typed: str) -> tuple[Place, ...]:
-    """The spaces of `--in`, each `platform:space` the bot knows in this community."""
-    found: list[Place] = []
-    for ref in (r.strip() for r in typed.split(",") if r.strip()):
-        platform, sep, space = ref.partition(":")
-        known = (
-            sep
-            and platform in ctx.bot.adapters
-            and await ctx.session.exec(
-                select(Space.id).where(
-                    Space.community_id == ctx.community.id,
-                    Space.platform == platform,
-                    Space.external_id == space,
-                    col(Space.direct).is_(False),
-                )
-            )
-        )
-        if not known or known.first() is None:
+    """The spaces of `--in`: each `platform:space` the bot knows in this community, or
+    `community` for the spaces the config names (those on a platform not running now are
+    left out)."""
+    refs = [r.strip() for r in typed.split(",") if r.strip()]
+    if refs == ["community"]:
+        configured = ctx.bot.config.model.community.spaces
+        if not configured:
             raise UserInputError(
-                f"I don't know the space `{ref[:80]}`. Name each as platform:space, one I am "
-                "in and someone has talked in (e.g. web:main).",
+                "The config names no community spaces; an organiser can list them in "
+                "[community] spaces, or name the spaces here.",
                 OPEN_USAGE,
             )
-        where = Place(PlatformName(platform), SpaceId(space))
-        if where != ctx.event.place.top() and where not in found:
-            found.append(where)
+        found = [
+            Place(PlatformName(p), SpaceId(space))
+            for p, _, space in (ref.partition(":") for ref in configured)
+            if p in ctx.bot.adapters
+        ]
+    else:
+        found = [await _known_space(ctx, ref) for ref in refs]
+    found = [f for f in dict.fromkeys(found) if f != ctx.event.place.top()]
     if not found:
         raise UserInputError("Name at least one other space after --in.", OPEN_USAGE)
     return tuple(found)
+
+
+async def _known_space(ctx: Context, ref: str) -> Place:
+    platform, sep, space = ref.partition(":")
+    if sep and platform in ctx.bot.adapters:
+        row = await ctx.session.exec(
+            select(Space.id).where(
+                Space.community_id == ctx.community.id,
+                Space.platform == platform,
+                Space.external_id == space,
+                col(Space.direct).is_(False),
+            )
+        )
+        if row.first() is not None:
+            return Place(PlatformName(platform), SpaceId(space))
+    raise UserInputError(
+        f"I don't know the space `{ref[:80]}`. Name each as platform:space, one I am in and "
+        "someone has talked in (e.g. web:main).",
+        OPEN_USAGE,
+    )
 
 
 async def _open_series(
