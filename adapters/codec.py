@@ -54,13 +54,17 @@ def _unplace(d: dict[str, Any]) -> Place:
 
 def _dest(d: Destination) -> dict[str, Any]:
     if isinstance(d, Direct):
-        return {"direct_to": d.user_id, "platform": d.platform}
+        found: dict[str, Any] = {"direct_to": d.user_id, "platform": d.platform}
+        if d.near is not None:
+            found["near"] = _place(d.near)
+        return found
     return _place(d)
 
 
 def _undest(d: dict[str, Any]) -> Destination:
     if "direct_to" in d:
-        return Direct(PlatformName(d["platform"]), UserId(d["direct_to"]))
+        near = _unplace(d["near"]) if d.get("near") else None
+        return Direct(PlatformName(d["platform"]), UserId(d["direct_to"]), near)
     return _unplace(d)
 
 

@@ -28,6 +28,10 @@ EventId = NewType("EventId", str)
 
 @dataclass(frozen=True)
 class Actor:
+    """Who did something. `role` is what the platform itself makes them, where the config
+    maps it (Slack workspace admins -> `organiser`, a user group -> `catalyst`): the core
+    raises the member's role to it, never lowers it."""
+
     platform: PlatformName
     user_id: UserId
     display_name: str
@@ -53,10 +57,16 @@ class Place:
 
 @dataclass(frozen=True)
 class Direct:
-    """A private conversation with one user, which the adapter finds or creates."""
+    """A private conversation with one user, which the adapter finds or creates.
+
+    `near` is where the private answer belongs (the conversation the user spoke in): a
+    platform that can show a message to one person inside a conversation (Slack's ephemeral
+    messages) shows it there; the others ignore it and use the DM.
+    """
 
     platform: PlatformName
     user_id: UserId
+    near: Place | None = field(default=None, compare=False)
 
 
 Destination = Place | Direct

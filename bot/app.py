@@ -53,6 +53,10 @@ def platform_adapters(
         from adapters.discord import DiscordAdapter
 
         found.append(DiscordAdapter.from_config(config, db))
+    if config.model.slack is not None:
+        from adapters.slack.adapter import SlackAdapter
+
+        found.append(SlackAdapter.from_config(config, db))
     return found
 
 

@@ -8,7 +8,7 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from bot import __version__, logs
@@ -166,6 +166,28 @@ def cmd_events_import(args: argparse.Namespace) -> int:
     return 0
 
 
+class _NoSecrets(Mapping[str, str]):
+    """An environment in which every secret is set to a placeholder: the Slack manifest is
+    written before the app (and so its tokens) exists."""
+
+    def __getitem__(self, name: str) -> str:
+        return "(not needed here)"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def cmd_slack_manifest(args: argparse.Namespace) -> int:
+    from adapters.slack.manifest import manifest_yaml
+
+    config = load_config(_config_path(args.config), _NoSecrets())
+    sys.stdout.write(manifest_yaml(config))
+    return 0
+
+
 def cmd_version(args: argparse.Namespace) -> int:
     print(f"community-bot {__version__}")
     return 0
@@ -267,6 +289,17 @@ def parser() -> argparse.ArgumentParser:
     invite.add_argument("--application-id", help="the application's id (Developer Portal)")
     invite.add_argument("--config", type=Path)
     invite.set_defaults(func=cmd_discord_invite_url)
+
+    slack = sub.add_parser("slack", help="Slack app setup")
+    slack_sub = slack.add_subparsers(dest="slack_command", required=True, metavar="ACTION")
+    man = slack_sub.add_parser(
+        "manifest",
+        help="print the Slack app manifest for this config",
+        description="Print the app manifest (YAML) for the config's [slack] section: paste it "
+        "into api.slack.com/apps > Create New App > From a manifest.",
+    )
+    man.add_argument("--config", type=Path)
+    man.set_defaults(func=cmd_slack_manifest)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=cmd_version)

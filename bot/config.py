@@ -209,6 +209,107 @@ class EventsSection(Section):
     calendar server on the bot's own network); off, only the public internet."""
 
 
+SLACK_COMMAND_WORDS = ("checkin", "breakout", "event", "nudge", "me", "role", "help", "report")
+SLACK_RESERVED = frozenset(
+    {
+        "/me",
+        "/join",
+        "/leave",
+        "/status",
+        "/away",
+        "/active",
+        "/remind",
+        "/invite",
+        "/msg",
+        "/dm",
+        "/who",
+        "/topic",
+        "/rename",
+        "/shrug",
+        "/mute",
+        "/search",
+        "/feed",
+        "/apps",
+        "/collapse",
+        "/expand",
+        "/feedback",
+        "/open",
+        "/prefs",
+        "/shortcuts",
+        "/star",
+        "/archive",
+        "/kick",
+        "/remove",
+    }
+)
+"""Slack's own slash commands: an app cannot register these (the whole manifest is refused)."""
+SLACK_DEFAULT_NAMES = {"me": "/cb-me"}
+"""`/me` is Slack's own, so `me` has another name unless the config gives one."""
+
+
+class SlackSection(Section):
+    """A Slack workspace: Socket Mode (an app-level token, no public URL) or HTTP mode
+    (Slack posts to `<web.public_url>/slack/events`, signed with the signing secret)."""
+
+    mode: Literal["socket", "http"] = "socket"
+    bot_token_env: str = "SLACK_BOT_TOKEN"
+    app_token_env: str = "SLACK_APP_TOKEN"
+    """Socket Mode only: the app-level token (`xapp-...`, scope `connections:write`)."""
+    signing_secret_env: str = "SLACK_SIGNING_SECRET"
+    """HTTP mode only: the app's signing secret."""
+    api_url: str | None = None
+    """The Web API's base URL; unset = https://slack.com/api/ (tests point it at a fake)."""
+    app_name: str = Field(default="community-bot", min_length=1, max_length=35)
+    commands: dict[str, str] = Field(default_factory=dict)
+    """Slash command names, for a command word whose name another app already owns:
+    `checkin = "/cb-checkin"`."""
+    breakouts: Literal["channels", "threads"] = "channels"
+    """Breakout groups as private channels (archived at the end) or as threads."""
+    messages_per_minute: int = Field(default=300, ge=1, le=6000)
+    """The workspace-wide sending rate; each channel also gets at most one a second."""
+    organisers_from_admins: bool = False
+    """Workspace admins and owners are organisers (on top of the roles given with `role`)."""
+    catalyst_usergroup: str | None = Field(default=None, pattern=r"^S[A-Z0-9]+$")
+    """A user group's id (`S0123ABCD`) whose members are catalysts."""
+
+    @field_validator("commands")
+    @classmethod
+    def _check_commands(cls, value: dict[str, str]) -> dict[str, str]:
+        for word, name in value.items():
+            if word not in SLACK_COMMAND_WORDS:
+                raise ValueError(
+                    f"{word!r} is not a command word; use one of {', '.join(SLACK_COMMAND_WORDS)}"
+                )
+            if not (name.startswith("/") and 2 <= len(name) <= 32 and name == name.lower()):
+                raise ValueError(f"{name!r} is not a slash command name such as '/cb-{word}'")
+            if " " in name:
+                raise ValueError(f"{name!r} has a space; a slash command is one word")
+            if name in SLACK_RESERVED:
+                raise ValueError(f"{name!r} is Slack's own command; choose e.g. '/cb-{word}'")
+        if len(set(value.values())) != len(value):
+            raise ValueError("two command words have the same slash command name")
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _check_api_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} is not a URL; use e.g. 'https://slack.com/api/'")
+        return value
+
+    def command_names(self) -> dict[str, str]:
+        """Every slash command word -> the name registered in Slack."""
+        return {
+            word: self.commands.get(word, SLACK_DEFAULT_NAMES.get(word, f"/{word}"))
+            for word in SLACK_COMMAND_WORDS
+        }
+
+    def secret_keys(self) -> list[str]:
+        """The `*_env` keys this mode needs."""
+        needed = "app_token_env" if self.mode == "socket" else "signing_secret_env"
+        return ["bot_token_env", needed]
+
+
 class PromptsSection(Section):
     extra_dirs: list[Path] = Field(default_factory=list)
 
@@ -229,6 +330,7 @@ class ConfigModel(Section):
     matrix: MatrixSection | None = None
     discord: DiscordSection | None = None
     logging: LoggingSection = Field(default_factory=LoggingSection)
+    slack: SlackSection | None = None
 
 
 class Config:
@@ -286,6 +388,9 @@ def _secret_envs(model: ConfigModel) -> list[tuple[str, str]]:
                 refs.append((f"matrix.{key}", env))
     if model.discord:
         refs.append(("discord.token_env", model.discord.token_env))
+    if model.slack:
+        for key in model.slack.secret_keys():
+            refs.append((f"slack.{key}", getattr(model.slack, key)))
     return refs
 
 

@@ -286,7 +286,7 @@ class Context(Scope):
         if self.event.place.direct:
             return self.event.place
         if Capability.DIRECT_MESSAGES in self.capabilities(self.platform):
-            return Direct(self.platform, self.event.actor.user_id)
+            return Direct(self.platform, self.event.actor.user_id, near=self.event.place)
         return self.event.place
 
     async def reply(

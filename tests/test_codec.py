@@ -62,3 +62,15 @@ def test_rows_written_before_forms_and_purposes_still_decode() -> None:
     action = decode_action(old)
     assert isinstance(action, SendMessage)
     assert action.buttons == (Button("join", "1", "Join"),) and action.purpose is None
+
+
+def test_where_a_private_answer_belongs_survives() -> None:
+    """`Direct.near` is not compared (it does not change who is addressed), so round-trip
+    equality cannot show it: check it on its own."""
+    near = Place(PlatformName("slack"), SpaceId("C1"), ThreadId("1.2"))
+    action = SendMessage(
+        key="k", to=Direct(PlatformName("slack"), UserId("U1"), near), text=("Only you",)
+    )
+    decoded = decode_action(json.loads(json.dumps(encode_action(action))))
+    assert isinstance(decoded, SendMessage) and isinstance(decoded.to, Direct)
+    assert decoded.to.near == near

@@ -13,6 +13,7 @@ from tests.contract.subjects import (
     fake_subject,
     matrix_subject,
     open_db,
+    slack_subject,
     web_subject,
 )
 
@@ -23,6 +24,7 @@ from tests.contract.subjects import (
         "web",
         pytest.param("matrix", marks=pytest.mark.matrix),
         pytest.param("discord", marks=pytest.mark.discord),
+        pytest.param("slack", marks=pytest.mark.slack),
     ]
 )
 async def subject(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Subject]:
@@ -38,6 +40,9 @@ async def subject(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     try:
         if request.param == "web":
             async with web_subject(db) as s:
+                yield s
+        elif request.param == "slack":
+            async with slack_subject(db) as s:
                 yield s
         else:
             server = request.getfixturevalue("synapse")

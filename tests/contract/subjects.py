@@ -405,3 +405,74 @@ async def discord_subject() -> AsyncIterator[Subject]:
         finally:
             await adapter.stop()
         assert fake.problems == [], "requests the spec does not allow"
+
+
+class SlackSubject(Subject):
+    """The Slack adapter in Socket Mode on the fake Slack; the member is alice in #general."""
+
+    def __init__(self, adapter: Adapter, fake: Any) -> None:
+        super().__init__()
+        self.adapter = adapter
+        self.fake = fake
+        self.member = UserId("U0ALICE")
+        self.newcomer = UserId("U0BOB")
+
+    async def room(self) -> Place:
+        return Place(PlatformName("slack"), SpaceId("C0GENERAL"))
+
+    def _message(self, place: Place, message_id: str) -> dict[str, Any] | None:
+        channel = self.fake.channels.get(place.space)
+        found: dict[str, Any] | None = channel.find(message_id) if channel else None
+        return found
+
+    async def sees(self, place: Place, message_id: str) -> tuple[str, str | None]:
+        from adapters.slack.translate import unescape
+
+        message = self._message(place, message_id)
+        if message is None:
+            return "", None
+        return unescape(message["text"]), message.get("thread_ts")
+
+    async def count(self, place: Place, text: str) -> int:
+        from adapters.slack.translate import unescape
+
+        return sum(1 for t in self.fake.texts(place.space) if unescape(t) == text)
+
+    async def reaches_member(self, place: Place) -> bool:
+        return await self.offered(place, self.member)
+
+    async def offered(self, place: Place, user: UserId) -> bool:
+        channel = self.fake.channels.get(place.space)
+        return channel is not None and user in channel.members
+
+    async def says(self, place: Place, text: str) -> str:
+        ts: str = await self.fake.say(self.member, place.space, text, place.thread)
+        return ts
+
+    async def reacts(self, place: Place, message_id: str, key: str) -> None:
+        await self.fake.react(self.member, place.space, message_id, key)
+
+
+@asynccontextmanager
+async def slack_subject(db: Database) -> AsyncIterator[Subject]:
+    from adapters.slack.adapter import SlackAdapter
+    from tests.slack.fake_slack import APP_TOKEN, BOT_TOKEN, GENERAL, FakeSlack
+
+    fake = FakeSlack()
+    await fake.start()
+    for user, name in (("U0ALICE", "Alice"), ("U0BOB", "Bob")):
+        fake.add_user(user, name)
+    fake.channels[GENERAL].members.update({"U0ALICE", "U0BOB"})
+    adapter = SlackAdapter(
+        db, bot_token=Secret(BOT_TOKEN), app_token=Secret(APP_TOKEN), base_url=fake.base_url
+    )
+    subject = SlackSubject(adapter, fake)
+    await adapter.start(subject.sink)
+    try:
+        async with asyncio.timeout(DEADLINE_S):
+            await fake.connected.wait()
+        yield subject
+    finally:
+        await adapter.stop()
+        await fake.stop()
+    assert fake.violations == [], "calls Slack's spec does not allow"
