@@ -44,6 +44,10 @@ def platform_adapters(config: Config, db: Database, clock: Clock) -> list[Adapte
         from adapters.matrix import MatrixAdapter
 
         found.append(MatrixAdapter.from_config(config, db))
+    if config.model.discourse is not None:
+        from adapters.discourse import DiscourseAdapter
+
+        found.append(DiscourseAdapter.from_config(config, db))
     return found
 
 
