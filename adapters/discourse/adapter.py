@@ -15,10 +15,12 @@ never push the bot over; a 429 pauses the limiter and becomes a `PlatformError` 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -64,28 +66,47 @@ REQUEST_TIMEOUT_S = 30.0
 
 
 class RollingWindow:
-    """At most `limit` requests in any `window` seconds: Discourse's own rolling count."""
+    """At most `limit` requests in any `window` seconds: Discourse's own rolling count.
+
+    A request counts from when it is sent until `window` after its answer came back: the
+    forum stamps it somewhere in between, so counting from the answer can never undercount.
+    """
 
     def __init__(self, limit: int, window: float) -> None:
         self.limit, self.window = limit, window
         self._stamps: deque[float] = deque()
+        self._in_flight = 0
         self._paused_until = 0.0
-        self._lock = asyncio.Lock()
+        self._changed = asyncio.Condition()
 
-    async def acquire(self) -> None:
+    def _wait(self, now: float) -> float | None:
+        while self._stamps and now - self._stamps[0] >= self.window:
+            self._stamps.popleft()
+        wait = self._paused_until - now
+        if len(self._stamps) + self._in_flight >= self.limit:
+            if not self._stamps:
+                return None  # every slot is in flight: wait for an answer, not for time
+            wait = max(wait, self._stamps[0] + self.window - now)
+        return wait
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
-        async with self._lock:
+        async with self._changed:
             while True:
-                now = loop.time()
-                while self._stamps and now - self._stamps[0] >= self.window:
-                    self._stamps.popleft()
-                wait = self._paused_until - now
-                if len(self._stamps) >= self.limit:
-                    wait = max(wait, self._stamps[0] + self.window - now)
-                if wait <= 0:
-                    self._stamps.append(now)
-                    return
-                await asyncio.sleep(wait)
+                wait = self._wait(loop.time())
+                if wait is not None and wait <= 0:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), wait)
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._in_flight -= 1
+                self._stamps.append(loop.time())
+                self._changed.notify_all()
 
     def pause(self, seconds: float) -> None:
         """Nothing more until `seconds` from now (the platform said to wait)."""
@@ -261,9 +282,9 @@ class DiscourseAdapter:
         """One API request within the limit; an error answer becomes a `PlatformError`."""
         if self.http is None:
             raise PlatformError("the Discourse adapter is not started")
-        await self.window.acquire()
         try:
-            response = await self.http.request(method, path, json=json, params=params)
+            async with self.window.slot():
+                response = await self.http.request(method, path, json=json, params=params)
         except httpx.HTTPError as exc:
             raise PlatformError(f"Discourse {what} failed: {type(exc).__name__}") from exc
         try:
@@ -294,16 +315,17 @@ class DiscourseAdapter:
         raise PlatformError(f"discourse cannot perform {type(action).__name__}", permanent=True)
 
     def _body(self, raw: str) -> str:
-        return t.padded(raw, self.min_post_length, f"— {self.username}")
+        return t.padded(raw, self.min_post_length)
 
     async def _send(self, action: SendMessage) -> Sent:
-        raw = self._body(t.render(action.text))
+        text = t.render(action.text)
+        raw = self._body(text)
         if isinstance(action.to, Direct):
             return await self._direct(action.to.user_id, raw, action.key)
         place = action.to
         w = t.where(place)
         if w.kind == "chat":
-            body = t.chat_message(raw, w.thread)
+            body = t.chat_message(text, w.thread)
             sent = await self.call("POST", f"/chat/api/channels/{w.id}/messages", "chat", json=body)
             return Sent(MessageId(str(sent["message_id"])), place, place.thread)
         if w.kind == "pm":
@@ -359,13 +381,14 @@ class DiscourseAdapter:
         return Sent(MessageId(str(post["id"])), t.pm_place(topic), None)
 
     async def _edit(self, action: EditMessage) -> Sent:
-        raw = self._body(t.render(action.text))
+        text = t.render(action.text)
         w = t.where(action.place)
         if w.kind == "chat":
             path = f"/chat/api/channels/{w.id}/messages/{action.message_id}"
-            await self.call("PUT", path, "chat edit", json={"message": raw})
+            await self.call("PUT", path, "chat edit", json={"message": text})
         else:
-            await self.call("PUT", f"/posts/{action.message_id}.json", "edit", json=t.edit(raw))
+            body = t.edit(self._body(text))
+            await self.call("PUT", f"/posts/{action.message_id}.json", "edit", json=body)
         return Sent(action.message_id, action.place, action.place.thread)
 
     async def _open(self, action: OpenSubSpace) -> SubSpaceOpened:
@@ -407,6 +430,9 @@ class DiscourseAdapter:
         w = t.where(action.place)
         if w.kind != "pm":
             raise PlatformError(f"{action.place.space} is not a breakout topic", permanent=True)
+        topic = await self.call("GET", f"/t/{w.id}.json", "reading the breakout topic")
+        if topic.get("closed"):
+            return Done()  # closed already (a retry after closing)
         raw = self._body(CLOSING_NOTE)
         await self.call("POST", "/posts.json", "closing note", json=t.reply(w.id, raw))
         await self.call("PUT", f"/t/{w.id}/status.json", "closing", json=t.close_topic())

@@ -242,11 +242,13 @@ def render(text: Sequence[Segment]) -> str:
     return "".join(out)
 
 
-def padded(raw: str, minimum: int, signature: str) -> str:
-    """A body Discourse will take: it refuses posts shorter than `min_post_length`."""
-    if len(raw.strip()) >= minimum:
+def padded(raw: str, minimum: int) -> str:
+    """A body Discourse will take: it refuses raw text shorter than `min_post_length`, so a
+    short one gets an HTML comment, which counts in the raw text and never shows."""
+    missing = minimum - len(raw.strip())
+    if missing <= 0:
         return raw
-    return f"{raw}\n\n{signature}".ljust(minimum, ".")
+    return f"{raw}\n\n<!-- {'-' * max(0, missing - 9)} -->"
 
 
 def title_of(raw: str, minimum: int, fallback: str) -> str:
@@ -275,7 +277,7 @@ def new_topic(
         "external_id": external_id(key),
     }
     if tags:
-        body["tags"] = list(tags)
+        body["tags"] = [{"name": tag} for tag in tags]  # tag names alone are deprecated
     return body
 
 
