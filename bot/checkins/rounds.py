@@ -29,6 +29,7 @@ from adapters.contract import (
     SpaceId,
     UserId,
 )
+from bot.archive import archive
 from bot.checkins.models import CheckinAnswer, CheckinAsked, CheckinRound, RoundState
 from bot.context import Context, Scope
 from bot.errors import UserInputError
@@ -394,9 +395,9 @@ async def close_round(scope: Scope, r: CheckinRound) -> bool:
         r.hmac_key = None
     r.state, r.closed_at = RoundState.CLOSED, scope.now
     scope.session.add(r)
-    await scope.send(
-        round_place(r), await summary(scope, r, answers), key=f"checkin:{r.id}:summary"
-    )
+    text = await summary(scope, r, answers)
+    await scope.send(round_place(r), text, key=f"checkin:{r.id}:summary")
+    await archive(scope, text, ritual="checkin", key=f"checkin:{r.id}:archive")
     return True
 
 
