@@ -247,6 +247,9 @@ class Capability(enum.StrEnum):
     PRESENCE = "presence"
     IDEMPOTENT_SEND = "idempotent send"
     NATIVE_EVENTS = "native scheduled events"
+    TOPICS = "topics"
+    """A forum: a message to a space outside any thread opens a new topic, so what follows up
+    on a post (a round's summary, a breakout's reports) belongs in its thread."""
 
 
 ACTION_NEEDS: Mapping[type[Action], Capability | None] = {

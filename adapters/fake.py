@@ -36,7 +36,8 @@ from adapters.contract import (
     require,
 )
 
-ALL_CAPABILITIES = frozenset(Capability)
+ALL_CAPABILITIES = frozenset(Capability) - {Capability.TOPICS}
+"""Everything a chat platform can do; `TOPICS` (a forum's shape) is opted into by name."""
 
 
 @dataclass(frozen=True)

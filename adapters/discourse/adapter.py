@@ -124,6 +124,7 @@ class DiscourseAdapter:
             Capability.DIRECT_MESSAGES,
             Capability.PRIVATE_SUBSPACES,
             Capability.EDITS,
+            Capability.TOPICS,
         }
     )
 

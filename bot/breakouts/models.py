@@ -43,6 +43,8 @@ class Breakout(SQLModel, table=True):
     platform: str = Field(max_length=32)
     space: str = Field(max_length=255)
     """The main space, where the call, the summary and the collated reports go."""
+    thread: str | None = Field(default=None, max_length=255)
+    """On a forum (`Capability.TOPICS`), the topic in that space the breakout was started in."""
     started_by: int = Field(foreign_key="member.id")
     provocation_id: str | None = Field(default=None, max_length=64)
     parts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -61,7 +63,8 @@ class Breakout(SQLModel, table=True):
 
     @property
     def main(self) -> Place:
-        return Place(PlatformName(self.platform), SpaceId(self.space))
+        thread = ThreadId(self.thread) if self.thread else None
+        return Place(PlatformName(self.platform), SpaceId(self.space), thread)
 
     @property
     def box(self) -> timedelta:

@@ -27,6 +27,7 @@ from adapters.contract import (
     PlatformName,
     Sent,
     SpaceId,
+    ThreadId,
     UserId,
 )
 from bot.archive import archive
@@ -396,7 +397,10 @@ async def close_round(scope: Scope, r: CheckinRound) -> bool:
     r.state, r.closed_at = RoundState.CLOSED, scope.now
     scope.session.add(r)
     text = await summary(scope, r, answers)
-    await scope.send(round_place(r), text, key=f"checkin:{r.id}:summary")
+    place = round_place(r)
+    if r.thread is not None and Capability.TOPICS in scope.capabilities(r.platform):
+        place = Place(place.platform, place.space, ThreadId(r.thread))  # a reply to the round
+    await scope.send(place, text, key=f"checkin:{r.id}:summary")
     await archive(scope, text, ritual="checkin", key=f"checkin:{r.id}:archive")
     return True
 
