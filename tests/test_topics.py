@@ -40,3 +40,23 @@ async def test_a_breakout_started_in_a_topic_posts_there(database_url: str) -> N
         texts = h.adapter.texts(topic)
         assert any(t.startswith("Breakout reports (2 groups)") for t in texts)
         assert not any(t.startswith("Breakout") for t in h.adapter.texts(CATEGORY))
+
+
+async def test_an_anonymous_round_on_a_forum_takes_answers_only_privately(
+    database_url: str,
+) -> None:
+    async with Harness.open(database_url, capabilities=FORUM) as h:
+        await h.feed(h.message("bob", "hello"))  # bob is known, so he is asked
+        await h.say("ada", 'checkin open "How are you, really?" --anonymous')
+        [post] = [r for r in h.adapter.records if r.text.startswith("Check-in: How")]
+        assert "answer me privately" in post.text and "administrators can read" in post.text
+        assert any(t.startswith("Check-in from") for t in h.adapter.direct_texts("bob"))
+        assert isinstance(post.result, Sent) and post.result.thread is not None
+        replies = await h.say("cal", "checkin Tired, honestly", thread=post.result.thread)
+        assert any("did not take that" in t for t in replies)
+        await h.feed(h.message("bob", "Hopeful", direct=True, space="dm-bob"))
+        await h.say("cal", "checkin Tired", direct=True, space="dm-cal")
+        await h.say("ada", "checkin close")
+        [summary] = [t for t in h.adapter.texts() if t.startswith("Check-in closed")]
+        assert "2 answers" in summary and "• Hopeful" in summary and "• Tired" in summary
+        assert "honestly" not in summary

@@ -108,6 +108,8 @@ async def open_round(
         deadline=plan.deadline,
         remind_at=plan.remind_at,
     )
+    if private_only(scope, r):
+        r.dm = True  # a public reply would show the name: everyone is asked privately
     scope.session.add(r)
     await scope.session.flush()
     assert r.id is not None
@@ -120,7 +122,18 @@ async def open_round(
         f"{scope.command('checkin pass', place.platform)}). You can change your answer until "
         "the round closes.",
     ]
-    if r.anonymous:
+    if private_only(scope, r):
+        lines[1] = (
+            "This round is anonymous, so answer me privately, in a direct message (I am sending "
+            "one to everyone I know; or write "
+            f"{scope.command('checkin <your answer>', place.platform)} to me), not here: a "
+            "reply here shows your name. You can change your answer until the round closes."
+        )
+        lines.append(
+            "Answers are shared without names. Note that the site's administrators can read "
+            "direct messages."
+        )
+    elif r.anonymous:
         lines.append("This round is anonymous: answers are shared without names.")
     if r.deadline:
         lines.append(f"It closes {local(r.deadline, tz)}.")
@@ -142,6 +155,35 @@ async def open_round(
         for member in await members_to_ask(scope, r.community_id):
             await ask_directly(scope, r, member, question, purpose="ask")
     return r
+
+
+def private_only(scope: Scope, r: CheckinRound) -> bool:
+    """An anonymous round on a forum takes answers only privately: posts there are public
+    and signed, so an answer in the topic would give the name away."""
+    return r.anonymous and Capability.TOPICS in scope.capabilities(r.platform)
+
+
+async def open_private_round(scope: Scope, platform: str, community_id: int) -> CheckinRound | None:
+    """The latest open round on `platform` that takes answers only privately."""
+    stmt = (
+        select(CheckinRound)
+        .where(
+            CheckinRound.community_id == community_id,
+            CheckinRound.platform == platform,
+            CheckinRound.state == RoundState.OPEN,
+            col(CheckinRound.anonymous).is_(True),
+        )
+        .order_by(col(CheckinRound.id).desc())
+    )
+    found = (await scope.session.exec(stmt)).first()
+    return found if found is not None and private_only(scope, found) else None
+
+
+async def mark_asked(scope: Scope, r: CheckinRound, member_id: int) -> None:
+    """From now on this member's direct messages answer `r`."""
+    assert r.id is not None
+    if await scope.session.get(CheckinAsked, (r.id, member_id)) is None:
+        scope.session.add(CheckinAsked(round_id=r.id, member_id=member_id))
 
 
 async def posted(scope: Scope, ref: str, result: ActionResult) -> None:
@@ -178,8 +220,7 @@ async def ask_directly(
     usable.sort(key=lambda i: i.platform != r.platform)
     chosen = usable[0]
     assert r.id is not None and member.id is not None
-    if await scope.session.get(CheckinAsked, (r.id, member.id)) is None:
-        scope.session.add(CheckinAsked(round_id=r.id, member_id=member.id))
+    await mark_asked(scope, r, member.id)
     await scope.send(
         Direct(PlatformName(chosen.platform), UserId(chosen.external_id)),
         text,
