@@ -50,6 +50,8 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u2060\u200d\u200b\ufeff"))
 _MENTION = re.compile(r"@(?=[\w.\-])")
 #: `[quote="alice, post:3, topic:7"]` notifies alice that she was quoted.
 _QUOTE_TAG = re.compile(r"\[(?=quote\b)", re.IGNORECASE)
+#: An inline code span (no blank line inside, as Markdown allows): nothing in it pings.
+_CODE_SPAN = re.compile(r"(`+)((?:(?!\n[ \t]*\n).)+?)\1", re.DOTALL)
 _LEADING_QUOTES = re.compile(r"\A\s*(\[quote[^\]]*\].*?\[/quote\]\s*)+", re.IGNORECASE | re.DOTALL)
 REGULAR_POST = 1
 PRIVATE_MESSAGE = "private_message"
@@ -225,7 +227,22 @@ def _message(
 
 
 def neutralise(text: str) -> str:
-    """Text the bot repeats: no `@mention`, `@group` or `[quote]` in it notifies anyone."""
+    """Text the bot repeats: no `@mention`, `@group` or `[quote]` in it notifies anyone.
+
+    Code spans are left as they are (Discourse finds no mention in code), so a command the bot
+    shows in backticks can be copied as it reads.
+    """
+    out: list[str] = []
+    last = 0
+    for span in _CODE_SPAN.finditer(text):
+        out.append(_neutralise_prose(text[last : span.start()]))
+        out.append(span.group(0))
+        last = span.end()
+    out.append(_neutralise_prose(text[last:]))
+    return "".join(out)
+
+
+def _neutralise_prose(text: str) -> str:
     return _QUOTE_TAG.sub("[" + WORD_JOINER, _MENTION.sub("@" + WORD_JOINER, text))
 
 

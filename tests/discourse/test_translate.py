@@ -169,6 +169,15 @@ def test_member_mentions_groups_and_quotes_never_ping_when_repeated() -> None:
     assert "@x" not in foreign
 
 
+def test_code_spans_are_left_alone_but_not_across_paragraphs() -> None:
+    assert t.neutralise("say `@communitybot checkin pass` here") == (
+        "say `@communitybot checkin pass` here"
+    )
+    sneaky = t.neutralise("`x\n\n@bob\n\n`")
+    assert "@bob" not in sneaky
+    assert "@bob" not in t.neutralise("unclosed `@bob")
+
+
 def test_titles_and_short_bodies_meet_discourse_limits() -> None:
     assert (
         t.title_of("Check-in: What do you want?\nReply here", 15, "bot")
