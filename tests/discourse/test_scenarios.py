@@ -18,6 +18,7 @@ import pytest
 
 from adapters.discourse.adapter import WEBHOOK_PATH
 from tests.bot_process import bot_process
+from tests.discourse import payloads
 from tests.discourse.fake import FakeDiscourse, Post, Topic
 from tests.discourse.forum import serve
 
@@ -216,3 +217,31 @@ async def test_a_nudge_reaches_members_by_personal_message(site: Site) -> None:
         await until(
             lambda u=user: pm_saying(fake, u, "Bring one question to Thursday"), f"{user}'s nudge"
         )
+
+
+async def test_forged_replayed_and_oversized_webhooks_to_the_running_bot(site: Site) -> None:
+    fake = site.fake
+    forged = payloads.post(
+        post_id=1, topic_id=2, username="mallory", raw='@communitybot checkin open "Forged?"'
+    )
+    assert (
+        await fake.deliver("post_created", forged, signature="sha256=00", retries=0)
+    ).status_code == 401
+    assert (
+        await fake.deliver("post_created", forged, signature=None, retries=0)
+    ).status_code == 401
+    big = payloads.post(post_id=3, topic_id=2, username="ada", raw="x" * (600 * 1024))
+    assert (await fake.deliver("post_created", big, retries=0)).status_code == 413
+
+    opened = await fake.member_posts("ada", '@communitybot checkin open "Real one?"', category=5)
+    round_topic = await until(lambda: topic_titled(fake, 5, "Check-in: Real one?"), "round")
+    body = {"post": fake._post_json(opened) | {"topic_archetype": "regular"}}
+    for event_id in (None, None, 999):  # Discourse's retries (new ids) and a replay of one id
+        assert (await fake.deliver("post_created", body, event_id=event_id)).status_code == 200
+    assert (await fake.deliver("post_created", body, event_id=999)).status_code == 200
+    await fake.member_posts("ada", "@communitybot checkin close", topic_id=round_topic.id)
+    await until(lambda: bot_post(fake, round_topic.id, "Check-in closed"), "summary")
+    assert topic_titled(fake, 5, "Check-in: Forged?") is None
+    assert len([t for t in fake.topics_in(5) if t.title.startswith("Check-in: Real")]) == 1
+    assert len([p for p in fake.pms_to("ada") if "Check-in 1 is open" in p.text]) == 1
+    assert not [p for p in fake.pms_to("ada") if "still open here" in p.text]  # handled once
