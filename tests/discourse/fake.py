@@ -149,6 +149,7 @@ class Post:
     username: str
     raw: str
     version: int = 1
+    at: float = field(default_factory=time.monotonic)
 
     @property
     def text(self) -> str:
@@ -215,6 +216,9 @@ class FakeDiscourse:
         self.limit = Limit(limit, window)
         self.problems: list[str] = []
         self.calls: Counter[str] = Counter()
+        self.pm_counts: Counter[str] = Counter()
+        """The bot's PM posts per member taking part: what a fan-out counts."""
+        self.pm_times: list[float] = []
         self.topics: dict[int, Topic] = {}
         self.posts: dict[int, Post] = {}
         self.chat: dict[int, ChatMessage] = {}
@@ -420,6 +424,9 @@ class FakeDiscourse:
         post = Post(next(self._ids), topic.id, len(topic.posts) + 1, username, raw)
         self.posts[post.id] = post
         topic.posts.append(post.id)
+        if topic.archetype == "private_message" and username == self.bot:
+            self.pm_counts.update(topic.allowed - {self.bot})
+            self.pm_times.append(post.at)
         return post
 
     def _post_json(self, post: Post) -> dict[str, Any]:
