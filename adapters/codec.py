@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from adapters.contract import (
@@ -16,6 +17,7 @@ from adapters.contract import (
     OpenSubSpace,
     Place,
     PlatformName,
+    PublishNativeEvent,
     Purpose,
     Segment,
     SendMessage,
@@ -109,6 +111,21 @@ def encode_action(action: Action) -> dict[str, Any]:
         }
     if isinstance(action, CloseSubSpace):
         return {"type": "close_subspace", "key": action.key, "place": _place(action.place)}
+    if isinstance(action, PublishNativeEvent):
+        return {
+            "type": "publish_native_event",
+            "key": action.key,
+            "place": _place(action.place),
+            "title": action.title,
+            "start": action.start.isoformat(),
+            "end": action.end.isoformat(),
+            "zone": action.zone,
+            "rrule": action.rrule,
+            "link": action.link,
+            "description": action.description,
+            "native_id": action.native_id,
+            "cancelled": action.cancelled,
+        }
     raise TypeError(f"no encoding for {type(action).__name__}")
 
 
@@ -139,4 +156,18 @@ def decode_action(d: dict[str, Any]) -> Action:
         )
     if kind == "close_subspace":
         return CloseSubSpace(key=key, place=_unplace(d["place"]))
+    if kind == "publish_native_event":
+        return PublishNativeEvent(
+            key=key,
+            place=_unplace(d["place"]),
+            title=d["title"],
+            start=datetime.fromisoformat(d["start"]),
+            end=datetime.fromisoformat(d["end"]),
+            zone=d["zone"],
+            rrule=d["rrule"],
+            link=d["link"],
+            description=d["description"],
+            native_id=d["native_id"],
+            cancelled=d["cancelled"],
+        )
     raise ValueError(f"unknown action type {kind!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NewType, Protocol, runtime_checkable
 
 from bot.errors import CapabilityMissing
@@ -115,6 +116,45 @@ class MemberLeft(Inbound):
     """Someone left, or was removed from, a space the bot is in."""
 
 
+class NativeChange(enum.StrEnum):
+    CREATED = "created"
+    CHANGED = "changed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NativeEventChanged(Inbound):
+    """A scheduled event the platform itself holds (a Discord Guild Scheduled Event, a
+    Discourse post event) was created, changed or cancelled (needs `Capability.NATIVE_EVENTS`).
+
+    `native_id` is the platform's id of the event; `start` and `end` are aware instants,
+    `zone` an IANA name where the platform gives one, `rrule` an RFC 5545 rule where the
+    recurrence is expressible. `interested` lists who marked themselves interested/going;
+    None where the platform does not say (then the bot keeps what it knew). The actor is the
+    event's creator where known, else the platform's system account.
+    """
+
+    change: NativeChange
+    native_id: str
+    title: str
+    start: datetime
+    end: datetime | None = None
+    zone: str | None = None
+    rrule: str | None = None
+    link: str | None = None
+    description: str | None = None
+    interested: tuple[Actor, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NativeInterest(Inbound):
+    """The actor marked themselves interested in a native event (or, `interested=False`, no
+    longer)."""
+
+    native_id: str
+    interested: bool
+
+
 InboundSink = Callable[[Inbound], Awaitable[None]]
 
 
@@ -211,6 +251,27 @@ class CloseSubSpace(Action):
     place: Place
 
 
+@dataclass(frozen=True, kw_only=True)
+class PublishNativeEvent(Action):
+    """Create the platform's own scheduled event for a community event, in the community
+    that holds `place`; with `native_id`, update that one instead (`cancelled` cancels it).
+
+    `rrule` is the community event's RFC 5545 rule: the adapter sends it where the platform
+    can express it and otherwise publishes the next occurrence alone.
+    """
+
+    place: Place
+    title: str
+    start: datetime
+    end: datetime
+    zone: str
+    rrule: str | None = None
+    link: str | None = None
+    description: str | None = None
+    native_id: str | None = None
+    cancelled: bool = False
+
+
 @dataclass(frozen=True)
 class Sent:
     """What a send produced; `thread` is the thread rooted at the message, where threads exist."""
@@ -230,7 +291,14 @@ class Done:
     pass
 
 
-ActionResult = Sent | SubSpaceOpened | Done
+@dataclass(frozen=True)
+class NativePublished:
+    """The platform's id of the scheduled event a `PublishNativeEvent` created or updated."""
+
+    native_id: str
+
+
+ActionResult = Sent | SubSpaceOpened | Done | NativePublished
 
 
 # --- the adapter contract -----------------------------------------------------------------
@@ -257,6 +325,7 @@ ACTION_NEEDS: Mapping[type[Action], Capability | None] = {
     EditMessage: Capability.EDITS,
     OpenSubSpace: Capability.PRIVATE_SUBSPACES,
     CloseSubSpace: Capability.PRIVATE_SUBSPACES,
+    PublishNativeEvent: Capability.NATIVE_EVENTS,
 }
 
 

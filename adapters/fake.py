@@ -22,9 +22,11 @@ from adapters.contract import (
     EditMessage,
     InboundSink,
     MessageId,
+    NativePublished,
     OpenSubSpace,
     Place,
     PlatformName,
+    PublishNativeEvent,
     SendMessage,
     SendRate,
     Sent,
@@ -119,6 +121,8 @@ class FakeAdapter:
             result = Sent(action.message_id, action.place)
         elif isinstance(action, CloseSubSpace):
             result = Done()
+        elif isinstance(action, PublishNativeEvent):
+            result = NativePublished(action.native_id or f"native-{self._next_id()}")
         else:
             raise TypeError(f"unknown action {action!r}")
         self.records.append(Record(action, result))

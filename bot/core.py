@@ -312,6 +312,12 @@ class Bot:
                         return
         elif isinstance(event, MemberJoined):
             return
+        else:
+            for r in self.routers:
+                other = r.inbound.get(type(event))
+                if other is not None:
+                    await other(ctx, event)
+                    return
 
     async def run_command(self, ctx: Context, text: str) -> None:
         invocation = self.commands.parse(text)

@@ -33,7 +33,14 @@ from sqlalchemy import bindparam
 from sqlmodel import col, select, update
 
 from adapters.codec import decode_action
-from adapters.contract import Adapter, Capability, Done, Sent, SubSpaceOpened
+from adapters.contract import (
+    Adapter,
+    Capability,
+    Done,
+    NativePublished,
+    Sent,
+    SubSpaceOpened,
+)
 from bot.errors import PlatformError
 from bot.models import Claimed, Member, OutboxRow, OutboxState
 from bot.when import in_quiet_hours, quiet_hours_end
@@ -81,6 +88,8 @@ def result_json(result: Any) -> dict[str, Any]:
         }
     if isinstance(result, SubSpaceOpened):
         return {"space": result.place.space, "thread": result.place.thread}
+    if isinstance(result, NativePublished):
+        return {"native_id": result.native_id}
     return {}
 
 
@@ -308,7 +317,7 @@ class Outbox:
     async def _apply(self, scope: Scope, row: Claimed, outcome: Any) -> dict[str, Any]:
         """The columns to write for a row's outcome (and its result hook, once sent)."""
         now = scope.now
-        if isinstance(outcome, Sent | SubSpaceOpened | Done):
+        if isinstance(outcome, Sent | SubSpaceOpened | Done | NativePublished):
             if row.on_result:
                 hook, _, ref = row.on_result.partition(":")
                 await self.bot.result_hooks[hook](scope, ref, outcome)

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute
 
-from adapters.contract import ActionResult, ButtonPressed, MessageReceived, ReactionAdded
+from adapters.contract import (
+    ActionResult,
+    ButtonPressed,
+    Inbound,
+    MessageReceived,
+    ReactionAdded,
+)
 from bot.grammar import CommandSpec
 
 if TYPE_CHECKING:
@@ -30,6 +36,8 @@ ResultHook = Callable[["Scope", str, ActionResult], Awaitable[None]]
 """Called with the `ref` of an `on_result="hook:ref"` once the platform performed the action."""
 StartHook = Callable[["Bot"], Awaitable[None]]
 """Runs once the bot is ready: re-register recurring series, close what is overdue."""
+InboundHandler = Callable[["Context", Any], Awaitable[None]]
+"""Takes one other kind of inbound event (a native scheduled event's change)."""
 HttpRoutes = Callable[["Bot"], Sequence[BaseRoute]]
 """Pages and downloads a ritual serves on the bot's web server (an export, an .ics file)."""
 
@@ -46,3 +54,5 @@ class Router:
     results: dict[str, ResultHook] = field(default_factory=dict)
     on_start: list[StartHook] = field(default_factory=list)
     http: list[HttpRoutes] = field(default_factory=list)
+    inbound: dict[type[Inbound], InboundHandler] = field(default_factory=dict)
+    """Keyed by the inbound model's type, for the kinds the core has no slot for."""

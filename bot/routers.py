@@ -6,6 +6,7 @@ from bot import events, housekeeping, members
 from bot.breakouts.commands import router as breakouts
 from bot.checkins.router import router as checkins
 from bot.dashboard import router as dashboard
+from bot.events.native import router as native_events
 from bot.router import Router
 
 ROUTERS: list[Router] = [
@@ -13,6 +14,7 @@ ROUTERS: list[Router] = [
     checkins,
     breakouts,
     events.router,
+    native_events,
     dashboard.router,
     housekeeping.router,
 ]

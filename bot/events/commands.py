@@ -13,7 +13,7 @@ from adapters.contract import Destination
 from bot.checkins.models import CheckinRound
 from bot.context import Context
 from bot.errors import UserInputError
-from bot.events import ical
+from bot.events import ical, native
 from bot.events.failures import dead_letters, preview, requeue
 from bot.events.models import Event, Nudge
 from bot.events.nudges import (
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 ADD_USAGE = (
     'event add "<title>" <when> [--tz <zone>] [--duration <d>] [--link <url>] '
     '[--every <recurrence>] [--remind <offsets>] [--followup <offset> "<text>" '
-    "[--followup-checkin]]"
+    "[--followup-checkin]] [--publish]"
 )
 NUDGE_USAGE = 'nudge "<text>" --at <when> [--to members|non-responders|<role>]'
 LIST_LIMIT = 20
@@ -111,7 +111,9 @@ async def event_add(ctx: Context, inv: Invocation) -> None:
     await ctx.session.flush()
     await plan_next(ctx, event, after=ctx.now, since=ctx.now)
     await ctx.audit(ctx.community, ctx.member, "event.add", event_id=event.id, title=title)
-    await ctx.reply(f"Event {event.id} added.\n" + summary(ctx, event))
+    published = inv.switch("publish") and await native.publish(ctx, event)
+    also = " and published as a scheduled event here" if published else ""
+    await ctx.reply(f"Event {event.id} added{also}.\n" + summary(ctx, event))
 
 
 def summary(ctx: Context, event: Event) -> str:
@@ -338,6 +340,7 @@ router = Router(
                 "remind": Flag.VALUE,
                 "followup": Flag.PAIR,
                 "followup-checkin": Flag.SWITCH,
+                "publish": Flag.SWITCH,
             },
         ),
         CommandSpec(

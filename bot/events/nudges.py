@@ -30,6 +30,7 @@ from bot.checkins.rounds import RoundPlan, not_yet, open_round, open_round_in
 from bot.context import Queued, Scope
 from bot.events.ical import calendar_url
 from bot.events.models import Nudge
+from bot.events.native import interested_members
 from bot.events.plan import (
     followup_due,
     grace,
@@ -172,6 +173,7 @@ async def on_remind(scope: Scope, ref: str) -> None:
         render=render,
         due=due,
         not_after=at,
+        only=await interested_members(scope, event),
     )
 
 

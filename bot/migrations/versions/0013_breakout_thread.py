@@ -1,7 +1,7 @@
 """breakout thread: on a forum a breakout's main place is the topic it was started in
 
 Revision ID: 0013
-Revises: 0006
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0013"
-down_revision = "0006"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
