@@ -174,6 +174,8 @@ class DiscourseSection(Section):
     events_category: int | None = None
     """Import discourse-post-event events from this category (all when unset)."""
     import_events: bool = False
+    events_poll_seconds: float = Field(default=300.0, ge=5)
+    """How often the plugin's event list is read (one request each time)."""
     archive_tags: list[str] = Field(default_factory=list)
     """Tags for the summary topics the bot posts to the archive."""
     min_post_length: int = Field(default=20, ge=1)

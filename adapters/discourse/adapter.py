@@ -17,10 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -39,6 +41,7 @@ from adapters.contract import (
     EditMessage,
     InboundSink,
     MessageId,
+    NativeChange,
     OpenSubSpace,
     Place,
     SendMessage,
@@ -147,6 +150,9 @@ class DiscourseAdapter:
         min_title_length: int = 15,
         max_post_length: int = 32_000,
         max_webhook_body: int = 512 * 1024,
+        import_events: bool = False,
+        events_category: int | None = None,
+        events_every: float = 300.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.self_id = UserId(username)
@@ -170,6 +176,10 @@ class DiscourseAdapter:
         self._api_key = api_key
         self._webhook_secret = webhook_secret
         self._transport = transport
+        self.import_events_enabled = import_events
+        self.events_category = events_category
+        self.events_every = events_every
+        self._events_task: asyncio.Task[None] | None = None
         self.http: httpx.AsyncClient | None = None
         self._sink: InboundSink | None = None
         self._dms: dict[str, int] = {}
@@ -209,6 +219,9 @@ class DiscourseAdapter:
             min_title_length=section.min_title_length,
             max_post_length=section.max_post_length,
             max_webhook_body=section.max_webhook_body,
+            import_events=section.import_events,
+            events_category=section.events_category,
+            events_every=section.events_poll_seconds,
         )
 
     def http_routes(self) -> list[BaseRoute]:
@@ -218,6 +231,8 @@ class DiscourseAdapter:
 
     async def start(self, sink: InboundSink) -> None:
         """Remember who has a PM topic and which topics are breakouts; then take webhooks."""
+        # httpx logs every request at INFO: a fan-out would flood the log line by line.
+        logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger("httpx").level))
         self.http = httpx.AsyncClient(
             base_url=self.base_url,
             headers={
@@ -232,9 +247,15 @@ class DiscourseAdapter:
         self._dms = {u: int(v) for u, v in (await self.memory.with_prefix("dm:")).items()}
         self._breakout_topics = {int(k) for k in await self.memory.with_prefix("breakout:")}
         self._sink = sink
+        if self.import_events_enabled:
+            self._events_task = asyncio.create_task(self._poll_events(), name="discourse-events")
 
     async def stop(self) -> None:
         self._sink = None
+        if self._events_task is not None:
+            self._events_task.cancel()
+            await asyncio.gather(self._events_task, return_exceptions=True)
+            self._events_task = None
         if self.http is not None:
             await self.http.aclose()
             self.http = None
@@ -268,6 +289,48 @@ class DiscourseAdapter:
         if w.kind == "chat" and not place.direct:
             return not self.chat_channels or w.id in self.chat_channels
         return True
+
+    # --- discourse-post-event -------------------------------------------------------------
+
+    async def _poll_events(self) -> None:
+        while self._sink is not None:
+            try:
+                await self.import_events()
+            except PlatformError as exc:
+                log.warning("discourse: importing post events failed: %s", exc)
+            await asyncio.sleep(self.events_every)
+
+    async def import_events(self) -> int:
+        """Hand the core every post event that is new or changed since the last look, and a
+        cancellation for one still ahead that is gone; returns how many were handed over."""
+        params = {"include_details": "true"}
+        if self.events_category is not None:
+            params["category_id"] = str(self.events_category)
+        data = await self.call(
+            "GET", "/discourse-post-event/events.json", "listing events", params=params
+        )
+        if self._sink is None:
+            return 0
+        known = await self.memory.with_prefix("post-event:")
+        handed = 0
+        current = t.read_events(data, self.base_url)
+        for event in current:
+            seen = known.get(str(event.id))
+            digest = t.event_digest(event)
+            if seen is not None and json.loads(seen)["digest"] == digest:
+                continue
+            change = NativeChange.CHANGED if seen is not None else NativeChange.CREATED
+            await self._sink(t.event_changed(event, change, self.username))
+            await self.memory.put(f"post-event:{event.id}", _remembered(event, digest))
+            handed += 1
+        now = datetime.now(UTC)
+        for native_id in set(known) - {str(e.id) for e in current}:
+            event = _recalled(json.loads(known[native_id]))
+            if (event.ends_at or event.starts_at) > now:
+                await self._sink(t.event_changed(event, NativeChange.CANCELLED, self.username))
+                handed += 1
+            await self.memory.forget(f"post-event:{native_id}")
+        return handed
 
     # --- requests -------------------------------------------------------------------------
 
@@ -332,6 +395,9 @@ class DiscourseAdapter:
         if w.kind == "pm":
             post = await self.call("POST", "/posts.json", "reply", json=t.reply(w.id, raw))
             return Sent(MessageId(str(post["id"])), self._pm(w.id), None)
+        if w.kind == "topic":
+            post = await self.call("POST", "/posts.json", "reply", json=t.reply(w.id, raw))
+            return Sent(MessageId(str(post["id"])), place, None)
         if w.thread is not None:
             post = await self.call("POST", "/posts.json", "reply", json=t.reply(w.thread, raw))
             return Sent(MessageId(str(post["id"])), place, place.thread)
@@ -441,6 +507,37 @@ class DiscourseAdapter:
 
     async def present(self, place: Place) -> Sequence[Actor]:
         raise CapabilityMissing(PLATFORM, Capability.PRESENCE.value)
+
+
+def _remembered(event: t.PostEvent, digest: str) -> str:
+    """What is kept of an imported event: enough to cancel it if it disappears."""
+    return json.dumps(
+        {
+            "digest": digest,
+            "id": event.id,
+            "title": event.title,
+            "start": event.starts_at.isoformat(),
+            "end": event.ends_at.isoformat() if event.ends_at else None,
+            "topic": event.topic_id,
+            "url": event.url,
+        }
+    )
+
+
+def _recalled(kept: dict[str, Any]) -> t.PostEvent:
+    return t.PostEvent(
+        id=kept["id"],
+        title=kept["title"],
+        starts_at=datetime.fromisoformat(kept["start"]),
+        ends_at=datetime.fromisoformat(kept["end"]) if kept["end"] else None,
+        timezone=None,
+        url=kept["url"],
+        topic_id=kept["topic"],
+        category_id=None,
+        going=None,
+        location=None,
+        creator=None,
+    )
 
 
 def _delivery_id(headers: Headers, body: bytes) -> str | None:

@@ -32,6 +32,8 @@ from adapters.contract import (
     Mention,
     MessageId,
     MessageReceived,
+    NativeChange,
+    NativeEventChanged,
     Place,
     PlatformName,
     Segment,
@@ -65,7 +67,7 @@ TITLE_MAX = 255
 class Where:
     """A place decoded: what kind of space and its numeric ids."""
 
-    kind: str  # "category", "pm" or "chat"
+    kind: str  # "category", "topic", "pm" or "chat"
     id: int
     thread: int | None = None
 
@@ -73,6 +75,11 @@ class Where:
 def category_place(category_id: int, topic_id: int | None = None) -> Place:
     thread = ThreadId(str(topic_id)) if topic_id is not None else None
     return Place(PLATFORM, SpaceId(f"c/{category_id}"), thread)
+
+
+def topic_place(topic_id: int) -> Place:
+    """A topic addressed by itself (where a post event lives): sending there replies in it."""
+    return Place(PLATFORM, SpaceId(f"t/{topic_id}"))
 
 
 def pm_place(topic_id: int, *, direct: bool = True) -> Place:
@@ -84,7 +91,7 @@ def chat_place(channel_id: int, thread_id: int | None = None, *, direct: bool = 
     return Place(PLATFORM, SpaceId(f"chat/{channel_id}"), thread, direct)
 
 
-_KINDS = {"c": "category", "pm": "pm", "chat": "chat"}
+_KINDS = {"c": "category", "t": "topic", "pm": "pm", "chat": "chat"}
 
 
 def where(place: Place) -> Where:
@@ -365,18 +372,21 @@ class PostEvent:
     url: str
     topic_id: int
     category_id: int | None
-    going: tuple[str, ...]
+    going: tuple[str, ...] | None
+    """Who the plugin says is going; None when it says nothing (no `sample_invitees`)."""
     location: str | None
-    closed: bool
+    creator: str | None
 
 
 def _when(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    # Whole seconds: the core keys occurrences by the second, and the plugin's are minutes.
+    return moment.replace(microsecond=0) if moment.tzinfo is not None else None
 
 
 def read_events(body: Any, base_url: str) -> list[PostEvent]:
@@ -400,15 +410,22 @@ def read_events(body: Any, base_url: str) -> list[PostEvent]:
         name = item.get("name") or topic.get("title") or f"Event {event_id}"
         given = post.get("url")
         url = given if isinstance(given, str) else f"/t/{topic_id}"
-        going = tuple(
-            str(invitee["user"]["username"])
-            for invitee in item.get("sample_invitees") or []
-            if isinstance(invitee, Mapping)
-            and invitee.get("status") == "going"
-            and isinstance(invitee.get("user"), Mapping)
-            and isinstance(invitee["user"].get("username"), str)
+        invitees = item.get("sample_invitees")
+        going = (
+            tuple(
+                str(invitee["user"]["username"])
+                for invitee in invitees
+                if isinstance(invitee, Mapping)
+                and invitee.get("status") == "going"
+                and isinstance(invitee.get("user"), Mapping)
+                and isinstance(invitee["user"].get("username"), str)
+            )
+            if isinstance(invitees, list)
+            else None
         )
         location = item.get("location")
+        creator = item.get("creator")
+        creator_name = creator.get("username") if isinstance(creator, Mapping) else None
         found.append(
             PostEvent(
                 id=event_id,
@@ -421,7 +438,36 @@ def read_events(body: Any, base_url: str) -> list[PostEvent]:
                 category_id=_int(item.get("category_id")),
                 going=going,
                 location=location if isinstance(location, str) else None,
-                closed=bool(item.get("is_closed")) or bool(item.get("is_expired")),
+                creator=creator_name if isinstance(creator_name, str) else None,
             )
         )
     return found
+
+
+def event_digest(event: PostEvent) -> str:
+    """What an import compares to tell a changed event from one seen before."""
+    fields = (event.title, event.starts_at, event.ends_at, event.timezone, event.url, event.going)
+    return _digest(repr(fields))
+
+
+def event_changed(event: PostEvent, change: NativeChange, bot_username: str) -> NativeEventChanged:
+    """A post event as the core's native event; it lives in (and is reminded in) its topic.
+
+    The event id is the event's content: an unchanged event seen again is dropped by the core.
+    """
+    creator = event.creator or bot_username
+    going = event.going
+    return NativeEventChanged(
+        event_id=EventId(f"post-event:{event.id}:{change.value}:{event_digest(event)}"),
+        actor=Actor(PLATFORM, UserId(creator), creator),
+        place=topic_place(event.topic_id),
+        change=change,
+        native_id=str(event.id),
+        title=event.title,
+        start=event.starts_at,
+        end=event.ends_at,
+        zone=event.timezone,
+        link=event.url,
+        description=f"Where: {event.location}" if event.location else None,
+        interested=None if going is None else tuple(Actor(PLATFORM, UserId(u), u) for u in going),
+    )

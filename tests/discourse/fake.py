@@ -574,6 +574,55 @@ class FakeDiscourse:
         assert response.status_code == 200, response.text
         return response
 
+    async def member_posts_event(
+        self, username: str, name: str, starts_at: str, ends_at: str, going: list[str]
+    ) -> dict[str, Any]:
+        """A member posts a topic with a discourse-post-event in it; the plugin lists it."""
+        raw = f'[event start="{starts_at}" end="{ends_at}" status="public" name="{name}"]\n[/event]'
+        post = await self.member_posts(username, raw, category=5)
+        topic = self.topics[post.topic_id]
+        event = {
+            "id": post.id,
+            "category_id": 5,
+            "name": name,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "timezone": "UTC",
+            "show_local_time": False,
+            "can_act_on_discourse_post_event": False,
+            "can_update_attendance": True,
+            "is_closed": False,
+            "is_expired": False,
+            "is_ongoing": False,
+            "is_private": False,
+            "is_public": True,
+            "is_standalone": False,
+            "should_display_invitees": True,
+            "status": "public",
+            "at_capacity": False,
+            "creator": {"id": self.users[username], "username": username, "avatar_template": ""},
+            "post": {
+                "id": post.id,
+                "post_number": 1,
+                "url": f"/t/{topic.id}/1",
+                "category_slug": "community",
+                "topic": {
+                    "id": topic.id,
+                    "title": topic.title,
+                    "tags": [],
+                    "tags_descriptions": {},
+                    "slug": "event",
+                },
+            },
+            "occurrences": [{"starts_at": starts_at, "ends_at": ends_at}],
+            "sample_invitees": [
+                {"id": i, "status": "going", "user": {"id": self.users[u], "username": u}}
+                for i, u in enumerate(going)
+            ],
+        }
+        self.events.append(event)
+        return event
+
     async def member_chats(
         self, username: str, channel: int, text: str, *, thread_id: int | None = None
     ) -> ChatMessage:

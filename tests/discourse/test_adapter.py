@@ -17,6 +17,8 @@ from adapters.contract import (
     EditMessage,
     Inbound,
     MessageReceived,
+    NativeChange,
+    NativeEventChanged,
     OpenSubSpace,
     Purpose,
     SendMessage,
@@ -275,3 +277,40 @@ async def test_a_refused_request_is_a_permanent_error(site: Forum) -> None:
     with pytest.raises(PlatformError) as exc:
         await send(site, t.category_place(99), "A topic in no category", "x")
     assert exc.value.permanent and "Category" in str(exc.value)
+
+
+async def test_post_events_are_imported_once_changed_and_cancelled(
+    db: Database, heard: Heard
+) -> None:
+    async with forum(db, heard, import_events=False) as site:
+        fake = site.fake
+        event = await fake.member_posts_event(
+            "ada", "Community call", "2099-12-02T17:00:00.000Z", "2099-12-02T18:00:00.000Z", ["bob"]
+        )
+        await heard.next()  # the event's post itself, as a message
+        assert await site.adapter.import_events() == 1
+        [created] = heard.events
+        assert isinstance(created, NativeEventChanged) and created.change is NativeChange.CREATED
+        assert created.place == t.topic_place(event["post"]["topic"]["id"])
+        assert [a.user_id for a in created.interested or ()] == ["bob"]
+        assert created.actor.user_id == "ada"
+        heard.events.clear()
+        assert await site.adapter.import_events() == 0
+        event["name"] = "Community call (moved)"
+        assert await site.adapter.import_events() == 1
+        assert heard.events[-1].change is NativeChange.CHANGED  # type: ignore[attr-defined]
+        fake.events.clear()
+        assert await site.adapter.import_events() == 1
+        cancelled = heard.events[-1]
+        assert isinstance(cancelled, NativeEventChanged)
+        assert cancelled.change is NativeChange.CANCELLED and cancelled.title.startswith(
+            "Community"
+        )
+        assert await site.adapter.import_events() == 0
+        assert fake.calls["listEvents"] == 5
+
+
+async def test_a_reminder_to_the_topic_place_is_a_reply(site: Forum) -> None:
+    post = await site.fake.member_posts("ada", "A topic where an event lives", category=5)
+    sent = await send(site, t.topic_place(post.topic_id), "Reminder: starts in 1 hour", "rem")
+    assert site.fake.posts[int(sent.message_id)].topic_id == post.topic_id

@@ -11,6 +11,7 @@ import asyncio
 import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -245,3 +246,39 @@ async def test_forged_replayed_and_oversized_webhooks_to_the_running_bot(site: S
     assert len([t for t in fake.topics_in(5) if t.title.startswith("Check-in: Real")]) == 1
     assert len([p for p in fake.pms_to("ada") if "Check-in 1 is open" in p.text]) == 1
     assert not [p for p in fake.pms_to("ada") if "still open here" in p.text]  # handled once
+
+
+async def test_an_imported_post_event_reminds_in_its_topic_and_those_going(tmp_path: Path) -> None:
+    fake = FakeDiscourse(limit=600)
+    async with serve(fake) as base_url:
+        path = tmp_path / "bot.toml"
+        extra = "import_events = true\nevents_poll_seconds = 5\n"
+        path.write_text(config(base_url).replace("[archive]", extra + "\n[archive]"), "utf-8")
+        async with bot_process(tmp_path / "data", config=path, env=ENV) as (proc, chat):
+            fake.webhook_url = f"{chat.http.base_url}{WEBHOOK_PATH}".replace(
+                "//discourse", "/discourse"
+            )
+            start = datetime.now(UTC) + timedelta(hours=1, seconds=12)
+            event = await fake.member_posts_event(
+                "ada",
+                "Community call",
+                start.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                (start + timedelta(hours=1))
+                .isoformat(timespec="milliseconds")
+                .replace("+00:00", "Z"),
+                ["bob"],
+            )
+            topic = event["post"]["topic"]["id"]
+            reminder = await until(
+                lambda: bot_post(fake, topic, "Reminder: “Community call” starts in 1 hour"),
+                "the reminder in the event's topic",
+            )
+            assert "(UTC)" in reminder.text
+            await until(
+                lambda: pm_saying(fake, "bob", "“Community call” starts in 1 hour"), "bob's"
+            )
+            assert pm_saying(fake, "ada", "Community call") is None  # ada did not say she goes
+            proc.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(proc.communicate(), timeout=20)
+        assert "Traceback" not in err.decode(), err.decode()[-3000:]
+        assert fake.problems == []

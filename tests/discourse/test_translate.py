@@ -8,6 +8,7 @@ from adapters.contract import (
     CommandInvoked,
     Mention,
     MessageReceived,
+    NativeChange,
     Place,
     PlatformName,
     SpaceId,
@@ -193,6 +194,7 @@ def test_titles_and_short_bodies_meet_discourse_limits() -> None:
 def test_places_round_trip_and_refuse_garbage() -> None:
     assert t.where(t.category_place(5, 42)) == t.Where("category", 5, 42)
     assert t.where(t.pm_place(70)) == t.Where("pm", 70)
+    assert t.where(t.topic_place(88)) == t.Where("topic", 88)
     assert t.where(t.chat_place(3, 12)) == t.Where("chat", 3, 12)
     with pytest.raises(PlatformError) as exc:
         t.where(Place(PLATFORM, SpaceId("general")))
@@ -268,3 +270,14 @@ def test_post_events_from_the_plugin() -> None:
     assert event.starts_at.isoformat() == "2026-12-02T17:00:00+00:00"
     assert event.going == ("ada",)
     assert event.url == "https://forum.example.org/t/community-call/88/1"
+    changed = t.event_changed(event, NativeChange.CREATED, "communitybot")
+    assert changed.place == t.topic_place(88) and changed.native_id == "3001"
+    assert changed.zone == "Europe/Paris" and changed.link == event.url
+    assert [a.user_id for a in changed.interested or ()] == ["ada"]
+    assert changed.actor.user_id == "communitybot"  # no creator listed
+    again = t.event_changed(event, NativeChange.CREATED, "communitybot")
+    assert again.event_id == changed.event_id  # unchanged: the core drops it
+    del body["events"][0]["sample_invitees"]
+    [silent] = t.read_events(body, "https://forum.example.org")
+    assert silent.going is None
+    assert t.event_changed(silent, NativeChange.CHANGED, "bot").interested is None
