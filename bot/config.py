@@ -169,8 +169,8 @@ class DiscourseSection(Section):
     requests_per_minute: int = Field(default=60, ge=1, le=100_000)
     """Discourse's admin API limit (`DISCOURSE_MAX_ADMIN_API_REQS_PER_MINUTE`, 60 by default)."""
     rate_window_seconds: float = Field(default=60.0, gt=0)
-    breakouts: Literal["pm", "chat"] = "pm"
-    """Breakout groups as group personal messages or as threads of the chat channel."""
+    breakouts: Literal["pm"] = "pm"
+    """Breakout groups as group personal messages (chat threads are not built yet)."""
     events_category: int | None = None
     """Import discourse-post-event events from this category (all when unset)."""
     import_events: bool = False

@@ -143,7 +143,6 @@ class DiscourseAdapter:
         chat_channels: Sequence[int] = (),
         requests_per_minute: int = 60,
         window_seconds: float = 60.0,
-        breakouts: str = "pm",
         archive_tags: Sequence[str] = (),
         dm_title: str = "Messages from the community bot",
         min_post_length: int = 20,
@@ -168,7 +167,6 @@ class DiscourseAdapter:
         self.memory = AdapterMemory(db, PLATFORM)
         self.categories = frozenset(categories)
         self.chat_channels = frozenset(chat_channels)
-        self.breakouts = breakouts
         self.archive_tags = tuple(archive_tags)
         self.dm_title = dm_title
         self.min_post_length = min_post_length
@@ -198,10 +196,6 @@ class DiscourseAdapter:
         section = config.model.discourse
         if section is None:
             raise ConfigError("discourse", "the [discourse] section is missing")
-        if section.breakouts == "chat" and not section.chat_channels:
-            raise ConfigError(
-                "discourse.breakouts", 'chat breakouts need chat_channels; or use "pm"'
-            )
         return cls(
             db,
             base_url=section.base_url,
@@ -212,7 +206,6 @@ class DiscourseAdapter:
             chat_channels=section.chat_channels,
             requests_per_minute=section.requests_per_minute,
             window_seconds=section.rate_window_seconds,
-            breakouts=section.breakouts,
             archive_tags=section.archive_tags,
             dm_title=f"Messages from {config.model.community.name}",
             min_post_length=section.min_post_length,
@@ -464,8 +457,6 @@ class DiscourseAdapter:
         Remembered by parent and name (not by key), so a retried open finds its topic and a
         late joiner's open adds them to the group they were given.
         """
-        if self.breakouts != "pm":
-            raise CapabilityMissing(PLATFORM, "open a breakout as a chat thread")
         subspace = f"{action.parent.space}\n{action.name}"
         ref = "subspace:" + hashlib.sha256(subspace.encode()).hexdigest()[:32]
         members: list[str] = [m for m in dict.fromkeys(action.members) if m != self.username]
