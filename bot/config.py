@@ -181,6 +181,7 @@ class DiscourseSection(Section):
     min_post_length: int = Field(default=20, ge=1)
     min_title_length: int = Field(default=15, ge=1)
     max_post_length: int = Field(default=32_000, ge=100)
+    chat_max_length: int = Field(default=6_000, ge=100)
     max_webhook_body: int = Field(default=512 * 1024, ge=1024)
 
     @field_validator("base_url")

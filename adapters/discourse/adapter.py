@@ -148,6 +148,7 @@ class DiscourseAdapter:
         min_post_length: int = 20,
         min_title_length: int = 15,
         max_post_length: int = 32_000,
+        chat_max_length: int = 6_000,
         max_webhook_body: int = 512 * 1024,
         import_events: bool = False,
         events_category: int | None = None,
@@ -158,7 +159,9 @@ class DiscourseAdapter:
         self.username = username
         self.command_prefix = f"@{username} "
         self.base_url = base_url.rstrip("/")
-        self.max_text = max_post_length
+        # A chat message may carry 6,000 characters (`chat_maximum_message_length`); posts
+        # 32,000. The core splits to the smaller, so a text fits wherever it is sent.
+        self.max_text = min(max_post_length, chat_max_length)
         self.send_rate = SendRate(
             per_second=requests_per_minute / window_seconds,
             burst=max(2, min(requests_per_minute // 6, 20)),
@@ -211,6 +214,7 @@ class DiscourseAdapter:
             min_post_length=section.min_post_length,
             min_title_length=section.min_title_length,
             max_post_length=section.max_post_length,
+            chat_max_length=section.chat_max_length,
             max_webhook_body=section.max_webhook_body,
             import_events=section.import_events,
             events_category=section.events_category,

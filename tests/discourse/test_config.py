@@ -37,6 +37,7 @@ async def test_a_configured_adapter(tmp_path: Path) -> None:
         assert adapter.base_url == "https://forum.example.org"
         assert adapter.command_prefix == "@communitybot "
         assert adapter.send_rate.per_second == 2.0 and adapter.window.limit == 120
+        assert adapter.max_text == 6_000  # a chat message's limit, the smaller
     finally:
         await db.close()
     described = config.describe()
