@@ -269,7 +269,8 @@ class DiscourseAdapter:
 
     async def _receive(self, headers: Headers, body: bytes) -> Response | None:
         data = parse_json(body)
-        site = Site(self.username, self._breakout_topics)
+        home = min(self.categories) if self.categories else None
+        site = Site(self.username, self._breakout_topics, home)
         inbound = t.to_inbound(headers.get("x-discourse-event", ""), data, site)
         if inbound is None or not self._listens(inbound.place):
             return None

@@ -29,6 +29,8 @@ from adapters.contract import (
     CommandInvoked,
     EventId,
     Inbound,
+    MemberJoined,
+    MemberLeft,
     Mention,
     MessageId,
     MessageReceived,
@@ -114,6 +116,8 @@ class Site:
     bot_username: str
     breakout_topics: Collection[int] = ()
     """PM topics the bot opened as breakout groups: not direct conversations."""
+    home_category: int | None = None
+    """Where forum-wide events (a user joining the site) are placed; None drops them."""
 
 
 def _int(value: Any) -> int | None:
@@ -153,6 +157,9 @@ def to_inbound(event: str, body: Mapping[str, Any], site: Site) -> Inbound | Non
     if event in ("post_created", "post_edited"):
         post = body.get("post")
         return _post(post, event == "post_edited", site) if isinstance(post, Mapping) else None
+    if event in ("user_created", "user_destroyed"):
+        user = body.get("user")
+        return _user(user, event == "user_created", site) if isinstance(user, Mapping) else None
     if event in ("chat_message_created", "chat_message_edited"):
         chat = body.get("chat_message")
         if not isinstance(chat, Mapping):
@@ -171,6 +178,17 @@ def _actor(user: Mapping[str, Any]) -> Actor | None:
 
 def _is_bot(actor: Actor, site: Site) -> bool:
     return actor.user_id.lower() == site.bot_username.lower()
+
+
+def _user(user: Mapping[str, Any], joined: bool, site: Site) -> Inbound | None:
+    """A new forum user joins the community (so nudges reach them); a deleted one leaves."""
+    user_id, actor = _int(user.get("id")), _actor(user)
+    if user_id is None or actor is None or site.home_category is None or _is_bot(actor, site):
+        return None
+    place = category_place(site.home_category)
+    if joined:
+        return MemberJoined(event_id=EventId(f"user:{user_id}:joined"), actor=actor, place=place)
+    return MemberLeft(event_id=EventId(f"user:{user_id}:left"), actor=actor, place=place)
 
 
 def _post(post: Mapping[str, Any], edited: bool, site: Site) -> Inbound | None:

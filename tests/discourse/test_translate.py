@@ -6,6 +6,8 @@ import pytest
 
 from adapters.contract import (
     CommandInvoked,
+    MemberJoined,
+    MemberLeft,
     Mention,
     MessageReceived,
     NativeChange,
@@ -281,3 +283,14 @@ def test_post_events_from_the_plugin() -> None:
     [silent] = t.read_events(body, "https://forum.example.org")
     assert silent.going is None
     assert t.event_changed(silent, NativeChange.CHANGED, "bot").interested is None
+
+
+def test_users_joining_and_leaving_the_site() -> None:
+    user = {"user": {"id": 77, "username": "gina", "name": "Gina G", "trust_level": 0}}
+    site = Site("communitybot", home_category=5)
+    joined = t.to_inbound("user_created", user, site)
+    assert isinstance(joined, MemberJoined) and joined.actor.display_name == "Gina G"
+    assert joined.place == t.category_place(5) and joined.event_id == "user:77:joined"
+    left = t.to_inbound("user_destroyed", user, site)
+    assert isinstance(left, MemberLeft) and left.event_id == "user:77:left"
+    assert t.to_inbound("user_created", user, SITE) is None  # no home category configured
