@@ -120,6 +120,18 @@ TAGS_SCHEMA = {
         "required": ["name"],
     },
 }
+ANSWERS_CHECKED = frozenset(
+    {
+        "createTopicPostPM",
+        "updatePost",
+        "getPost",
+        "inviteToTopic",
+        "updateTopicStatus",
+        "listEvents",
+    }
+)
+"""Operations whose answers are checked against the spec's response schema; the fake answers
+the topic reads (`getTopic`, `getTopicByExternalId`) with only the fields the bot reads."""
 COMMENTS = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
@@ -287,6 +299,13 @@ class FakeDiscourse:
         if tags is not None:
             data["tags"] = [t["name"] for t in tags]
         result: Response = handler(checked.path_params, data, request.headers["api-username"])
+        if result.status_code < 300 and op in ANSWERS_CHECKED:
+            answer = json.loads(result.body)
+            assert checked.template is not None
+            self.problems.extend(
+                f"the fake's answer: {p}"
+                for p in spec.check_response(request.method, checked.template, 200, answer)
+            )
         return result
 
     def _op_createTopicPostPM(
@@ -299,7 +318,7 @@ class FakeDiscourse:
                 return _error(404, "The requested URL or resource could not be found.", "not_found")
             if len(raw.strip()) < self.min_post_length:
                 return _invalid(f"Body is too short (minimum is {self.min_post_length} characters)")
-            return JSONResponse(self._post_json(self._add_post(topic, actor, raw)))
+            return JSONResponse(self._created(self._add_post(topic, actor, raw)))
         title = data.get("title", "")
         if len(title) < self.min_title_length:
             return _invalid(f"Title is too short (minimum is {self.min_title_length} characters)")
@@ -326,7 +345,13 @@ class FakeDiscourse:
             topic.tags = list(data.get("tags", []))
         topic.external_id = external
         self.topics[topic.id] = topic
-        return JSONResponse(self._post_json(self._add_post(topic, actor, raw)))
+        return JSONResponse(self._created(self._add_post(topic, actor, raw)))
+
+    def _created(self, post: Post) -> dict[str, Any]:
+        """A new post as `POST /posts.json` answers it (no `category_id` there)."""
+        body = self._post_json(post)
+        body.pop("category_id", None)
+        return body
 
     def _op_updatePost(self, params: dict[str, Any], data: dict[str, Any], actor: str) -> Response:
         post = self.posts.get(int(params["id"]))
@@ -336,7 +361,7 @@ class FakeDiscourse:
         if len(raw.strip()) < self.min_post_length:
             return _invalid(f"Body is too short (minimum is {self.min_post_length} characters)")
         post.raw, post.version = raw, post.version + 1
-        return JSONResponse({"post": self._post_json(post)})
+        return JSONResponse({"post": self._created(post)})
 
     def _op_getPost(self, params: dict[str, Any], data: dict[str, Any], actor: str) -> Response:
         post = self.posts.get(int(params["id"]))
@@ -379,7 +404,7 @@ class FakeDiscourse:
         if topic is None or user not in self.users:
             return _invalid("Sorry, that user couldn't be invited.")
         topic.allowed.add(user)
-        return JSONResponse({"user": {"id": self.users[user], "username": user, "name": None}})
+        return JSONResponse({"user": {"id": self.users[user], "username": user, "name": user}})
 
     def _op_updateTopicStatus(
         self, params: dict[str, Any], data: dict[str, Any], actor: str
@@ -463,6 +488,9 @@ class FakeDiscourse:
                 "post_url": f"/t/{topic.id}/{post.post_number}",
                 "mentioned_users": [],
                 "post_localizations": [],
+                "flair_url": None,
+                "flair_bg_color": None,
+                "flair_color": None,
             }
         )
         return body
