@@ -282,3 +282,26 @@ async def test_an_imported_post_event_reminds_in_its_topic_and_those_going(tmp_p
             _, err = await asyncio.wait_for(proc.communicate(), timeout=20)
         assert "Traceback" not in err.decode(), err.decode()[-3000:]
         assert fake.problems == []
+
+
+async def test_a_checkin_as_a_chat_message_in_a_chat_channel(site: Site) -> None:
+    fake = site.fake
+
+    def chat_from_bot(start: str) -> object | None:
+        return next(
+            (
+                m
+                for m in fake.chat.values()
+                if m.username == fake.bot and m.message.startswith(start)
+            ),
+            None,
+        )
+
+    await fake.member_chats("ada", 3, '@communitybot checkin open "One word for today?"')
+    await until(lambda: chat_from_bot("Check-in: One word for today?"), "the round in chat")
+    seen = len(fake.pms_to("bob"))
+    await fake.member_chats("bob", 3, "@communitybot checkin Calm")
+    await until(lambda: pm_saying(fake, "bob", "answer is in", seen), "bob's acknowledgement")
+    await fake.member_chats("ada", 3, "@communitybot checkin close")
+    summary = await until(lambda: chat_from_bot("Check-in closed"), "the summary in chat")
+    assert "• bob: Calm" in summary.message  # type: ignore[attr-defined]
