@@ -38,6 +38,9 @@ StartHook = Callable[["Bot"], Awaitable[None]]
 """Runs once the bot is ready: re-register recurring series, close what is overdue."""
 InboundHandler = Callable[["Context", Any], Awaitable[None]]
 """Takes one other kind of inbound event (a native scheduled event's change)."""
+MergeHook = Callable[["Scope", int, int], Awaitable[None]]
+"""Called with (kept member id, merged member id) before two members become one, for rows
+that name a member without a foreign key."""
 HttpRoutes = Callable[["Bot"], Sequence[BaseRoute]]
 """Pages and downloads a ritual serves on the bot's web server (an export, an .ics file)."""
 
@@ -53,6 +56,7 @@ class Router:
     timers: dict[str, TimerHandler] = field(default_factory=dict)
     results: dict[str, ResultHook] = field(default_factory=dict)
     on_start: list[StartHook] = field(default_factory=list)
+    merges: list[MergeHook] = field(default_factory=list)
     http: list[HttpRoutes] = field(default_factory=list)
     inbound: dict[type[Inbound], InboundHandler] = field(default_factory=dict)
     """Keyed by the inbound model's type, for the kinds the core has no slot for."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import events, housekeeping, members
+from bot import events, housekeeping, identities, members
 from bot.breakouts.commands import router as breakouts
 from bot.checkins.router import router as checkins
 from bot.dashboard import router as dashboard
@@ -11,6 +11,7 @@ from bot.router import Router
 
 ROUTERS: list[Router] = [
     members.router,
+    identities.router,
     checkins,
     breakouts,
     events.router,

@@ -9,6 +9,8 @@ from adapters.fake import ALL_CAPABILITIES
 from bot.testing import Harness
 
 FORUM = ALL_CAPABILITIES | {Capability.TOPICS}
+PLAIN_FORUM = FORUM - {Capability.BUTTONS, Capability.MODALS}
+"""A forum like Discourse: no buttons or forms, so answers come as messages."""
 CATEGORY = Place(PlatformName("fake"), SpaceId("main"))
 
 
@@ -45,7 +47,7 @@ async def test_a_breakout_started_in_a_topic_posts_there(database_url: str) -> N
 async def test_an_anonymous_round_on_a_forum_takes_answers_only_privately(
     database_url: str,
 ) -> None:
-    async with Harness.open(database_url, capabilities=FORUM) as h:
+    async with Harness.open(database_url, capabilities=PLAIN_FORUM) as h:
         await h.feed(h.message("bob", "hello"))  # bob is known, so he is asked
         await h.say("ada", 'checkin open "How are you, really?" --anonymous')
         [post] = [r for r in h.adapter.records if r.text.startswith("Check-in: How")]

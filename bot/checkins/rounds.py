@@ -18,30 +18,45 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, insert, update
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from adapters.contract import (
     ActionResult,
+    Button,
     Capability,
     Direct,
     Place,
     PlatformName,
     Sent,
     SpaceId,
+    TextForm,
     ThreadId,
     UserId,
 )
 from bot.archive import archive
-from bot.checkins.models import CheckinAnswer, CheckinAsked, CheckinRound, RoundState
+from bot.checkins.models import (
+    CheckinAnswer,
+    CheckinAsked,
+    CheckinRound,
+    CheckinSpace,
+    RoundState,
+)
 from bot.context import Context, Scope
 from bot.errors import UserInputError
 from bot.models import Identity, Member
+from bot.reach import dm_order
 
 HOOK_POSTED = "checkin.posted"
+HOOK_POSTED_IN = "checkin.posted_in"
 TIMER_CLOSE = "checkin.close"
 TIMER_REMIND = "checkin.remind"
 MAX_ANSWER = 20_000
 """An answer, not a document: longer ones are refused with a clear reply, never cut."""
 PASS = "pass"
+ANSWER_ACTION = "checkin.answer"
+PASS_ACTION = "checkin.pass"
+ANSWER_FORM = TextForm("Check-in", "Your answer", max_length=3000)
+"""The modal's field: 3,000 characters is the most Slack's text input takes."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +69,8 @@ class RoundPlan:
     dm: bool = False
     deadline: datetime | None = None
     remind_at: datetime | None = None
+    also: tuple[Place, ...] = ()
+    """Further spaces the round is open in, on any platform (`--in`)."""
 
 
 @dataclass(frozen=True)
@@ -108,22 +125,48 @@ async def open_round(
         deadline=plan.deadline,
         remind_at=plan.remind_at,
     )
-    if private_only(scope, r):
+    if r.anonymous and any(private_only(scope, r, p.platform) for p in (place, *plan.also)):
         r.dm = True  # a public reply would show the name: everyone is asked privately
     scope.session.add(r)
     await scope.session.flush()
     assert r.id is not None
-    tz = scope.bot.community.timezone
-    threads = Capability.THREADS in scope.capabilities(place.platform)
-    how = "Reply in this thread, or say" if threads else "Say"
-    lines = [
-        f"Check-in: {r.prompt}",
-        f"{how} {scope.command('checkin <your answer>', place.platform)} (or "
-        f"{scope.command('checkin pass', place.platform)}). You can change your answer until "
-        "the round closes.",
-    ]
-    if private_only(scope, r):
-        lines[1] = (
+    await _post(scope, r, place, key=f"checkin:{r.id}:post", on_result=f"{HOOK_POSTED}:{r.id}")
+    for also in plan.also:
+        extra = CheckinSpace(round_id=r.id, platform=also.platform, space=also.space)
+        scope.session.add(extra)
+        await scope.session.flush()
+        await _post(
+            scope,
+            r,
+            also,
+            key=f"checkin:{r.id}:post:{extra.id}",
+            on_result=f"{HOOK_POSTED_IN}:{extra.id}",
+        )
+    if r.deadline:
+        await scope.schedule(TIMER_CLOSE, r.id, r.deadline, key=f"checkin:{r.id}:close")
+    if r.remind_at:
+        await scope.schedule(TIMER_REMIND, r.id, r.remind_at, key=f"checkin:{r.id}:remind")
+    if r.dm:
+        question = f"Check-in from {scope.bot.config.model.community.name}: {r.prompt}" + (
+            " Your answer is shared without your name." if r.anonymous else ""
+        )
+        for member in await members_to_ask(scope, r.community_id):
+            await ask_directly(scope, r, member, question, purpose="ask")
+    return r
+
+
+async def _post(scope: Scope, r: CheckinRound, place: Place, *, key: str, on_result: str) -> None:
+    """The round's post in one of its spaces, in that platform's words and buttons."""
+    capabilities = scope.capabilities(place.platform)
+    lines = [f"Check-in: {r.prompt}"]
+    if only_by_buttons(scope, r, place.platform):
+        lines.append(
+            "Press Answer to write your answer, or Pass. Answers typed in the chat are not "
+            "taken, so no answer is ever a message here. You can change yours until the round "
+            "closes."
+        )
+    elif private_only(scope, r, place.platform):
+        lines.append(
             "This round is anonymous, so answer me privately, in a direct message (I am sending "
             "one to everyone I know; or write "
             f"{scope.command('checkin <your answer>', place.platform)} to me), not here: a "
@@ -133,34 +176,32 @@ async def open_round(
             "Answers are shared without names. Note that the site's administrators can read "
             "direct messages."
         )
-    elif r.anonymous:
+    else:
+        threads = Capability.THREADS in capabilities
+        how = "Reply in this thread, or say" if threads else "Say"
+        buttons = " Or use the buttons." if Capability.BUTTONS in capabilities else ""
+        lines.append(
+            f"{how} {scope.command('checkin <your answer>', place.platform)} (or "
+            f"{scope.command('checkin pass', place.platform)}).{buttons} You can change your "
+            "answer until the round closes."
+        )
+    if r.anonymous and not private_only(scope, r, place.platform):
         lines.append("This round is anonymous: answers are shared without names.")
     if r.deadline:
-        lines.append(f"It closes {local(r.deadline, tz)}.")
+        lines.append(f"It closes {local(r.deadline, scope.bot.community.timezone)}.")
     await scope.send(
-        round_place(r),
+        place,
         "\n".join(lines),
-        key=f"checkin:{r.id}:post",
-        on_result=f"{HOOK_POSTED}:{r.id}",
+        key=key,
+        buttons=answer_buttons(scope, r, place.platform),
+        on_result=on_result,
     )
-    if r.deadline:
-        await scope.schedule(TIMER_CLOSE, r.id, r.deadline, key=f"checkin:{r.id}:close")
-    if r.remind_at:
-        await scope.schedule(TIMER_REMIND, r.id, r.remind_at, key=f"checkin:{r.id}:remind")
-    if r.dm:
-        question = f"Check-in from {scope.bot.config.model.community.name}: {r.prompt}\n" + (
-            "Answer me here (or say `pass`)."
-            + (" Your answer is shared without your name." if r.anonymous else "")
-        )
-        for member in await members_to_ask(scope, r.community_id):
-            await ask_directly(scope, r, member, question, purpose="ask")
-    return r
 
 
-def private_only(scope: Scope, r: CheckinRound) -> bool:
+def private_only(scope: Scope, r: CheckinRound, platform: str | None = None) -> bool:
     """An anonymous round on a forum takes answers only privately: posts there are public
     and signed, so an answer in the topic would give the name away."""
-    return r.anonymous and Capability.TOPICS in scope.capabilities(r.platform)
+    return r.anonymous and Capability.TOPICS in scope.capabilities(platform or r.platform)
 
 
 async def open_private_round(scope: Scope, platform: str, community_id: int) -> CheckinRound | None:
@@ -186,12 +227,48 @@ async def mark_asked(scope: Scope, r: CheckinRound, member_id: int) -> None:
         scope.session.add(CheckinAsked(round_id=r.id, member_id=member_id))
 
 
+def only_by_buttons(scope: Scope, r: CheckinRound, platform: str) -> bool:
+    """An anonymous round takes answers only through its buttons (Answer opens a form) where
+    the platform has forms, so no answer is ever a message in the platform's history."""
+    return r.anonymous and Capability.MODALS in scope.capabilities(platform)
+
+
+def answer_buttons(scope: Scope, r: CheckinRound, platform: str) -> tuple[Button, ...]:
+    """Answer (a form, where the platform has them) and Pass, where it has buttons."""
+    capabilities = scope.capabilities(platform)
+    if Capability.BUTTONS not in capabilities:
+        return ()
+    form = ANSWER_FORM if Capability.MODALS in capabilities else None
+    return (
+        Button(ANSWER_ACTION, str(r.id), "Answer", form),
+        Button(PASS_ACTION, str(r.id), "Pass"),
+    )
+
+
 async def posted(scope: Scope, ref: str, result: ActionResult) -> None:
     """The round's post reached the platform: remember its message and thread."""
     r = await scope.session.get(CheckinRound, int(ref))
     if r is not None and isinstance(result, Sent):
         r.message_id, r.thread = result.message_id, result.thread
         scope.session.add(r)
+
+
+async def posted_in(scope: Scope, ref: str, result: ActionResult) -> None:
+    """The post reached one of the round's further spaces: remember its message and thread."""
+    extra = await scope.session.get(CheckinSpace, int(ref))
+    if extra is not None and isinstance(result, Sent):
+        extra.message_id, extra.thread = result.message_id, result.thread
+        scope.session.add(extra)
+
+
+async def places_of(scope: Scope, r: CheckinRound) -> list[Place]:
+    """Every space the round is open in: its own first, then those of `--in`."""
+    extras = await scope.session.exec(
+        select(CheckinSpace).where(CheckinSpace.round_id == r.id).order_by(col(CheckinSpace.id))
+    )
+    return [round_place(r)] + [
+        Place(PlatformName(e.platform), SpaceId(e.space)) for e in extras.all()
+    ]
 
 
 async def members_to_ask(scope: Scope, community_id: int) -> list[Member]:
@@ -207,24 +284,30 @@ async def members_to_ask(scope: Scope, community_id: int) -> list[Member]:
 async def ask_directly(
     scope: Scope, r: CheckinRound, member: Member, text: str, *, purpose: str
 ) -> bool:
-    """DM one member on a platform of theirs that has DMs (the round's first); False if none.
+    """DM one member `text` and how to answer, where they want DMs (else on the round's
+    platform, else another of theirs); False if they have no platform with DMs.
 
     Being asked directly makes the member's DMs answers to this round.
     """
     identities = (
         await scope.session.exec(select(Identity).where(Identity.member_id == member.id))
     ).all()
-    usable = [i for i in identities if Capability.DIRECT_MESSAGES in scope.capabilities(i.platform)]
+    usable = dm_order(scope, member, identities, prefer=r.platform)
     if not usable:
         return False
-    usable.sort(key=lambda i: i.platform != r.platform)
     chosen = usable[0]
     assert r.id is not None and member.id is not None
     await mark_asked(scope, r, member.id)
+    how = (
+        "Press Answer to write your answer, or Pass."
+        if only_by_buttons(scope, r, chosen.platform)
+        else "Answer me here (or say `pass`)."
+    )
     await scope.send(
         Direct(PlatformName(chosen.platform), UserId(chosen.external_id)),
-        text,
+        f"{text}\n{how}",
         key=f"checkin:{r.id}:{purpose}:{member.id}",
+        buttons=answer_buttons(scope, r, chosen.platform),
         recipient=member,
     )
     return True
@@ -248,23 +331,40 @@ than running it)."""
 
 async def open_round_in(scope: Scope, place: Place) -> CheckinRound | None:
     params = {"platform": place.platform, "space": place.space}
-    return (await scope.session.exec(OPEN_ROUND_IN, params=params)).first()
+    found = (await scope.session.exec(OPEN_ROUND_IN, params=params)).first()
+    if found is not None:
+        return found
+    return (
+        await scope.session.exec(_also_in(place).where(CheckinRound.state == RoundState.OPEN))
+    ).first()
+
+
+def _also_in(place: Place) -> SelectOfScalar[CheckinRound]:
+    """Rounds open in `place` through `--in`, newest first."""
+    return (
+        select(CheckinRound)
+        .join(CheckinSpace, col(CheckinSpace.round_id) == col(CheckinRound.id))
+        .where(CheckinSpace.platform == place.platform, CheckinSpace.space == place.space)
+        .order_by(col(CheckinRound.id).desc())
+    )
 
 
 async def latest_round_in(scope: Scope, place: Place) -> CheckinRound | None:
-    return (
+    own = (
         await scope.session.exec(
             select(CheckinRound)
             .where(CheckinRound.platform == place.platform, CheckinRound.space == place.space)
             .order_by(col(CheckinRound.id).desc())
         )
     ).first()
+    also = (await scope.session.exec(_also_in(place))).first()
+    return max((r for r in (own, also) if r is not None), key=lambda r: r.id or 0, default=None)
 
 
 async def round_of_thread(scope: Scope, place: Place) -> CheckinRound | None:
     if place.thread is None:
         return None
-    return (
+    own = (
         await scope.session.exec(
             select(CheckinRound).where(
                 CheckinRound.platform == place.platform,
@@ -272,6 +372,11 @@ async def round_of_thread(scope: Scope, place: Place) -> CheckinRound | None:
                 CheckinRound.thread == place.thread,
             )
         )
+    ).first()
+    if own is not None:
+        return own
+    return (
+        await scope.session.exec(_also_in(place).where(CheckinSpace.thread == place.thread))
     ).first()
 
 
@@ -311,8 +416,14 @@ anonymous), else insert it. Core statements built once, run under the round's lo
 replace the select, the ORM object and its flush that each answer cost."""
 
 
-async def answer(ctx: Context, r: CheckinRound, text: str) -> None:
+async def answer(ctx: Context, r: CheckinRound, text: str, *, by_button: bool = False) -> None:
     """Record (or replace) the caller's answer and acknowledge it privately."""
+    if not by_button and only_by_buttons(ctx, r, ctx.platform):
+        raise UserInputError(
+            "This check-in is anonymous, so it takes answers only through its Answer and Pass "
+            "buttons: that way no answer is ever a message in the chat. Your message was not "
+            "taken."
+        )
     await lock(ctx, r)
     if r.state != RoundState.OPEN:
         await ctx.reply(
@@ -350,6 +461,32 @@ async def answer(ctx: Context, r: CheckinRound, text: str) -> None:
     else:
         ack = "Thanks, your answer is updated."
     await ctx.reply(ack + " Answer again to change it until the round closes.", private=True)
+
+
+async def merge_voters(scope: Scope, keep: int, gone: int) -> None:
+    """Two members become one: in each open anonymous round the merged member's answer
+    becomes the kept member's, unless the kept member answered too (theirs stays)."""
+    rounds = await scope.session.exec(
+        select(CheckinRound).where(
+            CheckinRound.state == RoundState.OPEN, col(CheckinRound.hmac_key).is_not(None)
+        )
+    )
+    table = CheckinAnswer.__table__  # type: ignore[attr-defined]
+    for r in rounds.all():
+        assert r.hmac_key is not None
+        kept, merged = voter_hash(r.hmac_key, keep), voter_hash(r.hmac_key, gone)
+        mine = (table.c.round_id == r.id) & (table.c.voter_hash == merged)
+        clash = (
+            await scope.session.exec(
+                select(CheckinAnswer.id).where(
+                    CheckinAnswer.round_id == r.id, CheckinAnswer.voter_hash == kept
+                )
+            )
+        ).first()
+        if clash is None:
+            await scope.session.exec(update(table).where(mine).values(voter_hash=kept))
+        else:
+            await scope.session.exec(delete(table).where(mine))
 
 
 # --- tallies, reminders, closing -------------------------------------------------------------
@@ -401,10 +538,7 @@ async def remind(scope: Scope, ref: str) -> None:
     if r.deadline is not None and r.deadline <= scope.now:
         return  # the bot was down past the deadline: the round closes now, no use reminding
     closes = f" It closes {local(r.deadline, scope.bot.community.timezone)}." if r.deadline else ""
-    text = (
-        f"A reminder: the check-in “{r.prompt}” is still open.{closes}\n"
-        "Answer me here, or say `pass`."
-    )
+    text = f"A reminder: the check-in “{r.prompt}” is still open.{closes}"
     for member in await not_yet(scope, r):
         await ask_directly(scope, r, member, text, purpose="remind")
 
@@ -438,10 +572,15 @@ async def close_round(scope: Scope, r: CheckinRound) -> bool:
     r.state, r.closed_at = RoundState.CLOSED, scope.now
     scope.session.add(r)
     text = await summary(scope, r, answers)
-    place = round_place(r)
-    if r.thread is not None and Capability.TOPICS in scope.capabilities(r.platform):
-        place = Place(place.platform, place.space, ThreadId(r.thread))  # a reply to the round
-    await scope.send(place, text, key=f"checkin:{r.id}:summary")
+    extras = await scope.session.exec(
+        select(CheckinSpace).where(CheckinSpace.round_id == r.id).order_by(col(CheckinSpace.id))
+    )
+    threads = [r.thread, *(e.thread for e in extras.all())]
+    for n, (place, thread) in enumerate(zip(await places_of(scope, r), threads, strict=True)):
+        key = f"checkin:{r.id}:summary" + (f":{n}" if n else "")
+        if thread is not None and Capability.TOPICS in scope.capabilities(place.platform):
+            place = Place(place.platform, place.space, ThreadId(thread))  # a reply to the round
+        await scope.send(place, text, key=key)
     await archive(scope, text, ritual="checkin", key=f"checkin:{r.id}:archive")
     return True
 

@@ -1,7 +1,7 @@
 """breakout thread: on a forum a breakout's main place is the topic it was started in
 
 Revision ID: 0013
-Revises: 0012
+Revises: 0012, 0015
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0013"
-down_revision = "0012"
+down_revision = ("0012", "0015")
 branch_labels = None
 depends_on = None
 
