@@ -271,7 +271,8 @@ class DiscourseAdapter:
         data = parse_json(body)
         home = min(self.categories) if self.categories else None
         site = Site(self.username, self._breakout_topics, home)
-        inbound = t.to_inbound(headers.get("x-discourse-event", ""), data, site)
+        event = headers.get("x-discourse-event", "")
+        inbound = t.to_inbound(event, data, site, datetime.now(UTC))
         if inbound is None or not self._listens(inbound.place):
             return None
         if self._sink is None:

@@ -21,7 +21,7 @@ import hashlib
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.contract import (
@@ -58,6 +58,9 @@ _QUOTE_TAG = re.compile(r"\[(?=quote\b)", re.IGNORECASE)
 _CODE_SPAN = re.compile(r"(`+)((?:(?!\n[ \t]*\n).)+?)\1", re.DOTALL)
 _LEADING_QUOTES = re.compile(r"\A\s*(\[quote[^\]]*\].*?\[/quote\]\s*)+", re.IGNORECASE | re.DOTALL)
 REGULAR_POST = 1
+MAX_AGE = timedelta(days=7)
+"""Older deliveries are dropped: Discourse's retries end within hours, and the core forgets
+event ids after 14 days, so an old signed body replayed later must not run again."""
 PRIVATE_MESSAGE = "private_message"
 TITLE_MAX = 255
 
@@ -144,7 +147,9 @@ def command_text(text: str, bot_username: str) -> str | None:
     return rest.strip() or None
 
 
-def to_inbound(event: str, body: Mapping[str, Any], site: Site) -> Inbound | None:
+def to_inbound(
+    event: str, body: Mapping[str, Any], site: Site, now: datetime | None = None
+) -> Inbound | None:
     """The inbound model for one webhook delivery, or None for what the core need not see.
 
     `event` is the `X-Discourse-Event` header (`post_created`, `chat_message_edited`...).
@@ -152,8 +157,11 @@ def to_inbound(event: str, body: Mapping[str, Any], site: Site) -> Inbound | Non
     each retry of a delivery a new id, while a post's id (and an edit's new text) stays the
     same. A command is a post or chat message starting with `@<bot>`; an edited command is
     not run again (an edit of `checkin open` must not open a second round), an edited reply
-    replaces the answer it was.
+    replaces the answer it was. With `now`, a post or message written (or edited) more than
+    `MAX_AGE` before it is dropped as a replay.
     """
+    if now is not None and _too_old(event, body, now):
+        return None
     if event in ("post_created", "post_edited"):
         post = body.get("post")
         return _post(post, event == "post_edited", site) if isinstance(post, Mapping) else None
@@ -166,6 +174,18 @@ def to_inbound(event: str, body: Mapping[str, Any], site: Site) -> Inbound | Non
             return None
         return _chat(chat, event == "chat_message_edited", site)
     return None
+
+
+def _too_old(event: str, body: Mapping[str, Any], now: datetime) -> bool:
+    item: Any = body.get("post")
+    if event.startswith("chat_message"):
+        chat = body.get("chat_message")
+        item = chat.get("message") if isinstance(chat, Mapping) else None
+    if not isinstance(item, Mapping):
+        return False
+    stamp = item.get("updated_at") if event.endswith("edited") else item.get("created_at")
+    written = _when(stamp or item.get("created_at"))
+    return written is not None and now - written > MAX_AGE
 
 
 def _actor(user: Mapping[str, Any]) -> Actor | None:

@@ -24,6 +24,7 @@ import re
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -162,6 +163,7 @@ class Post:
     raw: str
     version: int = 1
     at: float = field(default_factory=time.monotonic)
+    written: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def text(self) -> str:
@@ -466,6 +468,7 @@ class FakeDiscourse:
             post_number=post.post_number,
             version=post.version,
             title=topic.title,
+            created_at=_stamp(post.written),
         )["post"]
         for key in ("topic_title", "topic_archetype", "category_slug", "topic_posts_count"):
             body.pop(key, None)
@@ -580,7 +583,7 @@ class FakeDiscourse:
         return post
 
     async def member_edits(self, post: Post, raw: str) -> None:
-        post.raw, post.version = raw, post.version + 1
+        post.raw, post.version, post.written = raw, post.version + 1, datetime.now(UTC)
         await self._post_event("post_edited", post)
 
     async def _post_event(self, event: str, post: Post) -> httpx.Response:
@@ -662,10 +665,15 @@ class FakeDiscourse:
             username=username,
             text=text,
             thread_id=thread_id,
+            created_at=_stamp(datetime.now(UTC)),
         )
         response = await self.deliver("chat_message_created", body)
         assert response.status_code == 200, response.text
         return message
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _error(status: int, message: str, kind: str) -> JSONResponse:

@@ -24,6 +24,7 @@ def post(
     version: int = 1,
     post_type: int = 1,
     title: str = "Weekly check-in",
+    created_at: str = "2026-11-30T09:12:44.012Z",
 ) -> dict[str, Any]:
     """A `post_created` / `post_edited` body."""
     body: dict[str, Any] = {
@@ -31,11 +32,11 @@ def post(
         "name": name,
         "username": username,
         "avatar_template": f"/user_avatar/forum.example.org/{username}/{{size}}/3_2.png",
-        "created_at": "2026-11-30T09:12:44.012Z",
+        "created_at": created_at,
         "cooked": f"<p>{raw}</p>",
         "post_number": post_number,
         "post_type": post_type,
-        "updated_at": "2026-11-30T09:12:44.012Z",
+        "updated_at": created_at,
         "reply_count": 0,
         "reply_to_post_number": None,
         "quote_count": 0,
@@ -85,6 +86,7 @@ def chat_message(
     thread_id: int | None = None,
     direct: bool = False,
     name: str | None = None,
+    created_at: str = "2026-11-30T09:20:01Z",
 ) -> dict[str, Any]:
     """A `chat_message_created` / `chat_message_edited` body."""
     user = {
@@ -116,7 +118,7 @@ def chat_message(
                 "id": message_id,
                 "message": text,
                 "cooked": f"<p>{text}</p>",
-                "created_at": "2026-11-30T09:20:01Z",
+                "created_at": created_at,
                 "excerpt": text[:50],
                 "chat_channel_id": channel_id,
                 "thread_id": thread_id,

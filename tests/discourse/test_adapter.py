@@ -314,3 +314,21 @@ async def test_a_reminder_to_the_topic_place_is_a_reply(site: Forum) -> None:
     post = await site.fake.member_posts("ada", "A topic where an event lives", category=5)
     sent = await send(site, t.topic_place(post.topic_id), "Reminder: starts in 1 hour", "rem")
     assert site.fake.posts[int(sent.message_id)].topic_id == post.topic_id
+
+
+async def test_an_old_signed_body_replayed_with_a_new_event_id_is_dropped(
+    site: Forum, heard: Heard
+) -> None:
+    old = payloads.post(
+        post_id=7,
+        topic_id=2,
+        username="ada",
+        raw='@communitybot checkin open "Again?"',
+        created_at="2020-01-01T10:00:00.000Z",
+    )
+    response = await site.fake.deliver("post_created", old, retries=0)
+    assert response.status_code == 200  # genuine, so acknowledged, but not acted on
+    fresh = await site.fake.member_posts("ada", "@communitybot checkin status", category=5)
+    event = await heard.next()
+    assert event.message_id == str(fresh.id)  # type: ignore[attr-defined]
+    assert heard.events == []

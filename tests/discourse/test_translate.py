@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from adapters.contract import (
@@ -294,3 +296,14 @@ def test_users_joining_and_leaving_the_site() -> None:
     left = t.to_inbound("user_destroyed", user, site)
     assert isinstance(left, MemberLeft) and left.event_id == "user:77:left"
     assert t.to_inbound("user_created", user, SITE) is None  # no home category configured
+
+
+def test_an_old_signed_body_replayed_later_is_dropped() -> None:
+    now = datetime(2026, 11, 30, 10, tzinfo=UTC)  # the payloads were written 09:12 that day
+    body = payloads.post(post_id=5, topic_id=42, username="ada", raw="@communitybot checkin pass")
+    assert t.to_inbound("post_created", body, SITE, now) is not None
+    later = now + t.MAX_AGE
+    assert t.to_inbound("post_created", body, SITE, later) is None
+    chat = payloads.chat_message(message_id=9, channel_id=3, username="ada", text="hello")
+    assert t.to_inbound("chat_message_created", chat, SITE, now) is not None
+    assert t.to_inbound("chat_message_created", chat, SITE, later) is None
