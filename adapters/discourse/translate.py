@@ -4,6 +4,7 @@ Where things are, as `Place`s:
 - a category is the space `c/<category id>`; a topic in it is that space with the topic id as
   the thread: a reply in the topic is in that thread, and sending to the category without a
   thread opens a new topic (its title is the text's first line);
+- a topic addressed by itself is `t/<topic id>` (where a post event lives: its reminders);
 - a personal message (PM) topic is the space `pm/<topic id>`: `direct` unless the bot opened it
   as a breakout group;
 - a chat channel is `chat/<channel id>`, a chat thread its thread; a chat DM channel is direct.
