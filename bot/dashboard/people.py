@@ -48,7 +48,11 @@ async def render(view: View) -> Html:
 def _link_form(view: View) -> Html:
     """Two accounts of one person, joined by an organiser (as `me link` lets a member)."""
     fields = [
-        tag("label", text, tag("input", name=name, required=True, placeholder="platform:id"))
+        tag(
+            "label",
+            text,
+            tag("input", type="text", name=name, required=True, placeholder="platform:id"),
+        )
         for name, text in (("first", "Account"), ("second", "and account"))
     ]
     return tag(
