@@ -350,6 +350,9 @@ class Capability(enum.StrEnum):
     ONE_RECEIVER = "one receiving connection"
     """The platform allows one receiving connection per account (a Matrix sync loop, a
     Discord gateway shard): of several processes, only the elected one starts the adapter."""
+    TOPICS = "topics"
+    """A forum: a message to a space outside any thread opens a new topic, so what follows up
+    on a post (a round's summary, a breakout's reports) belongs in its thread."""
 
 
 ACTION_NEEDS: Mapping[type[Action], Capability | None] = {

@@ -38,8 +38,9 @@ from adapters.contract import (
     require,
 )
 
-ALL_CAPABILITIES = frozenset(Capability) - {Capability.ONE_RECEIVER}
-"""Everything a platform can do; one receiving connection is a limit, not an ability."""
+ALL_CAPABILITIES = frozenset(Capability) - {Capability.ONE_RECEIVER, Capability.TOPICS}
+"""Everything a chat platform can do: one receiving connection is a limit, not an ability,
+and `TOPICS` (a forum's shape) is opted into by name."""
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,10 @@ def platform_adapters(
         from adapters.slack.adapter import SlackAdapter
 
         found.append(SlackAdapter.from_config(config, db))
+    if config.model.discourse is not None:
+        from adapters.discourse import DiscourseAdapter
+
+        found.append(DiscourseAdapter.from_config(config, db))
     return found
 
 

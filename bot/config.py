@@ -310,6 +310,59 @@ class SlackSection(Section):
         return ["bot_token_env", needed]
 
 
+class DiscourseSection(Section):
+    """A Discourse forum: the REST API as a bot user, and the forum's webhook to the bot."""
+
+    base_url: str
+    username: str
+    """The bot user; its API key acts as this user (`Api-Username`)."""
+    api_key_env: str
+    webhook_secret_env: str
+    categories: list[int] = Field(default_factory=list)
+    """Where commands are taken from; empty means every category."""
+    chat_channels: list[int] = Field(default_factory=list)
+    """Chat channels commands are taken from (the chat plugin); empty means every one."""
+    requests_per_minute: int = Field(default=60, ge=1, le=100_000)
+    """Discourse's admin API limit (`DISCOURSE_MAX_ADMIN_API_REQS_PER_MINUTE`, 60 by default)."""
+    rate_window_seconds: float = Field(default=60.0, gt=0)
+    breakouts: Literal["pm"] = "pm"
+    """Breakout groups as group personal messages (chat threads are not built yet)."""
+    events_category: int | None = None
+    """Import discourse-post-event events from this category (all when unset)."""
+    import_events: bool = False
+    events_poll_seconds: float = Field(default=300.0, ge=5)
+    """How often the plugin's event list is read (one request each time)."""
+    archive_tags: list[str] = Field(default_factory=list)
+    """Tags for the summary topics the bot posts to the archive."""
+    min_post_length: int = Field(default=20, ge=1)
+    min_title_length: int = Field(default=15, ge=1)
+    max_post_length: int = Field(default=32_000, ge=100)
+    chat_max_length: int = Field(default=6_000, ge=100)
+    max_webhook_body: int = Field(default=512 * 1024, ge=1024)
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} is not a URL; use e.g. 'https://forum.example.org'")
+        return value.rstrip("/")
+
+
+class ArchiveSection(Section):
+    """Where closed rounds and breakouts leave their collated summary for later searching."""
+
+    place: str
+    """`platform:space`, e.g. `discourse:c/12` (a category: each summary a new topic)."""
+
+    @field_validator("place")
+    @classmethod
+    def _check_place(cls, value: str) -> str:
+        platform, sep, space = value.partition(":")
+        if not sep or not platform or not space:
+            raise ValueError(f"{value!r} is not a 'platform:space' string, e.g. 'discourse:c/12'")
+        return value
+
+
 class PromptsSection(Section):
     extra_dirs: list[Path] = Field(default_factory=list)
 
@@ -331,6 +384,8 @@ class ConfigModel(Section):
     discord: DiscordSection | None = None
     logging: LoggingSection = Field(default_factory=LoggingSection)
     slack: SlackSection | None = None
+    discourse: DiscourseSection | None = None
+    archive: ArchiveSection | None = None
 
 
 class Config:
@@ -391,6 +446,9 @@ def _secret_envs(model: ConfigModel) -> list[tuple[str, str]]:
     if model.slack:
         for key in model.slack.secret_keys():
             refs.append((f"slack.{key}", getattr(model.slack, key)))
+    if model.discourse:
+        refs.append(("discourse.api_key_env", model.discourse.api_key_env))
+        refs.append(("discourse.webhook_secret_env", model.discourse.webhook_secret_env))
     return refs
 
 

@@ -140,6 +140,25 @@ class OpenAPISpec:
             body=parsed,
         )
 
+    def check_response(
+        self, method: str, template: str, status: int, body: Any, media: str = "application/json"
+    ) -> tuple[str, ...]:
+        """Problems of a fake's answer against the operation's documented response, so a fake
+        answers with what the real API sends (an undocumented status is a problem too)."""
+        op = self.document.get("paths", {}).get(template, {}).get(method.lower())
+        if op is None:
+            return (f"{method.upper()} {template}: no such operation",)
+        responses = op.get("responses", {})
+        response = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX")
+        response = self._deref(response or responses.get("default") or {})
+        if not response:
+            return (f"{method.upper()} {template}: status {status} is not documented",)
+        schema = response.get("content", {}).get(media, {}).get("schema")
+        if schema is None:
+            return ()
+        where = f"{method.upper()} {template} {status}"
+        return tuple(f"{where}: {e}" for e in self._errors(schema, body))
+
     def _match(self, method: str, path: str) -> tuple[_Route, tuple[str, ...]] | str:
         allowed: set[str] = set()
         for route in self._routes:

@@ -309,3 +309,38 @@ def test_whatsapp_spec() -> None:
     assert not spec.check("POST", path, headers=headers, body=json.dumps(wrong).encode()).ok
     mixed = {**text, "type": "image"}
     assert not spec.check("POST", path, headers=headers, body=json.dumps(mixed).encode()).ok
+
+
+def test_responses_are_checked_against_the_documented_ones() -> None:
+    spec = OpenAPISpec(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": "t", "version": "1"},
+            "paths": {
+                "/x": {
+                    "get": {
+                        "responses": {
+                            "200": {
+                                "description": "ok",
+                                "content": {
+                                    "application/json": {
+                                        "schema": {
+                                            "type": "object",
+                                            "required": ["id"],
+                                            "properties": {"id": {"type": "integer"}},
+                                        }
+                                    }
+                                },
+                            }
+                        }
+                    }
+                }
+            },
+        }
+    )
+    assert spec.check_response("GET", "/x", 200, {"id": 1}) == ()
+    assert any(
+        "'id' is a required property" in p for p in spec.check_response("GET", "/x", 200, {})
+    )
+    assert spec.check_response("GET", "/x", 404, {}) != ()
+    assert spec.check_response("PUT", "/x", 200, {}) != ()

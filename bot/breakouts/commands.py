@@ -132,10 +132,11 @@ def read_request(inv: Invocation, library: PromptLibrary) -> Request:
 
 async def breakout_command(ctx: Context, inv: Invocation) -> None:
     request = read_request(inv, library_for(ctx.bot.config))
-    main = ctx.event.place.top()
+    capabilities = ctx.capabilities(ctx.platform)
+    topics = Capability.TOPICS in capabilities
+    main = ctx.event.place if topics else ctx.event.place.top()
     if main.direct:
         raise UserInputError("Start a breakout in the space where the session is, not here.")
-    capabilities = ctx.capabilities(ctx.platform)
     if request.source == "present" and Capability.PRESENCE not in capabilities:
         raise UserInputError(
             f"`--from present` needs a platform that says who is present, and {ctx.platform} "
@@ -149,6 +150,7 @@ async def breakout_command(ctx: Context, inv: Invocation) -> None:
         community_id=ctx.community.id or 0,
         platform=ctx.platform,
         space=main.space,
+        thread=main.thread,
         started_by=ctx.member.id or 0,
         provocation_id=request.provocation_id,
         parts=list(request.parts),

@@ -43,6 +43,8 @@ class Breakout(SQLModel, table=True):
     platform: str = Field(max_length=32)
     space: str = Field(max_length=255)
     """The main space, where the call, the summary and the collated reports go."""
+    thread: str | None = Field(default=None, max_length=255)
+    """On a forum (`Capability.TOPICS`), the topic in that space the breakout was started in."""
     started_by: int | None = Field(default=None, foreign_key="member.id")
     """Empty once the member who started it has asked to be forgotten."""
     provocation_id: str | None = Field(default=None, max_length=64)
@@ -62,7 +64,8 @@ class Breakout(SQLModel, table=True):
 
     @property
     def main(self) -> Place:
-        return Place(PlatformName(self.platform), SpaceId(self.space))
+        thread = ThreadId(self.thread) if self.thread else None
+        return Place(PlatformName(self.platform), SpaceId(self.space), thread)
 
     @property
     def box(self) -> timedelta:

@@ -29,6 +29,7 @@ from adapters.contract import (
     ThreadId,
     UserId,
 )
+from bot.archive import archive
 from bot.breakouts.grouping import split
 from bot.breakouts.models import (
     Breakout,
@@ -381,6 +382,10 @@ async def collate(scope: Scope, breakout: Breakout) -> None:
         members = await people(scope, bid, group.id)
         lines.append(f"\nGroup {group.number} ({names(members)}):\n{group.report or 'no report'}")
     await scope.send(breakout.main, "\n".join(lines), key=f"breakout:{bid}:collated")
+    heading = f"Breakout: {breakout.provocation[:120]}"
+    await archive(
+        scope, heading + "\n\n" + "\n".join(lines), ritual="breakout", key=f"breakout:{bid}:archive"
+    )
     for group in groups:
         place = group.place(breakout.platform)
         if group.kind == SubSpaceKind.SUBSPACE and place is not None:

@@ -83,6 +83,12 @@ def _prompt(ctx: Context, inv: Invocation) -> tuple[str, str | None]:
     return prompt.text, prompt.id
 
 
+PRIVATE_ONLY = (
+    "This check-in is anonymous, so I did not take that: a reply there shows your name. "
+    "Answer me here, privately, instead."
+)
+
+
 async def open_command(ctx: Context, inv: Invocation) -> None:
     place = ctx.event.place
     if place.direct:
@@ -239,6 +245,10 @@ async def answer_command(ctx: Context, inv: Invocation) -> None:
     if place.direct:
         r = await rounds.round_asked(ctx, ctx.member.id or 0, only_open=True)
         if r is None:
+            r = await rounds.open_private_round(ctx, ctx.platform, ctx.community.id or 0)
+            if r is not None:
+                await rounds.mark_asked(ctx, r, ctx.member.id or 0)
+        if r is None:
             raise UserInputError(
                 "No check-in has asked you here; answer in the space where it was opened."
             )
@@ -251,6 +261,8 @@ async def answer_command(ctx: Context, inv: Invocation) -> None:
                 "There is no check-in open here. A catalyst can open one with `checkin open`.",
                 ANSWER_USAGE,
             )
+        if rounds.private_only(ctx, r, ctx.platform):
+            raise UserInputError(PRIVATE_ONLY)
     await rounds.answer(ctx, r, inv.rest, locked=locked)
 
 
@@ -312,6 +324,9 @@ async def answer_message(ctx: Context, event: MessageReceived) -> bool:
         r = await rounds.round_of_thread(ctx, place)
         if r is None and await rounds.posting_in(ctx, place):
             raise NotYet("a round's post here has not come back from the platform yet")
+        if r is not None and rounds.private_only(ctx, r, ctx.platform):
+            await ctx.reply(PRIVATE_ONLY, private=True)
+            return True
     elif event.replies_to is not None:  # a plain reply to the round's post answers it too
         r = await rounds.round_of_post(ctx, place, event.replies_to)
         if r is None and await rounds.posting_in(ctx, place):

@@ -31,8 +31,10 @@ from adapters.contract import (
     Sent,
     SpaceId,
     TextForm,
+    ThreadId,
     UserId,
 )
+from bot.archive import archive
 from bot.checkins import export
 from bot.checkins.models import (
     CheckinAnswer,
@@ -136,6 +138,8 @@ async def open_round(
         deadline=plan.deadline,
         remind_at=plan.remind_at,
     )
+    if r.anonymous and any(private_only(scope, r, p.platform) for p in (place, *plan.also)):
+        r.dm = True  # a public reply would show the name: everyone is asked privately
     scope.session.add(r)
     await scope.session.flush()
     assert r.id is not None
@@ -174,6 +178,17 @@ async def _post(scope: Scope, r: CheckinRound, place: Place, *, key: str, on_res
             "taken, so no answer is ever a message here. You can change yours until the round "
             "closes."
         )
+    elif private_only(scope, r, place.platform):
+        lines.append(
+            "This round is anonymous, so answer me privately, in a direct message (I am sending "
+            "one to everyone I know; or write "
+            f"{scope.command('checkin <your answer>', place.platform)} to me), not here: a "
+            "reply here shows your name. You can change your answer until the round closes."
+        )
+        lines.append(
+            "Answers are shared without names. Note that the site's administrators can read "
+            "direct messages."
+        )
     else:
         threads = Capability.THREADS in capabilities
         how = "Reply in this thread, or say" if threads else "Say"
@@ -183,7 +198,7 @@ async def _post(scope: Scope, r: CheckinRound, place: Place, *, key: str, on_res
             f"{scope.command('checkin pass', place.platform)}).{buttons} You can change your "
             "answer until the round closes."
         )
-    if r.anonymous:
+    if r.anonymous and not private_only(scope, r, place.platform):
         lines.append("This round is anonymous: answers are shared without names.")
     if r.deadline:
         lines.append(f"It closes {local(r.deadline, scope.bot.community.timezone)}.")
@@ -194,6 +209,35 @@ async def _post(scope: Scope, r: CheckinRound, place: Place, *, key: str, on_res
         buttons=answer_buttons(scope, r, place.platform),
         on_result=on_result,
     )
+
+
+def private_only(scope: Scope, r: CheckinRound, platform: str | None = None) -> bool:
+    """An anonymous round on a forum takes answers only privately: posts there are public
+    and signed, so an answer in the topic would give the name away."""
+    return r.anonymous and Capability.TOPICS in scope.capabilities(platform or r.platform)
+
+
+async def open_private_round(scope: Scope, platform: str, community_id: int) -> CheckinRound | None:
+    """The latest open round on `platform` that takes answers only privately."""
+    stmt = (
+        select(CheckinRound)
+        .where(
+            CheckinRound.community_id == community_id,
+            CheckinRound.platform == platform,
+            CheckinRound.state == RoundState.OPEN,
+            col(CheckinRound.anonymous).is_(True),
+        )
+        .order_by(col(CheckinRound.id).desc())
+    )
+    found = (await scope.session.exec(stmt)).first()
+    return found if found is not None and private_only(scope, found) else None
+
+
+async def mark_asked(scope: Scope, r: CheckinRound, member_id: int) -> None:
+    """From now on this member's direct messages answer `r`."""
+    assert r.id is not None
+    if await scope.session.get(CheckinAsked, (r.id, member_id)) is None:
+        scope.session.add(CheckinAsked(round_id=r.id, member_id=member_id))
 
 
 def only_by_buttons(scope: Scope, r: CheckinRound, platform: str) -> bool:
@@ -274,8 +318,7 @@ async def ask_directly(
         return False
     chosen = usable[0]
     assert r.id is not None and member.id is not None
-    if await scope.session.get(CheckinAsked, (r.id, member.id)) is None:
-        scope.session.add(CheckinAsked(round_id=r.id, member_id=member.id))
+    await mark_asked(scope, r, member.id)
     how = (
         "Press Answer to write your answer, or Pass."
         if only_by_buttons(scope, r, chosen.platform)
@@ -589,9 +632,16 @@ async def close_round(scope: Scope, r: CheckinRound) -> bool:
     r.state, r.closed_at = RoundState.CLOSED, scope.now
     scope.session.add(r)
     text = await summary(scope, r, answers)
-    for n, place in enumerate(await places_of(scope, r)):
+    extras = await scope.session.exec(
+        select(CheckinSpace).where(CheckinSpace.round_id == r.id).order_by(col(CheckinSpace.id))
+    )
+    threads = [r.thread, *(e.thread for e in extras.all())]
+    for n, (place, thread) in enumerate(zip(await places_of(scope, r), threads, strict=True)):
         key = f"checkin:{r.id}:summary" + (f":{n}" if n else "")
+        if thread is not None and Capability.TOPICS in scope.capabilities(place.platform):
+            place = Place(place.platform, place.space, ThreadId(thread))  # a reply to the round
         await scope.send(place, text, key=key, purpose=Purpose("checkin.summary"))
+    await archive(scope, text, ritual="checkin", key=f"checkin:{r.id}:archive")
     return True
 
 

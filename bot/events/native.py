@@ -161,6 +161,19 @@ async def interested_members(scope: Scope, event: Event) -> set[int] | None:
     return set(rows.all())
 
 
+async def native_home(scope: Scope, event: Event) -> Place | None:
+    """Where a native event lives when that is a conversation of its own (a forum topic, on a
+    platform with `Capability.TOPICS`): its reminders are posted there too."""
+    if event.id is None:
+        return None
+    link = (
+        await scope.session.exec(select(NativeEvent).where(NativeEvent.event_id == event.id))
+    ).first()
+    if link is None or Capability.TOPICS not in scope.capabilities(link.platform):
+        return None
+    return Place(PlatformName(link.platform), SpaceId(link.space))
+
+
 async def publish(ctx: Context, event: Event) -> bool:
     """Publish a community event as a native event where it was added; False where the
     platform has none."""

@@ -29,7 +29,7 @@ from bot.checkins.rounds import RoundPlan, not_yet, open_round, open_round_in
 from bot.context import Queued, Scope
 from bot.events.ical import calendar_url
 from bot.events.models import Nudge
-from bot.events.native import interested_members
+from bot.events.native import interested_members, native_home
 from bot.events.occurrences import occurrence_at
 from bot.events.plan import followup_due, grace, live_event, reminder_due
 from bot.models import Identity, Member, Role
@@ -176,6 +176,14 @@ async def on_remind(scope: Scope, ref: str) -> None:
         not_after=at,
         only=await interested_members(scope, event),
     )
+    home = await native_home(scope, event)
+    if home is not None:
+        zone = ZoneInfo(event.timezone)
+        text = (
+            f"Reminder: “{event.title}” starts in {offset_words(int(offset))}, "
+            f"on {local_when(at, zone)} ({event.timezone})."
+        )
+        await scope.send(home, text, key=f"event:{event_id}:{key}:r{offset}:home", not_after=at)
 
 
 async def on_followup(scope: Scope, ref: str) -> None:

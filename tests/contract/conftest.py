@@ -10,6 +10,7 @@ import pytest
 from tests.contract.subjects import (
     Subject,
     discord_subject,
+    discourse_subject,
     fake_subject,
     matrix_subject,
     open_db,
@@ -25,6 +26,7 @@ from tests.contract.subjects import (
         pytest.param("matrix", marks=pytest.mark.matrix),
         pytest.param("discord", marks=pytest.mark.discord),
         pytest.param("slack", marks=pytest.mark.slack),
+        pytest.param("discourse", marks=pytest.mark.discourse),
     ]
 )
 async def subject(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Subject]:
@@ -43,6 +45,9 @@ async def subject(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
                 yield s
         elif request.param == "slack":
             async with slack_subject(db) as s:
+                yield s
+        elif request.param == "discourse":
+            async with discourse_subject(db) as s:
                 yield s
         else:
             server = request.getfixturevalue("synapse")

@@ -476,3 +476,86 @@ async def slack_subject(db: Database) -> AsyncIterator[Subject]:
         await adapter.stop()
         await fake.stop()
     assert fake.violations == [], "calls Slack's spec does not allow"
+
+
+class DiscourseSubject(Subject):
+    """The Discourse adapter on the fake forum; the member is ada posting through it (the
+    forum then signs and sends the webhook), the newcomer bob."""
+
+    def __init__(self, site: Any) -> None:
+        super().__init__()
+        from tests.discourse.forum import Forum
+
+        self.site: Forum = site
+        self.fake = site.fake
+        self.adapter = site.adapter
+        self.member = UserId("ada")
+        self.newcomer = UserId("bob")
+
+    async def room(self) -> Place:
+        from adapters.discourse.translate import category_place
+
+        return category_place(5)
+
+    async def sees(self, place: Place, message_id: str) -> tuple[str, str | None]:
+        if place.space.startswith("chat/"):
+            chat = self.fake.chat.get(int(message_id))
+            return (chat.message, place.thread) if chat else ("", None)
+        post = self.fake.posts.get(int(message_id))
+        if post is None or not self.fake._can_see(self.fake.topics[post.topic_id], self.member):
+            return "", None
+        topic = self.fake.topics[post.topic_id]
+        return post.text, str(topic.id) if topic.category_id is not None else None
+
+    def _topics(self, place: Place) -> list[Any]:
+        kind, _, number = place.space.partition("/")
+        if kind == "pm":
+            return [self.fake.topics[int(number)]]
+        if place.thread is not None:
+            return [self.fake.topics[int(place.thread)]]
+        return self.fake.topics_in(int(number))
+
+    async def count(self, place: Place, text: str) -> int:
+        return sum(
+            1
+            for topic in self._topics(place)
+            for p in topic.posts
+            if self.fake.posts[p].text == text
+        )
+
+    async def reaches_member(self, place: Place) -> bool:
+        return await self.offered(place, self.member)
+
+    async def offered(self, place: Place, user: UserId) -> bool:
+        return all(user in topic.allowed for topic in self._topics(place))
+
+    async def says(self, place: Place, text: str) -> str:
+        kind, _, number = place.space.partition("/")
+        if kind == "chat":
+            sent = await self.fake.member_chats(self.member, int(number), text)
+            return str(sent.id)
+        if place.thread is None and kind == "c":
+            post = await self.fake.member_posts(self.member, text, category=int(number))
+        else:
+            topic = int(place.thread) if place.thread is not None else int(number)
+            post = await self.fake.member_posts(self.member, text, topic_id=topic)
+        return str(post.id)
+
+    async def reacts(self, place: Place, message_id: str, key: str) -> None:
+        raise AssertionError("Discourse does not declare reactions")
+
+
+@asynccontextmanager
+async def discourse_subject(db: Database) -> AsyncIterator[Subject]:
+    from tests.discourse.forum import forum
+
+    queue: asyncio.Queue[Inbound] = asyncio.Queue()
+
+    async def sink(event: Inbound) -> None:
+        await queue.put(event)
+
+    async with forum(db, sink) as site:
+        subject = DiscourseSubject(site)
+        subject.inbound = queue
+        yield subject
+        assert site.fake.problems == [], site.fake.problems
