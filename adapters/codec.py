@@ -16,6 +16,7 @@ from adapters.contract import (
     OpenSubSpace,
     Place,
     PlatformName,
+    Purpose,
     Segment,
     SendMessage,
     SpaceId,
@@ -68,6 +69,13 @@ def _untext(items: list[Any]) -> tuple[Segment, ...]:
     )
 
 
+def _unpurpose(d: list[Any] | None) -> Purpose | None:
+    if d is None:
+        return None
+    kind, params = d
+    return Purpose(kind, tuple((str(k), str(v)) for k, v in params))
+
+
 def encode_action(action: Action) -> dict[str, Any]:
     if isinstance(action, SendMessage):
         return {
@@ -76,6 +84,11 @@ def encode_action(action: Action) -> dict[str, Any]:
             "to": _dest(action.to),
             "text": _text(action.text),
             "buttons": [[b.action, b.value, b.label] for b in action.buttons],
+            **(
+                {"purpose": [action.purpose.kind, [list(p) for p in action.purpose.params]]}
+                if action.purpose
+                else {}
+            ),
         }
     if isinstance(action, EditMessage):
         return {
@@ -107,6 +120,7 @@ def decode_action(d: dict[str, Any]) -> Action:
             to=_undest(d["to"]),
             text=_untext(d["text"]),
             buttons=tuple(Button(*b) for b in d["buttons"]),
+            purpose=_unpurpose(d.get("purpose")),
         )
     if kind == "edit":
         return EditMessage(

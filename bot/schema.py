@@ -9,6 +9,7 @@ import bot.breakouts.models
 import bot.checkins.models
 import bot.dashboard.models
 import bot.events.models
-import bot.models  # noqa: F401
+import bot.models
+import bot.receipts  # noqa: F401
 
 metadata = SQLModel.metadata
