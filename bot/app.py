@@ -44,6 +44,10 @@ def platform_adapters(config: Config, db: Database, clock: Clock) -> list[Adapte
         from adapters.matrix import MatrixAdapter
 
         found.append(MatrixAdapter.from_config(config, db))
+    if config.model.whatsapp is not None:
+        from adapters.whatsapp import WhatsAppAdapter
+
+        found.append(WhatsAppAdapter.from_config(config, db, clock))
     return found
 
 

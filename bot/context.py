@@ -29,6 +29,7 @@ from adapters.contract import (
     Inbound,
     Place,
     PlatformName,
+    Purpose,
     Segment,
     SendMessage,
 )
@@ -212,11 +213,11 @@ class Scope:
         *text: Segment,
         key: str,
         buttons: tuple[Button, ...] = (),
+        purpose: Purpose | None = None,
         **options: Any,
     ) -> bool:
-        return await self.perform(
-            SendMessage(key=key, to=to, text=tuple(text), buttons=buttons), to.platform, **options
-        )
+        action = SendMessage(key=key, to=to, text=tuple(text), buttons=buttons, purpose=purpose)
+        return await self.perform(action, to.platform, **options)
 
     async def schedule(self, kind: str, ref: str | int, due_at: datetime, key: str) -> bool:
         """Run the `kind` timer handler with `ref` at `due_at`, once per `key`."""

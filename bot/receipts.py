@@ -59,23 +59,29 @@ async def record(db: Database, platform: str, receipts: Sequence[Receipt]) -> li
         return changed
     async with db.session() as s:
         by_id = {r.message_id for r in receipts if r.outbox_key is None and r.message_id}
-        known = {
-            row.message_id: row
-            for row in (
-                await s.exec(
-                    select(DeliveryReceipt).where(
-                        col(DeliveryReceipt.platform) == platform,
-                        col(DeliveryReceipt.message_id).in_(by_id),
+        known = (
+            {
+                row.message_id: row
+                for row in (
+                    await s.exec(
+                        select(DeliveryReceipt).where(
+                            col(DeliveryReceipt.platform) == platform,
+                            col(DeliveryReceipt.message_id).in_(by_id),
+                        )
                     )
-                )
-            ).all()
-        } if by_id else {}
+                ).all()
+            }
+            if by_id
+            else {}
+        )
         for r in receipts:
             if r.outbox_key is not None:
                 row = await s.get(DeliveryReceipt, r.outbox_key)
                 if row is None:
                     row = DeliveryReceipt(
-                        outbox_key=r.outbox_key, platform=platform, status=r.status,
+                        outbox_key=r.outbox_key,
+                        platform=platform,
+                        status=r.status,
                         updated_at=r.at,
                     )
                 elif not _moves(row.status, r.status):

@@ -39,6 +39,14 @@ TEMPLATES: dict[str, Template] = {
             ("community", "prompt"),
         ),
         Template(
+            "checkin.remind",
+            "community_checkin_reminder",
+            "UTILITY",
+            'A reminder from {{1}}: the check-in "{{2}}" is still open. Reply to this message'
+            " with your answer, or reply PASS.",
+            ("community", "prompt"),
+        ),
+        Template(
             "event.reminder",
             "community_event_reminder",
             "UTILITY",

@@ -103,14 +103,21 @@ def place_of(wa_id: str) -> Place:
     return Place(PLATFORM, SpaceId(wa_id), None, True)
 
 
-def _when(raw: Any) -> datetime:
+def written_at(msg: Mapping[str, Any]) -> datetime:
+    """When a message or status was written, by its `timestamp` (epoch seconds)."""
+    return written_at_raw(msg.get("timestamp"))
+
+
+def written_at_raw(raw: Any) -> datetime:
     try:
         return datetime.fromtimestamp(int(raw), UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return datetime.fromtimestamp(0, UTC)
 
 
-def command_text(text: str, prefixes: Sequence[str], paths: Collection[tuple[str, ...]]) -> str | None:
+def command_text(
+    text: str, prefixes: Sequence[str], paths: Collection[tuple[str, ...]]
+) -> str | None:
     """The command in `text` without its prefix, or None when it is not a command.
 
     With a prefix (`/checkin pass`, `!help`) anything is a command, as elsewhere. Without one
@@ -173,7 +180,9 @@ def _message(
         ids = _button_ids(str(reply.get("id", "")))
         if ids is None:
             title = str(reply.get("title") or "")
-            return MessageReceived(**common, message_id=MessageId(mid), text=title) if title else None
+            return (
+                MessageReceived(**common, message_id=MessageId(mid), text=title) if title else None
+            )
         return ButtonPressed(**common, message_id=replied_to, action=ids[0], value=ids[1])
 
     if kind == "button":  # a template's quick-reply button
@@ -217,7 +226,7 @@ def _status(raw: Mapping[str, Any]) -> Status | None:
         error = f"{code}: {first.get('title') or first.get('message') or 'failed'}"
         if isinstance(detail, str) and detail:
             error += f" ({detail})"
-    return Status(mid, str(state), recipient, _when(raw.get("timestamp")), error, code)
+    return Status(mid, str(state), recipient, written_at_raw(raw.get("timestamp")), error, code)
 
 
 def read_webhook(
@@ -249,7 +258,7 @@ def read_webhook(
                 inbound = _message(msg, names, prefixes=prefixes, paths=paths)
                 sender = msg.get("from")
                 if isinstance(sender, str) and sender:
-                    at = _when(msg.get("timestamp"))
+                    at = written_at_raw(msg.get("timestamp"))
                     found.wrote[sender] = max(at, found.wrote.get(sender, at))
                 if inbound is not None:
                     found.inbound.append(inbound)
@@ -275,16 +284,15 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def choices_request(
-    to: str, body: str, choices: Sequence[tuple[str, str, str]]
-) -> dict[str, Any]:
+def choices_request(to: str, body: str, choices: Sequence[tuple[str, str, str]]) -> dict[str, Any]:
     """Reply buttons for up to three choices, a list message for up to ten.
 
     Each choice is (action, value, label); its id carries `action|value` back to us.
     """
     if not choices or len(choices) > MAX_ROWS:
-        raise PlatformError(f"WhatsApp offers 1 to {MAX_ROWS} choices, not {len(choices)}",
-                            permanent=True)
+        raise PlatformError(
+            f"WhatsApp offers 1 to {MAX_ROWS} choices, not {len(choices)}", permanent=True
+        )
     ids = [f"{action}{ID_SEPARATOR}{value}" for action, value, _ in choices]
     interactive: dict[str, Any] = {"body": {"text": _clip(body, INTERACTIVE_BODY)}}
     if len(choices) <= MAX_BUTTONS:
@@ -326,8 +334,10 @@ def template_request(to: str, name: str, language: str, params: Sequence[str]) -
     }
     if params:
         template["components"] = [
-            {"type": "body", "parameters": [{"type": "text", "text": template_param(p)}
-                                            for p in params]}
+            {
+                "type": "body",
+                "parameters": [{"type": "text", "text": template_param(p)} for p in params],
+            }
         ]
     return {**_base(to, "template"), "template": template}
 
@@ -345,8 +355,9 @@ def platform_error(status: int, body: Any) -> PlatformError:
     """What an error answer means for the delivery: a template, a wait, a retry, or never."""
     error = body.get("error") if isinstance(body, Mapping) else None
     if not isinstance(error, Mapping):
-        return PlatformError(f"WhatsApp answered HTTP {status}", permanent=400 <= status < 500
-                             and status != 429)
+        return PlatformError(
+            f"WhatsApp answered HTTP {status}", permanent=400 <= status < 500 and status != 429
+        )
     code = error.get("code")
     detail = (error.get("error_data") or {}).get("details") or error.get("message") or ""
     text = f"WhatsApp error {code}: {detail}"[:500]

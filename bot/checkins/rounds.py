@@ -25,6 +25,7 @@ from adapters.contract import (
     Direct,
     Place,
     PlatformName,
+    Purpose,
     Sent,
     SpaceId,
     UserId,
@@ -183,6 +184,10 @@ async def ask_directly(
         text,
         key=f"checkin:{r.id}:{purpose}:{member.id}",
         recipient=member,
+        purpose=Purpose(
+            f"checkin.{'invite' if purpose == 'ask' else purpose}",
+            (("community", scope.bot.config.model.community.name), ("prompt", r.prompt)),
+        ),
     )
     return True
 
