@@ -103,7 +103,7 @@ class RecipientPace:
 
     def hold(self, who: str, seconds: float) -> None:
         """The platform said to wait: no tokens for `who` for `seconds`."""
-        self._state[who] = (-seconds / self.seconds if self.seconds else 0.0, self.time())
+        self._state[who] = (1 - seconds / self.seconds if self.seconds else 1.0, self.time())
 
 
 class WhatsAppAdapter:
@@ -130,7 +130,7 @@ class WhatsAppAdapter:
         send_rate: SendRate = DEFAULT_RATE,
         per_member_seconds: float = 6.0,
         per_member_burst: int = 10,
-        max_pace_wait: float = 10.0,
+        max_pace_wait: float = 3.0,
         template_language: str = "en",
         max_body: int = 512 * 1024,
         stale_after: timedelta = timedelta(hours=24),
