@@ -7,10 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.contract.subjects import Subject, fake_subject, matrix_subject, open_db, web_subject
+from tests.contract.subjects import (
+    Subject,
+    fake_subject,
+    matrix_subject,
+    open_db,
+    web_subject,
+    whatsapp_subject,
+)
 
 
-@pytest.fixture(params=["fake", "web", pytest.param("matrix", marks=pytest.mark.matrix)])
+@pytest.fixture(
+    params=[
+        "fake",
+        "web",
+        pytest.param("matrix", marks=pytest.mark.matrix),
+        pytest.param("whatsapp", marks=pytest.mark.whatsapp),
+    ]
+)
 async def subject(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Subject]:
     if request.param == "fake":
         async with fake_subject() as s:
@@ -20,6 +34,9 @@ async def subject(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     try:
         if request.param == "web":
             async with web_subject(db) as s:
+                yield s
+        elif request.param == "whatsapp":
+            async with whatsapp_subject(db) as s:
                 yield s
         else:
             server = request.getfixturevalue("synapse")
