@@ -23,8 +23,11 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def bot_process(data: Path) -> AsyncIterator[tuple[asyncio.subprocess.Process, ChatClient]]:
-    """`community-bot run` on `data`; yields once it serves. The caller decides how it ends."""
+async def bot_process(
+    data: Path, config: Path | None = None, env: dict[str, str] | None = None
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, ChatClient]]:
+    """`community-bot run` on `data` (with `config`, default the example, and more `env`);
+    yields once it serves. The caller decides how it ends."""
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -32,7 +35,7 @@ async def bot_process(data: Path) -> AsyncIterator[tuple[asyncio.subprocess.Proc
         "bot",
         "run",
         "--config",
-        str(ROOT / "config.example.toml"),
+        str(config or ROOT / "config.example.toml"),
         "--port",
         str(port),
         "--data-dir",
@@ -40,7 +43,7 @@ async def bot_process(data: Path) -> AsyncIterator[tuple[asyncio.subprocess.Proc
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=data.parent,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
     )
     assert proc.stdout is not None
     line = (await asyncio.wait_for(proc.stdout.readline(), timeout=30)).decode()
