@@ -20,6 +20,7 @@ from adapters.contract import (
     Segment,
     SendMessage,
     SpaceId,
+    TextForm,
     ThreadId,
     UserId,
 )
@@ -69,11 +70,14 @@ def _untext(items: list[Any]) -> tuple[Segment, ...]:
     )
 
 
-def _unpurpose(d: list[Any] | None) -> Purpose | None:
-    if d is None:
-        return None
-    kind, params = d
-    return Purpose(kind, tuple((str(k), str(v)) for k, v in params))
+def _button(b: Button) -> list[Any]:
+    form = [b.form.title, b.form.label, b.form.max_length] if b.form else None
+    return [b.action, b.value, b.label, form]
+
+
+def _unbutton(b: list[Any]) -> Button:
+    form = b[3] if len(b) > 3 else None
+    return Button(b[0], b[1], b[2], TextForm(*form) if form else None)
 
 
 def encode_action(action: Action) -> dict[str, Any]:
@@ -83,12 +87,10 @@ def encode_action(action: Action) -> dict[str, Any]:
             "key": action.key,
             "to": _dest(action.to),
             "text": _text(action.text),
-            "buttons": [[b.action, b.value, b.label] for b in action.buttons],
-            **(
-                {"purpose": [action.purpose.kind, [list(p) for p in action.purpose.params]]}
-                if action.purpose
-                else {}
-            ),
+            "buttons": [_button(b) for b in action.buttons],
+            "purpose": [action.purpose.kind, [list(p) for p in action.purpose.params]]
+            if action.purpose
+            else None,
         }
     if isinstance(action, EditMessage):
         return {
@@ -119,8 +121,10 @@ def decode_action(d: dict[str, Any]) -> Action:
             key=key,
             to=_undest(d["to"]),
             text=_untext(d["text"]),
-            buttons=tuple(Button(*b) for b in d["buttons"]),
-            purpose=_unpurpose(d.get("purpose")),
+            buttons=tuple(_unbutton(b) for b in d["buttons"]),
+            purpose=Purpose(purpose[0], tuple((k, v) for k, v in purpose[1]))
+            if (purpose := d.get("purpose"))
+            else None,
         )
     if kind == "edit":
         return EditMessage(

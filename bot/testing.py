@@ -139,12 +139,21 @@ class Harness:
         )
 
     def press(
-        self, user: str, message_id: str, action: str, value: str, **where: Any
+        self,
+        user: str,
+        message_id: str,
+        action: str,
+        value: str,
+        *,
+        text: str | None = None,
+        **where: Any,
     ) -> ButtonPressed:
+        """A button press; `text` is what was typed in the button's form, if it has one."""
         return ButtonPressed(
             message_id=MessageId(message_id),
             action=action,
             value=value,
+            text=text,
             **self._common(user, self.place(**where)),
         )
 

@@ -20,6 +20,7 @@ from bot.dashboard.pages import routes
 from bot.models import Identity
 from bot.testing import Harness
 from bot.web import build_app
+from tests.test_checkins import answer_by_button
 
 
 @asynccontextmanager
@@ -57,8 +58,8 @@ async def two_rounds(h: Harness) -> None:
     await h.say("ada", "checkin close")
     await h.advance(timedelta(days=1))
     await h.say("ada", 'checkin open "What worries you?" --anonymous')
-    await h.say("bob", "checkin Deadlines")
-    await h.say("dan", "checkin Money")
+    await answer_by_button(h, "bob", "Deadlines", "What worries you?")
+    await answer_by_button(h, "dan", "Money", "What worries you?")
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from bot.events.models import Event
 from bot.events.plan import reminder_due
 from bot.models import Identity, OutboxRow, OutboxState, Timer, TimerState
 from bot.testing import Harness
+from tests.test_checkins import answer_by_button
 
 
 def utc(*args: int) -> datetime:
@@ -154,11 +155,12 @@ async def test_non_responders_are_those_without_an_answer_when_it_is_sent(
     for user in ("bob", "cat", "dan"):
         await join(h, user)
     flag = " --anonymous" if anonymous else ""
-    await h.say("ada", f'checkin open "How is the week?"{flag}')
-    await h.say("bob", "checkin busy but good")
+    prompt = "How is the week?"
+    await h.say("ada", f'checkin open "{prompt}"{flag}')
+    await answer_by_button(h, "bob", "busy but good", prompt)
     [reply] = await h.say("ada", 'nudge "Still time to check in" --at in 1h --to non-responders')
     assert "not answered check-in 1" in reply
-    await h.say("cat", "checkin pass")
+    await answer_by_button(h, "cat", "pass", prompt)
     await h.advance(timedelta(hours=2))
     assert set(await sent(h, "nudge:1:")) == {"ada", "dan"}
 

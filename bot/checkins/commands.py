@@ -7,7 +7,7 @@ from functools import partial
 
 from sqlmodel import col, select
 
-from adapters.contract import MessageReceived
+from adapters.contract import ButtonPressed, MessageReceived
 from bot.checkins import export, rounds
 from bot.checkins.models import CheckinRound, CheckinSeries
 from bot.checkins.series import as_series
@@ -243,6 +243,31 @@ async def answer_message(ctx: Context, event: MessageReceived) -> bool:
         return False
     await rounds.answer(ctx, r, event.text)
     return True
+
+
+async def _round_of_button(ctx: Context, event: ButtonPressed) -> CheckinRound:
+    r = None
+    if event.value.isascii() and event.value.isdigit() and len(event.value) < 19:
+        r = await ctx.session.get(CheckinRound, int(event.value))
+    if r is None or r.community_id != ctx.community.id:
+        raise UserInputError("That check-in no longer exists.")
+    return r
+
+
+async def answer_button(ctx: Context, event: ButtonPressed) -> None:
+    """Answer: with the form's text where the platform has forms; else how to answer."""
+    r = await _round_of_button(ctx, event)
+    if event.text is not None:
+        await rounds.answer(ctx, r, event.text, by_button=True)
+        return
+    how = "Reply to my message with your answer" if event.place.direct else "Reply in the thread"
+    await ctx.reply(
+        f"{how}, or say {ctx.command('checkin <your answer>', ctx.platform)}.", private=True
+    )
+
+
+async def pass_button(ctx: Context, event: ButtonPressed) -> None:
+    await rounds.answer(ctx, await _round_of_button(ctx, event), rounds.PASS, by_button=True)
 
 
 async def series_in(ctx: Context) -> list[CheckinSeries]:

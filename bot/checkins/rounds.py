@@ -21,6 +21,7 @@ from sqlmodel import col, select
 
 from adapters.contract import (
     ActionResult,
+    Button,
     Capability,
     Direct,
     Place,
@@ -28,6 +29,7 @@ from adapters.contract import (
     Purpose,
     Sent,
     SpaceId,
+    TextForm,
     UserId,
 )
 from bot.checkins.models import CheckinAnswer, CheckinAsked, CheckinRound, RoundState
@@ -41,6 +43,10 @@ TIMER_REMIND = "checkin.remind"
 MAX_ANSWER = 20_000
 """An answer, not a document: longer ones are refused with a clear reply, never cut."""
 PASS = "pass"
+ANSWER_ACTION = "checkin.answer"
+PASS_ACTION = "checkin.pass"
+ANSWER_FORM = TextForm("Check-in", "Your answer", max_length=3000)
+"""The modal's field: 3,000 characters is the most Slack's text input takes."""
 
 
 @dataclass(frozen=True)
@@ -111,14 +117,23 @@ async def open_round(
     await scope.session.flush()
     assert r.id is not None
     tz = scope.bot.community.timezone
-    threads = Capability.THREADS in scope.capabilities(place.platform)
-    how = "Reply in this thread, or say" if threads else "Say"
-    lines = [
-        f"Check-in: {r.prompt}",
-        f"{how} {scope.command('checkin <your answer>', place.platform)} (or "
-        f"{scope.command('checkin pass', place.platform)}). You can change your answer until "
-        "the round closes.",
-    ]
+    capabilities = scope.capabilities(place.platform)
+    lines = [f"Check-in: {r.prompt}"]
+    if only_by_buttons(scope, r, place.platform):
+        lines.append(
+            "Press Answer to write your answer, or Pass. Answers typed in the chat are not "
+            "taken, so no answer is ever a message here. You can change yours until the round "
+            "closes."
+        )
+    else:
+        threads = Capability.THREADS in capabilities
+        how = "Reply in this thread, or say" if threads else "Say"
+        buttons = " Or use the buttons." if Capability.BUTTONS in capabilities else ""
+        lines.append(
+            f"{how} {scope.command('checkin <your answer>', place.platform)} (or "
+            f"{scope.command('checkin pass', place.platform)}).{buttons} You can change your "
+            "answer until the round closes."
+        )
     if r.anonymous:
         lines.append("This round is anonymous: answers are shared without names.")
     if r.deadline:
@@ -127,6 +142,7 @@ async def open_round(
         round_place(r),
         "\n".join(lines),
         key=f"checkin:{r.id}:post",
+        buttons=answer_buttons(scope, r, place.platform),
         on_result=f"{HOOK_POSTED}:{r.id}",
     )
     if r.deadline:
@@ -134,13 +150,30 @@ async def open_round(
     if r.remind_at:
         await scope.schedule(TIMER_REMIND, r.id, r.remind_at, key=f"checkin:{r.id}:remind")
     if r.dm:
-        question = f"Check-in from {scope.bot.config.model.community.name}: {r.prompt}\n" + (
-            "Answer me here (or say `pass`)."
-            + (" Your answer is shared without your name." if r.anonymous else "")
+        question = f"Check-in from {scope.bot.config.model.community.name}: {r.prompt}" + (
+            " Your answer is shared without your name." if r.anonymous else ""
         )
         for member in await members_to_ask(scope, r.community_id):
             await ask_directly(scope, r, member, question, purpose="ask")
     return r
+
+
+def only_by_buttons(scope: Scope, r: CheckinRound, platform: str) -> bool:
+    """An anonymous round takes answers only through its buttons (Answer opens a form) where
+    the platform has forms, so no answer is ever a message in the platform's history."""
+    return r.anonymous and Capability.MODALS in scope.capabilities(platform)
+
+
+def answer_buttons(scope: Scope, r: CheckinRound, platform: str) -> tuple[Button, ...]:
+    """Answer (a form, where the platform has them) and Pass, where it has buttons."""
+    capabilities = scope.capabilities(platform)
+    if Capability.BUTTONS not in capabilities:
+        return ()
+    form = ANSWER_FORM if Capability.MODALS in capabilities else None
+    return (
+        Button(ANSWER_ACTION, str(r.id), "Answer", form),
+        Button(PASS_ACTION, str(r.id), "Pass"),
+    )
 
 
 async def posted(scope: Scope, ref: str, result: ActionResult) -> None:
@@ -164,7 +197,8 @@ async def members_to_ask(scope: Scope, community_id: int) -> list[Member]:
 async def ask_directly(
     scope: Scope, r: CheckinRound, member: Member, text: str, *, purpose: str
 ) -> bool:
-    """DM one member on a platform of theirs that has DMs (the round's first); False if none.
+    """DM one member `text` and how to answer, on a platform of theirs that has DMs (the
+    round's first); False if none.
 
     Being asked directly makes the member's DMs answers to this round.
     """
@@ -179,10 +213,16 @@ async def ask_directly(
     assert r.id is not None and member.id is not None
     if await scope.session.get(CheckinAsked, (r.id, member.id)) is None:
         scope.session.add(CheckinAsked(round_id=r.id, member_id=member.id))
+    how = (
+        "Press Answer to write your answer, or Pass."
+        if only_by_buttons(scope, r, chosen.platform)
+        else "Answer me here (or say `pass`)."
+    )
     await scope.send(
         Direct(PlatformName(chosen.platform), UserId(chosen.external_id)),
-        text,
+        f"{text}\n{how}",
         key=f"checkin:{r.id}:{purpose}:{member.id}",
+        buttons=answer_buttons(scope, r, chosen.platform),
         recipient=member,
         purpose=Purpose(
             f"checkin.{'invite' if purpose == 'ask' else purpose}",
@@ -273,8 +313,14 @@ anonymous), else insert it. Core statements built once, run under the round's lo
 replace the select, the ORM object and its flush that each answer cost."""
 
 
-async def answer(ctx: Context, r: CheckinRound, text: str) -> None:
+async def answer(ctx: Context, r: CheckinRound, text: str, *, by_button: bool = False) -> None:
     """Record (or replace) the caller's answer and acknowledge it privately."""
+    if not by_button and only_by_buttons(ctx, r, ctx.platform):
+        raise UserInputError(
+            "This check-in is anonymous, so it takes answers only through its Answer and Pass "
+            "buttons: that way no answer is ever a message in the chat. Your message was not "
+            "taken."
+        )
     await lock(ctx, r)
     if r.state != RoundState.OPEN:
         await ctx.reply(
@@ -363,10 +409,7 @@ async def remind(scope: Scope, ref: str) -> None:
     if r.deadline is not None and r.deadline <= scope.now:
         return  # the bot was down past the deadline: the round closes now, no use reminding
     closes = f" It closes {local(r.deadline, scope.bot.community.timezone)}." if r.deadline else ""
-    text = (
-        f"A reminder: the check-in “{r.prompt}” is still open.{closes}\n"
-        "Answer me here, or say `pass`."
-    )
+    text = f"A reminder: the check-in “{r.prompt}” is still open.{closes}"
     for member in await not_yet(scope, r):
         await ask_directly(scope, r, member, text, purpose="remind")
 

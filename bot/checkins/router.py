@@ -9,6 +9,10 @@ router = Router(
     name="checkins",
     commands=commands.COMMANDS,
     messages=[commands.answer_message],
+    buttons={
+        rounds.ANSWER_ACTION: commands.answer_button,
+        rounds.PASS_ACTION: commands.pass_button,
+    },
     timers={
         rounds.TIMER_CLOSE: rounds.close_by_timer,
         rounds.TIMER_REMIND: rounds.remind,
