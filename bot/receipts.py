@@ -57,47 +57,47 @@ async def record(db: Database, platform: str, receipts: Sequence[Receipt]) -> li
     changed: list[str] = []
     if not receipts:
         return changed
+    keys = {r.outbox_key for r in receipts if r.outbox_key is not None}
+    ids = {r.message_id for r in receipts if r.outbox_key is None and r.message_id}
     async with db.session() as s:
-        by_id = {r.message_id for r in receipts if r.outbox_key is None and r.message_id}
-        known = (
-            {
-                row.message_id: row
-                for row in (
-                    await s.exec(
-                        select(DeliveryReceipt).where(
-                            col(DeliveryReceipt.platform) == platform,
-                            col(DeliveryReceipt.message_id).in_(by_id),
-                        )
-                    )
-                ).all()
-            }
-            if by_id
-            else {}
+        found = list(
+            (
+                await s.exec(
+                    select(DeliveryReceipt).where(col(DeliveryReceipt.outbox_key).in_(keys))
+                )
+            ).all()
+            if keys
+            else []
         )
-        for r in receipts:
-            if r.outbox_key is not None:
-                row = await s.get(DeliveryReceipt, r.outbox_key)
-                if row is None:
-                    row = DeliveryReceipt(
-                        outbox_key=r.outbox_key,
-                        platform=platform,
-                        status=r.status,
-                        updated_at=r.at,
+        if ids:
+            found += (
+                await s.exec(
+                    select(DeliveryReceipt).where(
+                        col(DeliveryReceipt.platform) == platform,
+                        col(DeliveryReceipt.message_id).in_(ids),
                     )
-                elif not _moves(row.status, r.status):
-                    continue
-                row.status = r.status
-                row.message_id = r.message_id or row.message_id
-                row.error = r.error
-                row.updated_at = r.at
-                if row.message_id:
-                    known[row.message_id] = row
-            else:
-                found = known.get(r.message_id or "")
-                if found is None or not _moves(found.status, r.status):
-                    continue
-                row = found
-                row.status, row.error, row.updated_at = r.status, r.error, r.at
-            s.add(row)
-            changed.append(row.outbox_key)
+                )
+            ).all()
+        by_key = {row.outbox_key: row for row in found}
+        by_id = {row.message_id: row for row in found if row.message_id}
+        touched: dict[str, DeliveryReceipt] = {}
+        for r in receipts:
+            row = by_key.get(r.outbox_key) if r.outbox_key else by_id.get(r.message_id or "")
+            if row is None and r.outbox_key is None:
+                continue
+            if row is None:
+                assert r.outbox_key is not None
+                row = DeliveryReceipt(
+                    outbox_key=r.outbox_key, platform=platform, status=r.status, updated_at=r.at
+                )
+                by_key[row.outbox_key] = row
+            elif not _moves(row.status, r.status):
+                continue
+            row.status, row.error, row.updated_at = r.status, r.error, r.at
+            row.message_id = r.message_id or row.message_id
+            if row.message_id:
+                by_id[row.message_id] = row
+            touched[row.outbox_key] = row
+        s.add_all(touched.values())
+        changed = list(touched)
     return changed

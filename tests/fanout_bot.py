@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,9 +47,18 @@ async def serve(args: argparse.Namespace) -> None:
         await stop.wait()
 
 
-async def seed(url: str, members: int, *, nudges: int = 1, due: datetime | None = None) -> None:
-    """A fresh community of `members` people on the fake platform and `nudges` nudges to all
-    of them, due at `due` (now by default): what the bot process then fans out."""
+async def seed(
+    url: str,
+    members: int,
+    *,
+    nudges: int = 1,
+    due: datetime | None = None,
+    platform: str = "fakehttp",
+    external: Callable[[int], str] = "u{}".format,
+) -> None:
+    """A fresh community of `members` people on the fake platform (or `platform`, member i
+    being `external(i)` there) and `nudges` nudges to all of them, due at `due` (now by
+    default): what the bot process then fans out."""
     db = Database(url)
     await db.upgrade()
     now = datetime.now(UTC)
@@ -78,8 +88,8 @@ async def seed(url: str, members: int, *, nudges: int = 1, due: datetime | None 
             [
                 {
                     "member_id": i,
-                    "platform": "fakehttp",
-                    "external_id": f"u{i}",
+                    "platform": platform,
+                    "external_id": external(i),
                     "display_name": f"u{i}",
                 }
                 for i in range(1, members + 1)

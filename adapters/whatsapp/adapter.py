@@ -176,7 +176,9 @@ class WhatsAppAdapter:
         section = config.model.whatsapp
         if section is None:
             raise ConfigError("whatsapp", "the [whatsapp] section is missing")
-        rate = SendRate(section.messages_per_second, max(2, int(section.messages_per_second)))
+        # A small burst: Meta counts throughput per second, not on average.
+        per_second = section.messages_per_second
+        rate = SendRate(per_second, max(2, int(per_second // 10)))
         return cls(
             db,
             clock,
