@@ -76,6 +76,8 @@ async def bench(args: argparse.Namespace) -> None:
             started = time.monotonic()
             first: float | None = None
             async with bot_process(data, config, env) as (proc, _chat):
+                assert proc.stderr is not None
+                drain = asyncio.create_task(proc.stderr.read())  # a full pipe would block it
                 limit = 60 + 3 * args.members / args.rate
                 try:
                     async with asyncio.timeout(limit):
@@ -89,6 +91,7 @@ async def bench(args: argparse.Namespace) -> None:
                 finished = time.monotonic()
                 proc.terminate()
                 await proc.wait()
+                await drain
     delivered = len(graph.accepted)
     span = finished - (first or finished)
     per_second = (delivered - 1) / span if span else float("inf")
