@@ -10,8 +10,8 @@ from bot.router import Router
 
 ROUTERS: list[Router] = [
     members.router,
+    breakouts,  # before check-ins: a relayed group's DMs are the group's, not a late answer
     checkins,
-    breakouts,
     events.router,
     dashboard.router,
     housekeeping.router,

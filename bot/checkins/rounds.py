@@ -263,6 +263,17 @@ async def latest_round_in(scope: Scope, place: Place) -> CheckinRound | None:
     ).first()
 
 
+async def latest_direct_round(scope: Scope) -> CheckinRound | None:
+    """The community's latest round that asked its members directly (`--dm`)."""
+    return (
+        await scope.session.exec(
+            select(CheckinRound)
+            .where(CheckinRound.community_id == scope.bot.community.id, col(CheckinRound.dm))
+            .order_by(col(CheckinRound.id).desc())
+        )
+    ).first()
+
+
 async def round_of_thread(scope: Scope, place: Place) -> CheckinRound | None:
     if place.thread is None:
         return None

@@ -25,13 +25,15 @@ from tests.whatsapp.fake_graph import TOKEN, FakeGraph
 pytestmark = pytest.mark.whatsapp
 
 BEN, CARA, DEV, EVE = "447700900002", "447700900003", "447700900004", "447700900005"
+FAY = "447700900006"  # an organiser on WhatsApp
+NAMES = {BEN: "Ben", CARA: "Cara", DEV: "Dev", EVE: "Eve", FAY: "Fay"}
 ROOM = "lobby"
 
 CONFIG = """
 [community]
 name = "Gardeners"
 timezone = "Europe/London"
-organisers = ["web:ada"]
+organisers = ["web:ada", "whatsapp:447700900006"]
 
 [web]
 host = "127.0.0.1"
@@ -171,3 +173,37 @@ async def test_a_131047_leads_to_the_template_not_a_retry_loop(tmp_path: Path) -
         await s.marker(EVE, "Eve")
         assert s.graph.refused == [(EVE, 131047)]
         assert sum("One word" in a.text for a in s.graph.to(EVE)) == 1
+
+
+async def test_a_relayed_breakout_of_four_passes_each_message_to_the_other_three_once(
+    tmp_path: Path,
+) -> None:
+    four = (BEN, CARA, DEV, EVE)
+    async with scene(tmp_path) as s:
+        for wa_id in four:
+            await s.marker(wa_id, NAMES[wa_id])
+        await s.chat.post(ROOM, "ada", '/checkin open "Ready to talk?" --dm')
+        for wa_id in four:
+            await s.graph.receives(wa_id, "Ready to talk?")
+            await s.graph.says(wa_id, NAMES[wa_id], "Yes")
+            await s.graph.receives(wa_id, "answer is in")
+        await s.chat.post(ROOM, "ada", "/checkin close")
+        await s.chat.wait_for(ROOM, "ada", lambda m: "Check-in closed" in m["text"])
+
+        await s.graph.says(FAY, "Fay", 'breakout size 4 "What grows here?" --from checkin')
+        await s.graph.receives(FAY, "Group 1: Ben, Cara, Dev, Eve")
+        for wa_id in four:
+            await s.graph.receives(wa_id, "Breakout group 1 of 1: @Ben, @Cara, @Dev, @Eve")
+        for wa_id in four:
+            await s.graph.says(wa_id, NAMES[wa_id], f"{NAMES[wa_id]} thinks: moss")
+
+        def relayed(to: str, sender: str) -> int:
+            line = f"{NAMES[sender]}: {NAMES[sender]} thinks: moss"
+            return sum(a.text == line for a in s.graph.to(to))
+
+        await s.graph.until(lambda: all(relayed(to, fr) for to in four for fr in four if to != fr))
+        for wa_id in four:
+            await s.marker(wa_id, NAMES[wa_id])  # anything sent twice would be in by now
+        counts = {(to, fr): relayed(to, fr) for to in four for fr in four}
+        assert all(n == (0 if to == fr else 1) for (to, fr), n in counts.items()), counts
+        assert not any("moss" in a.text for a in s.graph.to(FAY)), "the catalyst is not a member"
