@@ -56,3 +56,18 @@ def test_the_templates_command_prints_what_to_submit(capsys: pytest.CaptureFixtu
     for name in ("community_checkin_invite", "community_event_reminder", "community_nudge"):
         assert f"name:      {name}" in out
     assert "languages: en, es" in out and "{{1}} = community" in out
+
+
+async def test_the_adapter_paces_to_the_configured_rate(tmp_path: Path) -> None:
+    from adapters.whatsapp import WhatsAppAdapter
+    from bot.clock import SystemClock
+    from bot.db import Database
+
+    section = {**SECTION, "messages_per_second": 20, "per_member_seconds": 3}
+    config = parse_config({"whatsapp": section}, ENV, tmp_path)
+    db = Database(f"sqlite:///{tmp_path / 'c.db'}")
+    adapter = WhatsAppAdapter.from_config(config, db, SystemClock())
+    assert (adapter.send_rate.per_second, adapter.send_rate.burst) == (20, 2)
+    assert adapter.pace.seconds == 3 and adapter.pace.burst == 10
+    assert ("checkin",) in adapter.command_paths, "prefix-less commands know the core's words"
+    await db.close()
