@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel, col, select
 
 from bot.db import Database
-from bot.models import utc_column
+from bot.models import OutboxRow, utc_column
 
 RANK = {"held": 0, "accepted": 1, "sent": 2, "delivered": 3, "read": 4, "failed": 5}
 """`held`: waiting for the member to open a window; `accepted`: the API took it."""
@@ -91,8 +92,8 @@ async def record(db: Database, platform: str, receipts: Sequence[Receipt]) -> li
                     outbox_key=r.outbox_key, platform=platform, status=r.status, updated_at=r.at
                 )
                 by_key[row.outbox_key] = row
-            elif not _moves(row.status, r.status):
-                continue
+            elif r.outbox_key is None and not _moves(row.status, r.status):
+                continue  # a callback out of order (a send of the key always counts: a resend)
             row.status, row.error, row.updated_at = r.status, r.error, r.at
             row.message_id = r.message_id or row.message_id
             if row.message_id:
@@ -101,3 +102,19 @@ async def record(db: Database, platform: str, receipts: Sequence[Receipt]) -> li
         s.add_all(touched.values())
         changed = list(touched)
     return changed
+
+
+async def action_sent_as(db: Database, platform: str, message_id: str) -> dict[str, Any] | None:
+    """The outbox action (as stored) a platform's message id was sent for, if known."""
+    async with db.reader() as s:
+        row = (
+            await s.exec(
+                select(OutboxRow.action)
+                .join(DeliveryReceipt, col(DeliveryReceipt.outbox_key) == col(OutboxRow.key))
+                .where(
+                    col(DeliveryReceipt.platform) == platform,
+                    col(DeliveryReceipt.message_id) == message_id,
+                )
+            )
+        ).first()
+    return dict(row) if row is not None else None

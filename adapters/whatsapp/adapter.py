@@ -51,6 +51,7 @@ from adapters.webhook import SignedWebhook, hmac_sha256_ok
 from adapters.whatsapp.templates import TEMPLATES
 from adapters.whatsapp.translate import (
     MAX_TEXT,
+    OUTSIDE_WINDOW,
     PLATFORM,
     OutsideWindow,
     PairRateLimited,
@@ -68,7 +69,7 @@ from bot.clock import Clock
 from bot.config import Config, Secret
 from bot.db import Database
 from bot.errors import ConfigError, PlatformError
-from bot.receipts import Receipt, record
+from bot.receipts import Receipt, action_sent_as, record
 from bot.web import parse_json
 
 log = logging.getLogger(__name__)
@@ -315,15 +316,34 @@ class WhatsAppAdapter:
 
     async def _statuses(self, statuses: list[Status]) -> None:
         await self._flush_receipts()  # the send's own receipt first, so the callback finds it
-        for s in statuses:
-            if s.status == "failed" and s.code == 131047:
-                self._wrote.pop(s.recipient, None)  # our record was wrong: templates from now
-                await self.memory.forget(f"wrote:{s.recipient}")
         await record(
             self.db,
             PLATFORM,
             [Receipt(s.status, s.at, message_id=s.message_id, error=s.error) for s in statuses],
         )
+        for s in statuses:
+            if s.status == "failed" and s.code == OUTSIDE_WINDOW:
+                await self._outside_after_all(s)
+
+    async def _outside_after_all(self, status: Status) -> None:
+        """WhatsApp accepted free text, then failed it with 131047: the window had closed.
+        The message goes again the way a closed window allows (its template, or held)."""
+        self._wrote.pop(status.recipient, None)
+        await self.memory.forget(f"wrote:{status.recipient}")
+        stored = await action_sent_as(self.db, PLATFORM, status.message_id)
+        action = decode_action(stored) if stored is not None else None
+        if isinstance(action, SendMessage):
+            log.info("whatsapp: a message failed with 131047; sending it as the window allows")
+            task = asyncio.create_task(self._resend(status.recipient, action))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _resend(self, wa_id: str, action: SendMessage) -> None:
+        try:
+            await self._send(wa_id, action)
+        except PlatformError as exc:
+            log.warning("whatsapp: resending after 131047 failed: %s", exc)
+            self._receipt(Receipt("failed", self.clock.now(), action.key, error=str(exc)))
 
     # --- sending --------------------------------------------------------------------------
 

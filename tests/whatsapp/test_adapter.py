@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import hmac
 import time
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -152,6 +153,40 @@ async def test_a_131047_takes_the_template_path_once_not_a_retry_loop(wired: Wir
     assert wired.graph.refused == [(ADA, 131047)]
     assert [a.kind for a in wired.graph.to(ADA)] == ["template"]
     assert not wired.adapter.window_open(ADA)
+
+
+async def test_a_131047_reported_later_sends_the_template_once(wired: Wired) -> None:
+    """The Cloud API may accept free text and fail it afterwards, in a status callback."""
+    from adapters.codec import encode_action
+    from bot.models import OutboxRow
+
+    await wired.graph.says(ADA, "Ada", "hello")
+    await wired.next_inbound()
+    action = send(ADA, "Seeds swap on Sunday", "n4", purpose=NUDGE)
+    async with wired.db.session() as s:
+        s.add(
+            OutboxRow(
+                key="n4",
+                platform="whatsapp",
+                action=encode_action(action),
+                next_attempt_at=datetime.now(UTC),
+                created_at=datetime.now(UTC),
+            )
+        )
+    first = await wired.adapter.perform(action)
+    assert isinstance(first, Sent) and wired.graph.to(ADA)[-1].kind == "text"
+    await receipt(wired, "n4", "delivered")
+    failed = payloads.status(ADA, first.message_id, "failed", code=131047, title="Re-engagement")
+    await wired.graph.post(failed)
+    template = await wired.graph.until(
+        lambda: [a for a in wired.graph.to(ADA) if a.kind == "template"]
+    )
+    assert len(template) == 1 and template[0].body["template"]["name"] == "community_nudge"
+    await receipt(wired, "n4", "delivered")  # the template's own callbacks
+    await wired.graph.post(failed)  # the same callback again: nothing more is sent
+    await wired.graph.says(ADA, "Ada", "ok")
+    await wired.next_inbound()
+    assert [a.kind for a in wired.graph.to(ADA)] == ["text", "template"]
 
 
 async def test_rate_limits_pause_the_number_or_only_the_member(wired: Wired) -> None:
