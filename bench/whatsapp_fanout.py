@@ -1,6 +1,7 @@
 """One nudge to 2,000 WhatsApp members through the real bot process and the fake Cloud API.
 
     .venv/bin/python bench/whatsapp_fanout.py [--members 2000] [--rate 80] [--inside 0.5]
+        [--workers 4]
 
 The bot runs as `community-bot run` with a `[whatsapp]` section at `messages_per_second =
 --rate`; the fake Cloud API (tests/whatsapp/fake_graph.py) checks every request against the
@@ -38,6 +39,7 @@ timezone = "UTC"
 
 [delivery]
 grace_minutes = 600
+workers = {workers}
 
 [whatsapp]
 phone_number_id = "{phone}"
@@ -70,7 +72,12 @@ async def bench(args: argparse.Namespace) -> None:
             await db.close()
             config = Path(tmp) / "config.toml"
             config.write_text(
-                CONFIG.format(phone=graph.phone_number_id, base=graph.base_url, rate=args.rate)
+                CONFIG.format(
+                    phone=graph.phone_number_id,
+                    base=graph.base_url,
+                    rate=args.rate,
+                    workers=args.workers,
+                )
             )
             env = {"WA_TOKEN": TOKEN, "WA_APP_SECRET": APP_SECRET, "WA_VERIFY": VERIFY_TOKEN}
             started = time.monotonic()
@@ -100,7 +107,7 @@ async def bench(args: argparse.Namespace) -> None:
     refused = Counter(code for _, code in graph.refused)
     print(
         f"members {args.members} ({inside} inside the 24-hour window), "
-        f"rate {args.rate:g}/s, spec problems {len(graph.problems)}"
+        f"rate {args.rate:g}/s, workers {args.workers}, spec problems {len(graph.problems)}"
     )
     print(f"first delivery {(first or started) - started:.1f} s after the bot process started")
     print(
@@ -116,6 +123,7 @@ def main() -> None:
     p.add_argument("--members", type=int, default=2000)
     p.add_argument("--rate", type=float, default=80.0)
     p.add_argument("--inside", type=float, default=0.5)
+    p.add_argument("--workers", type=int, default=4, help="[delivery] workers")
     asyncio.run(bench(p.parse_args()))
 
 
