@@ -207,3 +207,18 @@ async def test_a_relayed_breakout_of_four_passes_each_message_to_the_other_three
         counts = {(to, fr): relayed(to, fr) for to in four for fr in four}
         assert all(n == (0 if to == fr else 1) for (to, fr), n in counts.items()), counts
         assert not any("moss" in a.text for a in s.graph.to(FAY)), "the catalyst is not a member"
+
+        await s.graph.says(FAY, "Fay", "breakout end")  # the time box ends early: report back
+        for wa_id in four:
+            await s.graph.receives(wa_id, "Time is up. Please report back")
+        await s.graph.says(BEN, "Ben", "report Moss grows where nobody walks")
+        await s.graph.receives(BEN, "Moss grows where nobody walks")
+        await s.graph.says(FAY, "Fay", "Breakout End")
+        collated = await s.graph.receives(FAY, "Breakout reports (1 groups)")
+        assert "Moss grows where nobody walks" in collated.text
+        for wa_id in four:
+            await s.graph.receives(wa_id, "I no longer pass messages on")
+        await s.graph.says(CARA, "Cara", "anyone still here?")
+        for wa_id in four:
+            await s.marker(wa_id, NAMES[wa_id])
+        assert not any("anyone still here?" in a.text for w in four for a in s.graph.to(w))
