@@ -77,6 +77,8 @@ log = logging.getLogger(__name__)
 WINDOW = timedelta(hours=24)
 WINDOW_MARGIN = timedelta(minutes=5)
 """A message sent this close to the window's end may arrive after it: use the template."""
+HELD_FOR = timedelta(days=7)
+"""How long free text waits for a member to open the window before it is undeliverable."""
 RECENT_MESSAGES = 10_000
 RECEIPT_FLUSH_S = 0.1
 DEFAULT_RATE = SendRate(80.0, 80)
@@ -304,9 +306,19 @@ class WhatsAppAdapter:
             task.add_done_callback(self._tasks.discard)
 
     async def _send_held(self, wa_id: str, held: dict[str, str]) -> None:
+        """Send what waited, oldest first; what waited longer than `HELD_FOR` is stale
+        (yesterday's answer to a command, a relay from a breakout long over) and is reported
+        undeliverable instead."""
         for key, raw in sorted(held.items(), key=lambda kv: json.loads(kv[1])["at"]):
-            action = decode_action(json.loads(raw)["action"])
+            stored = json.loads(raw)
+            action = decode_action(stored["action"])
+            since = self.clock.now() - datetime.fromisoformat(stored["at"])
             try:
+                if since > HELD_FOR:
+                    raise PlatformError(
+                        "undeliverable: the member did not write to the bot within "
+                        f"{HELD_FOR.days} days (WhatsApp's 24-hour window)"
+                    )
                 if isinstance(action, SendMessage):
                     await self._send(wa_id, action)
             except PlatformError as exc:

@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import hmac
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -142,6 +142,26 @@ async def test_free_text_outside_the_window_waits_for_the_members_next_message(
     assert await wired.adapter.memory.with_prefix(f"held:{ADA}:") == {}
     await wired.graph.says(ADA, "Ada", "and again")
     assert sum("export" in a.text for a in wired.graph.to(ADA)) == 1
+
+
+async def test_what_waited_longer_than_a_week_is_reported_undeliverable(wired: Wired) -> None:
+    import json
+
+    from adapters.codec import encode_action
+    from adapters.whatsapp.adapter import HELD_FOR
+
+    stale = {
+        "at": (datetime.now(UTC) - HELD_FOR - timedelta(hours=1)).isoformat(),
+        "action": encode_action(send(ADA, "Last week's answer", "old")),
+    }
+    await wired.adapter.memory.put(f"held:{ADA}:old", json.dumps(stale))
+    assert isinstance(await wired.adapter.perform(send(ADA, "Today's answer", "new")), Done)
+    await wired.graph.says(ADA, "Ada", "hi")
+    await wired.graph.receives(ADA, "Today's answer")
+    row = await receipt(wired, "old", "failed")
+    assert row.error is not None and "undeliverable" in row.error
+    assert not any("Last week" in a.text for a in wired.graph.to(ADA))
+    assert await wired.adapter.memory.with_prefix(f"held:{ADA}:") == {}
 
 
 async def test_a_131047_takes_the_template_path_once_not_a_retry_loop(wired: Wired) -> None:
