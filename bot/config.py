@@ -65,6 +65,9 @@ class CommunitySection(Section):
     timezone: str = "UTC"
     organisers: list[str] = Field(default_factory=list)
     """The first organisers, as `platform:user-id` strings; more are added with `role`."""
+    spaces: list[str] = Field(default_factory=list)
+    """The community's main spaces on every platform, as `platform:space` strings: where
+    `checkin open ... --in community` opens one round."""
 
     @field_validator("timezone")
     @classmethod
@@ -75,6 +78,15 @@ class CommunitySection(Section):
     @classmethod
     def _check_organisers(cls, value: list[str]) -> list[str]:
         return [_user_ref(v) for v in value]
+
+    @field_validator("spaces")
+    @classmethod
+    def _check_spaces(cls, value: list[str]) -> list[str]:
+        for v in value:
+            platform, sep, space = v.partition(":")
+            if not (platform and sep and space):
+                raise ValueError(f"{v!r} is not a 'platform:space' string, e.g. 'web:main'")
+        return value
 
 
 class StorageSection(Section):

@@ -36,6 +36,7 @@ from adapters.codec import decode_action
 from adapters.contract import Adapter, Capability, Done, Sent, SubSpaceOpened
 from bot.errors import PlatformError
 from bot.models import Claimed, Member, OutboxRow, OutboxState
+from bot.reach import reroute
 from bot.when import in_quiet_hours, quiet_hours_end
 from bot.worker import drain_forever
 
@@ -330,7 +331,11 @@ class Outbox:
                 row.attempts,
                 outcome,
             )
-            return {"state": OutboxState.DEAD, "last_error": str(outcome)[:2000]}
+            error = str(outcome)
+            if isinstance(outcome, PlatformError) and outcome.permanent:
+                moved = await reroute(scope, row.id, error)
+                error = f"moved to {moved}: {error}" if moved else error
+            return {"state": OutboxState.DEAD, "last_error": error[:2000]}
         return {
             "state": OutboxState.PENDING,
             "last_error": str(outcome)[:2000],

@@ -66,6 +66,20 @@ async def role_command(ctx: Context, inv: Invocation) -> None:
     await ctx.reply(f"{target.display_name} is now {role.article} (was {before.label}).")
 
 
+async def only_organiser(scope: Scope, community: Community, member: Member) -> bool:
+    """Whether `member` is the community's one organiser (who must not leave it without)."""
+    if member.role < Role.ORGANISER:
+        return False
+    count = (
+        await scope.session.exec(
+            select(func.count())
+            .select_from(Member)
+            .where(Member.community_id == community.id, Member.role == Role.ORGANISER)
+        )
+    ).one()
+    return bool(count <= 1)
+
+
 async def change_role(
     scope: Scope, community: Community, actor: Member, target: Member, role: Role, **detail: str
 ) -> Role:
@@ -73,16 +87,12 @@ async def change_role(
 
     The `role` command and the dashboard's form both go through here, so the rules are one.
     """
-    if target.id == actor.id and role < Role.ORGANISER:
-        count = (
-            await scope.session.exec(
-                select(func.count())
-                .select_from(Member)
-                .where(Member.community_id == community.id, Member.role == Role.ORGANISER)
-            )
-        ).one()
-        if count <= 1:
-            raise UserInputError("You are the only organiser; make someone else one first.")
+    if (
+        target.id == actor.id
+        and role < Role.ORGANISER
+        and await only_organiser(scope, community, actor)
+    ):
+        raise UserInputError("You are the only organiser; make someone else one first.")
     before = Role(target.role)
     target.role = role
     scope.session.add(target)

@@ -93,6 +93,8 @@ class Member(SQLModel, table=True):
     quiet_start: time | None = None
     quiet_end: time | None = None
     paused: bool = False
+    reach: str | None = Field(default=None, max_length=32)
+    """The platform where this member wants DMs, reminders and nudges (`me reach`)."""
     created_at: datetime = utc_column()
 
 
@@ -105,6 +107,35 @@ class Identity(SQLModel, table=True):
     platform: str = Field(max_length=32)
     external_id: str = Field(max_length=255)
     display_name: str = Field(max_length=200)
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time code from `me link`; only its hash is kept, and it works once, until
+    `expires_at`, to join another platform's account to `member_id`."""
+
+    __tablename__ = "link_code"
+    code_hash: str = Field(primary_key=True, max_length=64)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    expires_at: datetime = utc_column()
+
+
+class DataLink(SQLModel, table=True):
+    """A link to a member's own data (`me data`); only the token's hash is kept, and the
+    file is made when the link is opened, once, until `expires_at`."""
+
+    __tablename__ = "data_link"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    expires_at: datetime = utc_column()
+
+
+class LinkGuard(SQLModel, table=True):
+    """Wrong link codes a member has tried; too many lock their linking for a while."""
+
+    __tablename__ = "link_guard"
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    failures: int = 0
+    locked_until: datetime | None = utc_column(nullable=True)
 
 
 class AuditEntry(SQLModel, table=True):

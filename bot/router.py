@@ -30,6 +30,9 @@ ResultHook = Callable[["Scope", str, ActionResult], Awaitable[None]]
 """Called with the `ref` of an `on_result="hook:ref"` once the platform performed the action."""
 StartHook = Callable[["Bot"], Awaitable[None]]
 """Runs once the bot is ready: re-register recurring series, close what is overdue."""
+MergeHook = Callable[["Scope", int, int], Awaitable[None]]
+"""Called with (kept member id, merged member id) before two members become one, for rows
+that name a member without a foreign key."""
 HttpRoutes = Callable[["Bot"], Sequence[BaseRoute]]
 """Pages and downloads a ritual serves on the bot's web server (an export, an .ics file)."""
 
@@ -45,4 +48,5 @@ class Router:
     timers: dict[str, TimerHandler] = field(default_factory=dict)
     results: dict[str, ResultHook] = field(default_factory=dict)
     on_start: list[StartHook] = field(default_factory=list)
+    merges: list[MergeHook] = field(default_factory=list)
     http: list[HttpRoutes] = field(default_factory=list)

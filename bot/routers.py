@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import events, housekeeping, members
+from bot import events, housekeeping, identities, members
 from bot.breakouts.commands import router as breakouts
 from bot.checkins.router import router as checkins
 from bot.dashboard import router as dashboard
@@ -10,6 +10,7 @@ from bot.router import Router
 
 ROUTERS: list[Router] = [
     members.router,
+    identities.router,
     breakouts,  # before check-ins: a relayed group's DMs are the group's, not a late answer
     checkins,
     events.router,

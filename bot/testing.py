@@ -24,6 +24,7 @@ from adapters.contract import (
     MessageId,
     MessageReceived,
     Place,
+    PlatformName,
     ReactionAdded,
     SpaceId,
     ThreadId,
@@ -42,12 +43,19 @@ DEFAULT_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 class Harness:
     def __init__(
-        self, run: Running, clock: FakeClock, adapter: FakeAdapter, scheduler: ManualScheduler
+        self,
+        run: Running,
+        clock: FakeClock,
+        adapters: Sequence[FakeAdapter],
+        scheduler: ManualScheduler,
     ) -> None:
         self.run = run
         self.bot = run.bot
         self.clock = clock
-        self.adapter = adapter
+        self.adapter = adapters[0]
+        self.adapters = {a.platform: a for a in adapters}
+        """Every platform by name; `adapter` is the first (`fake`), where events come from
+        unless a test names another with `platform=`."""
         self.scheduler = scheduler
 
     @classmethod
@@ -62,6 +70,7 @@ class Harness:
         capabilities: Iterable[Capability] = ALL_CAPABILITIES,
         routers: Sequence[Router] = ROUTERS,
         config: Mapping[str, Any] | None = None,
+        more_platforms: Sequence[str] = (),
     ) -> AsyncIterator[Harness]:
         data: dict[str, Any] = {
             "community": {
@@ -74,18 +83,18 @@ class Harness:
         data.update(config or {})
         cfg = parse_config(data, {"HARNESS_DB": database_url}, Path.cwd())
         clock = FakeClock(start)
-        adapter = FakeAdapter(capabilities=capabilities)
+        adapters = [FakeAdapter(p, capabilities) for p in ("fake", *more_platforms)]
         scheduler = ManualScheduler()
         async with running(
             cfg,
             clock=clock,
-            adapters=[adapter],
+            adapters=adapters,
             routers=routers,
             scheduler=scheduler,
             serve=False,
             background=False,
         ) as run:
-            harness = cls(run, clock, adapter, scheduler)
+            harness = cls(run, clock, adapters, scheduler)
             await harness.settle()
             yield harness
 
@@ -116,15 +125,24 @@ class Harness:
 
     # --- building events ------------------------------------------------------------------
 
-    def place(self, space: str = "main", thread: str | None = None, direct: bool = False) -> Place:
+    def place(
+        self,
+        space: str = "main",
+        thread: str | None = None,
+        direct: bool = False,
+        platform: str | None = None,
+    ) -> Place:
         return Place(
-            self.adapter.platform, SpaceId(space), ThreadId(thread) if thread else None, direct
+            PlatformName(platform or self.adapter.platform),
+            SpaceId(space),
+            ThreadId(thread) if thread else None,
+            direct,
         )
 
     def _common(self, user: str, place: Place) -> dict[str, Any]:
         return {
             "event_id": EventId(uuid.uuid4().hex),
-            "actor": Actor(self.adapter.platform, UserId(user), user.capitalize()),
+            "actor": Actor(place.platform, UserId(user), user.capitalize()),
             "place": place,
         }
 
@@ -163,7 +181,9 @@ class Harness:
         )
 
     async def say(self, user: str, text: str, **where: Any) -> list[str]:
-        """Run a command as `user` and return the texts the bot sent in answer."""
-        before = len(self.adapter.records)
+        """Run a command as `user` and return the texts the bot sent in answer (on the
+        platform it was said on)."""
+        adapter = self.adapters[where.get("platform") or self.adapter.platform]
+        before = len(adapter.records)
         await self.feed(self.command(user, text, **where))
-        return [r.text for r in self.adapter.records[before:] if r.text]
+        return [r.text for r in adapter.records[before:] if r.text]

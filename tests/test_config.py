@@ -49,6 +49,7 @@ def test_an_unknown_section_is_reported(tmp_path: Path) -> None:
         ("[web]\nport = 70000\n", "web.port", "65535"),
         ('[community]\ntimezone = "Mars/Base"\n', "community.timezone", "Europe/London"),
         ('[community]\norganisers = ["ada"]\n', "community.organisers", "platform:user-id"),
+        ('[community]\nspaces = ["main"]\n', "community.spaces", "platform:space"),
         ('[web]\nauth = "token"\n', "web.users", "token mode"),
         ('[web]\nhost = "0.0.0.0"\n', "web.auth", "loopback"),
         (

@@ -258,3 +258,24 @@ async def test_the_link_goes_only_by_direct_message(database_url: str) -> None:
     async with Harness.open(database_url, config=web, capabilities=without_dms) as h:
         [reply] = await h.say("ada", "me dashboard", space="general")
         assert "only by direct message" in reply and "token=" not in reply
+
+
+async def test_an_organiser_links_two_accounts_of_one_person(
+    bot: Running, chat: ChatClient
+) -> None:
+    await chat.post("main", "bob", "hello")
+    await chat.post("main", "robert", "hello again")
+    await sign_in(chat, await dashboard_link(chat))
+    page = (await chat.http.get("/dashboard")).text
+    assert 'action="/dashboard/members/link"' in page
+    form = {"first": "web:bob", "second": "web:robert", "csrf": csrf_of(page)}
+    unknown = await chat.http.post("/dashboard/members/link", data={**form, "second": "web:x"})
+    assert unknown.status_code == 400 and "platform:id" in unknown.text
+    done = await chat.http.post("/dashboard/members/link", data=form)
+    assert done.status_code == 303
+    assert await member_id(bot, "bob") == await member_id(bot, "robert")
+    again = await chat.http.post("/dashboard/members/link", data=form)
+    assert again.status_code == 400 and "one member already" in again.text
+    async with bot.bot.db.reader() as s:
+        [entry] = (await s.exec(select(AuditEntry).where(AuditEntry.action == "member.link"))).all()
+    assert entry.detail["via"] == "dashboard"

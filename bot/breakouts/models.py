@@ -43,7 +43,8 @@ class Breakout(SQLModel, table=True):
     platform: str = Field(max_length=32)
     space: str = Field(max_length=255)
     """The main space, where the call, the summary and the collated reports go."""
-    started_by: int = Field(foreign_key="member.id")
+    started_by: int | None = Field(default=None, foreign_key="member.id")
+    """Empty once the member who started it has asked to be forgotten."""
     provocation_id: str | None = Field(default=None, max_length=64)
     parts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     groups_wanted: int | None = None

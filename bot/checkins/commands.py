@@ -7,21 +7,21 @@ from functools import partial
 
 from sqlmodel import col, select
 
-from adapters.contract import ButtonPressed, MessageReceived
+from adapters.contract import ButtonPressed, MessageReceived, Place, PlatformName, SpaceId
 from bot.checkins import export, rounds
 from bot.checkins.models import CheckinRound, CheckinSeries
 from bot.checkins.series import as_series
 from bot.context import Context
 from bot.errors import UserInputError
 from bot.grammar import QUOTES, CommandSpec, Flag, Invocation
-from bot.models import Role
+from bot.models import Role, Space
 from bot.prompts import library_for
 from bot.recurrence import describe, parse_recurrence
 from bot.when import parse_duration, parse_when, zone
 
 OPEN_USAGE = (
     'checkin open "<prompt>" | <prompt-id> [--until <when>] [--anonymous] [--dm] '
-    "[--remind <when>] [--every <recurrence>]"
+    "[--remind <when>] [--every <recurrence>] [--in <platform:space>,...|community]"
 )
 ANSWER_USAGE = "checkin <your answer> | checkin pass"
 EXPORT_USAGE = "checkin export csv|json|md [<round-id>]"
@@ -84,16 +84,21 @@ async def open_command(ctx: Context, inv: Invocation) -> None:
         )
     text, prompt_id = _prompt(ctx, inv)
     until, remind = inv.flag("until"), inv.flag("remind")
-    every = inv.flag("every")
+    every, spaces = inv.flag("every"), inv.flag("in")
     if every is not None:
+        if spaces is not None:
+            raise UserInputError("A recurring check-in opens in one space; leave out --in.")
         await _open_series(ctx, text, prompt_id, every, until, remind, inv)
         return
-    existing = await rounds.open_round_in(ctx, place)
-    if existing is not None:
-        raise UserInputError(
-            f"Check-in {existing.id} (“{existing.prompt[:60]}”) is still open here; close it "
-            f"with {ctx.command('checkin close', ctx.platform)} first."
-        )
+    also = await _spaces(ctx, spaces) if spaces is not None else ()
+    for where in (place.top(), *also):
+        existing = await rounds.open_round_in(ctx, where)
+        if existing is not None:
+            here = "here" if where == place.top() else f"in {where.platform}:{where.space}"
+            raise UserInputError(
+                f"Check-in {existing.id} (“{existing.prompt[:60]}”) is still open {here}; "
+                f"close it with {ctx.command('checkin close', ctx.platform)} first."
+            )
     deadline = _moment(until, ctx, "until") if until else None
     remind_at = _moment(remind, ctx, "remind") if remind else None
     if deadline and remind_at and remind_at >= deadline:
@@ -109,11 +114,58 @@ async def open_command(ctx: Context, inv: Invocation) -> None:
             dm=inv.switch("dm"),
             deadline=deadline,
             remind_at=remind_at,
+            also=also,
         ),
         opened_by=ctx.member,
     )
     await ctx.audit(ctx.community, ctx.member, "checkin.open", round_id=r.id)
     await ctx.reply(f"Check-in {r.id} is open.", private=True)
+
+
+async def _spaces(ctx: Context, typed: str) -> tuple[Place, ...]:
+    """The spaces of `--in`: each `platform:space` the bot knows in this community, or
+    `community` for the spaces the config names (those on a platform not running now are
+    left out)."""
+    refs = [r.strip() for r in typed.split(",") if r.strip()]
+    if refs == ["community"]:
+        configured = ctx.bot.config.model.community.spaces
+        if not configured:
+            raise UserInputError(
+                "The config names no community spaces; an organiser can list them in "
+                "[community] spaces, or name the spaces here.",
+                OPEN_USAGE,
+            )
+        found = [
+            Place(PlatformName(p), SpaceId(space))
+            for p, _, space in (ref.partition(":") for ref in configured)
+            if p in ctx.bot.adapters
+        ]
+    else:
+        found = [await _known_space(ctx, ref) for ref in refs]
+    found = [f for f in dict.fromkeys(found) if f != ctx.event.place.top()]
+    if not found:
+        raise UserInputError("Name at least one other space after --in.", OPEN_USAGE)
+    return tuple(found)
+
+
+async def _known_space(ctx: Context, ref: str) -> Place:
+    platform, sep, space = ref.partition(":")
+    if sep and platform in ctx.bot.adapters:
+        row = await ctx.session.exec(
+            select(Space.id).where(
+                Space.community_id == ctx.community.id,
+                Space.platform == platform,
+                Space.external_id == space,
+                col(Space.direct).is_(False),
+            )
+        )
+        if row.first() is not None:
+            return Place(PlatformName(platform), SpaceId(space))
+    raise UserInputError(
+        f"I don't know the space `{ref[:80]}`. Name each as platform:space, one I am in and "
+        "someone has talked in (e.g. web:main).",
+        OPEN_USAGE,
+    )
 
 
 async def _open_series(
@@ -309,6 +361,7 @@ COMMANDS = [
             "dm": Flag.SWITCH,
             "remind": Flag.VALUE,
             "every": Flag.VALUE,
+            "in": Flag.VALUE,
         },
     ),
     CommandSpec(

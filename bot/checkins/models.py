@@ -70,6 +70,20 @@ class CheckinRound(SQLModel, table=True):
     closed_at: datetime | None = utc_column(nullable=True)
 
 
+class CheckinSpace(SQLModel, table=True):
+    """A further space a round is open in (`--in`), on any platform: one round, one deadline,
+    one answer per member wherever they give it, the summary posted in every space."""
+
+    __tablename__ = "checkin_space"
+    __table_args__ = (Index("ix_checkin_space_place", "platform", "space"),)
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="checkin_round.id", index=True)
+    platform: str = Field(max_length=32)
+    space: str = Field(max_length=255)
+    thread: str | None = Field(default=None, max_length=255)
+    message_id: str | None = Field(default=None, max_length=255)
+
+
 class CheckinAsked(SQLModel, table=True):
     """A member the bot asked directly (by `--dm` or a reminder): their DMs answer the round."""
 

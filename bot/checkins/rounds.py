@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, insert, update
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from adapters.contract import (
     ActionResult,
@@ -32,12 +33,20 @@ from adapters.contract import (
     TextForm,
     UserId,
 )
-from bot.checkins.models import CheckinAnswer, CheckinAsked, CheckinRound, RoundState
+from bot.checkins.models import (
+    CheckinAnswer,
+    CheckinAsked,
+    CheckinRound,
+    CheckinSpace,
+    RoundState,
+)
 from bot.context import Context, Scope
 from bot.errors import UserInputError
 from bot.models import Identity, Member
+from bot.reach import dm_order
 
 HOOK_POSTED = "checkin.posted"
+HOOK_POSTED_IN = "checkin.posted_in"
 TIMER_CLOSE = "checkin.close"
 TIMER_REMIND = "checkin.remind"
 MAX_ANSWER = 20_000
@@ -59,6 +68,8 @@ class RoundPlan:
     dm: bool = False
     deadline: datetime | None = None
     remind_at: datetime | None = None
+    also: tuple[Place, ...] = ()
+    """Further spaces the round is open in, on any platform (`--in`)."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +127,33 @@ async def open_round(
     scope.session.add(r)
     await scope.session.flush()
     assert r.id is not None
-    tz = scope.bot.community.timezone
+    await _post(scope, r, place, key=f"checkin:{r.id}:post", on_result=f"{HOOK_POSTED}:{r.id}")
+    for also in plan.also:
+        extra = CheckinSpace(round_id=r.id, platform=also.platform, space=also.space)
+        scope.session.add(extra)
+        await scope.session.flush()
+        await _post(
+            scope,
+            r,
+            also,
+            key=f"checkin:{r.id}:post:{extra.id}",
+            on_result=f"{HOOK_POSTED_IN}:{extra.id}",
+        )
+    if r.deadline:
+        await scope.schedule(TIMER_CLOSE, r.id, r.deadline, key=f"checkin:{r.id}:close")
+    if r.remind_at:
+        await scope.schedule(TIMER_REMIND, r.id, r.remind_at, key=f"checkin:{r.id}:remind")
+    if r.dm:
+        question = f"Check-in from {scope.bot.config.model.community.name}: {r.prompt}" + (
+            " Your answer is shared without your name." if r.anonymous else ""
+        )
+        for member in await members_to_ask(scope, r.community_id):
+            await ask_directly(scope, r, member, question, purpose="ask")
+    return r
+
+
+async def _post(scope: Scope, r: CheckinRound, place: Place, *, key: str, on_result: str) -> None:
+    """The round's post in one of its spaces, in that platform's words and buttons."""
     capabilities = scope.capabilities(place.platform)
     lines = [f"Check-in: {r.prompt}"]
     if only_by_buttons(scope, r, place.platform):
@@ -137,25 +174,14 @@ async def open_round(
     if r.anonymous:
         lines.append("This round is anonymous: answers are shared without names.")
     if r.deadline:
-        lines.append(f"It closes {local(r.deadline, tz)}.")
+        lines.append(f"It closes {local(r.deadline, scope.bot.community.timezone)}.")
     await scope.send(
-        round_place(r),
+        place,
         "\n".join(lines),
-        key=f"checkin:{r.id}:post",
+        key=key,
         buttons=answer_buttons(scope, r, place.platform),
-        on_result=f"{HOOK_POSTED}:{r.id}",
+        on_result=on_result,
     )
-    if r.deadline:
-        await scope.schedule(TIMER_CLOSE, r.id, r.deadline, key=f"checkin:{r.id}:close")
-    if r.remind_at:
-        await scope.schedule(TIMER_REMIND, r.id, r.remind_at, key=f"checkin:{r.id}:remind")
-    if r.dm:
-        question = f"Check-in from {scope.bot.config.model.community.name}: {r.prompt}" + (
-            " Your answer is shared without your name." if r.anonymous else ""
-        )
-        for member in await members_to_ask(scope, r.community_id):
-            await ask_directly(scope, r, member, question, purpose="ask")
-    return r
 
 
 def only_by_buttons(scope: Scope, r: CheckinRound, platform: str) -> bool:
@@ -184,6 +210,24 @@ async def posted(scope: Scope, ref: str, result: ActionResult) -> None:
         scope.session.add(r)
 
 
+async def posted_in(scope: Scope, ref: str, result: ActionResult) -> None:
+    """The post reached one of the round's further spaces: remember its message and thread."""
+    extra = await scope.session.get(CheckinSpace, int(ref))
+    if extra is not None and isinstance(result, Sent):
+        extra.message_id, extra.thread = result.message_id, result.thread
+        scope.session.add(extra)
+
+
+async def places_of(scope: Scope, r: CheckinRound) -> list[Place]:
+    """Every space the round is open in: its own first, then those of `--in`."""
+    extras = await scope.session.exec(
+        select(CheckinSpace).where(CheckinSpace.round_id == r.id).order_by(col(CheckinSpace.id))
+    )
+    return [round_place(r)] + [
+        Place(PlatformName(e.platform), SpaceId(e.space)) for e in extras.all()
+    ]
+
+
 async def members_to_ask(scope: Scope, community_id: int) -> list[Member]:
     """Every member who may be nudged: the community's members, less those who paused."""
     rows = await scope.session.exec(
@@ -197,18 +241,17 @@ async def members_to_ask(scope: Scope, community_id: int) -> list[Member]:
 async def ask_directly(
     scope: Scope, r: CheckinRound, member: Member, text: str, *, purpose: str
 ) -> bool:
-    """DM one member `text` and how to answer, on a platform of theirs that has DMs (the
-    round's first); False if none.
+    """DM one member `text` and how to answer, where they want DMs (else on the round's
+    platform, else another of theirs); False if they have no platform with DMs.
 
     Being asked directly makes the member's DMs answers to this round.
     """
     identities = (
         await scope.session.exec(select(Identity).where(Identity.member_id == member.id))
     ).all()
-    usable = [i for i in identities if Capability.DIRECT_MESSAGES in scope.capabilities(i.platform)]
+    usable = dm_order(scope, member, identities, prefer=r.platform)
     if not usable:
         return False
-    usable.sort(key=lambda i: i.platform != r.platform)
     chosen = usable[0]
     assert r.id is not None and member.id is not None
     if await scope.session.get(CheckinAsked, (r.id, member.id)) is None:
@@ -250,17 +293,34 @@ than running it)."""
 
 async def open_round_in(scope: Scope, place: Place) -> CheckinRound | None:
     params = {"platform": place.platform, "space": place.space}
-    return (await scope.session.exec(OPEN_ROUND_IN, params=params)).first()
+    found = (await scope.session.exec(OPEN_ROUND_IN, params=params)).first()
+    if found is not None:
+        return found
+    return (
+        await scope.session.exec(_also_in(place).where(CheckinRound.state == RoundState.OPEN))
+    ).first()
+
+
+def _also_in(place: Place) -> SelectOfScalar[CheckinRound]:
+    """Rounds open in `place` through `--in`, newest first."""
+    return (
+        select(CheckinRound)
+        .join(CheckinSpace, col(CheckinSpace.round_id) == col(CheckinRound.id))
+        .where(CheckinSpace.platform == place.platform, CheckinSpace.space == place.space)
+        .order_by(col(CheckinRound.id).desc())
+    )
 
 
 async def latest_round_in(scope: Scope, place: Place) -> CheckinRound | None:
-    return (
+    own = (
         await scope.session.exec(
             select(CheckinRound)
             .where(CheckinRound.platform == place.platform, CheckinRound.space == place.space)
             .order_by(col(CheckinRound.id).desc())
         )
     ).first()
+    also = (await scope.session.exec(_also_in(place))).first()
+    return max((r for r in (own, also) if r is not None), key=lambda r: r.id or 0, default=None)
 
 
 async def latest_direct_round(scope: Scope) -> CheckinRound | None:
@@ -277,7 +337,7 @@ async def latest_direct_round(scope: Scope) -> CheckinRound | None:
 async def round_of_thread(scope: Scope, place: Place) -> CheckinRound | None:
     if place.thread is None:
         return None
-    return (
+    own = (
         await scope.session.exec(
             select(CheckinRound).where(
                 CheckinRound.platform == place.platform,
@@ -285,6 +345,11 @@ async def round_of_thread(scope: Scope, place: Place) -> CheckinRound | None:
                 CheckinRound.thread == place.thread,
             )
         )
+    ).first()
+    if own is not None:
+        return own
+    return (
+        await scope.session.exec(_also_in(place).where(CheckinSpace.thread == place.thread))
     ).first()
 
 
@@ -371,6 +436,32 @@ async def answer(ctx: Context, r: CheckinRound, text: str, *, by_button: bool = 
     await ctx.reply(ack + " Answer again to change it until the round closes.", private=True)
 
 
+async def merge_voters(scope: Scope, keep: int, gone: int) -> None:
+    """Two members become one: in each open anonymous round the merged member's answer
+    becomes the kept member's, unless the kept member answered too (theirs stays)."""
+    rounds = await scope.session.exec(
+        select(CheckinRound).where(
+            CheckinRound.state == RoundState.OPEN, col(CheckinRound.hmac_key).is_not(None)
+        )
+    )
+    table = CheckinAnswer.__table__  # type: ignore[attr-defined]
+    for r in rounds.all():
+        assert r.hmac_key is not None
+        kept, merged = voter_hash(r.hmac_key, keep), voter_hash(r.hmac_key, gone)
+        mine = (table.c.round_id == r.id) & (table.c.voter_hash == merged)
+        clash = (
+            await scope.session.exec(
+                select(CheckinAnswer.id).where(
+                    CheckinAnswer.round_id == r.id, CheckinAnswer.voter_hash == kept
+                )
+            )
+        ).first()
+        if clash is None:
+            await scope.session.exec(update(table).where(mine).values(voter_hash=kept))
+        else:
+            await scope.session.exec(delete(table).where(mine))
+
+
 # --- tallies, reminders, closing -------------------------------------------------------------
 
 
@@ -453,9 +544,10 @@ async def close_round(scope: Scope, r: CheckinRound) -> bool:
         r.hmac_key = None
     r.state, r.closed_at = RoundState.CLOSED, scope.now
     scope.session.add(r)
-    await scope.send(
-        round_place(r), await summary(scope, r, answers), key=f"checkin:{r.id}:summary"
-    )
+    text = await summary(scope, r, answers)
+    for n, place in enumerate(await places_of(scope, r)):
+        key = f"checkin:{r.id}:summary" + (f":{n}" if n else "")
+        await scope.send(place, text, key=key)
     return True
 
 

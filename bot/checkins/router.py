@@ -18,7 +18,8 @@ router = Router(
         rounds.TIMER_REMIND: rounds.remind,
         series.TIMER_OCCURRENCE: series.occurrence,
     },
-    results={rounds.HOOK_POSTED: rounds.posted},
+    results={rounds.HOOK_POSTED: rounds.posted, rounds.HOOK_POSTED_IN: rounds.posted_in},
     on_start=[series.ensure_all],
+    merges=[rounds.merge_voters],
     http=[export.http_routes],
 )

@@ -12,6 +12,7 @@ from bot.dashboard.section import Section, View
 from bot.dashboard.svg import bar_chart
 from bot.errors import UserInputError
 from bot.members import change_role
+from bot.merge import merge_members
 from bot.models import Identity, Member, Role
 
 
@@ -41,7 +42,25 @@ async def render(view: View) -> Html:
         tag("table", tag("thead", head), tag("tbody", *rows), class_="members"),
         class_="table-wrap",
     )
-    return join(tag("div", chart, class_="chart-wrap"), table)
+    return join(tag("div", chart, class_="chart-wrap"), table, _link_form(view))
+
+
+def _link_form(view: View) -> Html:
+    """Two accounts of one person, joined by an organiser (as `me link` lets a member)."""
+    fields = [
+        tag(
+            "label",
+            text,
+            tag("input", type="text", name=name, required=True, placeholder="platform:id"),
+        )
+        for name, text in (("first", "Account"), ("second", "and account"))
+    ]
+    return tag(
+        "div",
+        tag("h3", "Link two accounts of one person"),
+        view.form("members", "link", *fields, submit="Link", label="Link two accounts"),
+        class_="link-accounts",
+    )
 
 
 def _by_platform(members: Sequence[Member], identities: Sequence[Identity]) -> Html:
@@ -102,4 +121,38 @@ async def change(view: View, form: Mapping[str, str]) -> None:
     await change_role(view.scope, view.community, view.organiser, target, role, via="dashboard")
 
 
-section = Section("members", "Members", render, forms={"role": change})
+async def _identity(view: View, ref: str) -> Identity:
+    platform, _, user = ref.strip().partition(":")
+    found = (
+        await view.session.exec(
+            select(Identity).where(Identity.platform == platform, Identity.external_id == user)
+        )
+    ).first()
+    if found is None:
+        raise UserInputError(f"Nobody here has the account `{ref[:80]}`; write it as platform:id.")
+    return found
+
+
+async def link(view: View, form: Mapping[str, str]) -> None:
+    """The link form: the same merge and audit entry as `me link`."""
+    first = await _identity(view, form.get("first", ""))
+    second = await _identity(view, form.get("second", ""))
+    a = await view.session.get(Member, first.member_id)
+    b = await view.session.get(Member, second.member_id)
+    if a is None or b is None or a.community_id != view.community.id:
+        raise UserInputError("Those accounts are not in this community.")
+    if a.id == b.id:
+        raise UserInputError("Those accounts are one member already.")
+    keep, gone = sorted((a, b), key=lambda m: m.id or 0)
+    await view.scope.audit(
+        view.community,
+        view.organiser,
+        "member.link",
+        member_id=keep.id,
+        merged=gone.id,
+        via="dashboard",
+    )
+    await merge_members(view.scope, keep, gone)
+
+
+section = Section("members", "Members", render, forms={"role": change, "link": link})

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 
 from adapters.contract import (
-    Capability,
     Direct,
     Place,
     PlatformName,
@@ -40,6 +39,7 @@ from bot.events.plan import (
     reminder_due,
 )
 from bot.models import Identity, Member, Role
+from bot.reach import dm_order
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +116,8 @@ async def fan_out(
 async def reachable_members(
     scope: Scope, min_role: Role, key: str
 ) -> list[tuple[Member, Identity]]:
-    """Members with at least `min_role`, each with the first of their identities on a
-    platform with direct messages; those without one are logged and left out."""
+    """Members with at least `min_role`, each with the identity their DMs go to (`dm_order`);
+    those with no platform that has direct messages are logged and left out."""
     rows = await scope.session.exec(
         select(Member, Identity)
         .join(Identity, col(Identity.member_id) == col(Member.id))
@@ -126,15 +126,18 @@ async def reachable_members(
         )
         .order_by(col(Member.id), col(Identity.id))
     )
-    reachable: dict[int, tuple[Member, Identity]] = {}
-    seen: set[int] = set()
+    identities: dict[int, list[Identity]] = {}
+    members: dict[int, Member] = {}
     for member, identity in rows.all():
         assert member.id is not None
-        seen.add(member.id)
-        dm = Capability.DIRECT_MESSAGES in scope.capabilities(identity.platform)
-        if dm and member.id not in reachable:
-            reachable[member.id] = (member, identity)
-    if unreachable := len(seen) - len(reachable):
+        members[member.id] = member
+        identities.setdefault(member.id, []).append(identity)
+    reachable: dict[int, tuple[Member, Identity]] = {}
+    for member_id, member in members.items():
+        usable = dm_order(scope, member, identities[member_id])
+        if usable:
+            reachable[member_id] = (member, usable[0])
+    if unreachable := len(members) - len(reachable):
         log.info("%s: %d members have no platform with direct messages; skipped", key, unreachable)
     return list(reachable.values())
 

@@ -1,7 +1,7 @@
 """delivery receipts: what a platform later said about a sent message (WhatsApp statuses)
 
 Revision ID: 0014
-Revises: 0006
+Revises: 0015 (0006 on its own branch; chained after main's 0015 when main was merged in)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0014"
-down_revision = "0006"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
