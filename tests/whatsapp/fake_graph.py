@@ -5,8 +5,9 @@ Every request the bot sends is checked against the official OpenAPI description
 (`../shared/specs/whatsapp-business-openapi.yaml`); a departure is answered with a Graph error
 and kept in `problems`, which the fixture asserts empty. The fake answers as the Cloud API
 does: a free-form message to a member who has not written in 24 hours is refused with 131047,
-more than `per_second` messages in a second with 130429, a burst to one member beyond
-`pair_burst` with 131056, and accepted messages get `sent` then `delivered` status callbacks.
+more than `per_second` messages a second (bursts of a tenth) with 130429, a burst to one
+member beyond `pair_burst` with 131056, and accepted messages get `sent` then `delivered`
+status callbacks.
 """
 
 from __future__ import annotations
@@ -108,7 +109,10 @@ class FakeGraph:
         self.fail_next: defaultdict[str, deque[int]] = defaultdict(deque)
         self.webhook_url: str | None = None
         self._good: dict[tuple[str, ...], Checked] = {}
-        self._recent: deque[float] = deque()
+        self.burst = max(2.0, per_second // 10)
+        """Throughput as a token bucket, like tests/fake_platform.py: `per_second` with
+        bursts of a tenth of it (what the adapter declares)."""
+        self._tokens, self._stamp = self.burst, time.monotonic()
         self._pairs: defaultdict[str, deque[float]] = defaultdict(deque)
         self._server = WebServer(
             build_app([Route("/{path:path}", self._handle, methods=["GET", "POST", "DELETE"])]),
@@ -203,9 +207,9 @@ class FakeGraph:
             code = self.fail_next[to].popleft()
             return code, f"error {code}", f"forced by the test: {code}"
         now = time.monotonic()
-        while self._recent and now - self._recent[0] >= 1.0:
-            self._recent.popleft()
-        if len(self._recent) >= self.per_second * 1.05 + 1:  # jitter of a paced sender
+        refill = (now - self._stamp) * self.per_second
+        self._tokens, self._stamp = min(self.burst, self._tokens + refill), now
+        if self._tokens < 1:
             return 130429, "Rate limit hit", "Cloud API message throughput has been reached."
         pair = self._pairs[to]
         while pair and now - pair[0] >= 6.0:
@@ -219,7 +223,7 @@ class FakeGraph:
                 "Re-engagement message",
                 "More than 24 hours have passed since the recipient last replied.",
             )
-        self._recent.append(now)
+        self._tokens -= 1
         pair.append(now)
         return None
 
