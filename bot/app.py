@@ -61,6 +61,10 @@ def platform_adapters(
         from adapters.discourse import DiscourseAdapter
 
         found.append(DiscourseAdapter.from_config(config, db))
+    if config.model.whatsapp is not None:
+        from adapters.whatsapp import WhatsAppAdapter
+
+        found.append(WhatsAppAdapter.from_config(config, db, clock))
     return found
 
 

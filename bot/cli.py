@@ -188,6 +188,17 @@ def cmd_slack_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_whatsapp_templates(args: argparse.Namespace) -> int:
+    from adapters.whatsapp.templates import describe
+
+    languages = tuple(args.language or ())
+    if not languages and args.config is not None:
+        section = load(args).model.whatsapp
+        languages = (section.template_language,) if section else ()
+    print(describe(languages or ("en",)), end="")
+    return 0
+
+
 def cmd_version(args: argparse.Namespace) -> int:
     print(f"community-bot {__version__}")
     return 0
@@ -300,6 +311,20 @@ def parser() -> argparse.ArgumentParser:
     )
     man.add_argument("--config", type=Path)
     man.set_defaults(func=cmd_slack_manifest)
+
+    whatsapp = sub.add_parser("whatsapp", help="WhatsApp set-up")
+    wa_sub = whatsapp.add_subparsers(dest="whatsapp_command", required=True, metavar="ACTION")
+    templates = wa_sub.add_parser(
+        "templates",
+        help="print the message templates to submit to Meta",
+        description="Print the templates the bot sends outside WhatsApp's 24-hour window: "
+        "names, categories, bodies with their parameters, languages.",
+    )
+    templates.add_argument(
+        "--language", action="append", help="a template language (repeatable; default en)"
+    )
+    templates.add_argument("--config", type=Path, help="take the language from [whatsapp]")
+    templates.set_defaults(func=cmd_whatsapp_templates)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=cmd_version)

@@ -363,6 +363,37 @@ class ArchiveSection(Section):
         return value
 
 
+class WhatsAppSection(Section):
+    """One business phone number on the WhatsApp Cloud API (see the README's WhatsApp part)."""
+
+    phone_number_id: str = Field(pattern=r"^[0-9]{1,32}$")
+    access_token_env: str
+    app_secret_env: str
+    """The Meta app's secret: every webhook is signed with it."""
+    verify_token_env: str
+    """The token typed into the Meta app's webhook settings, echoed back on verification."""
+    api_base: str = "https://graph.facebook.com"
+    api_version: str = Field(default="v23.0", pattern=r"^v[0-9]+\.[0-9]+$")
+    webhook_path: str = Field(default="/whatsapp/webhook", pattern=r"^/[A-Za-z0-9/_-]*$")
+    command_prefix: str = Field(default="/", min_length=1, max_length=8)
+    messages_per_second: float = Field(default=80.0, gt=0, le=1000)
+    """The number's throughput: 80 a second, 1,000 once Meta has upgraded it."""
+    per_member_seconds: float = Field(default=6.0, ge=0, le=3600)
+    per_member_burst: int = Field(default=10, ge=1, le=100)
+    """Messages to one member come in bursts of at most this, then one per `per_member_seconds`."""
+    template_language: str = Field(default="en", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+    max_body_bytes: int = Field(default=512 * 1024, ge=1024, le=16 * 1024 * 1024)
+    stale_after_hours: float = Field(default=24.0, gt=0)
+    """A message older than this when its webhook arrives is not answered."""
+
+    @field_validator("api_base")
+    @classmethod
+    def _check_base(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} is not a URL; use e.g. 'https://graph.facebook.com'")
+        return value.rstrip("/")
+
+
 class PromptsSection(Section):
     extra_dirs: list[Path] = Field(default_factory=list)
 
@@ -386,6 +417,7 @@ class ConfigModel(Section):
     slack: SlackSection | None = None
     discourse: DiscourseSection | None = None
     archive: ArchiveSection | None = None
+    whatsapp: WhatsAppSection | None = None
 
 
 class Config:
@@ -449,6 +481,9 @@ def _secret_envs(model: ConfigModel) -> list[tuple[str, str]]:
     if model.discourse:
         refs.append(("discourse.api_key_env", model.discourse.api_key_env))
         refs.append(("discourse.webhook_secret_env", model.discourse.webhook_secret_env))
+    if model.whatsapp:
+        for key in ("access_token_env", "app_secret_env", "verify_token_env"):
+            refs.append((f"whatsapp.{key}", getattr(model.whatsapp, key)))
     return refs
 
 

@@ -12,8 +12,8 @@ from bot.router import Router
 ROUTERS: list[Router] = [
     members.router,
     identities.router,
+    breakouts,  # before check-ins: a relayed group's DMs are the group's, not a late answer
     checkins,
-    breakouts,
     events.router,
     native_events,
     dashboard.router,

@@ -10,6 +10,7 @@ import bot.checkins.models
 import bot.dashboard.models
 import bot.events.models
 import bot.events.native
-import bot.models  # noqa: F401
+import bot.models
+import bot.receipts  # noqa: F401
 
 metadata = SQLModel.metadata

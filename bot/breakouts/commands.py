@@ -25,7 +25,7 @@ from adapters.contract import (
 )
 from bot.breakouts import session
 from bot.breakouts.models import Breakout, BreakoutMember, BreakoutState, SubSpaceKind
-from bot.checkins.rounds import latest_round_in, respondents
+from bot.checkins.rounds import latest_direct_round, latest_round_in, respondents
 from bot.context import Context, insert_ignore
 from bot.errors import UserInputError
 from bot.grammar import CommandSpec, Flag, Invocation, tokenize
@@ -135,8 +135,17 @@ async def breakout_command(ctx: Context, inv: Invocation) -> None:
     capabilities = ctx.capabilities(ctx.platform)
     topics = Capability.TOPICS in capabilities
     main = ctx.event.place if topics else ctx.event.place.top()
-    if main.direct:
-        raise UserInputError("Start a breakout in the space where the session is, not here.")
+    relayed = session.subspace_kind(capabilities) == SubSpaceKind.RELAY
+    if main.direct and not (relayed and request.source == "checkin"):
+        raise UserInputError(
+            "Start a breakout in the space where the session is, not here."
+            + (
+                f" On {ctx.platform}, where people only talk to me directly, start it here "
+                "with `--from checkin`: whoever answered the latest direct check-in is in."
+                if relayed
+                else ""
+            )
+        )
     if request.source == "present" and Capability.PRESENCE not in capabilities:
         raise UserInputError(
             f"`--from present` needs a platform that says who is present, and {ctx.platform} "
@@ -206,8 +215,11 @@ async def _gather_present(ctx: Context, breakout: Breakout) -> None:
 
 
 async def _gather_checkin(ctx: Context, breakout: Breakout) -> None:
-    """Those who answered (or passed) the space's latest check-in round, as they joined it."""
-    last = await latest_round_in(ctx, breakout.main)
+    """Those who answered (or passed) the space's latest check-in round, as they joined it;
+    from a direct conversation (a platform of direct conversations only, such as WhatsApp),
+    the community's latest round that asked people directly."""
+    direct = ctx.event.place.direct
+    last = await (latest_direct_round(ctx) if direct else latest_round_in(ctx, breakout.main))
     if last is None:
         raise UserInputError(
             "There has been no check-in round here yet. Use `--from reactions` instead.", USAGE

@@ -330,6 +330,10 @@ async def ask_directly(
         key=f"checkin:{r.id}:{purpose}:{member.id}",
         buttons=answer_buttons(scope, r, chosen.platform),
         recipient=member,
+        purpose=Purpose(
+            f"checkin.{'invite' if purpose == 'ask' else purpose}",
+            (("community", scope.bot.config.model.community.name), ("prompt", r.prompt)),
+        ),
     )
     return True
 
@@ -386,6 +390,17 @@ async def latest_round_in(scope: Scope, place: Place) -> CheckinRound | None:
     ).first()
     also = (await scope.session.exec(_also_in(place))).first()
     return max((r for r in (own, also) if r is not None), key=lambda r: r.id or 0, default=None)
+
+
+async def latest_direct_round(scope: Scope) -> CheckinRound | None:
+    """The community's latest round that asked its members directly (`--dm`)."""
+    return (
+        await scope.session.exec(
+            select(CheckinRound)
+            .where(CheckinRound.community_id == scope.bot.community.id, col(CheckinRound.dm))
+            .order_by(col(CheckinRound.id).desc())
+        )
+    ).first()
 
 
 async def round_of_thread(scope: Scope, place: Place) -> CheckinRound | None:

@@ -24,6 +24,7 @@ from bot.events.nudges import offset_words
 from bot.events.occurrences import next_occurrence, recurrence
 from bot.models import Member, OutboxRow, OutboxState
 from bot.numerals import row_id
+from bot.receipts import RANK, DeliveryReceipt
 from bot.recurrence import describe
 
 SHOWN = 20
@@ -38,6 +39,8 @@ async def render(view: View) -> Html:
         await _nudges(view),
         tag("h3", "Failed deliveries"),
         await _dead(view),
+        tag("h3", "What platforms reported"),
+        await _receipts(view),
     )
 
 
@@ -184,6 +187,65 @@ async def _dead(view: View) -> Html:
     return join(
         _table("dead", ("Platform", "To", "Last tried", "Error", "Text", "Retry"), rows),
         pager(view, page, total),
+    )
+
+
+async def _receipts(view: View) -> Html:
+    """Delivery receipts (WhatsApp's sent, delivered, read, failed; `held` while a message
+    waits for the member to write) of nudges to this community's members."""
+    base = (
+        select(DeliveryReceipt, OutboxRow, Member)
+        .join(OutboxRow, col(OutboxRow.key) == col(DeliveryReceipt.outbox_key))
+        .join(Member, col(Member.id) == col(OutboxRow.recipient_member_id))
+        .where(col(Member.community_id) == view.community.id)
+    )
+    counts = dict(
+        (
+            await view.session.exec(
+                select(DeliveryReceipt.status, func.count())
+                .join(OutboxRow, col(OutboxRow.key) == col(DeliveryReceipt.outbox_key))
+                .join(Member, col(Member.id) == col(OutboxRow.recipient_member_id))
+                .where(col(Member.community_id) == view.community.id)
+                .group_by(col(DeliveryReceipt.status))
+            )
+        ).all()
+    )
+    if not counts:
+        return tag("p", "No platform has reported on a delivery yet.")
+    tally = tag(
+        "ul",
+        *(
+            tag("li", tag("span", state, class_=f"state receipt-{state}"), f" {counts[state]}")
+            for state in RANK
+            if state in counts
+        ),
+        class_="tally",
+        aria_label="Nudges per reported status",
+    )
+    latest = (
+        await view.session.exec(
+            base.where(col(DeliveryReceipt.status).in_(("failed", "held")))
+            .order_by(col(DeliveryReceipt.updated_at).desc())
+            .limit(SHOWN)
+        )
+    ).all()
+    rows = [
+        tag(
+            "tr",
+            tag("td", receipt.platform),
+            tag("td", member.display_name, class_="name"),
+            tag("td", receipt.status),
+            tag("td", _when(view, receipt.updated_at), class_="when"),
+            tag("td", (receipt.error or "")[:200]),
+            tag("td", preview(row)),
+            data_outbox=row.id,
+        )
+        for receipt, row, member in latest
+    ]
+    if not rows:
+        return tally
+    return join(
+        tally, _table("receipts", ("Platform", "To", "Status", "When", "Error", "Text"), rows)
     )
 
 

@@ -20,6 +20,7 @@ from adapters.contract import (
     Direct,
     Place,
     PlatformName,
+    Purpose,
     SendMessage,
     SpaceId,
     UserId,
@@ -66,15 +67,18 @@ async def fan_out(
     due: datetime,
     not_after: datetime | None = None,
     only: Collection[int] | None = None,
+    purpose: Callable[[ZoneInfo], Purpose] | None = None,
 ) -> int:
     """Queue one DM per member with at least `min_role` (and among `only`, when given);
-    returns how many were queued."""
+    returns how many were queued. `purpose` says what the DM is for, with its parameters
+    in the member's zone (a platform may need it to pick a template)."""
     community = scope.bot.community
     reachable = scope.memo.get(("reachable", min_role))
     if reachable is None:
         reachable = await reachable_members(scope, min_role, key)
         scope.memo[("reachable", min_role)] = reachable
     texts: dict[str, str] = {}
+    purposes: dict[str, Purpose] = {}
     queued = []
     for member, identity in reachable:
         if only is not None and member.id not in only:
@@ -82,10 +86,13 @@ async def fan_out(
         tz_name = member.timezone or community.timezone
         if tz_name not in texts:
             texts[tz_name] = render(ZoneInfo(tz_name))
+            if purpose is not None:
+                purposes[tz_name] = purpose(ZoneInfo(tz_name))
         action = SendMessage(
             key=f"{key}:m{member.id}",
             to=Direct(PlatformName(identity.platform), UserId(identity.external_id)),
             text=(texts[tz_name],),
+            purpose=purposes.get(tz_name),
         )
         queued.append(
             Queued(
@@ -133,6 +140,11 @@ async def reachable_members(
     return list(reachable.values())
 
 
+def _purpose(scope: Scope, kind: str, **params: str) -> Purpose:
+    community = scope.bot.config.model.community.name
+    return Purpose(kind, (("community", community), *params.items()))
+
+
 def too_late(scope: Scope, what: str, due: datetime) -> bool:
     """The downtime policy: more than the grace late, a nudge is skipped (and logged)."""
     if scope.now > due + grace(scope.bot):
@@ -175,6 +187,12 @@ async def on_remind(scope: Scope, ref: str) -> None:
         due=due,
         not_after=at,
         only=await interested_members(scope, event),
+        purpose=lambda tz: _purpose(
+            scope,
+            "event.reminder",
+            title=event.title,
+            when=f"in {offset_words(int(offset))}, on {local_when(at, tz)}",
+        ),
     )
     home = await native_home(scope, event)
     if home is not None:
@@ -219,7 +237,12 @@ async def on_followup(scope: Scope, ref: str) -> None:
         return f"After “{title}” ({local_when(at, tz)}): {text}"
 
     await fan_out(
-        scope, min_role=Role.MEMBER, key=f"event:{event_id}:{key}:f", render=render, due=due
+        scope,
+        min_role=Role.MEMBER,
+        key=f"event:{event_id}:{key}:f",
+        render=render,
+        due=due,
+        purpose=lambda tz: _purpose(scope, "event.followup", title=event.title, text=text),
     )
 
 
@@ -242,6 +265,7 @@ async def on_nudge(scope: Scope, ref: str) -> None:
         render=lambda tz: nudge.text,
         due=nudge.due_at,
         only=only,
+        purpose=lambda tz: _purpose(scope, "nudge", text=nudge.text),
     )
 
 

@@ -16,6 +16,7 @@ from tests.contract.subjects import (
     open_db,
     slack_subject,
     web_subject,
+    whatsapp_subject,
 )
 
 
@@ -27,6 +28,7 @@ from tests.contract.subjects import (
         pytest.param("discord", marks=pytest.mark.discord),
         pytest.param("slack", marks=pytest.mark.slack),
         pytest.param("discourse", marks=pytest.mark.discourse),
+        pytest.param("whatsapp", marks=pytest.mark.whatsapp),
     ]
 )
 async def subject(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Subject]:
@@ -48,6 +50,9 @@ async def subject(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
                 yield s
         elif request.param == "discourse":
             async with discourse_subject(db) as s:
+                yield s
+        elif request.param == "whatsapp":
+            async with whatsapp_subject(db) as s:
                 yield s
         else:
             server = request.getfixturevalue("synapse")

@@ -39,7 +39,7 @@ from adapters.webchat.adapter import WebChat
 from bot.clock import FakeClock
 from bot.config import Secret
 from bot.db import Database
-from bot.web import build_app
+from bot.web import WebServer, build_app
 from tests.matrix.people import Person, person
 from tests.synapse import MatrixUser, SynapseServer
 
@@ -70,6 +70,11 @@ class Subject(ABC):
     @abstractmethod
     async def room(self) -> Place:
         """A group conversation the bot and the member are both in."""
+
+    async def conversation(self) -> Place:
+        """Where the member and the bot talk: a room, or their direct conversation on a
+        platform that has nothing else (WhatsApp)."""
+        return await self.room()
 
     @abstractmethod
     async def sees(self, place: Place, message_id: str) -> tuple[str, str | None]:
@@ -340,6 +345,73 @@ async def matrix_subject(
             yield subject
         finally:
             await adapter.stop()
+
+
+class WhatsAppSubject(Subject):
+    """The WhatsApp adapter on the fake Cloud API; the member is a phone posting signed
+    webhooks. WhatsApp has no group conversations, so the cases that need a room skip."""
+
+    def __init__(self, adapter: Adapter, graph: Any) -> None:
+        super().__init__()
+        self.adapter = adapter
+        self.graph = graph
+        self.member = UserId("447700900123")
+        self.newcomer = UserId("447700900124")
+
+    async def room(self) -> Place:
+        import pytest
+
+        pytest.skip("WhatsApp has no group conversations: each is a member's direct one")
+
+    async def conversation(self) -> Place:
+        from adapters.whatsapp.translate import place_of
+
+        return place_of(self.member)
+
+    async def sees(self, place: Place, message_id: str) -> tuple[str, str | None]:
+        found = [a for a in self.graph.to(place.space) if a.wamid == message_id]
+        return (found[0].text if found else ""), None
+
+    async def count(self, place: Place, text: str) -> int:
+        return sum(1 for a in self.graph.to(place.space) if a.text == text)
+
+    async def reaches_member(self, place: Place) -> bool:
+        return False
+
+    async def offered(self, place: Place, user: UserId) -> bool:
+        return False
+
+    async def says(self, place: Place, text: str) -> str:
+        return str(await self.graph.says(place.space, "Alice", text))
+
+    async def reacts(self, place: Place, message_id: str, key: str) -> None:
+        from tests.whatsapp import payloads
+
+        await self.graph.post(payloads.reaction(place.space, "Alice", message_id, key))
+
+
+@asynccontextmanager
+async def whatsapp_subject(db: Database) -> AsyncIterator[Subject]:
+    """The member has written to the bot first (their 24-hour window is open), as anyone
+    the bot answers has."""
+    from tests.whatsapp.conftest import APP_SECRET, make_adapter
+    from tests.whatsapp.fake_graph import FakeGraph
+
+    async with FakeGraph(APP_SECRET) as graph:
+        adapter = make_adapter(db, graph)
+        subject = WhatsAppSubject(adapter, graph)
+        await adapter.start(subject.sink)
+        server = WebServer(build_app(adapter.http_routes()), "127.0.0.1", 0)
+        await server.start()
+        graph.webhook_url = f"http://127.0.0.1:{server.port}{adapter.webhook_path}"
+        try:
+            await graph.says(subject.member, "Alice", "hello bot")
+            await subject.next_inbound(MessageReceived)
+            yield subject
+            assert graph.problems == [], "requests departed from the spec"
+        finally:
+            await adapter.stop()
+            await server.stop()
 
 
 async def open_db(path: Path) -> Database:

@@ -125,7 +125,7 @@ async def test_the_same_key_twice_is_one_message(subject: Subject) -> None:
 
 
 async def test_what_is_not_declared_is_refused_loudly(subject: Subject) -> None:
-    room = await subject.room()
+    room = await subject.conversation()
     caps = subject.adapter.capabilities
     refused = 0
     if Capability.BUTTONS not in caps:
@@ -156,7 +156,7 @@ async def test_what_is_not_declared_is_refused_loudly(subject: Subject) -> None:
 
 
 async def test_commands_messages_and_reactions_arrive_as_their_models(subject: Subject) -> None:
-    room = await subject.room()
+    room = await subject.conversation()
     prefix = subject.adapter.command_prefix  # what the bot tells people to type
     assert prefix and not prefix.isalnum()
     command_id = await subject.says(room, f"{prefix}checkin pass")
