@@ -61,15 +61,23 @@ def formatter(style: str, secrets: Iterable[str]) -> logging.Formatter:
     return Redacting(inner, secrets)
 
 
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler `configure` installs, so configuring again replaces it and no other (a
+    test runner's capture stays)."""
+
+
 def configure(config: Config | None) -> None:
     """Send the root logger's records to standard error in the configured format and level
     (`[logging]`), secrets masked; before a config is read, text at INFO."""
     section = config.model.logging if config is not None else None
     secrets = [s.reveal() for s in config.secrets.values()] if config is not None else []
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Handler(sys.stderr)
     handler.setFormatter(formatter(section.format if section else "text", secrets))
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if isinstance(h, _Handler)]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(section.level if section else "INFO")
+    if config is not None:
+        # httpx logs every request at INFO: a line per message of a fan-out drowns the log.
+        logging.getLogger("httpx").setLevel(logging.WARNING)

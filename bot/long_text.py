@@ -34,10 +34,13 @@ def _pieces(text: tuple[Segment, ...], limit: int) -> list[Segment]:
             continue
         for line in segment.splitlines(keepends=True):
             while len(line) > limit:
-                cut = line.rfind(" ", 1, limit)
-                cut = cut + 1 if cut > 0 else limit
-                pieces.append(line[:cut])
-                line = line[cut:]
+                cut = line.rfind(" ", 1, limit + 1)
+                if cut > 0:  # the space becomes the cut: platforms trim it from either part
+                    pieces.append(line[:cut])
+                    line = line[cut + 1 :]
+                else:
+                    pieces.append(line[:limit])
+                    line = line[limit:]
             if line:
                 pieces.append(line)
     return pieces
@@ -61,7 +64,7 @@ def split_text(text: tuple[Segment, ...], limit: int) -> list[tuple[Segment, ...
 
 
 def _tidy(part: list[Segment]) -> tuple[Segment, ...]:
-    """Join neighbouring strings and drop the line end the cut left at the end."""
+    """Join neighbouring strings and drop the white space the cut left at the end."""
     joined: list[Segment] = []
     for piece in part:
         if joined and isinstance(piece, str) and isinstance(joined[-1], str):
@@ -69,7 +72,7 @@ def _tidy(part: list[Segment]) -> tuple[Segment, ...]:
         else:
             joined.append(piece)
     if isinstance(joined[-1], str):
-        joined[-1] = joined[-1].rstrip("\n")
+        joined[-1] = joined[-1].rstrip()
     return tuple(joined)
 
 

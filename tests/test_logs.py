@@ -18,14 +18,15 @@ DB_PASSWORD = "pg-pass-word"
 
 @pytest.fixture
 def restore_root() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+    root, httpx = logging.getLogger(), logging.getLogger("httpx")
+    handlers, level, httpx_level = list(root.handlers), root.level, httpx.level
     yield
     for h in list(root.handlers):
         root.removeHandler(h)
     for h in handlers:
         root.addHandler(h)
     root.setLevel(level)
+    httpx.setLevel(httpx_level)
 
 
 def configured(tmp_path: Path, style: str) -> None:

@@ -228,8 +228,6 @@ class DiscourseAdapter:
 
     async def start(self, sink: InboundSink) -> None:
         """Remember who has a PM topic and which topics are breakouts; then take webhooks."""
-        # httpx logs every request at INFO: a fan-out would flood the log line by line.
-        logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger("httpx").level))
         self.http = httpx.AsyncClient(
             base_url=self.base_url,
             headers={

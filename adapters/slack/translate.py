@@ -439,7 +439,7 @@ def message_args(
     mrkdwn = render(text, wording)
     args: dict[str, Any] = {
         "channel": channel,
-        "text": mrkdwn[:SECTION_LIMIT],
+        "text": mrkdwn,  # the notification and fallback text: Slack takes 40,000 characters
         "blocks": blocks(mrkdwn, buttons),
         "parse": "none",
         "unfurl_links": False,

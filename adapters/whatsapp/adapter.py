@@ -209,8 +209,6 @@ class WhatsAppAdapter:
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self, sink: InboundSink) -> None:
-        # httpx logs every request at INFO: a line per message of a fan-out drowns the log.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
         self._sink = sink
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(15.0, connect=5.0),

@@ -183,11 +183,11 @@ async def test_admins_are_organisers_and_a_user_group_catalysts_when_configured(
         for user in ("U0ADMIN", "U0CAT", "U0MEM"):
             await fake_slack.say(user, GENERAL, "hello")
             event = await inbox.next(MessageReceived)
-            roles[event.actor.user_id] = event.actor.role
+            roles[event.actor.user_id] = event.actor.roles
     finally:
         await slack.stop()
         await db.close()
-    assert roles == {"U0ADMIN": "organiser", "U0CAT": "catalyst", "U0MEM": None}
+    assert roles == {"U0ADMIN": ("organiser",), "U0CAT": ("catalyst",), "U0MEM": ()}
 
 
 async def test_an_envelope_is_acknowledged_before_the_core_has_finished(

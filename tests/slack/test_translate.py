@@ -249,9 +249,9 @@ def test_names_and_roles_come_from_the_directory() -> None:
     directory = Directory(p.BOT, {p.ALICE: "Alice"}, COMMANDS, {p.ALICE: "organiser"})
     got = event_to_inbound(p.callback(p.message("hi")), directory)
     assert got is not None and got.actor.display_name == "Alice"
-    assert got.actor.role == "organiser"
+    assert got.actor.roles == ("organiser",)
     other = event_to_inbound(p.callback(p.message("hi", user=p.BOB)), directory)
-    assert other is not None and other.actor.role is None and other.actor.display_name == p.BOB
+    assert other is not None and other.actor.roles == () and other.actor.display_name == p.BOB
 
 
 def test_a_channel_the_bot_opened_becomes_a_link_and_nothing_else_does() -> None:
