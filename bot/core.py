@@ -400,6 +400,9 @@ class Bot:
         if found is not None:
             identity, member = found
             if identity.display_name != actor.display_name and actor.display_name:
+                if member.display_name == identity.display_name:  # the name came from here
+                    member.display_name = actor.display_name[:200]
+                    s.add(member)
                 identity.display_name = actor.display_name[:200]
                 s.add(identity)
             granted = granted_role(actor)

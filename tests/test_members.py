@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import time
 
 import pytest
 from sqlmodel import select
 
-from adapters.contract import Direct, PlatformName, UserId
+from adapters.contract import Actor, Direct, MemberJoined, PlatformName, UserId
 from bot.models import AuditEntry, Identity, Member, Role
 from bot.testing import Harness
 
@@ -135,3 +136,24 @@ async def test_a_failing_handler_gets_an_apology_and_the_bot_goes_on(harness: Ha
     [tz] = await harness.say("bob", "me tz Asia/Kolkata")
     assert "Asia/Kolkata" in tz
     assert harness.adapter.records[-1].to == Direct(PlatformName("fake"), UserId("bob"))
+
+
+async def test_a_members_name_follows_the_platform_unless_it_came_from_elsewhere(
+    harness: Harness,
+) -> None:
+    """Someone first seen by id (a room's roster) gets the name they later show; a name the
+    member has from another account stays."""
+    h = harness
+    seen = h.command("zoe", "help")
+    roster = MemberJoined(
+        event_id=seen.event_id + "-roster",
+        actor=Actor(seen.actor.platform, UserId("zoe"), "zoe"),
+        place=seen.place,
+    )
+    await h.feed(roster)
+    await h.feed(
+        dataclasses.replace(seen, actor=Actor(seen.actor.platform, UserId("zoe"), "Zoe Q"))
+    )
+    async with h.bot.db.reader() as s:
+        names = {m.display_name for m in (await s.exec(select(Member))).all()}
+    assert "Zoe Q" in names and "zoe" not in names

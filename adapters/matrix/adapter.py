@@ -26,6 +26,7 @@ from nio import (
     AsyncClient,
     AsyncClientConfig,
     ErrorResponse,
+    JoinedMembersResponse,
     JoinError,
     LoginResponse,
     MessageDirection,
@@ -73,6 +74,7 @@ from adapters.matrix.translate import (
     archived_name,
     edit_content,
     left_user,
+    localpart,
     message_content,
     platform_error,
     read_invite,
@@ -239,19 +241,27 @@ class MatrixAdapter:
 
     async def _report_roster(self) -> None:
         """Everyone in the community's rooms now is a member, whether or not they ever spoke
-        (one event each per room; the core drops the repeats of later starts)."""
+        (one event each per room; the core drops the repeats of later starts).
+
+        The room's members are asked of the homeserver, not read from the first sync: a
+        first sync may be Synapse's cached answer to an earlier one (it keeps them for two
+        minutes), without the people who joined since."""
         assert self._sink is not None
         for room_id in sorted(self._community_rooms):
-            room = self._nio.rooms.get(room_id)
-            if room is None:
+            found = await self._nio.joined_members(room_id)
+            if not isinstance(found, JoinedMembersResponse):
+                log.warning("matrix: cannot list the members of %s: %s", room_id, found)
                 continue
-            view = self._room_view(room_id)
-            for user_id in sorted(room.users):
+            names = {m.user_id: m.display_name for m in found.members if m.display_name}
+            names |= self._room_view(room_id).names
+            for user_id in sorted(m.user_id for m in found.members):
                 if user_id != self.self_id:
                     await self._sink(
                         MemberJoined(
                             event_id=EventId(f"roster:{room_id}:{user_id}"),
-                            actor=view.actor(user_id),
+                            actor=Actor(
+                                PLATFORM, UserId(user_id), names.get(user_id) or localpart(user_id)
+                            ),
                             place=Place(PLATFORM, SpaceId(room_id)),
                         )
                     )
