@@ -29,13 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.checkins.models import CheckinRound  # noqa: E402
-from bot.context import insert_many_ignore  # noqa: E402
-from bot.core import COMMUNITY_SLUG  # noqa: E402
 from bot.db import Database  # noqa: E402
-from bot.models import Community, Identity, Member, Timer  # noqa: E402
+from bot.models import Timer  # noqa: E402
 from tests.bot_process import bot_process  # noqa: E402
 from tests.discourse.fake import FakeDiscourse  # noqa: E402
 from tests.discourse.forum import serve  # noqa: E402
+from tests.fanout_bot import add_community  # noqa: E402
 
 ENV = {"DISCOURSE_API_KEY": "test-api-key", "DISCOURSE_WEBHOOK_SECRET": "webhook-secret-123"}
 
@@ -63,39 +62,7 @@ async def seed(url: str, members: int) -> None:
     await db.upgrade()
     now = datetime.now(UTC)
     async with db.session() as s:
-        community = Community(slug=COMMUNITY_SLUG, name="Fan-out", timezone="UTC")
-        s.add(community)
-        await s.flush()
-        cid = community.id or 0
-        people = range(1, members + 1)
-        await insert_many_ignore(
-            s,
-            Member,
-            [
-                {
-                    "id": i,
-                    "community_id": cid,
-                    "display_name": f"u{i}",
-                    "role": 1,
-                    "paused": False,
-                    "created_at": now,
-                }
-                for i in people
-            ],
-        )
-        await insert_many_ignore(
-            s,
-            Identity,
-            [
-                {
-                    "member_id": i,
-                    "platform": "discourse",
-                    "external_id": f"u{i}",
-                    "display_name": f"u{i}",
-                }
-                for i in people
-            ],
-        )
+        cid = await add_community(s, members, "discourse", "u{}".format, now)
         r = CheckinRound(
             community_id=cid,
             platform="discourse",

@@ -15,6 +15,7 @@ import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -49,6 +50,47 @@ async def serve(args: argparse.Namespace) -> None:
         await stop.wait()
 
 
+async def add_community(
+    s: Any, members: int, platform: str, user_id: Callable[[int], str], now: datetime
+) -> int:
+    """A fresh community of `members` people on `platform` (member i is `user_id(i)` there),
+    inserted in two statements; returns its id."""
+    community = Community(slug=COMMUNITY_SLUG, name="Fan-out", timezone="UTC")
+    s.add(community)
+    await s.flush()
+    cid: int = community.id
+    people = range(1, members + 1)
+    await insert_many_ignore(
+        s,
+        Member,
+        [
+            {
+                "id": i,
+                "community_id": cid,
+                "display_name": f"u{i}",
+                "role": 1,
+                "paused": False,
+                "created_at": now,
+            }
+            for i in people
+        ],
+    )
+    await insert_many_ignore(
+        s,
+        Identity,
+        [
+            {
+                "member_id": i,
+                "platform": platform,
+                "external_id": user_id(i),
+                "display_name": f"u{i}",
+            }
+            for i in people
+        ],
+    )
+    return cid
+
+
 async def seed(
     url: str,
     members: int,
@@ -65,38 +107,7 @@ async def seed(
     await db.upgrade()
     now = datetime.now(UTC)
     async with db.session() as s:
-        community = Community(slug=COMMUNITY_SLUG, name="Fan-out", timezone="UTC")
-        s.add(community)
-        await s.flush()
-        cid = community.id
-        await insert_many_ignore(
-            s,
-            Member,
-            [
-                {
-                    "id": i,
-                    "community_id": cid,
-                    "display_name": f"u{i}",
-                    "role": 1,
-                    "paused": False,
-                    "created_at": now,
-                }
-                for i in range(1, members + 1)
-            ],
-        )
-        await insert_many_ignore(
-            s,
-            Identity,
-            [
-                {
-                    "member_id": i,
-                    "platform": platform,
-                    "external_id": user_id(i),
-                    "display_name": f"u{i}",
-                }
-                for i in range(1, members + 1)
-            ],
-        )
+        cid = await add_community(s, members, platform, user_id, now)
         for n in range(1, nudges + 1):
             s.add(
                 Nudge(
