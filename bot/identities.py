@@ -8,7 +8,6 @@ guessed. Using a code deletes its row, so two platforms using one code at once l
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -23,6 +22,7 @@ from bot.models import LinkCode, LinkGuard, Member, Role
 from bot.personal import data_command, forget_command, http_routes
 from bot.reach import dm_order
 from bot.router import Router
+from bot.tokens import token_hash
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 """No 0/O, 1/I/L: a code is read on one screen and typed on another."""
@@ -34,7 +34,7 @@ LINK_USAGE = "me link | me link <code>"
 
 
 def code_hash(code: str) -> str:
-    return hashlib.sha256(normalise(code).encode()).hexdigest()
+    return token_hash(normalise(code))
 
 
 def normalise(code: str) -> str:

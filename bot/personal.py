@@ -12,7 +12,6 @@ ties to anyone, stay.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import secrets
@@ -34,6 +33,7 @@ from bot.grammar import Invocation
 from bot.members import only_organiser
 from bot.merge import identities_of, member_references
 from bot.models import DataLink, Identity, Member
+from bot.tokens import token_hash
 
 if TYPE_CHECKING:
     from bot.core import Bot
@@ -218,10 +218,6 @@ async def forget_command(ctx: Context, inv: Invocation) -> None:
     await ctx.reply("Done: I have erased what I kept about you. Welcome back any time.")
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def data_command(ctx: Context, inv: Invocation) -> None:
     """A private, one-time link to a file of everything kept about the caller."""
     member_id = ctx.member.id
@@ -230,7 +226,7 @@ async def data_command(ctx: Context, inv: Invocation) -> None:
     token = secrets.token_urlsafe(32)
     ctx.session.add(
         DataLink(
-            token_hash=_token_hash(token),
+            token_hash=token_hash(token),
             member_id=member_id,
             expires_at=ctx.now + DATA_LINK_LIFETIME,
         )
@@ -246,7 +242,7 @@ async def data_command(ctx: Context, inv: Invocation) -> None:
 
 def http_routes(bot: Bot) -> list[BaseRoute]:
     async def download(request: Request) -> Response:
-        hashed = _token_hash(request.path_params["token"])
+        hashed = token_hash(request.path_params["token"])
         async with bot.db.session() as s:
             scope = bot.scope(s)
             taken = (

@@ -11,10 +11,11 @@ from datetime import timedelta
 import httpx
 from sqlmodel import select
 
-from bot.dashboard.auth import COOKIE, token_hash
+from bot.dashboard.auth import COOKIE
 from bot.dashboard.models import DashboardSession
 from bot.dashboard.pages import routes
 from bot.testing import Harness
+from bot.tokens import token_hash
 from bot.web import build_app
 from tests.test_dashboard import csrf_of
 

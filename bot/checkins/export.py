@@ -8,7 +8,6 @@ line (`community-bot export`) writes the same files.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import secrets
@@ -27,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 from bot.checkins.models import CheckinAnswer, CheckinExport, CheckinRound, RoundState
 from bot.config import Config
 from bot.models import Member
+from bot.tokens import token_hash
 
 if TYPE_CHECKING:
     from bot.context import Scope
@@ -191,10 +191,6 @@ STORED = "(a download link, shown while it works; it is not kept)"
 def base_url(config: Config) -> str:
     web = config.model.web
     return (web.public_url or f"http://{web.host}:{web.port}").rstrip("/")
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def make_link(

@@ -25,6 +25,7 @@ from bot.context import insert_ignore
 from bot.dashboard.models import DashboardLink, DashboardSession
 from bot.db import Database
 from bot.models import AdapterState
+from bot.tokens import token_hash
 
 LINK_TTL = timedelta(minutes=15)
 SESSION_TTL = timedelta(hours=8)
@@ -33,10 +34,6 @@ SESSION_IDLE = timedelta(minutes=30)
 """A session unused this long has ended."""
 COOKIE = "cb_dashboard"
 SECRET_PLACE = ("dashboard", "session-secret")
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def issue_link(session: AsyncSession, member_id: int, now: datetime) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from adapters.contract import Direct, Secret
 from bot.context import Context
 from bot.dashboard import pages
-from bot.dashboard.auth import issue_link, token_hash
+from bot.dashboard.auth import issue_link
 from bot.errors import UserInputError
 from bot.grammar import CommandSpec, Invocation
 from bot.models import Role
 from bot.router import Router
+from bot.tokens import token_hash
 
 STORED = "(a one-time sign-in link, shown while it works; it is not kept)"
 """What the web chat's store and the outbox hold in the link's place (`Secret`)."""
