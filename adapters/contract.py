@@ -39,6 +39,9 @@ class Actor:
     """Community roles (`catalyst`, `organiser`) the platform grants this person, from the
     config's mapping of platform roles (a Discord "Catalyst" role); the core raises the
     member's role to the highest of them, and never lowers it."""
+    locale: str | None = field(default=None, compare=False)
+    """The language the platform says this person uses (Slack's user locale, a Discord
+    interaction's locale, a browser's `Accept-Language`), as a BCP 47 tag, where it says."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot import i18n
 from bot.errors import ConfigError
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -68,6 +69,21 @@ class CommunitySection(Section):
     spaces: list[str] = Field(default_factory=list)
     """The community's main spaces on every platform, as `platform:space` strings: where
     `checkin open ... --in community` opens one round."""
+    language: str = "en"
+    """What the bot writes in when it knows nothing better about its reader."""
+    languages: dict[str, str] = Field(default_factory=dict)
+    """A space's own language, by `platform:space` (`"web:es" = "es"`): posts to the whole
+    space use it; DMs use each member's."""
+
+    @field_validator("language")
+    @classmethod
+    def _check_language(cls, value: str) -> str:
+        return _language(value)
+
+    @field_validator("languages")
+    @classmethod
+    def _check_languages(cls, value: dict[str, str]) -> dict[str, str]:
+        return {space: _language(lang) for space, lang in value.items()}
 
     @field_validator("timezone")
     @classmethod
@@ -87,6 +103,14 @@ class CommunitySection(Section):
             if not (platform and sep and space):
                 raise ValueError(f"{v!r} is not a 'platform:space' string, e.g. 'web:main'")
         return value
+
+
+def _language(value: str) -> str:
+    lang = i18n.supported(value)
+    if lang is None:
+        spoken = ", ".join(i18n.LANGUAGES)
+        raise ValueError(f"{value!r} is not a language the bot speaks ({spoken})")
+    return lang
 
 
 class StorageSection(Section):

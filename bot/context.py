@@ -33,6 +33,8 @@ from adapters.contract import (
     Segment,
     SendMessage,
 )
+from bot import i18n
+from bot.i18n import Words
 from bot.models import (
     AuditEntry,
     Claimed,
@@ -127,6 +129,21 @@ class Scope:
         """The most characters one message may carry on `platform` (None: no adapter)."""
         adapter = self.bot.adapters.get(platform)
         return adapter.max_text if adapter else None
+
+    def words_for(self, member: Member | None) -> Words:
+        """A member's language: their own choice, then their platform's, then the
+        community's."""
+        community = self.bot.config.model.community
+        if member is None:
+            return i18n.words(community.language)
+        return i18n.words(
+            i18n.choose(member.language, member.platform_language, community.language)
+        )
+
+    def words_in(self, platform: str, space: str) -> Words:
+        """The language of a post to a whole space: the space's own, else the community's."""
+        community = self.bot.config.model.community
+        return i18n.words(community.languages.get(f"{platform}:{space}", community.language))
 
     def command(self, text: str, platform: str) -> str:
         """A command as people type it on `platform`, in backticks (`!checkin pass`)."""
@@ -271,6 +288,15 @@ class Context(Scope):
     @property
     def platform(self) -> PlatformName:
         return self.event.platform
+
+    @property
+    def words(self) -> Words:
+        """The messages in the language of the person who sent this event."""
+        return self.words_for(self.member)
+
+    def _(self, message: str, /, **params: object) -> str:
+        """A message to the sender, in their language (`ctx._("Saved, {name}.", name=n)`)."""
+        return self.words._(message, **params)
 
     @property
     def tz(self) -> ZoneInfo:

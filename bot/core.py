@@ -34,6 +34,7 @@ from adapters.contract import (
     MessageReceived,
     ReactionAdded,
 )
+from bot import i18n
 from bot.batching import GroupCommit
 from bot.clock import Clock
 from bot.config import Config
@@ -405,6 +406,10 @@ class Bot:
                     s.add(member)
                 identity.display_name = actor.display_name[:200]
                 s.add(identity)
+            spoken = i18n.supported(actor.locale)
+            if spoken is not None and spoken != member.platform_language:
+                member.platform_language = spoken
+                s.add(member)
             granted = granted_role(actor)
             if granted is not None and granted > member.role:
                 member.role = granted
@@ -417,7 +422,11 @@ class Bot:
             else max(granted_role(actor) or Role.MEMBER, Role.MEMBER)
         )
         member = Member(
-            community_id=self.community.id, display_name=name, role=role, created_at=now
+            community_id=self.community.id,
+            display_name=name,
+            role=role,
+            platform_language=i18n.supported(actor.locale),
+            created_at=now,
         )
         s.add(member)
         await s.flush()

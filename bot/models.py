@@ -99,6 +99,10 @@ class Member(SQLModel, table=True):
     paused: bool = False
     reach: str | None = Field(default=None, max_length=32)
     """The platform where this member wants DMs, reminders and nudges (`me reach`)."""
+    language: str | None = Field(default=None, max_length=8)
+    """The language this member chose (`me lang`); it wins over what a platform says."""
+    platform_language: str | None = Field(default=None, max_length=8)
+    """The shipped language a platform last said this member uses (see `Actor.locale`)."""
     created_at: datetime = utc_column()
 
 

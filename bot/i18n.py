@@ -1,0 +1,100 @@
+"""The languages the bot speaks, and which one each reader gets.
+
+Every text the bot says is an English message looked up in a gettext catalog,
+`bot/locale/<lang>/LC_MESSAGES/messages.mo`, compiled by Babel from the `.po` beside it (see
+the README's "Translating" section). Command words (`checkin`, `pass`) are never translated,
+so help and docs agree in every language; only the sentences around them are.
+
+Messages take named parameters in braces, `_("Round {number} is open", number=3)`, so a
+translation may put them in any order.
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+LANGUAGES = ("en", "es", "sw")
+"""English, Spanish (Mexico, the US) and Swahili (Kenya): the languages shipped complete."""
+DEFAULT = "en"
+NAMES = {"en": "English", "es": "Español", "sw": "Kiswahili"}
+"""Each language's name in itself, as a member choosing it would look for it."""
+RIGHT_TO_LEFT: frozenset[str] = frozenset()
+"""Languages written right to left among `LANGUAGES` (none yet; pages set `dir` from it)."""
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
+
+
+def supported(tag: str | None) -> str | None:
+    """The shipped language a tag names (`es-MX`, `sw_KE`, `ES`), or None."""
+    if not tag:
+        return None
+    primary = re.split(r"[-_]", tag.strip(), maxsplit=1)[0].lower()
+    return primary if primary in LANGUAGES else None
+
+
+def negotiate(accept_language: str | None) -> str | None:
+    """The shipped language a browser's `Accept-Language` header prefers most, or None.
+
+    Malformed parts are skipped rather than refused: the header is advice, not input.
+    """
+    if not accept_language:
+        return None
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate(accept_language[:1000].split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        match = re.fullmatch(r"\s*q\s*=\s*([01](?:\.\d{0,3})?)\s*", params) if params else None
+        if params and match is None:
+            continue
+        if match:
+            quality = float(match.group(1))
+        lang = supported(tag)
+        if lang and quality > 0:
+            ranked.append((-quality, i, lang))
+    return min(ranked)[2] if ranked else None
+
+
+def choose(*candidates: str | None) -> str:
+    """The first candidate that is a shipped language, else the default."""
+    for candidate in candidates:
+        lang = supported(candidate)
+        if lang:
+            return lang
+    return DEFAULT
+
+
+@functools.cache
+def _catalog(lang: str) -> gettext.NullTranslations:
+    return gettext.translation(DOMAIN, LOCALE_DIR, [lang], fallback=True)
+
+
+def N_(message: str) -> str:
+    """Mark a message for the catalog where it is defined (a usage line, a table of labels);
+    it is translated where it is shown, with `Words._`."""
+    return message
+
+
+@dataclass(frozen=True)
+class Words:
+    """The bot's messages in one reader's language."""
+
+    lang: str
+
+    def _(self, message: str, /, **params: object) -> str:
+        text = _catalog(self.lang).gettext(message)
+        return text.format(**params) if params else text
+
+    def ngettext(self, singular: str, plural: str, n: int, /, **params: object) -> str:
+        """A message whose words follow a count; `{n}` in it is the count."""
+        return _catalog(self.lang).ngettext(singular, plural, n).format(n=n, **params)
+
+
+@functools.cache
+def words(lang: str | None) -> Words:
+    """The messages in `lang` (any tag naming a shipped language), else in the default."""
+    return Words(choose(lang))
