@@ -78,6 +78,7 @@ WINDOW = timedelta(hours=24)
 WINDOW_MARGIN = timedelta(minutes=5)
 """A message sent this close to the window's end may arrive after it: use the template."""
 HELD_FOR = timedelta(days=7)
+SWEEP_HELD_EVERY_S = 6 * 3600
 """How long free text waits for a member to open the window before it is undeliverable."""
 RECENT_MESSAGES = 10_000
 RECEIPT_FLUSH_S = 0.1
@@ -218,6 +219,7 @@ class WhatsAppAdapter:
         for wa_id, at in (await self.memory.with_prefix("wrote:")).items():
             self._wrote[wa_id] = datetime.fromisoformat(at)
         self._flusher = asyncio.create_task(self._flush_receipts_forever())
+        self._tasks.add(asyncio.create_task(self._sweep_held_forever()))
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -310,19 +312,43 @@ class WhatsAppAdapter:
         for key, raw in sorted(held.items(), key=lambda kv: json.loads(kv[1])["at"]):
             stored = json.loads(raw)
             action = decode_action(stored["action"])
-            since = self.clock.now() - datetime.fromisoformat(stored["at"])
             try:
-                if since > HELD_FOR:
-                    raise PlatformError(
-                        "undeliverable: the member did not write to the bot within "
-                        f"{HELD_FOR.days} days (WhatsApp's 24-hour window)"
-                    )
+                self._check_fresh(stored)
                 if isinstance(action, SendMessage):
                     await self._send(wa_id, action)
             except PlatformError as exc:
-                log.warning("whatsapp: a held message to a member failed: %s", exc)
-                self._receipt(Receipt("failed", self.clock.now(), action.key, error=str(exc)))
+                self._held_failed(action, exc)
             await self.memory.forget(f"held:{wa_id}:{key}")
+
+    def _check_fresh(self, stored: dict[str, Any]) -> None:
+        if self.clock.now() - datetime.fromisoformat(stored["at"]) > HELD_FOR:
+            raise PlatformError(
+                "undeliverable: the member did not write to the bot within "
+                f"{HELD_FOR.days} days (WhatsApp's 24-hour window)"
+            )
+
+    def _held_failed(self, action: Action, exc: PlatformError) -> None:
+        log.warning("whatsapp: a held message to a member failed: %s", exc)
+        self._receipt(Receipt("failed", self.clock.now(), action.key, error=str(exc)))
+
+    async def sweep_held(self) -> int:
+        """Drop what waited longer than `HELD_FOR` for members who never wrote again, so a
+        held message (and the member's words in it) is not kept for ever; returns how many."""
+        swept = 0
+        for key, raw in (await self.memory.with_prefix("held:")).items():
+            stored = json.loads(raw)
+            try:
+                self._check_fresh(stored)
+            except PlatformError as exc:
+                self._held_failed(decode_action(stored["action"]), exc)
+                await self.memory.forget(f"held:{key}")
+                swept += 1
+        return swept
+
+    async def _sweep_held_forever(self) -> None:
+        while True:
+            await self.sweep_held()
+            await asyncio.sleep(SWEEP_HELD_EVERY_S)
 
     async def _statuses(self, statuses: list[Status]) -> None:
         await self._flush_receipts()  # the send's own receipt first, so the callback finds it

@@ -161,7 +161,30 @@ async def test_what_waited_longer_than_a_week_is_reported_undeliverable(wired: W
     row = await receipt(wired, "old", "failed")
     assert row.error is not None and "undeliverable" in row.error
     assert not any("Last week" in a.text for a in wired.graph.to(ADA))
-    assert await wired.adapter.memory.with_prefix(f"held:{ADA}:") == {}
+    async with asyncio.timeout(10):  # the sent one is forgotten just after it went
+        while await wired.adapter.memory.with_prefix(f"held:{ADA}:"):
+            await asyncio.sleep(0.02)
+
+
+async def test_what_waits_for_a_member_who_never_writes_again_is_swept_after_a_week(
+    wired: Wired,
+) -> None:
+    import json
+
+    from adapters.codec import encode_action
+    from adapters.whatsapp.adapter import HELD_FOR
+
+    def held(text: str, key: str, age: timedelta) -> str:
+        at = (datetime.now(UTC) - age).isoformat()
+        return json.dumps({"at": at, "action": encode_action(send(BEN, text, key))})
+
+    await wired.adapter.memory.put(f"held:{BEN}:old", held("Old news", "old", HELD_FOR * 2))
+    await wired.adapter.memory.put(f"held:{BEN}:new", held("Fresh", "new", timedelta(hours=1)))
+    assert await wired.adapter.sweep_held() == 1
+    assert list(await wired.adapter.memory.with_prefix(f"held:{BEN}:")) == ["new"]
+    row = await receipt(wired, "old", "failed")
+    assert row.error is not None and "undeliverable" in row.error
+    assert wired.graph.to(BEN) == []
 
 
 async def test_a_131047_takes_the_template_path_once_not_a_retry_loop(wired: Wired) -> None:
