@@ -32,6 +32,7 @@ from adapters.contract import (
     Purpose,
     Segment,
     SendMessage,
+    SpaceId,
 )
 from bot.models import (
     AuditEntry,
@@ -127,6 +128,15 @@ class Scope:
         """The most characters one message may carry on `platform` (None: no adapter)."""
         adapter = self.bot.adapters.get(platform)
         return adapter.max_text if adapter else None
+
+    def community_spaces(self) -> list[Place]:
+        """The community's main spaces (`[community] spaces`) on the platforms running now."""
+        configured = (ref.partition(":") for ref in self.bot.config.model.community.spaces)
+        return [
+            Place(PlatformName(platform), SpaceId(space))
+            for platform, _, space in configured
+            if platform in self.bot.adapters
+        ]
 
     def command(self, text: str, platform: str) -> str:
         """A command as people type it on `platform`, in backticks (`!checkin pass`)."""
