@@ -32,6 +32,7 @@ from adapters.contract import (
     Purpose,
     Segment,
     SendMessage,
+    SpaceId,
 )
 from bot import i18n
 from bot.i18n import Words
@@ -144,6 +145,15 @@ class Scope:
         """The language of a post to a whole space: the space's own, else the community's."""
         community = self.bot.config.model.community
         return i18n.words(community.languages.get(f"{platform}:{space}", community.language))
+
+    def community_spaces(self) -> list[Place]:
+        """The community's main spaces (`[community] spaces`) on the platforms running now."""
+        configured = (ref.partition(":") for ref in self.bot.config.model.community.spaces)
+        return [
+            Place(PlatformName(platform), SpaceId(space))
+            for platform, _, space in configured
+            if platform in self.bot.adapters
+        ]
 
     def command(self, text: str, platform: str) -> str:
         """A command as people type it on `platform`, in backticks (`!checkin pass`)."""

@@ -46,7 +46,7 @@ async def bot_process(
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     assert proc.stdout is not None
-    line = (await asyncio.wait_for(proc.stdout.readline(), timeout=30)).decode()
+    line = (await asyncio.wait_for(proc.stdout.readline(), timeout=60)).decode()
     assert f":{port}/" in line, line
     chat = ChatClient(f"http://127.0.0.1:{port}")
     try:

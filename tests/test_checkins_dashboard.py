@@ -13,8 +13,9 @@ import httpx
 from sqlalchemy import event
 from sqlmodel import select
 
+from adapters.contract import Sent
 from bot.checkins import export
-from bot.checkins.models import CheckinRound, RoundState
+from bot.checkins.models import CheckinAnswer, CheckinRound, RoundState
 from bot.dashboard.auth import COOKIE, open_session
 from bot.dashboard.pages import routes
 from bot.models import Identity
@@ -177,3 +178,57 @@ async def test_only_the_newest_rounds_are_listed_and_charted(harness: Harness) -
     per_round = chart(page, "Answers and passes per round")
     labels = re.findall(r"(\d\d Mar): Answered 0", per_round)
     assert labels == [f"{d:02} Mar" for d in range(20, 28)]  # 2 March + 18..25 days
+
+
+async def test_a_round_across_platforms_shows_its_answers_per_platform(database_url: str) -> None:
+    """Named: counts per platform and each answer's platform. Anonymous: counts per platform
+    only, kept when it closes, while its answers no longer say where they were given."""
+    spaces = {"community": {"organisers": ["fake:ada"], "spaces": ["fake:main", "other:lounge"]}}
+    async with Harness.open(database_url, more_platforms=("other",), config=spaces) as h:
+        await h.say("carol", "help", platform="other", space="lounge")
+        await h.say("ada", 'checkin open "Where are you?" --in community')
+        await h.say("bob", "checkin Here")
+        await h.say("carol", "checkin There", platform="other", space="lounge")
+        await h.say("dan", "checkin pass", platform="other", space="lounge")
+        await h.say("ada", "checkin close")
+        await h.say("ada", 'checkin open "What worries you?" --anonymous --in community')
+        await answer_by_button(h, "bob", "Deadlines", "What worries you?")
+        other = [r for r in h.adapters["other"].records if r.text.startswith("Check-in: What")]
+        [post] = [r.result for r in other]
+        assert isinstance(post, Sent)
+        for user, action, text in (
+            ("carol", "checkin.answer", "Money"),
+            ("dan", "checkin.pass", None),
+        ):
+            await h.feed(
+                h.press(
+                    user, post.message_id, action, "2", text=text, platform="other", space="lounge"
+                )
+            )
+        async with dashboard(h) as web:
+            before = (await web.get("/dashboard")).text
+            await h.say("ada", "checkin close")
+            after = (await web.get("/dashboard")).text
+        async with h.bot.db.reader() as s:
+            kept = (await s.exec(select(CheckinAnswer).where(CheckinAnswer.round_id == 2))).all()
+    named = article(after, 1)
+    assert per_platform(named) == ["fake 1 answered, 0 passed", "other 1 answered, 1 passed"]
+    assert '<strong>Bob</strong>: Here <span class="platform">fake</span>' in named
+    assert '<strong>Carol</strong>: There <span class="platform">other</span>' in named
+    for page in (before, after):
+        anonymous = article(page, 2)
+        assert per_platform(anonymous) == [
+            "fake 1 answered, 0 passed",
+            "other 1 answered, 1 passed",
+        ]
+        assert "<li>Deadlines</li><li>Money</li>" in anonymous, "answers without their platform"
+    assert [a.platform for a in kept] == [None, None, None]
+    per_platform_chart = chart(after, "Members reached per platform")
+    assert "fake: Members, named 1, Replies, anonymous 1" in per_platform_chart
+    assert "other: Members, named 2, Replies, anonymous 2" in per_platform_chart
+
+
+def per_platform(article_html: str) -> list[str]:
+    found = re.search(r'<ul class="per-platform"[^>]*>(.*?)</ul>', article_html)
+    assert found, "no answers per platform"
+    return [re.sub(r"<[^>]+>", "", li) for li in re.findall(r"<li>(.*?)</li>", found.group(1))]

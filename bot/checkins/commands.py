@@ -149,11 +149,7 @@ async def _spaces(ctx: Context, typed: str) -> tuple[Place, ...]:
                 "[community] spaces, or name the spaces here.",
                 OPEN_USAGE,
             )
-        found = [
-            Place(PlatformName(p), SpaceId(space))
-            for p, _, space in (ref.partition(":") for ref in configured)
-            if p in ctx.bot.adapters
-        ]
+        found = ctx.community_spaces()
     else:
         found = [await _known_space(ctx, ref) for ref in refs]
     found = [f for f in dict.fromkeys(found) if f != ctx.event.place.top()]

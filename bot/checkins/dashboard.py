@@ -33,6 +33,8 @@ LABELS = {"csv": "CSV", "json": "JSON", "md": "Markdown"}
 
 Tallies = dict[int, Counter[bool]]
 """Per round id: how many answered (False) and passed (True)."""
+PlatformTallies = dict[int, dict[str, Counter[bool]]]
+"""The same per round id and platform the answers were given on."""
 
 
 async def render(view: View) -> Html:
@@ -55,41 +57,66 @@ async def render(view: View) -> Html:
     search = search_box(view, page, "Find check-ins by their question")
     if not rounds:
         return join(search, pager(view, page, total))
-    ids = [r.id for r in rounds]
-    tallies: Tallies = defaultdict(Counter)
-    for round_id, passed, n in (
-        await view.session.exec(
-            select(CheckinAnswer.round_id, CheckinAnswer.passed, func.count())
-            .where(col(CheckinAnswer.round_id).in_(ids))
-            .group_by(col(CheckinAnswer.round_id), col(CheckinAnswer.passed))
-        )
-    ).all():
-        tallies[round_id][passed] = n
-    named, who = await _named_answers(view, [r for r in rounds if not r.anonymous])
+    tallies, by_platform = await _tallies(view, rounds)
+    named, reached = await _named_answers(view, [r for r in rounds if not r.anonymous])
     anonymous = await _anonymous_answers(view, [r for r in rounds if r.anonymous])
     charts = tag(
         "div",
         _figure(_per_round(view, rounds[:CHARTED], tallies), "Answers and passes per round"),
-        _figure(_per_platform(rounds, tallies, who), "Members reached per platform"),
+        _figure(_per_platform(rounds, by_platform, reached), "Members reached per platform"),
         class_="chart-wrap charts",
     )
     listed = (
-        _round(view, r, tallies[r.id or 0], named.get(r.id or 0, anonymous.get(r.id or 0, [])), i)
+        _round(
+            view,
+            r,
+            tallies[r.id or 0],
+            by_platform[r.id or 0],
+            named.get(r.id or 0, anonymous.get(r.id or 0, [])),
+            i,
+        )
         for i, r in enumerate(rounds)
     )
     return join(charts, search, tag("div", *listed, class_="rounds"), pager(view, page, total))
 
 
-Answer = tuple[str | None, str, bool]
-"""Who (None when anonymous), what, passed."""
+async def _tallies(view: View, rounds: Sequence[CheckinRound]) -> tuple[Tallies, PlatformTallies]:
+    """Answers and passes per round, and per round and platform: counted from the answers,
+    or for a closed anonymous round (whose answers no longer say) as kept when it closed."""
+    tallies: Tallies = defaultdict(Counter)
+    by_platform: PlatformTallies = defaultdict(lambda: defaultdict(Counter))
+    for round_id, platform, passed, n in (
+        await view.session.exec(
+            select(
+                CheckinAnswer.round_id, CheckinAnswer.platform, CheckinAnswer.passed, func.count()
+            )
+            .where(col(CheckinAnswer.round_id).in_([r.id for r in rounds]))
+            .group_by(
+                col(CheckinAnswer.round_id), col(CheckinAnswer.platform), col(CheckinAnswer.passed)
+            )
+        )
+    ).all():
+        tallies[round_id][passed] += n
+        if platform is not None:
+            by_platform[round_id][platform][passed] = n
+    for r in rounds:
+        for platform, kept in (r.platform_tally or {}).items():
+            counts = Counter({False: kept["answered"], True: kept["passed"]})
+            by_platform[r.id or 0][platform] = counts
+    return tallies, by_platform
+
+
+Answer = tuple[str | None, str, bool, str | None]
+"""Who (None when anonymous), what, passed, on which platform (None when anonymous)."""
 
 
 async def _named_answers(
     view: View, rounds: Sequence[CheckinRound]
-) -> tuple[dict[int, list[Answer]], dict[int, set[int]]]:
-    """The answers of rounds that are not anonymous, and who gave them, per round."""
+) -> tuple[dict[int, list[Answer]], dict[str, set[int]]]:
+    """The answers of rounds that are not anonymous per round, and who gave them on each
+    platform."""
     answers: dict[int, list[Answer]] = defaultdict(list)
-    who: dict[int, set[int]] = defaultdict(set)
+    who: dict[str, set[int]] = defaultdict(set)
     if not rounds:
         return answers, who
     rows = (
@@ -101,8 +128,8 @@ async def _named_answers(
         )
     ).all()
     for a, name in rows:
-        answers[a.round_id].append((name, a.text, a.passed))
-        who[a.round_id].add(a.member_id or 0)
+        answers[a.round_id].append((name, a.text, a.passed, a.platform))
+        who[a.platform or ""].add(a.member_id or 0)
     return answers, who
 
 
@@ -118,7 +145,7 @@ async def _anonymous_answers(view: View, rounds: Sequence[CheckinRound]) -> dict
     ).all()
     found: dict[int, list[Answer]] = defaultdict(list)
     for round_id, text, passed in rows:
-        found[round_id].append((None, text, passed))
+        found[round_id].append((None, text, passed, None))
     return found
 
 
@@ -141,25 +168,23 @@ def _per_round(view: View, rounds: Sequence[CheckinRound], tallies: Tallies) -> 
 
 
 def _per_platform(
-    rounds: Sequence[CheckinRound], tallies: Tallies, who: dict[int, set[int]]
+    rounds: Sequence[CheckinRound], by_platform: PlatformTallies, reached: dict[str, set[int]]
 ) -> Html:
-    """Members reached on each platform the listed rounds ran on.
+    """Members reached on each platform the listed rounds were answered on.
 
     A named round counts each member who answered or passed once however many rounds they
     took part in; an anonymous round can only count its replies, so it is a series of its own.
     """
-    members: dict[str, set[int]] = defaultdict(set)
     replies: Counter[str] = Counter()
     for r in rounds:
         if r.anonymous:
-            replies[r.platform] += sum(tallies[r.id or 0].values())
-        else:
-            members[r.platform] |= who[r.id or 0]
-    platforms = sorted({r.platform for r in rounds})
+            for platform, counts in by_platform[r.id or 0].items():
+                replies[platform] += counts.total()
+    platforms = sorted(({r.platform for r in rounds} | set(reached) | set(replies)) - {""})
     return bar_chart(
         platforms,
         {
-            "Members, named": [len(members[p]) for p in platforms],
+            "Members, named": [len(reached[p]) for p in platforms],
             "Replies, anonymous": [replies[p] for p in platforms],
         },
         title="Members reached per platform",
@@ -168,7 +193,12 @@ def _per_platform(
 
 
 def _round(
-    view: View, r: CheckinRound, tally: Counter[bool], answers: list[Answer], index: int
+    view: View,
+    r: CheckinRound,
+    tally: Counter[bool],
+    by_platform: dict[str, Counter[bool]],
+    answers: list[Answer],
+    index: int,
 ) -> Html:
     times = [f"opened {view.local(r.opened_at)}"]
     if r.closed_at:
@@ -178,12 +208,12 @@ def _round(
     kind = ["anonymous"] if r.anonymous else []
     kind += ["asked by direct message"] if r.dm else []
     counts = f"{tally[False]} answered, {tally[True]} passed"
-    said = [(who, text) for who, text, passed in answers if not passed]
+    said = [(who, text, where) for who, text, passed, where in answers if not passed]
     listing = tag(
         "ul",
         *(
-            tag("li", tag("strong", who), ": ", text) if who else tag("li", text)
-            for who, text in said
+            tag("li", tag("strong", who), ": ", text, _platform(where)) if who else tag("li", text)
+            for who, text, where in said
         ),
         class_="answers",
     )
@@ -217,6 +247,7 @@ def _round(
             class_="meta",
         ),
         tag("p", counts + (" (without names)" if r.anonymous else ""), class_="counts"),
+        _per_platform_counts(by_platform),
         tag(
             "details",
             tag("summary", f"{len(said)} answer{'' if len(said) == 1 else 's'}"),
@@ -226,6 +257,26 @@ def _round(
         downloads,
         class_="round" + (" open" if r.state == RoundState.OPEN else ""),
         aria_label=f"Round {r.id}: {r.prompt}",
+    )
+
+
+def _platform(where: str | None) -> Html | str:
+    return join(" ", tag("span", where, class_="platform")) if where else ""
+
+
+def _per_platform_counts(by_platform: dict[str, Counter[bool]]) -> Html | str:
+    """A round's answers and passes on each platform it was answered on: counts only, so an
+    anonymous round says no more than its totals do, platform by platform."""
+    if not by_platform:
+        return ""
+    return tag(
+        "ul",
+        *(
+            tag("li", tag("span", p, class_="platform"), f" {c[False]} answered, {c[True]} passed")
+            for p, c in sorted(by_platform.items())
+        ),
+        class_="per-platform",
+        aria_label="Answers per platform",
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.models import utc_column
@@ -68,6 +68,11 @@ class CheckinRound(SQLModel, table=True):
     deadline: datetime | None = utc_column(nullable=True)
     remind_at: datetime | None = utc_column(nullable=True)
     closed_at: datetime | None = utc_column(nullable=True)
+    platform_tally: dict[str, dict[str, int]] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
+    """An anonymous round's answers and passes per platform, kept when it closes: its
+    answers then lose the platform they were given on, so none is tied to one."""
 
 
 class CheckinSpace(SQLModel, table=True):
@@ -110,6 +115,9 @@ class CheckinAnswer(SQLModel, table=True):
     voter_hash: str | None = Field(default=None, max_length=64)
     text: str = Field(sa_column=Column(Text, nullable=False))
     passed: bool = False
+    platform: str | None = Field(default=None, max_length=32)
+    """Where it was given (a linked member may answer anywhere); None once an anonymous
+    round closed."""
     answered_at: datetime | None = utc_column(nullable=True)
 
 

@@ -506,7 +506,7 @@ async def answer(
     passed = text.strip().lower() == PASS
     stored = "" if passed else text
     voter = voter_hash(r.hmac_key, ctx.member.id) if r.hmac_key else None
-    values: dict[str, Any] = {"text": stored, "passed": passed}
+    values: dict[str, Any] = {"text": stored, "passed": passed, "platform": ctx.platform}
     if not r.anonymous:
         values["answered_at"] = ctx.now
     replace, add = REPLACE_ANSWER[r.anonymous]
@@ -578,6 +578,15 @@ def tally(answers: Sequence[CheckinAnswer]) -> Tally:
     return Tally(len(answers) - passed, passed)
 
 
+def platform_tally(answers: Sequence[CheckinAnswer]) -> dict[str, dict[str, int]]:
+    """Answers and passes per platform they were given on."""
+    found: dict[str, dict[str, int]] = {}
+    for a in answers:
+        counts = found.setdefault(a.platform or "", {"answered": 0, "passed": 0})
+        counts["passed" if a.passed else "answered"] += 1
+    return found
+
+
 async def respondents(scope: Scope, r: CheckinRound) -> list[int]:
     """Who answered or passed a round that was not anonymous (anonymous ones never say)."""
     if r.anonymous:
@@ -635,6 +644,7 @@ async def close_round(scope: Scope, r: CheckinRound) -> bool:
     assert r.id is not None
     answers = list(await answers_of(scope, r.id))
     if r.anonymous:
+        r.platform_tally = platform_tally(answers)
         random.SystemRandom().shuffle(answers)
         kept = [(a.text, a.passed) for a in answers]
         await scope.session.exec(delete(CheckinAnswer).where(col(CheckinAnswer.round_id) == r.id))

@@ -14,13 +14,16 @@ import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Component
 
 from bot.errors import UserInputError
 from bot.events.occurrences import Occurrence, as_instant
+
+if TYPE_CHECKING:
+    from bot.events.models import Event
 
 MAX_UID = 255
 YEAR = timedelta(days=366)
@@ -244,6 +247,8 @@ def compare(title: str, before: list[Occurrence] | None, after: list[Occurrence]
 class ImportReport:
     created: int = 0
     updated: int = 0
+    events: list[Event] = field(default_factory=list)
+    """The events it created or updated."""
     refused: list[str] = field(default_factory=list)
     left_out: int = 0
     series: list[Changes] = field(default_factory=list)

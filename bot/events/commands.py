@@ -16,11 +16,11 @@ from bot.checkins.models import CheckinRound
 from bot.context import Context
 from bot.errors import UserInputError
 from bot.events import ical, native
+from bot.events.announce import announce
 from bot.events.failures import dead_letters, preview, requeue
 from bot.events.models import Event, Nudge
 from bot.events.nudges import (
     NON_RESPONDERS,
-    local_when,
     offset_words,
     on_followup,
     on_nudge,
@@ -29,6 +29,7 @@ from bot.events.nudges import (
 from bot.events.occurrences import (
     Occurrence,
     instant,
+    local_when,
     next_occurrence,
     occurrence_key,
     recurrence,
@@ -301,6 +302,7 @@ async def import_calendar(bot: Bot, job: ImportJob) -> None:
             await scope.audit(
                 community, member, "event.import", created=report.created, updated=report.updated
             )
+            await announce(scope, report.events, origin=None)
             await scope.send(job.answer, report.text(), key=job.key)
     except UserInputError as exc:
         async with bot.transaction() as scope:

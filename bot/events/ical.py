@@ -188,6 +188,7 @@ async def import_calendar(
         await scope.session.flush()
         await replan(scope, event)
         report.series.append(compare(item.title, before, after))
+        report.events.append(event)
         if existing:
             report.updated += 1
         else:

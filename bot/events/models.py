@@ -25,6 +25,9 @@ class Event(SQLModel, table=True):
     original key -> {"start": key, "title": ..., "seconds": duration}) apply on top, keyed by
     `occurrences.occurrence_key`. `remind` holds the reminder offsets in seconds before each
     occurrence; `token` names the public .ics download.
+
+    `announced` is a digest of what the community's spaces were last told of an imported
+    event, and `announcements` how many times they were told (`bot.events.announce`).
     """
 
     __table_args__ = (UniqueConstraint("community_id", "uid"),)
@@ -55,6 +58,8 @@ class Event(SQLModel, table=True):
     unset, the follow-up is a direct message."""
     cancelled: bool = False
     source: str = Field(default="command", max_length=16)
+    announced: str | None = Field(default=None, max_length=64)
+    announcements: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_by: int | None = Field(default=None, foreign_key="member.id")
     created_at: datetime = utc_column()
 

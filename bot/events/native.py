@@ -2,7 +2,8 @@
 community events both ways.
 
 A native event seen on a platform becomes a community event (uid `native:<platform>:<id>`)
-and follows its changes; a community event added with `--publish` is published as a native
+and follows its changes, which the community's spaces on the other platforms are told of
+(`bot.events.announce`); a community event added with `--publish` is published as a native
 event. Either way one `NativeEvent` row links the two, keyed by platform and native id, and
 remembers who marked themselves interested: reminders then go to those people only.
 """
@@ -28,6 +29,7 @@ from adapters.contract import (
     SpaceId,
 )
 from bot.context import Context, Scope, insert_ignore
+from bot.events.announce import announce
 from bot.events.ical import new_token
 from bot.events.models import Event
 from bot.events.occurrences import next_occurrence
@@ -117,6 +119,8 @@ async def on_changed(ctx: Context, change: NativeEventChanged) -> None:
         link.interest_known = True
     ctx.session.add(link)
     await replan(ctx, event)
+    if event.source == "native":
+        await announce(ctx, [event], origin=change.platform)
     log.info(
         "native %s event %s %s: event %s",
         change.platform,

@@ -31,7 +31,7 @@ from bot.context import Queued, Scope
 from bot.events.ical import calendar_url
 from bot.events.models import Nudge
 from bot.events.native import interested_members, native_home
-from bot.events.occurrences import occurrence_at
+from bot.events.occurrences import local_when, occurrence_at
 from bot.events.plan import followup_due, grace, live_event, reminder_due
 from bot.models import Identity, Member, Role
 from bot.reach import dm_order
@@ -40,12 +40,6 @@ log = logging.getLogger(__name__)
 
 Render = Callable[[ZoneInfo], str]
 """The text for a recipient in the given zone."""
-
-
-def local_when(at: datetime, tz: ZoneInfo) -> str:
-    """ "Tue 1 Dec 2026, 11:30 Europe/London": a time as the recipient reads it."""
-    local = at.astimezone(tz)
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {tz.key}"
 
 
 def offset_words(seconds: int) -> str:

@@ -36,6 +36,12 @@ def instant(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(microsecond=0)
 
 
+def local_when(at: datetime, tz: ZoneInfo) -> str:
+    """ "Tue 1 Dec 2026, 11:30 Europe/London": a time as the recipient reads it."""
+    local = at.astimezone(tz)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {tz.key}"
+
+
 def occurrence_key(at: datetime) -> str:
     return instant(at).strftime("%Y%m%dT%H%M%SZ")
 
