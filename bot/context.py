@@ -220,9 +220,17 @@ class Scope:
         key: str,
         buttons: tuple[Button, ...] = (),
         purpose: Purpose | None = None,
+        broadcast: bool = False,
         **options: Any,
     ) -> bool:
-        action = SendMessage(key=key, to=to, text=tuple(text), buttons=buttons, purpose=purpose)
+        action = SendMessage(
+            key=key,
+            to=to,
+            text=tuple(text),
+            buttons=buttons,
+            purpose=purpose,
+            broadcast=broadcast,
+        )
         return await self.perform(action, to.platform, **options)
 
     async def schedule(self, kind: str, ref: str | int, due_at: datetime, key: str) -> bool:

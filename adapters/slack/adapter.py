@@ -177,6 +177,7 @@ class SlackAdapter:
             Capability.PRESENCE,
             Capability.IDEMPOTENT_SEND,
             Capability.MODALS,
+            Capability.THREAD_BROADCAST,
         }
         self.capabilities = frozenset(caps)
         per_second = messages_per_minute / 60
@@ -478,7 +479,14 @@ class SlackAdapter:
                 return shown
         channel = to.space if isinstance(to, Place) else self._dm.get(to.user_id, to.user_id)
         thread = to.thread if isinstance(to, Place) else None
-        args = message_args(channel, action.text, action.buttons, thread, self._wording())
+        args = message_args(
+            channel,
+            action.text,
+            action.buttons,
+            thread,
+            self._wording(),
+            broadcast=action.broadcast,
+        )
         await self._pace(channel)
         posted = await self._call("sending a message", lambda: self.client.chat_postMessage(**args))
         real = str(posted["channel"])

@@ -432,10 +432,13 @@ def message_args(
     buttons: Sequence[Button] = (),
     thread: str | None = None,
     wording: Wording | None = None,
+    *,
+    broadcast: bool = False,
 ) -> dict[str, Any]:
     """`chat.postMessage` arguments. `text` is the notification fallback, `blocks` what
     people read; nothing is parsed by Slack (`parse="none"`, no `link_names`), so only
-    the `<@U…>` the bot wrote itself mention anyone."""
+    the `<@U…>` the bot wrote itself mention anyone. A `broadcast` reply in a thread is
+    also shown in the channel (`reply_broadcast`)."""
     mrkdwn = render(text, wording)
     args: dict[str, Any] = {
         "channel": channel,
@@ -447,6 +450,8 @@ def message_args(
     }
     if thread is not None:
         args["thread_ts"] = thread
+        if broadcast:
+            args["reply_broadcast"] = True
     return args
 
 

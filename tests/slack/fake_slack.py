@@ -354,6 +354,9 @@ class FakeSlack:
         thread = args.get("thread_ts")
         if thread is not None and channel.find(str(thread)) is None:
             raise SlackError("thread_not_found")
+        broadcast = args.get("reply_broadcast") in (True, "true", "1")
+        if broadcast and thread is None:
+            self.violations.append("chat.postMessage: reply_broadcast without thread_ts")
         message = {
             "type": "message",
             "user": BOT,
@@ -365,6 +368,8 @@ class FakeSlack:
         }
         if thread is not None:
             message["thread_ts"] = str(thread)
+            if broadcast:
+                message["subtype"] = "thread_broadcast"
         channel.messages.append(message)
         self.posted.append(Posted(channel.id, message["ts"], message["text"], time.monotonic()))
         if self.echo_bot_messages and (self._sockets or self.http_target):
@@ -760,6 +765,13 @@ class FakeSlack:
             if thread_ts is None or m.get("thread_ts") == thread_ts:
                 return m
         return None
+
+    @staticmethod
+    def in_channel(message: Mapping[str, Any]) -> bool:
+        """Whether Slack shows the message in the channel itself: a top-level message or a
+        thread reply also sent to the channel (`reply_broadcast`)."""
+        thread = message.get("thread_ts")
+        return thread in (None, message["ts"]) or message.get("subtype") == "thread_broadcast"
 
     def ephemeral(self, user: str, containing: str) -> dict[str, Any] | None:
         return next(

@@ -49,6 +49,8 @@ async def test_a_round_answered_in_the_thread_by_dm_and_edited_is_summed_up(
         await c.slash("alice", "/checkin", "close")
         summary = await c.from_bot("Check-in closed")
 
+    assert summary["thread_ts"] == root, "a reply under the answers"
+    assert c.fake.in_channel(summary), "and shown in the channel (reply_broadcast)"
     text = summary["text"]
     assert "2 answers, 0 passes" in text
     assert "The people, truly" in text and "Curiosity, mostly" in text
