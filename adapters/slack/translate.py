@@ -488,16 +488,21 @@ def channel_name(parent: str, name: str) -> str:
     return f"{slug[:70]}-{suffix}"
 
 
+def retry_after_s(header: str | None) -> float:
+    """Seconds to wait from a 429's `Retry-After` (1 when it is missing or unreadable)."""
+    try:
+        return float(header) if header is not None else 1.0
+    except ValueError:
+        return 1.0
+
+
 def platform_error(
     what: str, error: str | None, status: int, retry_after: str | None
 ) -> PlatformError:
     """Our error for a Slack error answer: a 429 carries `Retry-After` (seconds)."""
     text = f"Slack {what} failed: {error or f'HTTP {status}'}"
     if status == 429 or error == "ratelimited":
-        try:
-            delay = float(retry_after) if retry_after is not None else 1.0
-        except ValueError:
-            delay = 1.0
+        delay = retry_after_s(retry_after)
         return PlatformError(f"{text} (retry after {delay:.0f} s)", retry_after=delay)
     transient = status >= 500 or error in TRANSIENT_ERRORS
     return PlatformError(text, permanent=not transient)
