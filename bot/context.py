@@ -24,6 +24,7 @@ from adapters.contract import (
     Action,
     Button,
     Capability,
+    CommandsInThreads,
     Destination,
     Direct,
     Inbound,
@@ -128,10 +129,16 @@ class Scope:
         adapter = self.bot.adapters.get(platform)
         return adapter.max_text if adapter else None
 
-    def command(self, text: str, platform: str) -> str:
-        """A command as people type it on `platform`, in backticks (`!checkin pass`)."""
+    def command(self, text: str, platform: str, place: Place | None = None) -> str:
+        """A command as people type it on `platform`, in backticks (`!checkin pass`); at a
+        `place` in a thread, as the platform takes it there (Slack: `@bot checkin pass`)."""
         adapter = self.bot.adapters.get(platform)
-        return f"`{adapter.command_prefix if adapter else ''}{text}`"
+        if adapter is None:
+            return f"`{text}`"
+        prefix = adapter.command_prefix
+        if place is not None and place.thread and isinstance(adapter, CommandsInThreads):
+            prefix = adapter.thread_command_prefix
+        return f"`{prefix}{text}`"
 
     def committed(self) -> None:
         """Once the transaction committed: run its after-commit work and wake the workers
@@ -283,6 +290,12 @@ class Context(Scope):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.member.timezone or self.community.timezone)
+
+    def command(self, text: str, platform: str, place: Place | None = None) -> str:
+        """As `Scope.command`, written for where the event happened unless told otherwise:
+        that is where the answer is read, and the command typed."""
+        here = self.event.place if platform == self.platform else None
+        return super().command(text, platform, place or here)
 
     def reply_key(self) -> str:
         """Deterministic per event, so a handler re-run after a crash queues the same keys."""

@@ -183,6 +183,7 @@ class SlackAdapter:
         per_second = messages_per_minute / 60
         self.send_rate = SendRate(per_second, max(2, int(per_second * 2)))
         self.self_id = UserId("")
+        self._self_name = ""
         self._sink: InboundSink | None = None
         self._app: AsyncApp | None = None
         self._socket: Any = None
@@ -196,6 +197,11 @@ class SlackAdapter:
         self._channels: set[str] = set()
         """Breakout channels the bot opened: named in its text, they become links."""
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    @property
+    def thread_command_prefix(self) -> str:
+        """Slack runs no slash command in a thread: there people mention the bot."""
+        return f"@{self._self_name} "
 
     @classmethod
     def from_config(cls, config: Config, db: Database) -> SlackAdapter:
@@ -233,6 +239,7 @@ class SlackAdapter:
     async def _connect(self) -> None:
         auth = await self._call("checking the bot token", self.client.auth_test)
         self.self_id = UserId(str(auth["user_id"]))
+        self._self_name = str(auth.get("user") or "")
         await self._forget_old_sends()
         self._channels.update((await self.memory.with_prefix("subspace:")).values())
         self._app = self._build_app(auth)
