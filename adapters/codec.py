@@ -134,6 +134,7 @@ def encode_action(action: Action) -> dict[str, Any]:
             "purpose": [action.purpose.kind, [list(p) for p in action.purpose.params]]
             if action.purpose
             else None,
+            "broadcast": action.broadcast,
         }
     if isinstance(action, EditMessage):
         return {
@@ -183,6 +184,7 @@ def decode_action(d: dict[str, Any]) -> Action:
             purpose=Purpose(purpose[0], tuple((k, v) for k, v in purpose[1]))
             if (purpose := d.get("purpose"))
             else None,
+            broadcast=bool(d.get("broadcast", False)),
         )
     if kind == "edit":
         return EditMessage(

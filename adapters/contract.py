@@ -254,6 +254,14 @@ class SendMessage(Action):
     text: tuple[Segment, ...]
     buttons: tuple[Button, ...] = ()
     purpose: Purpose | None = None
+    broadcast: bool = False
+    """A reply in `to`'s thread that the platform also shows in the channel, for what
+    follows up on a thread's root and concerns everyone (a round's summary); needs
+    `Capability.THREAD_BROADCAST`."""
+
+    def __post_init__(self) -> None:
+        if self.broadcast and not (isinstance(self.to, Place) and self.to.thread is not None):
+            raise ValueError("only a reply in a thread can be broadcast")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -356,6 +364,10 @@ class Capability(enum.StrEnum):
     TOPICS = "topics"
     """A forum: a message to a space outside any thread opens a new topic, so what follows up
     on a post (a round's summary, a breakout's reports) belongs in its thread."""
+    THREAD_BROADCAST = "thread replies shown in the channel"
+    """A reply in a thread can also be shown in the channel (Slack's "Also send to
+    #channel"): what follows up on a post goes in its thread and still reaches everyone
+    (`SendMessage.broadcast`)."""
 
 
 ACTION_NEEDS: Mapping[type[Action], Capability | None] = {
@@ -414,6 +426,16 @@ class ReportsConnection(Protocol):
     def connected(self) -> bool: ...
 
 
+@runtime_checkable
+class CommandsInThreads(Protocol):
+    """An adapter whose platform takes commands another way inside a thread says how (Slack
+    runs no slash command in a thread: people mention the bot there); the bot then writes a
+    command meant for a thread with this prefix. Adapters without the difference leave it out."""
+
+    @property
+    def thread_command_prefix(self) -> str: ...
+
+
 def require(adapter: Adapter, action: Action) -> None:
     """Refuse, loudly, an action the adapter has not declared it can do.
 
@@ -430,6 +452,8 @@ def require(adapter: Adapter, action: Action) -> None:
             raise CapabilityMissing(adapter.platform, Capability.BUTTONS.value)
         if any(b.form for b in action.buttons) and Capability.MODALS not in adapter.capabilities:
             raise CapabilityMissing(adapter.platform, Capability.MODALS.value)
+        if action.broadcast and Capability.THREAD_BROADCAST not in adapter.capabilities:
+            raise CapabilityMissing(adapter.platform, Capability.THREAD_BROADCAST.value)
 
 
 def plain_text(text: Sequence[Segment]) -> str:

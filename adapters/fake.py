@@ -38,9 +38,13 @@ from adapters.contract import (
     require,
 )
 
-ALL_CAPABILITIES = frozenset(Capability) - {Capability.ONE_RECEIVER, Capability.TOPICS}
+ALL_CAPABILITIES = frozenset(Capability) - {
+    Capability.ONE_RECEIVER,
+    Capability.TOPICS,
+    Capability.THREAD_BROADCAST,
+}
 """Everything a chat platform can do: one receiving connection is a limit, not an ability,
-and `TOPICS` (a forum's shape) is opted into by name."""
+and `TOPICS` (a forum's shape) and `THREAD_BROADCAST` (Slack's) are opted into by name."""
 
 
 @dataclass(frozen=True)

@@ -69,12 +69,14 @@ async def bench(args: argparse.Namespace) -> None:
             str(config),
             cwd=ROOT,
             env=env,
-            stdout=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
         )
         try:
-            async with asyncio.timeout(60):
+            assert proc.stdout is not None
+            async with asyncio.timeout(120):  # ready: connected, and its web server listening
                 await fake.connected.wait()
+                await proc.stdout.readline()
             started = time.monotonic()
             await fake.slash(ORGANISER, GENERAL, "/checkin", f'open "{PROMPT}" --dm')
             wanted = {fake.dm_channel(u) for u in users}

@@ -24,6 +24,7 @@ from adapters.contract import (
     Action,
     Button,
     Capability,
+    CommandsInThreads,
     Destination,
     Direct,
     Inbound,
@@ -155,10 +156,16 @@ class Scope:
             if platform in self.bot.adapters
         ]
 
-    def command(self, text: str, platform: str) -> str:
-        """A command as people type it on `platform`, in backticks (`!checkin pass`)."""
+    def command(self, text: str, platform: str, place: Place | None = None) -> str:
+        """A command as people type it on `platform`, in backticks (`!checkin pass`); at a
+        `place` in a thread, as the platform takes it there (Slack: `@bot checkin pass`)."""
         adapter = self.bot.adapters.get(platform)
-        return f"`{adapter.command_prefix if adapter else ''}{text}`"
+        if adapter is None:
+            return f"`{text}`"
+        prefix = adapter.command_prefix
+        if place is not None and place.thread and isinstance(adapter, CommandsInThreads):
+            prefix = adapter.thread_command_prefix
+        return f"`{prefix}{text}`"
 
     def committed(self) -> None:
         """Once the transaction committed: run its after-commit work and wake the workers
@@ -247,9 +254,17 @@ class Scope:
         key: str,
         buttons: tuple[Button, ...] = (),
         purpose: Purpose | None = None,
+        broadcast: bool = False,
         **options: Any,
     ) -> bool:
-        action = SendMessage(key=key, to=to, text=tuple(text), buttons=buttons, purpose=purpose)
+        action = SendMessage(
+            key=key,
+            to=to,
+            text=tuple(text),
+            buttons=buttons,
+            purpose=purpose,
+            broadcast=broadcast,
+        )
         return await self.perform(action, to.platform, **options)
 
     async def schedule(self, kind: str, ref: str | int, due_at: datetime, key: str) -> bool:
@@ -311,6 +326,12 @@ class Context(Scope):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.member.timezone or self.community.timezone)
+
+    def command(self, text: str, platform: str, place: Place | None = None) -> str:
+        """As `Scope.command`, written for where the event happened unless told otherwise:
+        that is where the answer is read, and the command typed."""
+        here = self.event.place if platform == self.platform else None
+        return super().command(text, platform, place or here)
 
     def reply_key(self) -> str:
         """Deterministic per event, so a handler re-run after a crash queues the same keys."""

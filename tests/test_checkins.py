@@ -100,6 +100,18 @@ async def test_one_open_round_per_space_and_clear_errors(harness: Harness) -> No
     assert len(await rounds(h)) == 1
 
 
+async def test_a_command_named_in_a_thread_is_written_as_the_platform_takes_it_there(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.adapter.thread_command_prefix = "@bot "  # as on Slack, which runs no `/` in a thread
+    await h.say("ada", f'checkin open "{PROMPT}"')
+    [here] = await h.say("ada", 'checkin open "Another?"')
+    assert "`!checkin close`" in here
+    [in_thread] = await h.say("ada", 'checkin open "Another?"', thread="t1")
+    assert "`@bot checkin close`" in in_thread
+
+
 async def test_prompt_ids_come_from_the_library(harness: Harness) -> None:
     h = harness
     await h.say("ada", "checkin open care-qualities")

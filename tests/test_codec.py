@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -39,15 +40,26 @@ segments = st.lists(
 ).map(tuple)
 
 
-@given(key=texts, to=destinations, text=segments, buttons=buttons, purpose=purposes)
+@given(
+    key=texts,
+    to=destinations,
+    text=segments,
+    buttons=buttons,
+    purpose=purposes,
+    broadcast=st.booleans(),
+)
 def test_a_message_round_trips(
     key: str,
     to: Place | Direct,
     text: tuple[str | Mention, ...],
     buttons: tuple[Button, ...],
     purpose: Purpose | None,
+    broadcast: bool,
 ) -> None:
-    action = SendMessage(key=key, to=to, text=text, buttons=buttons, purpose=purpose)
+    broadcast = broadcast and isinstance(to, Place) and to.thread is not None
+    action = SendMessage(
+        key=key, to=to, text=text, buttons=buttons, purpose=purpose, broadcast=broadcast
+    )
     assert decode_action(json.loads(json.dumps(encode_action(action)))) == action
 
 
@@ -62,6 +74,16 @@ def test_rows_written_before_forms_and_purposes_still_decode() -> None:
     action = decode_action(old)
     assert isinstance(action, SendMessage)
     assert action.buttons == (Button("join", "1", "Join"),) and action.purpose is None
+    assert not action.broadcast
+
+
+def test_a_thread_reply_shown_in_the_channel_round_trips_and_only_in_a_thread() -> None:
+    thread = Place(PlatformName("slack"), SpaceId("C1"), ThreadId("1.2"))
+    action = SendMessage(key="k", to=thread, text=("Summary",), broadcast=True)
+    decoded = decode_action(json.loads(json.dumps(encode_action(action))))
+    assert isinstance(decoded, SendMessage) and decoded.broadcast and decoded.to == thread
+    with pytest.raises(ValueError):
+        SendMessage(key="k", to=thread.top(), text=("Summary",), broadcast=True)
 
 
 def test_where_a_private_answer_belongs_survives() -> None:

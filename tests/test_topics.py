@@ -1,10 +1,19 @@
-"""A forum-shaped platform (`Capability.TOPICS`): follow-ups stay in the topic they belong to."""
+"""Follow-ups stay with the post they follow: in its topic on a forum (`Capability.TOPICS`),
+in its thread and shown in the channel where the platform can (`THREAD_BROADCAST`)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from adapters.contract import Capability, Place, PlatformName, Sent, SpaceId, ThreadId
+from adapters.contract import (
+    Capability,
+    Place,
+    PlatformName,
+    SendMessage,
+    Sent,
+    SpaceId,
+    ThreadId,
+)
 from adapters.fake import ALL_CAPABILITIES
 from bot.testing import Harness
 
@@ -30,6 +39,21 @@ async def test_without_topics_the_summary_goes_to_the_space(harness: Harness) ->
     await harness.say("ada", 'checkin open "What do you bring?"')
     await harness.say("ada", "checkin close")
     assert any(t.startswith("Check-in closed") for t in harness.adapter.texts(CATEGORY))
+
+
+async def test_where_a_thread_reply_can_show_in_the_channel_the_summary_is_both(
+    database_url: str,
+) -> None:
+    async with Harness.open(
+        database_url, capabilities=ALL_CAPABILITIES | {Capability.THREAD_BROADCAST}
+    ) as h:
+        await h.say("ada", 'checkin open "What do you bring?"')
+        [post] = [r.result for r in h.adapter.records if r.text.startswith("Check-in: What")]
+        assert isinstance(post, Sent) and post.thread is not None
+        await h.say("ada", "checkin close")
+        [summary] = [r.action for r in h.adapter.records if r.text.startswith("Check-in closed")]
+        assert isinstance(summary, SendMessage) and summary.broadcast
+        assert summary.to == Place(CATEGORY.platform, CATEGORY.space, ThreadId(post.thread))
 
 
 async def test_a_breakout_started_in_a_topic_posts_there(database_url: str) -> None:

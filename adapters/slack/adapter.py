@@ -5,12 +5,12 @@ what every request says. Every listener acknowledges first (inside Slack's 3 sec
 works after: bolt answers the envelope or the HTTP request as soon as `ack()` is called and
 lets the listener finish in the background.
 
-Sending keeps to Slack's limits: the outbox's bucket holds the workspace-wide rate
-(`[slack] messages_per_minute`), and each channel gets at most one message a second here.
-A 429 becomes a `PlatformError` with Slack's `Retry-After`, and the outbox waits. Slack has
-no idempotency key, so the adapter remembers each action key's message (`AdapterState`,
-kept two days): a retried outbox row gets the first attempt's message back instead of a
-second one.
+Sending keeps to Slack's limits: the outbox's bucket holds the workspace-wide message rate
+(`[slack] messages_per_minute`), and every Web API call waits for its slot under its method's
+tier, or its channel's one message a second (`adapters.slack.limits`). A 429 still becomes a
+`PlatformError` with Slack's `Retry-After`, and the outbox waits. Slack has no idempotency
+key, so the adapter remembers each action key's message (`AdapterState`, kept two days): a
+retried outbox row gets the first attempt's message back instead of a second one.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
@@ -55,6 +56,7 @@ from adapters.contract import (
     UserId,
     require,
 )
+from adapters.slack.limits import PacedWebClient, Pacer
 from adapters.slack.translate import (
     MAX_TEXT,
     PLATFORM,
@@ -80,8 +82,6 @@ from bot.errors import PlatformError
 
 log = logging.getLogger(__name__)
 
-CHANNEL_INTERVAL_S = 1.0
-"""Slack allows about one message a second in one channel."""
 SENT_KEEP_S = 2 * 24 * 3600
 """How long an action key's message is remembered: far longer than any outbox retry."""
 SIGNATURE_WINDOW_S = 300
@@ -163,7 +163,7 @@ class SlackAdapter:
         self._app_token = app_token
         self._signing_secret = signing_secret
         self._api = f"{base_url.rstrip('/')}/" if base_url else "https://slack.com/api/"
-        self.client = AsyncWebClient(token=bot_token.reveal(), base_url=self._api)
+        self.client = PacedWebClient(Pacer(), token=bot_token.reveal(), base_url=self._api)
         self.commands = {
             word: SLACK_DEFAULT_NAMES.get(word, f"/{word}") for word in SLASH_COMMANDS
         } | dict(commands or {})
@@ -177,11 +177,13 @@ class SlackAdapter:
             Capability.PRESENCE,
             Capability.IDEMPOTENT_SEND,
             Capability.MODALS,
+            Capability.THREAD_BROADCAST,
         }
         self.capabilities = frozenset(caps)
         per_second = messages_per_minute / 60
         self.send_rate = SendRate(per_second, max(2, int(per_second * 2)))
         self.self_id = UserId("")
+        self._self_name = ""
         self._sink: InboundSink | None = None
         self._app: AsyncApp | None = None
         self._socket: Any = None
@@ -194,8 +196,12 @@ class SlackAdapter:
         self._dm: dict[str, str] = {}
         self._channels: set[str] = set()
         """Breakout channels the bot opened: named in its text, they become links."""
-        self._next_slot: dict[str, float] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    @property
+    def thread_command_prefix(self) -> str:
+        """Slack runs no slash command in a thread: there people mention the bot."""
+        return f"@{self._self_name} "
 
     @classmethod
     def from_config(cls, config: Config, db: Database) -> SlackAdapter:
@@ -233,9 +239,10 @@ class SlackAdapter:
     async def _connect(self) -> None:
         auth = await self._call("checking the bot token", self.client.auth_test)
         self.self_id = UserId(str(auth["user_id"]))
+        self._self_name = str(auth.get("user") or "")
         await self._forget_old_sends()
         self._channels.update((await self.memory.with_prefix("subspace:")).values())
-        self._app = self._build_app()
+        self._app = self._build_app(auth)
         if self.mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -243,7 +250,7 @@ class SlackAdapter:
             self._socket = AsyncSocketModeHandler(
                 self._app,
                 self._app_token.reveal(),
-                web_client=AsyncWebClient(base_url=self._api),
+                web_client=PacedWebClient(self.client.pacer, base_url=self._api),
             )
             await self._socket.connect_async()
 
@@ -255,9 +262,19 @@ class SlackAdapter:
             await self.client.session.close()
             self.client.session = None
 
-    def _build_app(self) -> AsyncApp:
+    def _build_app(self, auth: AsyncSlackResponse) -> AsyncApp:
+        # Bolt's authorisation is the `auth.test` made at start: left to itself, bolt makes
+        # one (unpaced) for each of the first requests that arrive together.
+        authorized = AuthorizeResult.from_auth_test_response(
+            bot_token=self.client.token, auth_test_response=auth
+        )
+
+        async def authorize() -> AuthorizeResult:
+            return authorized
+
         app = AsyncApp(
-            client=self.client,
+            client=PacedWebClient(self.client.pacer, base_url=self._api),
+            authorize=authorize,
             request_verification_enabled=False,  # HTTP mode verifies at the edge, see below
             ssl_check_enabled=False,
         )
@@ -298,14 +315,13 @@ class SlackAdapter:
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
+        first = block_action(body, self._directory())
+        if first is not None and first.button.form is not None:
+            await self._open_form(first)  # at once: the press's trigger lives three seconds
         await self._learn_names((body.get("user") or {}).get("id"))
-        pressed = block_action(body, self._directory())
-        if pressed is None:
-            return
-        if pressed.button.form is not None:
-            await self._open_form(pressed)
-            return
-        await self._deliver(pressed.inbound())
+        pressed = block_action(body, self._directory())  # with the presser's name and role
+        if pressed is not None and pressed.button.form is None:
+            await self._deliver(pressed.inbound())
 
     async def _open_form(self, pressed: Pressed) -> None:
         """Open the button's form at once: the press's `trigger_id` lives three seconds."""
@@ -417,17 +433,6 @@ class SlackAdapter:
                 response.headers.get("Retry-After") or response.headers.get("retry-after"),
             ) from None
 
-    async def _pace(self, channel: str) -> None:
-        """At most one message a second in one channel (the outbox's bucket keeps the
-        workspace-wide rate)."""
-        loop = asyncio.get_running_loop()
-        async with self._locks[f"pace:{channel}"]:
-            now = loop.time()
-            slot = max(now, self._next_slot.get(channel, now))
-            self._next_slot[channel] = slot + CHANNEL_INTERVAL_S
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
     async def perform(self, action: Action) -> ActionResult:
         require(self, action)
         if isinstance(action, SendMessage):
@@ -478,8 +483,14 @@ class SlackAdapter:
                 return shown
         channel = to.space if isinstance(to, Place) else self._dm.get(to.user_id, to.user_id)
         thread = to.thread if isinstance(to, Place) else None
-        args = message_args(channel, action.text, action.buttons, thread, self._wording())
-        await self._pace(channel)
+        args = message_args(
+            channel,
+            action.text,
+            action.buttons,
+            thread,
+            self._wording(),
+            broadcast=action.broadcast,
+        )
         posted = await self._call("sending a message", lambda: self.client.chat_postMessage(**args))
         real = str(posted["channel"])
         if isinstance(to, Direct):
@@ -494,7 +505,6 @@ class SlackAdapter:
         None when Slack cannot (the bot is not in that channel), so it goes by DM."""
         args = message_args(near.space, action.text, action.buttons, near.thread, self._wording())
         args.pop("unfurl_links"), args.pop("unfurl_media")
-        await self._pace(near.space)
         shown = await self._call(
             "answering privately",
             lambda: self.client.chat_postEphemeral(user=user, **args),

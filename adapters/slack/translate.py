@@ -432,10 +432,13 @@ def message_args(
     buttons: Sequence[Button] = (),
     thread: str | None = None,
     wording: Wording | None = None,
+    *,
+    broadcast: bool = False,
 ) -> dict[str, Any]:
     """`chat.postMessage` arguments. `text` is the notification fallback, `blocks` what
     people read; nothing is parsed by Slack (`parse="none"`, no `link_names`), so only
-    the `<@U…>` the bot wrote itself mention anyone."""
+    the `<@U…>` the bot wrote itself mention anyone. A `broadcast` reply in a thread is
+    also shown in the channel (`reply_broadcast`)."""
     mrkdwn = render(text, wording)
     args: dict[str, Any] = {
         "channel": channel,
@@ -447,6 +450,8 @@ def message_args(
     }
     if thread is not None:
         args["thread_ts"] = thread
+        if broadcast:
+            args["reply_broadcast"] = True
     return args
 
 
@@ -483,16 +488,21 @@ def channel_name(parent: str, name: str) -> str:
     return f"{slug[:70]}-{suffix}"
 
 
+def retry_after_s(header: str | None) -> float:
+    """Seconds to wait from a 429's `Retry-After` (1 when it is missing or unreadable)."""
+    try:
+        return float(header) if header is not None else 1.0
+    except ValueError:
+        return 1.0
+
+
 def platform_error(
     what: str, error: str | None, status: int, retry_after: str | None
 ) -> PlatformError:
     """Our error for a Slack error answer: a 429 carries `Retry-After` (seconds)."""
     text = f"Slack {what} failed: {error or f'HTTP {status}'}"
     if status == 429 or error == "ratelimited":
-        try:
-            delay = float(retry_after) if retry_after is not None else 1.0
-        except ValueError:
-            delay = 1.0
+        delay = retry_after_s(retry_after)
         return PlatformError(f"{text} (retry after {delay:.0f} s)", retry_after=delay)
     transient = status >= 500 or error in TRANSIENT_ERRORS
     return PlatformError(text, permanent=not transient)

@@ -663,9 +663,16 @@ async def close_round(scope: Scope, r: CheckinRound) -> bool:
     threads = [r.thread, *(e.thread for e in extras.all())]
     for n, (place, thread) in enumerate(zip(await places_of(scope, r), threads, strict=True)):
         key = f"checkin:{r.id}:summary" + (f":{n}" if n else "")
-        if thread is not None and Capability.TOPICS in scope.capabilities(place.platform):
+        capabilities = scope.capabilities(place.platform)
+        broadcast = False
+        if thread is not None and Capability.TOPICS in capabilities:
             place = Place(place.platform, place.space, ThreadId(thread))  # a reply to the round
-        await scope.send(place, text, key=key, purpose=Purpose("checkin.summary"))
+        elif thread is not None and Capability.THREAD_BROADCAST in capabilities:
+            place = Place(place.platform, place.space, ThreadId(thread))
+            broadcast = True  # under the answers, and in the channel for everyone
+        await scope.send(
+            place, text, key=key, purpose=Purpose("checkin.summary"), broadcast=broadcast
+        )
     await archive(scope, text, ritual="checkin", key=f"checkin:{r.id}:archive")
     return True
 

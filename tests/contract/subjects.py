@@ -118,6 +118,11 @@ class Subject(ABC):
     @abstractmethod
     async def reacts(self, place: Place, message_id: str, key: str) -> None: ...
 
+    async def in_channel(self, place: Place, message_id: str) -> bool:
+        """Whether the member sees a thread reply in the channel itself too (subjects whose
+        adapter declares `THREAD_BROADCAST` say)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot tell")
+
 
 class FakeSubject(Subject):
     """The recording fake; its 'member' reads the records and speaks by feeding models."""
@@ -523,6 +528,10 @@ class SlackSubject(Subject):
 
     async def reacts(self, place: Place, message_id: str, key: str) -> None:
         await self.fake.react(self.member, place.space, message_id, key)
+
+    async def in_channel(self, place: Place, message_id: str) -> bool:
+        message = self._message(place, message_id)
+        return message is not None and bool(self.fake.in_channel(message))
 
 
 @asynccontextmanager

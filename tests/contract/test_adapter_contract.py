@@ -27,6 +27,7 @@ from adapters.contract import (
     SendMessage,
     Sent,
     SubSpaceOpened,
+    ThreadId,
     plain_text,
 )
 from bot.errors import CapabilityMissing
@@ -65,6 +66,22 @@ async def test_a_reply_in_a_thread_is_in_that_thread(subject: Subject) -> None:
     reply = await send(subject, Place(room.platform, room.space, root.thread), "An answer")
     assert reply.place.thread == root.thread
     assert await subject.sees_text(reply.place, reply.message_id, "An answer") == root.thread
+
+
+async def test_a_broadcast_reply_is_in_its_thread_and_in_the_channel(subject: Subject) -> None:
+    needs(subject, Capability.THREAD_BROADCAST)
+    room = await subject.room()
+    root = await send(subject, room, "A round opens")
+    assert root.thread is not None
+    thread = Place(room.platform, room.space, root.thread)
+    quiet = await send(subject, thread, "An answer")
+    summary = await subject.adapter.perform(
+        SendMessage(key=key("broadcast"), to=thread, text=("The summary",), broadcast=True)
+    )
+    assert isinstance(summary, Sent) and summary.place.thread == root.thread
+    assert await subject.sees_text(summary.place, summary.message_id, "The summary") == root.thread
+    assert await subject.in_channel(summary.place, summary.message_id)
+    assert not await subject.in_channel(quiet.place, quiet.message_id)
 
 
 async def test_a_direct_message_reaches_only_the_member_and_keeps_its_room(
@@ -149,6 +166,13 @@ async def test_what_is_not_declared_is_refused_loudly(subject: Subject) -> None:
         with pytest.raises(CapabilityMissing):
             await subject.adapter.perform(
                 OpenSubSpace(key=key("o"), parent=room, name="g", members=())
+            )
+        refused += 1
+    if Capability.THREAD_BROADCAST not in caps:
+        thread = Place(room.platform, room.space, ThreadId("t"))
+        with pytest.raises(CapabilityMissing):
+            await subject.adapter.perform(
+                SendMessage(key=key("t"), to=thread, text=("!",), broadcast=True)
             )
         refused += 1
     if not refused:

@@ -50,23 +50,25 @@ GENERAL = "C0GENERAL"
 ACK_DEADLINE_S = 10.0
 TRIGGER_LIFETIME_S = 3.0
 
-TIERS: Mapping[str, int] = {
-    "auth.test": 100,
-    "apps.connections.open": 100,
-    "chat.postEphemeral": 100,
-    "chat.update": 100,
-    "views.open": 100,
-    "conversations.create": 20,
-    "conversations.invite": 50,
-    "conversations.archive": 20,
-    "conversations.info": 100,
-    "conversations.members": 100,
-    "users.info": 100,
-    "usergroups.users.list": 50,
+TIER_PER_MINUTE: Mapping[int, int] = {1: 1, 2: 20, 3: 50, 4: 100}
+"""Slack's documented floor for each tier; the fake allows bursts of a tenth of a minute's
+worth (at least 3) on top."""
+METHOD_TIERS: Mapping[str, int] = {
+    "apps.connections.open": 1,
+    "auth.test": 4,
+    "chat.postEphemeral": 4,
+    "chat.update": 3,
+    "conversations.archive": 2,
+    "conversations.create": 2,
+    "conversations.info": 3,
+    "conversations.invite": 3,
+    "conversations.members": 4,
+    "usergroups.users.list": 2,
+    "users.info": 4,
+    "views.open": 4,
 }
-"""Requests per minute per method (Slack's tiers 2-4, with short bursts of a tenth of a minute's
-worth); `chat.postMessage` is special: see
-`FakeSlack.per_channel` and `post_per_minute`."""
+"""The tier of each method the fake implements, from Slack's method reference;
+`chat.postMessage` is special: see `FakeSlack.per_channel` and `post_per_minute`."""
 
 
 class SlackError(Exception):
@@ -158,7 +160,10 @@ class FakeSlack:
             if post_per_minute
             else None
         )
-        self._tier_buckets = {m: Bucket(n / 60, max(3.0, n / 10)) for m, n in TIERS.items()}
+        self._tier_buckets = {
+            method: Bucket(TIER_PER_MINUTE[tier] / 60, max(3.0, TIER_PER_MINUTE[tier] / 10))
+            for method, tier in METHOD_TIERS.items()
+        }
         self.echo_bot_messages = echo_bot_messages
         self._clock = itertools.count(1)
         self._triggers: dict[str, tuple[str, float]] = {}
@@ -280,7 +285,10 @@ class FakeSlack:
     def _limit(self, method: str, args: Mapping[str, Any]) -> float | None:
         if method != "chat.postMessage":
             bucket = self._tier_buckets.get(method)
-            return bucket.take() if bucket else None
+            if bucket is None:
+                self.violations.append(f"the fake knows no rate limit tier for {method}")
+                return None
+            return bucket.take()
         channel = str(args.get("channel", ""))
         bucket = self._channel_buckets.setdefault(
             self._dm_of(channel) if channel.startswith("U") else channel,
@@ -354,6 +362,9 @@ class FakeSlack:
         thread = args.get("thread_ts")
         if thread is not None and channel.find(str(thread)) is None:
             raise SlackError("thread_not_found")
+        broadcast = args.get("reply_broadcast") in (True, "true", "1")
+        if broadcast and thread is None:
+            self.violations.append("chat.postMessage: reply_broadcast without thread_ts")
         message = {
             "type": "message",
             "user": BOT,
@@ -365,6 +376,8 @@ class FakeSlack:
         }
         if thread is not None:
             message["thread_ts"] = str(thread)
+            if broadcast:
+                message["subtype"] = "thread_broadcast"
         channel.messages.append(message)
         self.posted.append(Posted(channel.id, message["ts"], message["text"], time.monotonic()))
         if self.echo_bot_messages and (self._sockets or self.http_target):
@@ -760,6 +773,13 @@ class FakeSlack:
             if thread_ts is None or m.get("thread_ts") == thread_ts:
                 return m
         return None
+
+    @staticmethod
+    def in_channel(message: Mapping[str, Any]) -> bool:
+        """Whether Slack shows the message in the channel itself: a top-level message or a
+        thread reply also sent to the channel (`reply_broadcast`)."""
+        thread = message.get("thread_ts")
+        return thread in (None, message["ts"]) or message.get("subtype") == "thread_broadcast"
 
     def ephemeral(self, user: str, containing: str) -> dict[str, Any] | None:
         return next(

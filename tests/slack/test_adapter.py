@@ -16,11 +16,14 @@ from adapters.contract import (
     Inbound,
     Mention,
     MessageReceived,
+    OpenSubSpace,
     Place,
     PlatformName,
     SendMessage,
     Sent,
     SpaceId,
+    SubSpaceOpened,
+    TextForm,
     UserId,
 )
 from adapters.slack.adapter import SlackAdapter
@@ -134,6 +137,59 @@ async def test_one_channel_gets_at_most_one_message_a_second(
     times = [p.at for p in fake_slack.posted]
     assert len(times) == 3 and fake_slack.limited == 0
     assert times[2] - times[0] >= 1.9
+
+
+async def test_bursts_of_channels_and_name_look_ups_keep_to_their_tiers(
+    fake_slack: FakeSlack, adapter: tuple[SlackAdapter, Inbox]
+) -> None:
+    """Four channels at once (Tier 2: 20 a minute, Slack's burst 3) and a dozen names
+    (Tier 4: 100 a minute, burst 10): paced, Slack refuses none of them."""
+    slack, _ = adapter
+    people = [f"U0P{i:02d}" for i in range(12)]
+    for user in people:
+        fake_slack.add_user(user, f"Person {user}")
+    fake_slack.channels[GENERAL].members.update(people)
+    general = Place(SLACK, SpaceId(GENERAL))
+    opened, present = await asyncio.gather(
+        asyncio.gather(
+            *(
+                slack.perform(
+                    OpenSubSpace(key=f"g{n}", parent=general, name=f"Group {n}", members=(ALICE,))
+                )
+                for n in range(4)
+            )
+        ),
+        slack.present(general),
+    )
+    assert fake_slack.limited == 0, "no call was answered 429"
+    assert len({r.place.space for r in opened if isinstance(r, SubSpaceOpened)}) == 4
+    assert {a.display_name for a in present} >= {f"Person {u}" for u in people}
+
+
+async def test_a_burst_of_presses_opens_every_form_without_a_429(
+    fake_slack: FakeSlack, adapter: tuple[SlackAdapter, Inbox]
+) -> None:
+    """Eleven people press Answer at once: `views.open` (Tier 4, Slack's burst 10) is paced,
+    each modal still inside its trigger's three seconds, and Slack refuses none."""
+    slack, _ = adapter
+    people = [f"U0Q{i:02d}" for i in range(11)]
+    for user in people:
+        fake_slack.add_user(user, f"Person {user}")
+    form = TextForm("Check-in", "Your answer")
+    sent = await slack.perform(
+        SendMessage(
+            key="round",
+            to=Place(SLACK, SpaceId(GENERAL)),
+            text=("What do you bring today?",),
+            buttons=(Button("checkin.answer", "1", "Answer", form),),
+        )
+    )
+    assert isinstance(sent, Sent)
+    await asyncio.gather(
+        *(fake_slack.press(user, GENERAL, sent.message_id, "Answer") for user in people)
+    )
+    await fake_slack.until(lambda: all(fake_slack.view_for(u) for u in people))
+    assert fake_slack.limited == 0, "no call was answered 429"
 
 
 async def test_a_button_with_a_form_opens_a_modal_and_its_text_comes_back(

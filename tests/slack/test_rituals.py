@@ -49,6 +49,8 @@ async def test_a_round_answered_in_the_thread_by_dm_and_edited_is_summed_up(
         await c.slash("alice", "/checkin", "close")
         summary = await c.from_bot("Check-in closed")
 
+    assert summary["thread_ts"] == root, "a reply under the answers"
+    assert c.fake.in_channel(summary), "and shown in the channel (reply_broadcast)"
     text = summary["text"]
     assert "2 answers, 0 passes" in text
     assert "The people, truly" in text and "Curiosity, mostly" in text
@@ -157,7 +159,9 @@ async def test_answers_by_modal_and_pass_and_an_anonymous_round_only_by_modal(
 
 
 async def test_a_breakout_in_threads_joined_by_button_reaction_and_reply(tmp_path: Path) -> None:
-    """Slack runs no slash command in a thread, so groups report by mentioning the bot."""
+    """Slack runs no slash command in a thread: groups report with the plain words the bot
+    gives them or by mentioning it, and a command the bot names there is written as a
+    mention."""
     provocation = "What is one thing you would change?"
     async with slack_community(
         tmp_path, "alice", "bob", "carol", "dave", "erin", breakouts="threads"
@@ -184,13 +188,18 @@ async def test_a_breakout_in_threads_joined_by_button_reaction_and_reply(tmp_pat
 
         threads = await c.fake.until(group_threads, deadline=40)
         assert len(set(threads)) == 2
+        await c.say("alice", '<@U0BOT> breakout 2 groups "Again?"', thread=call["ts"])
+        await c.told("alice", "`@communitybot breakout end` ends it")  # typed in the thread
+        await c.slash("alice", "/breakout", '2 groups "Again?"')
+        await c.told("alice", "`/breakout end` ends it")
         await c.slash("alice", "/breakout", "end")
         for number, thread in enumerate(threads, 1):
             intro = await c.from_bot(provocation, thread=thread)
             member = re.findall(r"<@(U0[A-Z]+)>", intro["text"])[0]
-            await c.from_bot("Please report back", thread=thread)
-            text = f"<@U0BOT> report Thread finding {number}"
-            await c.fake.say(member, "C0GENERAL", text, thread)
+            request = await c.from_bot("Please report back", thread=thread)
+            assert "`report &lt;" in request["text"], "the words to type, as typed in a thread"
+            said = "report" if number == 1 else "<@U0BOT> report"  # the words, or by mention
+            await c.fake.say(member, "C0GENERAL", f"{said} Thread finding {number}", thread)
             await c.from_bot(f"Thread finding {number}", thread=thread)
         await c.slash("alice", "/breakout", "end")
         summary = await c.from_bot("Breakout reports (2 groups)")

@@ -266,3 +266,9 @@ def test_a_file_shared_without_words_is_not_a_message() -> None:
     assert inbound(p.message("", subtype="file_share")) is None
     shared = inbound(p.message("Our notes", subtype="file_share"))
     assert isinstance(shared, MessageReceived) and shared.text == "Our notes"
+
+
+def test_a_broadcast_thread_reply_is_also_sent_to_the_channel() -> None:
+    args = message_args("C1", ("Check-in closed",), thread="1.2", broadcast=True)
+    assert (args["thread_ts"], args["reply_broadcast"]) == ("1.2", True)
+    assert "reply_broadcast" not in message_args("C1", ("In the thread only",), thread="1.2")
