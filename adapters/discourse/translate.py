@@ -564,7 +564,8 @@ FILTER_DEPTH = 4
 def narrower(filter_: str) -> list[str]:
     """Filters that together match every username `filter_` matches (the route's `filter` is
     a substring of the username): the route answers at most a page, so a full answer is
-    asked again, split. A username holding `ab` holds `abx` or, where it ends so, `xab`."""
+    asked again, split. A username holding `ab` holds `abx` or, where it ends so, `xab`;
+    only one that is the filter itself is in neither (the count check notices it)."""
     if not filter_:
         return list(USERNAME_CHARACTERS)
     return [filter_ + c for c in USERNAME_CHARACTERS] + [c + filter_ for c in USERNAME_CHARACTERS]
