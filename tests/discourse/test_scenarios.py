@@ -351,6 +351,10 @@ async def test_a_breakout_of_six_in_two_chat_threads_with_report_backs(tmp_path:
                 lambda t=thread_id, w=writer: in_thread(fake, t, f"{w} sent your group's report"),
                 "the report acknowledged in the thread",
             )
+        (_, members), (other, _) = groups.items()
+        # Both threads are in one channel: a report is a group's only in its own thread.
+        await fake.member_chats(members[0], 3, "report stray, in the other thread", thread_id=other)
+        await fake.member_chats(members[0], 3, "report stray, in the channel itself")
         await fake.member_posts("ada", "@communitybot breakout end", topic_id=main)
         await until(lambda: bot_post(fake, main, "Breakout ended early"), "reporting")
         await fake.member_posts("ada", "@communitybot breakout end", topic_id=main)
@@ -359,6 +363,7 @@ async def test_a_breakout_of_six_in_two_chat_threads_with_report_backs(tmp_path:
         )
         for members in groups.values():
             assert f"Group of {members[0]}: listen first" in collated.text
+        assert "stray" not in collated.text
         await until(
             lambda: all((t.title or "").endswith(" · ended") for t in threads) or None,
             "the threads marked ended",
