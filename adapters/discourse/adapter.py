@@ -24,7 +24,7 @@ from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -68,6 +68,8 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/discourse/webhook"
 CLOSING_NOTE = "This breakout has ended and its conversation is closed. Thank you all!"
 REQUEST_TIMEOUT_S = 30.0
+GOING_REFRESH = timedelta(minutes=30)
+"""How often, at most, an event's whole going list is read again (it can take many requests)."""
 
 
 class RollingWindow:
@@ -158,6 +160,7 @@ class DiscourseAdapter:
         breakouts: str = "pm",
         breakout_channel: int | None = None,
         invitees_page: int = t.INVITEES_PAGE,
+        going_refresh: timedelta = GOING_REFRESH,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.self_id = UserId(username)
@@ -179,6 +182,7 @@ class DiscourseAdapter:
             raise ConfigError("discourse.breakout_channel", "breakouts in chat need a channel")
         self.breakout_channel = breakout_channel if breakouts == "chat" else None
         self.invitees_page = invitees_page
+        self.going_refresh = going_refresh
         self.archive_tags = tuple(archive_tags)
         self.dm_title = dm_title
         self.min_post_length = min_post_length
@@ -352,13 +356,13 @@ class DiscourseAdapter:
         for listed in current:
             seen = known.get(str(listed.id))
             kept = json.loads(seen) if seen is not None else None
-            event = await self._whole_going(listed, kept)
+            event, read = await self._whole_going(listed, kept)
             digest = t.event_digest(event)
             if kept is not None and kept["digest"] == digest:
                 continue
             change = NativeChange.CHANGED if seen is not None else NativeChange.CREATED
             await self._sink(t.event_changed(event, change, self.username))
-            await self.memory.put(f"post-event:{event.id}", _remembered(event, digest, listed))
+            await self.memory.put(f"post-event:{event.id}", _remembered(event, digest, read))
             handed += 1
         now = datetime.now(UTC)
         for native_id in set(known) - {str(e.id) for e in current}:
@@ -369,23 +373,34 @@ class DiscourseAdapter:
             await self.memory.forget(f"post-event:{native_id}")
         return handed
 
-    async def _whole_going(self, event: t.PostEvent, kept: dict[str, Any] | None) -> t.PostEvent:
-        """The event with everyone going, where its sample holds only some of them.
+    async def _whole_going(
+        self, event: t.PostEvent, kept: dict[str, Any] | None
+    ) -> tuple[t.PostEvent, dict[str, Any] | None]:
+        """The event with everyone going, where its sample holds only some of them; and what
+        the last full read was (the sample and count it was made for, and when).
 
-        The full list is read again only when the sample or the count changed since it was
-        last read, so a poll costs nothing for an event whose answers stand still.
+        A long list costs many requests (see `_going`), so it is read again only when the
+        sample or count changed since, and then at most once per `going_refresh`; in between,
+        the list last read plus the current sample stands in.
         """
         sample, count = event.going, event.going_count
+        now = datetime.now(UTC)
         if sample is None or count is None or len(sample) >= count:
-            return event
-        if (event.ends_at or event.starts_at) < datetime.now(UTC):
-            return event
-        if kept is not None and kept.get("sample") == [list(sample), count]:
-            return replace(event, going=tuple(kept["going"]))
+            return event, None
+        last = kept.get("read") if kept is not None else None
+        if (event.ends_at or event.starts_at) < now and last is None:
+            return event, None
+        if kept is not None and last is not None:
+            fresh = last["sample"] == [list(sample), count]
+            recent = now - datetime.fromisoformat(last["at"]) < self.going_refresh
+            if fresh or recent or (event.ends_at or event.starts_at) < now:
+                known = set(kept["going"]) | (set() if fresh else set(sample))
+                return replace(event, going=tuple(sorted(known))), last
         going = await self._going(event.id)
         if len(going) < count:
             log.warning("discourse: event %s: %d of %d going found", event.id, len(going), count)
-        return replace(event, going=tuple(sorted(going)))
+        read = {"sample": [list(sample), count], "at": now.isoformat()}
+        return replace(event, going=tuple(sorted(going))), read
 
     async def _going(self, event_id: int) -> set[str]:
         """Everyone going, from the invitees route: it answers at most a page and has no
@@ -640,13 +655,13 @@ def _group_intro(name: str, members: Sequence[str]) -> str:
     return f"{name}\n\nThis breakout group is {names}."
 
 
-def _remembered(event: t.PostEvent, digest: str, listed: t.PostEvent) -> str:
+def _remembered(event: t.PostEvent, digest: str, read: dict[str, Any] | None) -> str:
     """What is kept of an imported event: enough to cancel it if it disappears, and who is
-    going with the sample they were read for."""
+    going with when that was read in full."""
     return json.dumps(
         {
             "digest": digest,
-            "sample": [list(listed.going or ()), listed.going_count],
+            "read": read,
             "going": list(event.going or ()),
             "id": event.id,
             "title": event.title,

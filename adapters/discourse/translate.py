@@ -410,10 +410,9 @@ def new_chat_thread(original_message_id: int, title: str) -> dict[str, Any]:
     return {"original_message_id": original_message_id, "title": thread_title(title)}
 
 
-def thread_title(title: str) -> str:
-    """Within `Chat::Thread::MAX_TITLE_LENGTH`."""
-    cap = CHAT_THREAD_TITLE_MAX
-    return title if len(title) <= cap else title[: cap - 1] + "…"
+def thread_title(title: str, room: int = CHAT_THREAD_TITLE_MAX) -> str:
+    """Within `Chat::Thread::MAX_TITLE_LENGTH` (or `room`)."""
+    return title if len(title) <= room else title[: room - 1] + "…"
 
 
 def thread_root(body: Any) -> int | None:
@@ -435,9 +434,7 @@ def thread_title_of(body: Any) -> str:
 
 def ended_title(title: str) -> str:
     """A thread's title marked as ended: the chat API's nearest thing to closing a thread."""
-    room = CHAT_THREAD_TITLE_MAX - len(ENDED)
-    base = title if len(title) <= room else title[: room - 1] + "…"
-    return (base or "Breakout") + ENDED
+    return (thread_title(title, CHAT_THREAD_TITLE_MAX - len(ENDED)) or "Breakout") + ENDED
 
 
 def chat_message(message: str, thread_id: int | None) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -421,7 +422,7 @@ async def test_everyone_going_is_read_from_the_invitees_route_past_its_page(
     ]
     going += ["uma", "vic", "wes", "xia", "yuri", "zoe", "anna", "joanna", "mia_2", "o.k"]
     fake = FakeDiscourse(invitees_page=5, limit=6000)
-    async with forum(db, heard, fake=fake, invitees_page=5) as site:
+    async with forum(db, heard, fake=fake, invitees_page=5, going_refresh=timedelta(0)) as site:
         await fake.member_posts_event(
             "ada", "Community call", "2099-12-02T17:00:00.000Z", "2099-12-02T18:00:00.000Z", going
         )
@@ -439,6 +440,10 @@ async def test_everyone_going_is_read_from_the_invitees_route_past_its_page(
         fake.events[0]["stats"]["going"] += 1
         fake.going[fake.events[0]["id"]].append("newcomer")
         fake.users["newcomer"] = 999
+        site.adapter.going_refresh = timedelta(hours=1)  # read a moment ago: not again yet
+        assert await site.adapter.import_events() == 0
+        assert fake.calls["listEventInvitees"] == asked
+        site.adapter.going_refresh = timedelta(0)
         assert await site.adapter.import_events() == 1
         changed = heard.events[-1]
         assert isinstance(changed, NativeEventChanged)
