@@ -93,7 +93,8 @@ class Inbound:
 @dataclass(frozen=True, kw_only=True)
 class MessageReceived(Inbound):
     """Plain text a person wrote; `edits` is set when it replaces an earlier message,
-    `replies_to` when it answers one (a plain reply, not in a thread)."""
+    `replies_to` when it answers one: a plain reply, or a message in a thread the platform
+    opened on that message under another id (a Discourse chat thread)."""
 
     message_id: MessageId
     text: str

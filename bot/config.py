@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from bot import i18n
 from bot.errors import ConfigError
@@ -349,8 +356,10 @@ class DiscourseSection(Section):
     requests_per_minute: int = Field(default=60, ge=1, le=100_000)
     """Discourse's admin API limit (`DISCOURSE_MAX_ADMIN_API_REQS_PER_MINUTE`, 60 by default)."""
     rate_window_seconds: float = Field(default=60.0, gt=0)
-    breakouts: Literal["pm"] = "pm"
-    """Breakout groups as group personal messages (chat threads are not built yet)."""
+    breakouts: Literal["pm", "chat"] = "pm"
+    """Breakout groups as group personal messages, or as threads in `breakout_channel`."""
+    breakout_channel: int | None = Field(default=None, validate_default=True)
+    """The chat channel whose threads hold breakout groups (`breakouts = "chat"`)."""
     events_category: int | None = None
     """Import discourse-post-event events from this category (all when unset)."""
     import_events: bool = False
@@ -363,6 +372,13 @@ class DiscourseSection(Section):
     max_post_length: int = Field(default=32_000, ge=100)
     chat_max_length: int = Field(default=6_000, ge=100)
     max_webhook_body: int = Field(default=512 * 1024, ge=1024)
+
+    @field_validator("breakout_channel")
+    @classmethod
+    def _check_breakout_channel(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is None and info.data.get("breakouts") == "chat":
+            raise ValueError('breakouts = "chat" needs the chat channel id, e.g. 3')
+        return value
 
     @field_validator("base_url")
     @classmethod

@@ -3,8 +3,9 @@
 This is the thin I/O layer; `adapters.discourse.translate` decides what every webhook means
 and what every request says. The forum posts events to `/discourse/webhook` on the bot's web
 server through the one signed-webhook receiver (`adapters.webhook`). What must survive a
-restart lives in the core's `AdapterState` table: each member's PM topic with the bot and each
-breakout group's PM topic (with who was invited).
+restart lives in the core's `AdapterState` table: each member's PM topic with the bot, each
+breakout group's PM topic or chat thread (with who was invited), and each chat thread's
+original message (so a reply in a thread under a round's message answers the round).
 
 Every request, whatever action it serves, passes one rolling-window limiter counting exactly
 as Discourse does (60 admin API requests a minute by default), so a multi-request action can
@@ -22,7 +23,8 @@ import logging
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -66,6 +68,8 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/discourse/webhook"
 CLOSING_NOTE = "This breakout has ended and its conversation is closed. Thank you all!"
 REQUEST_TIMEOUT_S = 30.0
+GOING_REFRESH = timedelta(minutes=30)
+"""How often, at most, an event's whole going list is read again (it can take many requests)."""
 
 
 class RollingWindow:
@@ -153,6 +157,10 @@ class DiscourseAdapter:
         import_events: bool = False,
         events_category: int | None = None,
         events_every: float = 300.0,
+        breakouts: str = "pm",
+        breakout_channel: int | None = None,
+        invitees_page: int = t.INVITEES_PAGE,
+        going_refresh: timedelta = GOING_REFRESH,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.self_id = UserId(username)
@@ -170,6 +178,11 @@ class DiscourseAdapter:
         self.memory = AdapterMemory(db, PLATFORM)
         self.categories = frozenset(categories)
         self.chat_channels = frozenset(chat_channels)
+        if breakouts == "chat" and breakout_channel is None:
+            raise ConfigError("discourse.breakout_channel", "breakouts in chat need a channel")
+        self.breakout_channel = breakout_channel if breakouts == "chat" else None
+        self.invitees_page = invitees_page
+        self.going_refresh = going_refresh
         self.archive_tags = tuple(archive_tags)
         self.dm_title = dm_title
         self.min_post_length = min_post_length
@@ -185,6 +198,7 @@ class DiscourseAdapter:
         self._sink: InboundSink | None = None
         self._dms: dict[str, int] = {}
         self._breakout_topics: set[int] = set()
+        self._thread_roots: dict[int, int] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.webhook = SignedWebhook(
             "discourse",
@@ -219,6 +233,8 @@ class DiscourseAdapter:
             import_events=section.import_events,
             events_category=section.events_category,
             events_every=section.events_poll_seconds,
+            breakouts=section.breakouts,
+            breakout_channel=section.breakout_channel,
         )
 
     def http_routes(self) -> list[BaseRoute]:
@@ -241,6 +257,8 @@ class DiscourseAdapter:
         )
         self._dms = {u: int(v) for u, v in (await self.memory.with_prefix("dm:")).items()}
         self._breakout_topics = {int(k) for k in await self.memory.with_prefix("breakout:")}
+        roots = await self.memory.with_prefix("thread:")
+        self._thread_roots = {int(k): int(v) for k, v in roots.items()}
         self._sink = sink
         if self.import_events_enabled:
             self._events_task = asyncio.create_task(self._poll_events(), name="discourse-events")
@@ -267,10 +285,11 @@ class DiscourseAdapter:
 
     async def _receive(self, headers: Headers, body: bytes) -> Response | None:
         data = parse_json(body)
-        home = min(self.categories) if self.categories else None
-        site = Site(self.username, self._breakout_topics, home)
         event = headers.get("x-discourse-event", "")
-        inbound = t.to_inbound(event, data, site, datetime.now(UTC))
+        unknown = t.unknown_thread(event, data, self._site())
+        if unknown is not None and self._listens(t.chat_place(unknown[0])):
+            await self._learn_thread(*unknown)
+        inbound = t.to_inbound(event, data, self._site(), datetime.now(UTC))
         if inbound is None or not self._listens(inbound.place):
             return None
         if self._sink is None:
@@ -278,14 +297,37 @@ class DiscourseAdapter:
         await self._sink(inbound)
         return None
 
+    def _site(self) -> Site:
+        home = min(self.categories) if self.categories else None
+        return Site(self.username, self._breakout_topics, home, self._thread_roots)
+
     def _listens(self, place: Place) -> bool:
-        """Only the configured categories and chat channels; PMs and chat DMs always."""
+        """Only the configured categories and chat channels (and the breakout channel); PMs
+        and chat DMs always."""
         w = t.where(place)
         if w.kind == "category":
             return not self.categories or w.id in self.categories
         if w.kind == "chat" and not place.direct:
-            return not self.chat_channels or w.id in self.chat_channels
+            return not self.chat_channels or w.id in self.chat_channels | {self.breakout_channel}
         return True
+
+    async def _learn_thread(self, channel: int, thread: int) -> None:
+        """Find a chat thread's original message; without it, the reply's own `in_reply_to`
+        (if any) stands in."""
+        try:
+            found = await self.call(
+                "GET", f"/chat/api/channels/{channel}/threads/{thread}", "reading a chat thread"
+            )
+        except PlatformError as exc:
+            log.warning("discourse: chat thread %s not read: %s", thread, exc)
+            return
+        root = t.thread_root(found)
+        if root is not None:
+            await self._remember_thread(thread, root)
+
+    async def _remember_thread(self, thread: int, root: int) -> None:
+        self._thread_roots[thread] = root
+        await self.memory.put(f"thread:{thread}", str(root))
 
     # --- discourse-post-event -------------------------------------------------------------
 
@@ -311,14 +353,16 @@ class DiscourseAdapter:
         known = await self.memory.with_prefix("post-event:")
         handed = 0
         current = t.read_events(data, self.base_url)
-        for event in current:
-            seen = known.get(str(event.id))
+        for listed in current:
+            seen = known.get(str(listed.id))
+            kept = json.loads(seen) if seen is not None else None
+            event, read = await self._whole_going(listed, kept)
             digest = t.event_digest(event)
-            if seen is not None and json.loads(seen)["digest"] == digest:
+            if kept is not None and kept["digest"] == digest:
                 continue
             change = NativeChange.CHANGED if seen is not None else NativeChange.CREATED
             await self._sink(t.event_changed(event, change, self.username))
-            await self.memory.put(f"post-event:{event.id}", _remembered(event, digest))
+            await self.memory.put(f"post-event:{event.id}", _remembered(event, digest, read))
             handed += 1
         now = datetime.now(UTC)
         for native_id in set(known) - {str(e.id) for e in current}:
@@ -328,6 +372,55 @@ class DiscourseAdapter:
                 handed += 1
             await self.memory.forget(f"post-event:{native_id}")
         return handed
+
+    async def _whole_going(
+        self, event: t.PostEvent, kept: dict[str, Any] | None
+    ) -> tuple[t.PostEvent, dict[str, Any] | None]:
+        """The event with everyone going, where its sample holds only some of them; and what
+        the last full read was (the sample and count it was made for, and when).
+
+        A long list costs many requests (see `_going`), so it is read again only when the
+        sample or count changed since, and then at most once per `going_refresh`; in between,
+        the list last read plus the current sample stands in.
+        """
+        sample, count = event.going, event.going_count
+        now = datetime.now(UTC)
+        if sample is None or count is None or len(sample) >= count:
+            return event, None
+        last = kept.get("read") if kept is not None else None
+        if (event.ends_at or event.starts_at) < now and last is None:
+            return event, None
+        if kept is not None and last is not None:
+            fresh = last["sample"] == [list(sample), count]
+            recent = now - datetime.fromisoformat(last["at"]) < self.going_refresh
+            if fresh or recent or (event.ends_at or event.starts_at) < now:
+                known = set(kept["going"]) | (set() if fresh else set(sample))
+                return replace(event, going=tuple(sorted(known))), last
+        going = await self._going(event.id)
+        if len(going) < count:
+            log.warning("discourse: event %s: %d of %d going found", event.id, len(going), count)
+        read = {"sample": [list(sample), count], "at": now.isoformat()}
+        return replace(event, going=tuple(sorted(going))), read
+
+    async def _going(self, event_id: int) -> set[str]:
+        """Everyone going, from the invitees route: it answers at most a page and has no
+        offset, so a full answer is asked again split by its `filter` (a part of the
+        username), narrower until each answer fits a page."""
+        path = f"/discourse-post-event/events/{event_id}/invitees.json"
+        going: set[str] = set()
+        pending, asked = [""], {""}
+        while pending:
+            part = pending.pop()
+            answer = await self.call(
+                "GET", path, "listing who is going", params=t.invitees_query(part)
+            )
+            page = t.read_going(answer)
+            going.update(page)
+            if len(page) >= self.invitees_page and len(part) < t.FILTER_DEPTH:
+                split = [f for f in t.narrower(part) if f not in asked]
+                asked.update(split)
+                pending.extend(split)
+        return going
 
     # --- requests -------------------------------------------------------------------------
 
@@ -456,19 +549,21 @@ class DiscourseAdapter:
         return Sent(action.message_id, action.place, action.place.thread)
 
     async def _open(self, action: OpenSubSpace) -> SubSpaceOpened:
-        """A group PM for a breakout; the same parent and name again invites newcomers.
+        """A group PM (or a chat thread, per config) for a breakout; the same parent and name
+        again lets newcomers in.
 
-        Remembered by parent and name (not by key), so a retried open finds its topic and a
-        late joiner's open adds them to the group they were given.
+        Remembered by parent and name (not by key), so a retried open finds what its first
+        try made and a late joiner's open adds them to the group they were given.
         """
         subspace = f"{action.parent.space}\n{action.name}"
         ref = "subspace:" + hashlib.sha256(subspace.encode()).hexdigest()[:32]
         members: list[str] = [m for m in dict.fromkeys(action.members) if m != self.username]
         async with self._locks[ref]:
+            if self.breakout_channel is not None:
+                return await self._open_thread(self.breakout_channel, ref, action.name, members)
             stored = await self.memory.get(ref)
             if stored is None:
-                names = ", ".join(f"@{m}" for m in members)
-                raw = self._body(f"{action.name}\n\nThis breakout group is {names}.")
+                raw = self._body(_group_intro(action.name, members))
                 title = t.title_of(action.name, self.min_title_length, "breakout")
                 post = await self._create(t.new_pm(title, raw, members, ref), ref)
                 topic = int(post["topic_id"])
@@ -487,9 +582,47 @@ class DiscourseAdapter:
             await self.memory.put(ref, f"{topic}|{','.join(invited)}")
         return SubSpaceOpened(t.pm_place(topic, direct=False))
 
+    async def _open_thread(
+        self, channel: int, ref: str, name: str, members: list[str]
+    ) -> SubSpaceOpened:
+        """A chat thread for a group: a message in the channel mentioning its members (the
+        mention is what calls them in), and the thread opened on it.
+
+        Each step is remembered before the next, so a retry neither posts a second message
+        nor opens a second thread (the plugin finds the thread a message already has). A
+        late joiner needs nothing here: the core's note to the group mentions them.
+        """
+        stored = await self.memory.get(f"{ref}:chat")
+        if stored is None:
+            text = _group_intro(name, members)
+            path = f"/chat/api/channels/{channel}/messages"
+            body = t.chat_message(text, None)
+            sent = await self.call("POST", path, "breakout message", json=body)
+            stored = f"root:{sent['message_id']}"
+            await self.memory.put(f"{ref}:chat", stored)
+        kind, _, number = stored.partition(":")
+        if kind == "root":
+            root = int(number)
+            thread = await self.call(
+                "POST",
+                f"/chat/api/channels/{channel}/threads",
+                "breakout thread",
+                json=t.new_chat_thread(root, name),
+            )
+            number = str(thread["id"])
+            await self._remember_thread(int(number), root)
+            await self.memory.put(f"{ref}:chat", f"thread:{number}")
+        return SubSpaceOpened(t.chat_place(channel, int(number)))
+
     async def _close(self, action: CloseSubSpace) -> Done:
-        """Post a closing note and close the group's topic (it stays readable)."""
+        """Post a closing note and close the group's topic (it stays readable).
+
+        A chat thread cannot be closed through the API (`Chat::UpdateThread` takes only a
+        title), so there closing is the note and the thread's title marked as ended.
+        """
         w = t.where(action.place)
+        if w.kind == "chat" and w.thread is not None:
+            return await self._close_thread(w.id, w.thread)
         if w.kind != "pm":
             raise PlatformError(f"{action.place.space} is not a breakout topic", permanent=True)
         topic = await self.call("GET", f"/t/{w.id}.json", "reading the breakout topic")
@@ -500,15 +633,36 @@ class DiscourseAdapter:
         await self.call("PUT", f"/t/{w.id}/status.json", "closing", json=t.close_topic())
         return Done()
 
+    async def _close_thread(self, channel: int, thread: int) -> Done:
+        path = f"/chat/api/channels/{channel}/threads/{thread}"
+        found = await self.call("GET", path, "reading the breakout thread")
+        title = t.thread_title_of(found)
+        if title.endswith(t.ENDED):
+            return Done()  # closed already (a retry after closing)
+        if await self.memory.get(f"closed:{thread}") is None:
+            body = t.chat_message(CLOSING_NOTE, thread)
+            await self.call("POST", f"/chat/api/channels/{channel}/messages", "closing", json=body)
+            await self.memory.put(f"closed:{thread}", "1")
+        await self.call("PUT", path, "ending a thread", json={"title": t.ended_title(title)})
+        return Done()
+
     async def present(self, place: Place) -> Sequence[Actor]:
         raise CapabilityMissing(PLATFORM, Capability.PRESENCE.value)
 
 
-def _remembered(event: t.PostEvent, digest: str) -> str:
-    """What is kept of an imported event: enough to cancel it if it disappears."""
+def _group_intro(name: str, members: Sequence[str]) -> str:
+    names = ", ".join(f"@{m}" for m in members)
+    return f"{name}\n\nThis breakout group is {names}."
+
+
+def _remembered(event: t.PostEvent, digest: str, read: dict[str, Any] | None) -> str:
+    """What is kept of an imported event: enough to cancel it if it disappears, and who is
+    going with when that was read in full."""
     return json.dumps(
         {
             "digest": digest,
+            "read": read,
+            "going": list(event.going or ()),
             "id": event.id,
             "title": event.title,
             "start": event.starts_at.isoformat(),
@@ -530,6 +684,7 @@ def _recalled(kept: dict[str, Any]) -> t.PostEvent:
         topic_id=kept["topic"],
         category_id=None,
         going=None,
+        going_count=None,
         location=None,
         creator=None,
     )

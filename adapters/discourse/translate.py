@@ -8,6 +8,8 @@ Where things are, as `Place`s:
 - a personal message (PM) topic is the space `pm/<topic id>`: `direct` unless the bot opened it
   as a breakout group;
 - a chat channel is `chat/<channel id>`, a chat thread its thread; a chat DM channel is direct.
+  A message in a chat thread `replies_to` the thread's original message (a round's message
+  there is answered by a thread reply, as a topic is by a reply in it).
 
 People are known by username (what mentions and PM recipients are written with).
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,6 +67,7 @@ MAX_AGE = timedelta(days=7)
 event ids after 14 days, so an old signed body replayed later must not run again."""
 PRIVATE_MESSAGE = "private_message"
 TITLE_MAX = 255
+CHAT_THREAD_TITLE_MAX = 100
 
 
 # --- places --------------------------------------------------------------------------------
@@ -123,6 +126,8 @@ class Site:
     """PM topics the bot opened as breakout groups: not direct conversations."""
     home_category: int | None = None
     """Where forum-wide events (a user joining the site) are placed; None drops them."""
+    thread_roots: Mapping[int, int] = field(default_factory=dict)
+    """Chat thread id -> its original message id, as far as the adapter has learnt them."""
 
 
 def _int(value: Any) -> int | None:
@@ -243,8 +248,41 @@ def _chat(chat: Mapping[str, Any], edited: bool, site: Site) -> Inbound | None:
     if _is_bot(actor, site) or message.get("deleted_at"):
         return None
     direct = channel.get("chatable_type") == "DirectMessage"
-    place = chat_place(channel_id, _int(message.get("thread_id")), direct=direct)
-    return _message(f"chat:{message_id}", message_id, text, edited, place, actor, chat, site)
+    thread = _int(message.get("thread_id"))
+    place = chat_place(channel_id, thread, direct=direct)
+    root = _thread_root(message, thread, site)
+    replies_to = MessageId(str(root)) if root is not None and root != message_id else None
+    ref = f"chat:{message_id}"
+    return _message(ref, message_id, text, edited, place, actor, chat, site, replies_to)
+
+
+def _thread_root(message: Mapping[str, Any], thread: int | None, site: Site) -> int | None:
+    """The original message of the thread a chat message is in: known to the site, else the
+    message it replied to (the plugin opens a thread on the message a member replies to)."""
+    if thread is None:
+        return None
+    if thread in site.thread_roots:
+        return site.thread_roots[thread]
+    in_reply_to = message.get("in_reply_to")
+    return _int(in_reply_to.get("id")) if isinstance(in_reply_to, Mapping) else None
+
+
+def unknown_thread(event: str, body: Mapping[str, Any], site: Site) -> tuple[int, int] | None:
+    """(channel, thread) of a member's chat message in a thread whose original message the
+    site does not know yet: the adapter looks that up before translating."""
+    chat = body.get("chat_message") if event.startswith("chat_message") else None
+    message = chat.get("message") if isinstance(chat, Mapping) else None
+    channel = chat.get("channel") if isinstance(chat, Mapping) else None
+    if not isinstance(message, Mapping) or not isinstance(channel, Mapping):
+        return None
+    thread, channel_id = _int(message.get("thread_id")), _int(channel.get("id"))
+    user = message.get("user")
+    actor = _actor(user) if isinstance(user, Mapping) else None
+    if thread is None or channel_id is None or thread in site.thread_roots:
+        return None
+    if actor is None or _is_bot(actor, site):
+        return None
+    return channel_id, thread
 
 
 def _message(
@@ -256,18 +294,20 @@ def _message(
     actor: Actor,
     raw: Mapping[str, Any],
     site: Site,
+    replies_to: MessageId | None = None,
 ) -> Inbound | None:
     mid = MessageId(str(message_id))
     command = command_text(text, site.bot_username)
     common: dict[str, Any] = {"actor": actor, "place": place, "raw": raw}
+    said: dict[str, Any] = {"message_id": mid, "text": text, "replies_to": replies_to}
     if edited:
         if command is not None:
             return None
         event_id = EventId(f"{ref}:edit:{_digest(text)}")
-        return MessageReceived(**common, event_id=event_id, message_id=mid, text=text, edits=mid)
+        return MessageReceived(**common, **said, event_id=event_id, edits=mid)
     if command is not None:
         return CommandInvoked(**common, event_id=EventId(ref), text=command, message_id=mid)
-    return MessageReceived(**common, event_id=EventId(ref), message_id=mid, text=text)
+    return MessageReceived(**common, **said, event_id=EventId(ref))
 
 
 # --- outbound ------------------------------------------------------------------------------
@@ -365,6 +405,38 @@ def edit(raw: str) -> dict[str, Any]:
     return {"post": {"raw": raw}}
 
 
+def new_chat_thread(original_message_id: int, title: str) -> dict[str, Any]:
+    """`POST /chat/api/channels/{id}/threads` (`Chat::CreateThread`): a thread on a message."""
+    return {"original_message_id": original_message_id, "title": thread_title(title)}
+
+
+def thread_title(title: str, room: int = CHAT_THREAD_TITLE_MAX) -> str:
+    """Within `Chat::Thread::MAX_TITLE_LENGTH` (or `room`)."""
+    return title if len(title) <= room else title[: room - 1] + "…"
+
+
+def thread_root(body: Any) -> int | None:
+    """The original message id in a `GET .../threads/{id}` answer (`{"thread": {...}}`)."""
+    thread = body.get("thread") if isinstance(body, Mapping) else None
+    original = thread.get("original_message") if isinstance(thread, Mapping) else None
+    return _int(original.get("id")) if isinstance(original, Mapping) else None
+
+
+ENDED = " · ended"
+
+
+def thread_title_of(body: Any) -> str:
+    """The title in a `GET .../threads/{id}` answer ("" when it has none)."""
+    thread = body.get("thread") if isinstance(body, Mapping) else None
+    title = thread.get("title") if isinstance(thread, Mapping) else None
+    return title if isinstance(title, str) else ""
+
+
+def ended_title(title: str) -> str:
+    """A thread's title marked as ended: the chat API's nearest thing to closing a thread."""
+    return (thread_title(title, CHAT_THREAD_TITLE_MAX - len(ENDED)) or "Breakout") + ENDED
+
+
 def chat_message(message: str, thread_id: int | None) -> dict[str, Any]:
     body: dict[str, Any] = {"message": message}
     if thread_id is not None:
@@ -416,6 +488,8 @@ class PostEvent:
     category_id: int | None
     going: tuple[str, ...] | None
     """Who the plugin says is going; None when it says nothing (no `sample_invitees`)."""
+    going_count: int | None
+    """How many are going (`stats.going`): more than `going` holds when that is a sample."""
     location: str | None
     creator: str | None
 
@@ -434,8 +508,8 @@ def _when(value: Any) -> datetime | None:
 def read_events(body: Any, base_url: str) -> list[PostEvent]:
     """The events of an `events.json` answer; malformed entries are skipped, not fatal.
 
-    `going` comes from `sample_invitees` (with `include_details=true`): the plugin lists who
-    answered there, and the spec has no fuller invitee list.
+    `going` comes from `sample_invitees` (with `include_details=true`), the plugin's first few
+    going; `going_count` says whether the invitees route must be read for the rest.
     """
     events = body.get("events") if isinstance(body, Mapping) else None
     found: list[PostEvent] = []
@@ -453,18 +527,8 @@ def read_events(body: Any, base_url: str) -> list[PostEvent]:
         given = post.get("url")
         url = given if isinstance(given, str) else f"/t/{topic_id}"
         invitees = item.get("sample_invitees")
-        going = (
-            tuple(
-                str(invitee["user"]["username"])
-                for invitee in invitees
-                if isinstance(invitee, Mapping)
-                and invitee.get("status") == "going"
-                and isinstance(invitee.get("user"), Mapping)
-                and isinstance(invitee["user"].get("username"), str)
-            )
-            if isinstance(invitees, list)
-            else None
-        )
+        going = tuple(read_going({"invitees": invitees})) if isinstance(invitees, list) else None
+        stats = item.get("stats")
         location = item.get("location")
         creator = item.get("creator")
         creator_name = creator.get("username") if isinstance(creator, Mapping) else None
@@ -479,11 +543,46 @@ def read_events(body: Any, base_url: str) -> list[PostEvent]:
                 topic_id=topic_id,
                 category_id=_int(item.get("category_id")),
                 going=going,
+                going_count=_int(stats.get("going")) if isinstance(stats, Mapping) else None,
                 location=location if isinstance(location, str) else None,
                 creator=creator_name if isinstance(creator_name, str) else None,
             )
         )
     return found
+
+
+INVITEES_PAGE = 200
+"""The most `GET /discourse-post-event/events/{id}/invitees.json` answers (it has no offset)."""
+USERNAME_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789_.-"
+"""What a (lower-cased, ASCII) Discourse username is made of."""
+FILTER_DEPTH = 4
+
+
+def narrower(filter_: str) -> list[str]:
+    """Filters that together match every username `filter_` matches (the route's `filter` is
+    a substring of the username): the route answers at most a page, so a full answer is
+    asked again, split. A username holding `ab` holds `abx` or, where it ends so, `xab`;
+    only one that is the filter itself is in neither (the count check notices it)."""
+    if not filter_:
+        return list(USERNAME_CHARACTERS)
+    return [filter_ + c for c in USERNAME_CHARACTERS] + [c + filter_ for c in USERNAME_CHARACTERS]
+
+
+def invitees_query(filter_: str) -> dict[str, str]:
+    return {"type": "going", "filter": filter_} if filter_ else {"type": "going"}
+
+
+def read_going(body: Any) -> list[str]:
+    """The usernames going in an invitees answer (`{"invitees": [...]}`)."""
+    invitees = body.get("invitees") if isinstance(body, Mapping) else None
+    return [
+        str(invitee["user"]["username"])
+        for invitee in (invitees if isinstance(invitees, list) else [])
+        if isinstance(invitee, Mapping)
+        and invitee.get("status") == "going"
+        and isinstance(invitee.get("user"), Mapping)
+        and isinstance(invitee["user"].get("username"), str)
+    ]
 
 
 def event_digest(event: PostEvent) -> str:

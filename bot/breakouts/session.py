@@ -583,6 +583,6 @@ def talks_here(breakout: Breakout, group: BreakoutGroup, place: Place) -> bool:
         return place.direct
     if group.kind == SubSpaceKind.MAIN:
         return place.space == breakout.space
-    return place.space == group.space and (
-        group.kind == SubSpaceKind.SUBSPACE or place.thread == group.thread
-    )
+    # A sub-space that is a thread (Slack's, Discourse chat's) shares its space with others.
+    whole_space = group.kind == SubSpaceKind.SUBSPACE and group.thread is None
+    return place.space == group.space and (whole_space or place.thread == group.thread)

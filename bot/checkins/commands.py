@@ -318,15 +318,16 @@ async def answer_message(ctx: Context, event: MessageReceived) -> bool:
     r: CheckinRound | None = None
     if place.thread is not None:
         r = await rounds.round_of_thread(ctx, place)
+    if r is None and event.replies_to is not None:
+        # A reply to the round's post answers it too: a plain reply, or one in a thread the
+        # platform opened on that post (Discourse chat: the thread is not the post's id).
+        r = await rounds.round_of_post(ctx, place, event.replies_to)
+    if place.thread is not None or event.replies_to is not None:
         if r is None and await rounds.posting_in(ctx, place):
             raise NotYet("a round's post here has not come back from the platform yet")
-        if r is not None and rounds.private_only(ctx, r, ctx.platform):
+        if r is not None and place.thread is not None and rounds.private_only(ctx, r, ctx.platform):
             await ctx.reply(PRIVATE_ONLY, private=True)
             return True
-    elif event.replies_to is not None:  # a plain reply to the round's post answers it too
-        r = await rounds.round_of_post(ctx, place, event.replies_to)
-        if r is None and await rounds.posting_in(ctx, place):
-            raise NotYet("a round's post here has not come back from the platform yet")
     if r is None and place.direct:
         member_id = ctx.member.id or 0
         r = await rounds.round_asked(ctx, member_id, only_open=True)

@@ -1,9 +1,11 @@
 """A fake Discourse forum on loopback: the REST API the bot calls, and the webhooks it posts.
 
-Every request is checked against `discourse-openapi.json` (the chat routes, which that spec
-lacks, against `CHAT_SPEC`, written from the chat plugin's `Chat::Api::ChannelMessagesController`
-and its `CreateMessage`/`UpdateMessage` contracts); a departure is recorded in `problems` and
-answered 400, and tests assert that `problems` stays empty. Beyond the spec, one thing the real
+Every request is checked against `discourse-openapi.json` (the plugin routes that spec lacks
+against `PLUGIN_SPEC`: the chat routes as the chat plugin's `Chat::Api::ChannelMessagesController`
+and `ChannelThreadsController` and their `CreateMessage`/`UpdateMessage`/`CreateThread`/
+`UpdateThread` contracts take them, and discourse-post-event's `InviteesController#index`); a
+departure is recorded in `problems` and answered 400, and tests assert that `problems` stays
+empty. Beyond the spec, one thing the real
 API takes is accepted: `tags` on a new topic (`PostsController#create_params` permits it as a
 tracked topic field, as `{id, name}` objects), checked by `TAGS_SCHEMA`.
 
@@ -42,7 +44,15 @@ KEY_HEADERS = [
     {"name": "Api-Username", "in": "header", "required": True, "schema": {"type": "string"}},
 ]
 CHANNEL = {"name": "channel_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-CHAT_SPEC = OpenAPISpec(
+THREAD = {"name": "thread_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+THREAD_TITLE = {"type": "string", "maxLength": 100}
+PLUGIN_SPEC = OpenAPISpec(
     {
         "openapi": "3.1.0",
         "info": {"title": "Discourse chat plugin (from its controllers)", "version": "1"},
@@ -109,9 +119,70 @@ CHAT_SPEC = OpenAPISpec(
                     },
                 }
             },
+            "/chat/api/channels/{channel_id}/threads": {
+                "post": {
+                    "operationId": "createChatThread",
+                    "parameters": [*KEY_HEADERS, CHANNEL],
+                    "requestBody": _json_body(
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["original_message_id"],
+                            "properties": {
+                                "original_message_id": {"type": "integer"},
+                                "title": THREAD_TITLE,
+                            },
+                        }
+                    ),
+                }
+            },
+            "/chat/api/channels/{channel_id}/threads/{thread_id}": {
+                "get": {
+                    "operationId": "getChatThread",
+                    "parameters": [*KEY_HEADERS, CHANNEL, THREAD],
+                },
+                "put": {
+                    "operationId": "updateChatThread",
+                    "parameters": [*KEY_HEADERS, CHANNEL, THREAD],
+                    "requestBody": _json_body(
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {"title": THREAD_TITLE},
+                        }
+                    ),
+                },
+            },
+            "/discourse-post-event/events/{post_id}/invitees.json": {
+                "get": {
+                    "operationId": "listEventInvitees",
+                    "parameters": [
+                        *KEY_HEADERS,
+                        {
+                            "name": "post_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        },
+                        {
+                            "name": "type",
+                            "in": "query",
+                            "schema": {
+                                "type": "string",
+                                "enum": ["going", "interested", "not_going"],
+                            },
+                        },
+                        {"name": "filter", "in": "query", "schema": {"type": "string"}},
+                    ],
+                }
+            },
         },
     }
 )
+INVITEES_PAGE = 200
+"""`InviteesController#index` answers at most this many, ordered by status and username."""
+SAMPLE_INVITEES = 10
+"""`most_likely_going`: what `sample_invitees` holds (`displayed_invitees_limit`)."""
 TAGS_SCHEMA = {
     "type": "array",
     "items": {
@@ -180,6 +251,14 @@ class ChatMessage:
 
 
 @dataclass
+class ChatThread:
+    id: int
+    channel_id: int
+    original_message_id: int
+    title: str | None = None
+
+
+@dataclass
 class Limit:
     """Discourse's admin API limit: `limit` requests in any rolling `window` seconds."""
 
@@ -219,6 +298,7 @@ class FakeDiscourse:
         min_post_length: int = 20,
         min_title_length: int = 15,
         base_url: str = "https://forum.example.org",
+        invitees_page: int = INVITEES_PAGE,
     ) -> None:
         self.spec = load_spec("discourse-openapi.json")
         self.api_key, self.bot, self.secret = api_key, bot, secret
@@ -236,8 +316,13 @@ class FakeDiscourse:
         self.topics: dict[int, Topic] = {}
         self.posts: dict[int, Post] = {}
         self.chat: dict[int, ChatMessage] = {}
+        self.threads: dict[int, ChatThread] = {}
+        self.invitees_page = invitees_page
+        self.going: dict[int, list[str]] = {}
+        """Event id -> everyone going."""
         self.events: list[dict[str, Any]] = []
         self.webhook_url: str | None = None
+        self._query: dict[str, str] = {}
         self._ids = itertools.count(1000)
         self._event_ids = itertools.count(1)
         self.app = Starlette(
@@ -249,7 +334,8 @@ class FakeDiscourse:
     async def _handle(self, request: Request) -> Response:
         body = await request.body()
         path = request.url.path
-        spec = CHAT_SPEC if path.startswith("/chat/") else self.spec
+        plugin = path.startswith("/chat/") or path.endswith("/invitees.json")
+        spec = PLUGIN_SPEC if plugin else self.spec
         data: Any = json.loads(body) if body else {}
         tags = None
         checked_body = body
@@ -295,6 +381,7 @@ class FakeDiscourse:
             )
         op = checked.operation_id or ""
         self.calls[op] += 1
+        self._query = dict(request.query_params)
         handler = getattr(self, f"_op_{op}", None)
         if handler is None:
             return _error(404, "The requested URL or resource could not be found.", "not_found")
@@ -427,11 +514,100 @@ class FakeDiscourse:
         channel = params["channel_id"]
         if channel not in self.chat_channels:
             return _error(404, "The requested URL or resource could not be found.", "not_found")
-        message = ChatMessage(
-            next(self._ids), channel, actor, data["message"], data.get("thread_id")
-        )
+        thread = data.get("thread_id")
+        if thread is not None and (
+            thread not in self.threads or self.threads[thread].channel_id != channel
+        ):
+            return _invalid("The thread is not valid for this channel.")
+        message = ChatMessage(next(self._ids), channel, actor, data["message"], thread)
         self.chat[message.id] = message
         return JSONResponse({"success": "OK", "message_id": message.id})
+
+    def _op_createChatThread(
+        self, params: dict[str, Any], data: dict[str, Any], actor: str
+    ) -> Response:
+        original = self.chat.get(data["original_message_id"])
+        if original is None or original.channel_id != params["channel_id"]:
+            return _error(404, "The requested URL or resource could not be found.", "not_found")
+        return JSONResponse(self._thread_json(self.thread_on(original, data.get("title"))))
+
+    def thread_on(self, original: ChatMessage, title: str | None = None) -> ChatThread:
+        """The message's thread, opened if it has none (`Chat::CreateThread` finds one first)."""
+        if original.thread_id is None:
+            thread = ChatThread(next(self._ids), original.channel_id, original.id, title)
+            self.threads[thread.id] = thread
+            original.thread_id = thread.id
+        return self.threads[original.thread_id]
+
+    def _thread_json(self, thread: ChatThread) -> dict[str, Any]:
+        """As `Chat::ThreadSerializer` gives it (with its original message)."""
+        original = self.chat[thread.original_message_id]
+        user = {"id": self.users[original.username], "username": original.username}
+        return {
+            "id": thread.id,
+            "title": thread.title,
+            "status": "open",
+            "channel_id": thread.channel_id,
+            "meta": {"message_bus_last_ids": {"thread_message_bus_last_id": 0}},
+            "reply_count": sum(1 for m in self.chat.values() if m.thread_id == thread.id) - 1,
+            "original_message_user": user,
+            "original_message": {
+                "id": original.id,
+                "message": original.message,
+                "thread_id": thread.id,
+                "user": user,
+            },
+        }
+
+    def _thread_of(self, params: dict[str, Any]) -> ChatThread | None:
+        thread = self.threads.get(params["thread_id"])
+        return thread if thread is not None and thread.channel_id == params["channel_id"] else None
+
+    def _op_getChatThread(
+        self, params: dict[str, Any], data: dict[str, Any], actor: str
+    ) -> Response:
+        thread = self._thread_of(params)
+        if thread is None:
+            return _error(404, "The requested URL or resource could not be found.", "not_found")
+        return JSONResponse({"thread": self._thread_json(thread)})
+
+    def _op_updateChatThread(
+        self, params: dict[str, Any], data: dict[str, Any], actor: str
+    ) -> Response:
+        thread = self._thread_of(params)
+        if thread is None:
+            return _error(404, "The requested URL or resource could not be found.", "not_found")
+        if self.chat[thread.original_message_id].username != actor:
+            return _error(
+                403, "You are not permitted to view the requested resource.", "invalid_access"
+            )
+        thread.title = data.get("title")
+        return JSONResponse({"success": "OK"})
+
+    def _op_listEventInvitees(
+        self, params: dict[str, Any], data: dict[str, Any], actor: str
+    ) -> Response:
+        """A page at most, as the plugin answers: `type` a status, `filter` a part of the name."""
+        going = self.going.get(params["post_id"])
+        if going is None:
+            return _error(404, "The requested URL or resource could not be found.", "not_found")
+        query = self._query
+        names = sorted(going) if query.get("type") in (None, "going") else []
+        part = query.get("filter", "").lower()
+        names = [n for n in names if part in n.lower()][: self.invitees_page]
+        return JSONResponse(
+            {
+                "invitees": [
+                    {
+                        "id": i,
+                        "status": "going",
+                        "user": {"id": self.users[n], "username": n, "name": None},
+                        "post_id": params["post_id"],
+                    }
+                    for i, n in enumerate(names, start=1)
+                ]
+            }
+        )
 
     def _op_updateChatMessage(
         self, params: dict[str, Any], data: dict[str, Any], actor: str
@@ -608,7 +784,10 @@ class FakeDiscourse:
     async def member_posts_event(
         self, username: str, name: str, starts_at: str, ends_at: str, going: list[str]
     ) -> dict[str, Any]:
-        """A member posts a topic with a discourse-post-event in it; the plugin lists it."""
+        """A member posts a topic with a discourse-post-event in it; the plugin lists it, with
+        the first few of those `going` as its sample and all of them on its invitees route."""
+        for name_going in going:
+            self.users.setdefault(name_going, 100 + len(self.users))
         raw = f'[event start="{starts_at}" end="{ends_at}" status="public" name="{name}"]\n[/event]'
         post = await self.member_posts(username, raw, category=5)
         topic = self.topics[post.topic_id]
@@ -648,15 +827,28 @@ class FakeDiscourse:
             "occurrences": [{"starts_at": starts_at, "ends_at": ends_at}],
             "sample_invitees": [
                 {"id": i, "status": "going", "user": {"id": self.users[u], "username": u}}
-                for i, u in enumerate(going)
+                for i, u in enumerate(sorted(going)[:SAMPLE_INVITEES])
             ],
+            "stats": {"going": len(going), "interested": 0, "not_going": 0, "invited": len(going)},
         }
         self.events.append(event)
+        self.going[post.id] = list(going)
         return event
 
     async def member_chats(
-        self, username: str, channel: int, text: str, *, thread_id: int | None = None
+        self,
+        username: str,
+        channel: int,
+        text: str,
+        *,
+        thread_id: int | None = None,
+        in_reply_to: ChatMessage | None = None,
     ) -> ChatMessage:
+        """A member writes in a chat channel or one of its threads; or replies to a message,
+        which (as the plugin does in a threaded channel) puts the reply in that message's
+        thread, opening it if it has none."""
+        if in_reply_to is not None:
+            thread_id = self.thread_on(in_reply_to).id
         message = ChatMessage(next(self._ids), channel, username, text, thread_id)
         self.chat[message.id] = message
         body = payloads.chat_message(
@@ -665,6 +857,7 @@ class FakeDiscourse:
             username=username,
             text=text,
             thread_id=thread_id,
+            in_reply_to=None if in_reply_to is None else in_reply_to.id,
             created_at=_stamp(datetime.now(UTC)),
         )
         response = await self.deliver("chat_message_created", body)

@@ -84,6 +84,7 @@ def chat_message(
     username: str,
     text: str,
     thread_id: int | None = None,
+    in_reply_to: int | None = None,
     direct: bool = False,
     name: str | None = None,
     created_at: str = "2026-11-30T09:20:01Z",
@@ -112,22 +113,25 @@ def chat_message(
     }
     if direct:
         channel["chatable"] = {"users": [{**user, "can_chat": True, "has_chat_enabled": True}]}
-    return {
-        "chat_message": {
-            "message": {
-                "id": message_id,
-                "message": text,
-                "cooked": f"<p>{text}</p>",
-                "created_at": created_at,
-                "excerpt": text[:50],
-                "chat_channel_id": channel_id,
-                "thread_id": thread_id,
-                "mentioned_users": [],
-                "available_flags": [],
-                "user": user,
-                "uploads": [],
-                "edited": False,
-            },
-            "channel": channel,
-        }
+    message: dict[str, Any] = {
+        "id": message_id,
+        "message": text,
+        "cooked": f"<p>{text}</p>",
+        "created_at": created_at,
+        "excerpt": text[:50],
+        "chat_channel_id": channel_id,
+        "thread_id": thread_id,
+        "mentioned_users": [],
+        "available_flags": [],
+        "user": user,
+        "uploads": [],
+        "edited": False,
     }
+    if in_reply_to is not None:  # `Chat::InReplyToSerializer`
+        message["in_reply_to"] = {
+            "id": in_reply_to,
+            "cooked": "<p>The message replied to</p>",
+            "excerpt": "The message replied to",
+            "user": {"id": 1, "username": "communitybot", "name": None, "avatar_template": ""},
+        }
+    return {"chat_message": {"message": message, "channel": channel}}

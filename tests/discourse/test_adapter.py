@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -27,6 +28,7 @@ from adapters.contract import (
     UserId,
 )
 from adapters.discourse import translate as t
+from adapters.discourse.adapter import CLOSING_NOTE
 from adapters.discourse.translate import PLATFORM
 from bot.db import Database
 from bot.errors import PlatformError
@@ -233,8 +235,11 @@ async def test_a_breakout_group_pm_opens_once_lets_a_late_joiner_in_and_closes(
 async def test_chat_messages_and_their_edits(site: Forum, heard: Heard) -> None:
     sent = await send(site, t.chat_place(3), "Check-in: one word?", "c1")
     assert site.fake.chat[int(sent.message_id)].message == "Check-in: one word?"
-    threaded = await send(site, t.chat_place(3, 44), "In the thread", "c2")
-    assert site.fake.chat[int(threaded.message_id)].thread_id == 44
+    thread = site.fake.thread_on(site.fake.chat[int(sent.message_id)]).id
+    threaded = await send(site, t.chat_place(3, thread), "In the thread", "c2")
+    assert site.fake.chat[int(threaded.message_id)].thread_id == thread
+    with pytest.raises(PlatformError, match="thread is not valid"):  # the plugin checks it
+        await send(site, t.chat_place(3, thread + 1), "In no thread", "c2b")
     await site.adapter.perform(
         EditMessage(key="c3", place=sent.place, message_id=sent.message_id, text=("Two words?",))
     )
@@ -332,3 +337,115 @@ async def test_an_old_signed_body_replayed_with_a_new_event_id_is_dropped(
     event = await heard.next()
     assert event.message_id == str(fresh.id)  # type: ignore[attr-defined]
     assert heard.events == []
+
+
+async def test_a_breakout_group_as_a_chat_thread_opens_once_and_closes(
+    db: Database, heard: Heard
+) -> None:
+    async with forum(db, heard, breakouts="chat", breakout_channel=3) as site:
+        fake = site.fake
+        open_ = OpenSubSpace(
+            key="o1",
+            parent=t.category_place(5, 77),
+            name="Breakout 1 · group 1",
+            members=(UserId("ada"), UserId("bob")),
+        )
+        opened = await site.adapter.perform(open_)
+        assert isinstance(opened, SubSpaceOpened) and opened.place.space == "chat/3"
+        [thread] = fake.threads.values()
+        assert opened.place.thread == str(thread.id) and thread.title == open_.name
+        root = fake.chat[thread.original_message_id]
+        assert root.username == fake.bot and "@ada, @bob" in root.message  # they are called in
+        late = OpenSubSpace(
+            key="o2", parent=open_.parent, name=open_.name, members=(*open_.members, UserId("dan"))
+        )
+        assert await site.adapter.perform(open_) == opened
+        assert await site.adapter.perform(late) == opened
+        assert len(fake.threads) == 1 and fake.calls["createChatMessage"] == 1
+        await fake.member_chats("bob", 3, "report We agreed on three things", thread_id=thread.id)
+        said = await heard.next()
+        assert isinstance(said, MessageReceived) and said.place == opened.place
+        await site.adapter.perform(CloseSubSpace(key="c1", place=opened.place))
+        await site.adapter.perform(CloseSubSpace(key="c1", place=opened.place))
+        notes = [
+            m for m in fake.chat.values() if m.thread_id == thread.id and m.username == fake.bot
+        ]
+        assert [n.message for n in notes] == [root.message, CLOSING_NOTE]  # one note
+        assert thread.title == "Breakout 1 · group 1 · ended"
+        assert fake.problems == []
+
+
+async def test_a_reply_in_a_chat_thread_replies_to_the_threads_original_message(
+    site: Forum, heard: Heard
+) -> None:
+    fake = site.fake
+    sent = await send(site, t.chat_place(3), "Check-in: one word?", "c1")
+    root = fake.chat[int(sent.message_id)]
+    await fake.member_chats("bob", 3, "Calm", in_reply_to=root)  # the plugin opens the thread
+    first = await heard.next()
+    thread = fake.thread_on(root).id
+    assert isinstance(first, MessageReceived) and first.replies_to == sent.message_id
+    assert first.place == t.chat_place(3, thread)
+    await fake.member_chats("carol", 3, "Rested", thread_id=thread)  # no in_reply_to now
+    second = await heard.next()
+    assert isinstance(second, MessageReceived) and second.replies_to == sent.message_id
+    assert fake.calls["getChatThread"] == 1  # looked up once, then known
+    await fake.member_chats("dan", 3, "Fine", thread_id=thread)
+    assert (await heard.next()).replies_to == sent.message_id  # type: ignore[attr-defined]
+    assert fake.calls["getChatThread"] == 1
+
+
+async def test_everyone_going_is_read_from_the_invitees_route_past_its_page(
+    db: Database, heard: Heard
+) -> None:
+    going = [
+        "ann",
+        "bea",
+        "cy",
+        "dov",
+        "eli",
+        "fay",
+        "gus",
+        "hal",
+        "ivy",
+        "jo",
+        "kit",
+        "lu",
+        "max",
+        "ned",
+        "oz",
+        "pia",
+        "quin",
+        "rex",
+        "sue",
+        "tom",
+    ]
+    going += ["uma", "vic", "wes", "xia", "yuri", "zoe", "anna", "joanna", "mia_2", "o.k"]
+    fake = FakeDiscourse(invitees_page=5, limit=6000)
+    async with forum(db, heard, fake=fake, invitees_page=5, going_refresh=timedelta(0)) as site:
+        await fake.member_posts_event(
+            "ada", "Community call", "2099-12-02T17:00:00.000Z", "2099-12-02T18:00:00.000Z", going
+        )
+        await heard.next()  # the event's post itself
+        assert await site.adapter.import_events() == 1
+        [created] = heard.events
+        assert isinstance(created, NativeEventChanged)
+        names = [a.user_id for a in created.interested or ()]
+        assert sorted(names) == sorted(going)  # everyone, each once, not the sample of 10
+        asked = fake.calls["listEventInvitees"]
+        assert asked > 1  # the first answer was full: asked again, split
+        heard.events.clear()
+        assert await site.adapter.import_events() == 0
+        assert fake.calls["listEventInvitees"] == asked  # nothing changed: not read again
+        fake.events[0]["stats"]["going"] += 1
+        fake.going[fake.events[0]["id"]].append("newcomer")
+        fake.users["newcomer"] = 999
+        site.adapter.going_refresh = timedelta(hours=1)  # read a moment ago: not again yet
+        assert await site.adapter.import_events() == 0
+        assert fake.calls["listEventInvitees"] == asked
+        site.adapter.going_refresh = timedelta(0)
+        assert await site.adapter.import_events() == 1
+        changed = heard.events[-1]
+        assert isinstance(changed, NativeEventChanged)
+        assert "newcomer" in [a.user_id for a in changed.interested or ()]
+        assert fake.problems == [] and fake.limit.refused == 0

@@ -51,7 +51,8 @@ async def test_a_configured_adapter(tmp_path: Path) -> None:
         (SECTION, {"DISCOURSE_API_KEY": "k"}, "discourse.webhook_secret_env"),
         ({**SECTION, "base_url": "forum.example.org"}, ENV, "discourse.base_url"),
         ({**SECTION, "requests_per_minute": 0}, ENV, "discourse.requests_per_minute"),
-        ({**SECTION, "breakouts": "chat"}, ENV, "discourse.breakouts"),
+        ({**SECTION, "breakouts": "chat"}, ENV, "discourse.breakout_channel"),
+        ({**SECTION, "breakouts": "threads"}, ENV, "discourse.breakouts"),
         ({**SECTION, "categorys": [5]}, ENV, "discourse.categorys"),
     ],
 )
@@ -59,6 +60,16 @@ def test_mistakes_name_the_key(section: dict[str, Any], env: dict[str, str], key
     with pytest.raises(ConfigError) as exc:
         load(section, env)
     assert exc.value.key == key
+
+
+async def test_breakouts_in_chat_threads_of_the_configured_channel(tmp_path: Path) -> None:
+    config = load({**SECTION, "breakouts": "chat", "breakout_channel": 3})
+    db = await open_db(tmp_path)
+    try:
+        assert DiscourseAdapter.from_config(config, db).breakout_channel == 3
+        assert DiscourseAdapter.from_config(load(SECTION), db).breakout_channel is None
+    finally:
+        await db.close()
 
 
 def test_an_archive_place_is_platform_colon_space() -> None:

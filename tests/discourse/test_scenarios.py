@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 from adapters.discourse.adapter import WEBHOOK_PATH
 from tests.bot_process import bot_process
 from tests.discourse import payloads
-from tests.discourse.fake import FakeDiscourse, Post, Topic
+from tests.discourse.fake import ChatMessage, FakeDiscourse, Post, Topic
 from tests.discourse.forum import serve
 
 pytestmark = pytest.mark.discourse
@@ -63,12 +64,12 @@ class Site:
     proc: asyncio.subprocess.Process
 
 
-@pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    fake = FakeDiscourse(limit=600)
+@asynccontextmanager
+async def running(tmp_path: Path, fake: FakeDiscourse, more: str = "") -> AsyncIterator[Site]:
+    """The bot process on the fake forum; `more` adds keys to its [discourse] section."""
     async with serve(fake) as base_url:
         path = tmp_path / "bot.toml"
-        path.write_text(config(base_url), encoding="utf-8")
+        path.write_text(config(base_url).replace("[archive]", more + "\n[archive]"), "utf-8")
         async with bot_process(tmp_path / "data", config=path, env=ENV) as (proc, chat):
             fake.webhook_url = f"{chat.http.base_url}{WEBHOOK_PATH}".replace(
                 "//discourse", "/discourse"
@@ -79,6 +80,12 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
         assert "Traceback" not in err.decode(), err.decode()[-3000:]
         assert fake.problems == []
         assert "webhook-secret-123" not in err.decode() and "test-api-key" not in err.decode()
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[Site]:
+    async with running(tmp_path, FakeDiscourse(limit=600)) as s:
+        yield s
 
 
 async def until(find: Callable[[], T | None], what: str) -> T:
@@ -250,38 +257,20 @@ async def test_forged_replayed_and_oversized_webhooks_to_the_running_bot(site: S
 
 async def test_an_imported_post_event_reminds_in_its_topic_and_those_going(tmp_path: Path) -> None:
     fake = FakeDiscourse(limit=600)
-    async with serve(fake) as base_url:
-        path = tmp_path / "bot.toml"
-        extra = "import_events = true\nevents_poll_seconds = 5\n"
-        path.write_text(config(base_url).replace("[archive]", extra + "\n[archive]"), "utf-8")
-        async with bot_process(tmp_path / "data", config=path, env=ENV) as (proc, chat):
-            fake.webhook_url = f"{chat.http.base_url}{WEBHOOK_PATH}".replace(
-                "//discourse", "/discourse"
-            )
-            start = datetime.now(UTC) + timedelta(hours=1, seconds=12)
-            event = await fake.member_posts_event(
-                "ada",
-                "Community call",
-                start.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                (start + timedelta(hours=1))
-                .isoformat(timespec="milliseconds")
-                .replace("+00:00", "Z"),
-                ["bob"],
-            )
-            topic = event["post"]["topic"]["id"]
-            reminder = await until(
-                lambda: bot_post(fake, topic, "Reminder: “Community call” starts in 1 hour"),
-                "the reminder in the event's topic",
-            )
-            assert "(UTC)" in reminder.text
-            await until(
-                lambda: pm_saying(fake, "bob", "“Community call” starts in 1 hour"), "bob's"
-            )
-            assert pm_saying(fake, "ada", "Community call") is None  # ada did not say she goes
-            proc.send_signal(signal.SIGTERM)
-            _, err = await asyncio.wait_for(proc.communicate(), timeout=20)
-        assert "Traceback" not in err.decode(), err.decode()[-3000:]
-        assert fake.problems == []
+    async with running(tmp_path, fake, "import_events = true\nevents_poll_seconds = 5\n"):
+        start = datetime.now(UTC) + timedelta(hours=1, seconds=12)
+        end = start + timedelta(hours=1)
+        event = await fake.member_posts_event(
+            "ada", "Community call", stamp(start), stamp(end), ["bob"]
+        )
+        topic = event["post"]["topic"]["id"]
+        reminder = await until(
+            lambda: bot_post(fake, topic, "Reminder: “Community call” starts in 1 hour"),
+            "the reminder in the event's topic",
+        )
+        assert "(UTC)" in reminder.text
+        await until(lambda: pm_saying(fake, "bob", "“Community call” starts in 1 hour"), "bob's")
+        assert pm_saying(fake, "ada", "Community call") is None  # ada did not say she goes
 
 
 async def test_a_checkin_as_a_chat_message_in_a_chat_channel(site: Site) -> None:
@@ -302,6 +291,104 @@ async def test_a_checkin_as_a_chat_message_in_a_chat_channel(site: Site) -> None
     seen = len(fake.pms_to("bob"))
     await fake.member_chats("bob", 3, "@communitybot checkin Calm")
     await until(lambda: pm_saying(fake, "bob", "answer is in", seen), "bob's acknowledgement")
+    round_message = next(
+        m for m in fake.chat.values() if m.username == fake.bot and m.message.startswith("Check-in")
+    )
+    for user, words in (("carol", "Rested"), ("dan", "Hopeful")):  # replies in its thread
+        seen = len(fake.pms_to(user))
+        if user == "carol":
+            await fake.member_chats(user, 3, words, in_reply_to=round_message)
+        else:
+            await fake.member_chats(user, 3, words, thread_id=round_message.thread_id)
+        await until(lambda u=user, n=seen: pm_saying(fake, u, "answer is in", n), f"{user}'s")
     await fake.member_chats("ada", 3, "@communitybot checkin close")
     summary = await until(lambda: chat_from_bot("Check-in closed"), "the summary in chat")
-    assert "• bob: Calm" in summary.message  # type: ignore[attr-defined]
+    text = summary.message  # type: ignore[attr-defined]
+    assert "• bob: Calm" in text and "• carol: Rested" in text and "• dan: Hopeful" in text
+
+
+def in_thread(fake: FakeDiscourse, thread: int, words: str) -> ChatMessage | None:
+    return next(
+        (
+            m
+            for m in fake.chat.values()
+            if m.thread_id == thread and m.username == fake.bot and words in m.message
+        ),
+        None,
+    )
+
+
+async def test_a_breakout_of_six_in_two_chat_threads_with_report_backs(tmp_path: Path) -> None:
+    fake = FakeDiscourse(limit=600)
+    more = 'breakouts = "chat"\nbreakout_channel = 3\n'
+    async with running(tmp_path, fake, more):
+        people = ["bob", "carol", "dan", "erin", "frank", "ada"]
+        start = await fake.member_posts(
+            "ada",
+            '@communitybot breakout 2 groups "What would make this space better?" --join-window 10',
+            category=5,
+        )
+        main = start.topic_id
+        await until(lambda: bot_post(fake, main, "Breakout starting"), "the call")
+        for user in people:
+            await fake.member_posts(user, "join", topic_id=main)
+        threads = await until(
+            lambda: list(fake.threads.values()) if len(fake.threads) == 2 else None, "two threads"
+        )
+        groups: dict[int, list[str]] = {}
+        for thread in threads:
+            root = fake.chat[thread.original_message_id]
+            assert root.channel_id == 3 and root.username == fake.bot
+            groups[thread.id] = [u for u in people if f"@{u}" in root.message]  # called in
+            await until(lambda t=thread.id: in_thread(fake, t, "Breakout group"), "the provocation")
+        assert sorted(u for g in groups.values() for u in g) == sorted(people)
+        for thread_id, members in groups.items():
+            writer = members[0]
+            await fake.member_chats(
+                writer, 3, f"report Group of {writer}: listen first", thread_id=thread_id
+            )
+            await until(
+                lambda t=thread_id, w=writer: in_thread(fake, t, f"{w} sent your group's report"),
+                "the report acknowledged in the thread",
+            )
+        (_, members), (other, _) = groups.items()
+        # Both threads are in one channel: a report is a group's only in its own thread.
+        await fake.member_chats(members[0], 3, "report stray, in the other thread", thread_id=other)
+        await fake.member_chats(members[0], 3, "report stray, in the channel itself")
+        await fake.member_posts("ada", "@communitybot breakout end", topic_id=main)
+        await until(lambda: bot_post(fake, main, "Breakout ended early"), "reporting")
+        await fake.member_posts("ada", "@communitybot breakout end", topic_id=main)
+        collated = await until(
+            lambda: bot_post(fake, main, "Breakout reports (2 groups)"), "collation"
+        )
+        for members in groups.values():
+            assert f"Group of {members[0]}: listen first" in collated.text
+        assert "stray" not in collated.text
+        await until(
+            lambda: all((t.title or "").endswith(" · ended") for t in threads) or None,
+            "the threads marked ended",
+        )
+        for thread in threads:
+            assert in_thread(fake, thread.id, "This breakout has ended")
+
+
+async def test_an_imported_event_reminds_everyone_going_once_not_only_its_sample(
+    tmp_path: Path,
+) -> None:
+    fake = FakeDiscourse(limit=600)
+    going = [f"friend{i:02d}" for i in range(25)]
+    async with running(tmp_path, fake, "import_events = true\nevents_poll_seconds = 5\n"):
+        start = datetime.now(UTC) + timedelta(hours=1, seconds=12)
+        end = start + timedelta(hours=1)
+        await fake.member_posts_event("ada", "Big call", stamp(start), stamp(end), going)
+        assert len(fake.events[0]["sample_invitees"]) == 10
+        for user in going:
+            await until(lambda u=user: pm_saying(fake, u, "“Big call” starts in 1 hour"), user)
+        assert all(
+            len([p for p in fake.pms_to(u) if "“Big call” starts" in p.text]) == 1 for u in going
+        )
+        assert fake.calls["listEventInvitees"] >= 1
+
+
+def stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

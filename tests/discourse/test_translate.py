@@ -307,3 +307,46 @@ def test_an_old_signed_body_replayed_later_is_dropped() -> None:
     chat = payloads.chat_message(message_id=9, channel_id=3, username="ada", text="hello")
     assert t.to_inbound("chat_message_created", chat, SITE, now) is not None
     assert t.to_inbound("chat_message_created", chat, SITE, later) is None
+
+
+def test_a_reply_in_a_chat_thread_replies_to_the_threads_original_message() -> None:
+    first = payloads.chat_message(
+        message_id=901, channel_id=3, username="bob", text="Calm", thread_id=12, in_reply_to=800
+    )
+    event = t.to_inbound("chat_message_created", first, SITE)
+    assert isinstance(event, MessageReceived)
+    assert event.place == t.chat_place(3, 12) and event.replies_to == "800"
+    later = payloads.chat_message(
+        message_id=902, channel_id=3, username="carol", text="Rested", thread_id=12
+    )
+    assert t.unknown_thread("chat_message_created", later, SITE) == (3, 12)
+    knows = Site("communitybot", thread_roots={12: 800})
+    assert t.unknown_thread("chat_message_created", later, knows) is None
+    event = t.to_inbound("chat_message_created", later, knows)
+    assert isinstance(event, MessageReceived) and event.replies_to == "800"
+    assert t.to_inbound("chat_message_created", later, SITE).replies_to is None  # type: ignore[union-attr]
+    top = payloads.chat_message(
+        message_id=800, channel_id=3, username="ada", text="x", thread_id=12
+    )
+    assert t.to_inbound("chat_message_created", top, knows).replies_to is None  # type: ignore[union-attr]
+    own = payloads.chat_message(
+        message_id=903, channel_id=3, username="communitybot", text="x", thread_id=12
+    )
+    assert t.unknown_thread("chat_message_created", own, SITE) is None
+
+
+def test_the_going_list_and_filters_that_split_a_full_answer() -> None:
+    body = {
+        "invitees": [
+            {"id": 1, "status": "going", "user": {"id": 5, "username": "ada"}, "post_id": 9},
+            {"id": 2, "status": "interested", "user": {"id": 6, "username": "bob"}, "post_id": 9},
+            {"id": 3, "status": "going", "user": None, "post_id": 9},
+        ]
+    }
+    assert t.read_going(body) == ["ada"]
+    assert t.invitees_query("") == {"type": "going"}
+    assert t.invitees_query("ab") == {"type": "going", "filter": "ab"}
+    names = ["xab", "abz", "cab.", "b_ab", "zz-ab"]
+    for name in names:  # whatever matches `ab` matches one of its narrower filters
+        assert any(f in name for f in t.narrower("ab"))
+    assert set(t.narrower("")) == set(t.USERNAME_CHARACTERS)
