@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,9 +77,9 @@ def event_id() -> EventId:
     return EventId(uuid.uuid4().hex)
 
 
-async def until(condition: object, what: str, limit: float = 120.0) -> None:
+async def until(condition: Callable[[], bool], what: str, limit: float = 120.0) -> None:
     deadline = time.monotonic() + limit
-    while not condition():  # type: ignore[operator]
+    while not condition():
         if time.monotonic() > deadline:
             raise SystemExit(f"gave up waiting for {what}")
         await asyncio.sleep(0.01)
@@ -137,7 +138,7 @@ async def bench(args: argparse.Namespace) -> None:
                     for r in adapter.records
                     if r.text.startswith("Breakout group") and r.to is not None
                 )
-                return intros >= 2 * args.groups
+                return intros >= 2 * int(args.groups)
 
             await until(opened, "the groups' rooms")
             groups = []
@@ -185,7 +186,7 @@ async def bench(args: argparse.Namespace) -> None:
 
 def copies(adapters: dict[str, TimedAdapter]) -> list[tuple[float, str, str, str]]:
     """Every relayed copy asked of a platform: when, its token, and where it went."""
-    found = []
+    found: list[tuple[float, str, str, str]] = []
     for p, adapter in adapters.items():
         for at, action in adapter.at:
             if not isinstance(action, SendMessage) or not isinstance(action.to, Place):

@@ -143,8 +143,8 @@ async def test_a_redelivered_event_is_relayed_once_even_when_forgotten(h: Harnes
     # Days later the record of seen events and the sent outbox rows are cleared; the event
     # is delivered once more: the copy is on record, so there is still only one.
     async with h.bot.db.session() as s:
-        await s.exec(delete(SeenEvent))  # type: ignore[call-overload]
-        await s.exec(delete(OutboxRow))  # type: ignore[call-overload]
+        await s.exec(delete(SeenEvent))
+        await s.exec(delete(OutboxRow))
     await h.feed(said)
     assert len(copies(h, "other", "Only once please")) == 1
 
@@ -201,7 +201,7 @@ async def test_a_room_still_opening_gets_what_was_said_once_it_is_open(h: Harnes
     await h.advance(timedelta(seconds=30))
     assert len(rooms(h, "other")) == 2
     [(to, _)] = copies(h, "other", "Are you there yet?")
-    assert to.space.endswith(waiting[0].rsplit("/", 1)[1])  # type: ignore[union-attr]
+    assert to.space.endswith(waiting[0].rsplit("/", 1)[1])
 
 
 async def test_reports_reach_every_room_and_collation_every_space(h: Harness) -> None:
