@@ -3,13 +3,15 @@ the bot relaying between them (once, never back, edits carried, pings inert)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
 from sqlmodel import delete
 
 from adapters.contract import (
+    Capability,
     EditMessage,
     MessageId,
     MessageReceived,
@@ -21,7 +23,7 @@ from adapters.contract import (
     SpaceId,
     SubSpaceOpened,
 )
-from adapters.fake import FakeAdapter
+from adapters.fake import ALL_CAPABILITIES, FakeAdapter
 from bot.errors import PlatformError
 from bot.models import OutboxRow, SeenEvent
 from bot.testing import Harness
@@ -31,11 +33,21 @@ THERE = ["eli", "fay", "gus"]
 PINGS = "@room @everyone <!channel> <!here> @here look"
 
 
+@asynccontextmanager
+async def two_platforms(
+    database_url: str, capabilities: Iterable[Capability] = ALL_CAPABILITIES
+) -> AsyncIterator[Harness]:
+    config = {"community": {"organisers": ["fake:ada"], "spaces": ["fake:main", "other:lounge"]}}
+    async with Harness.open(
+        database_url, more_platforms=("other",), config=config, capabilities=capabilities
+    ) as harness:
+        await harness.say("eli", "help", platform="other", space="lounge")
+        yield harness
+
+
 @pytest.fixture
 async def h(database_url: str) -> AsyncIterator[Harness]:
-    config = {"community": {"organisers": ["fake:ada"], "spaces": ["fake:main", "other:lounge"]}}
-    async with Harness.open(database_url, more_platforms=("other",), config=config) as harness:
-        await harness.say("eli", "help", platform="other", space="lounge")
+    async with two_platforms(database_url) as harness:
         yield harness
 
 
@@ -107,6 +119,18 @@ async def test_groups_mix_the_platforms_and_get_a_room_on_each(h: Harness) -> No
     assert len(summary) == 1
 
 
+async def test_pairs_from_two_platforms_are_each_mixed(h: Harness) -> None:
+    """Six here and six there in pairs: every pair spans both (a shuffle would rarely)."""
+    await h.say("ada", 'breakout size 2 "Why?" --in other:lounge')
+    for n in range(6):
+        await h.feed(h.message(f"here{n}", "join"))
+        await h.feed(h.message(f"there{n}", "join", platform="other", space="lounge"))
+    await h.advance(timedelta(seconds=60))
+    here, there = rooms(h, "fake"), rooms(h, "other")
+    assert len(here) == len(there) == 6
+    assert all(len(members) == 1 for members in [*here.values(), *there.values()])
+
+
 async def test_messages_are_relayed_both_ways_once_and_never_echoed(h: Harness) -> None:
     await start(h)
     bea, eli, room_here, room_there = mates(h)
@@ -133,7 +157,14 @@ async def test_the_bots_own_messages_are_not_relayed(h: Harness) -> None:
     assert copies(h, "other", "Half time, says the bot") == []
 
 
-async def test_a_redelivered_event_is_relayed_once_even_when_forgotten(h: Harness) -> None:
+async def test_a_redelivered_event_is_relayed_once_even_when_forgotten(database_url: str) -> None:
+    """On platforms that take no idempotency key, so only the bot's own records stand
+    between a redelivery and a second copy."""
+    async with two_platforms(database_url, ALL_CAPABILITIES - {Capability.IDEMPOTENT_SEND}) as h:
+        await redeliver(h)
+
+
+async def redeliver(h: Harness) -> None:
     await start(h)
     bea, _, room_here, _ = mates(h)
     said = h.message(bea, "Only once please", space=room_here)
