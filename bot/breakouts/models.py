@@ -92,11 +92,14 @@ class BreakoutSpace(SQLModel, table=True):
     breakout_id: int = Field(foreign_key="breakout.id", index=True)
     platform: str = Field(max_length=32)
     space: str = Field(max_length=255, index=True)
+    thread: str | None = Field(default=None, max_length=255)
+    """On a forum (`Capability.TOPICS`), the topic the call opened: what follows goes there."""
     call_message_id: str | None = Field(default=None, max_length=255)
 
     @property
     def main(self) -> Place:
-        return Place(PlatformName(self.platform), SpaceId(self.space))
+        thread = ThreadId(self.thread) if self.thread else None
+        return Place(PlatformName(self.platform), SpaceId(self.space), thread)
 
 
 class BreakoutGroup(SQLModel, table=True):

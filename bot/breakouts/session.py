@@ -639,10 +639,13 @@ async def on_call_sent(scope: Scope, ref: str, result: ActionResult) -> None:
 
 
 async def on_space_call_sent(scope: Scope, ref: str, result: ActionResult) -> None:
-    """Remember the call in a further space too: reactions to it count as joining."""
+    """Remember the call in a further space too: reactions to it count as joining, and on
+    a forum the topic it opened is where the rest of the breakout is told."""
     extra = await scope.session.get(BreakoutSpace, int(ref))
     if extra is not None and isinstance(result, Sent):
         extra.call_message_id = result.message_id
+        if Capability.TOPICS in scope.capabilities(extra.platform):
+            extra.thread = result.thread
         scope.session.add(extra)
 
 

@@ -263,3 +263,19 @@ async def test_a_late_joiner_from_the_other_platform_is_let_into_that_platforms_
     replies = await h.say("hal", "join", platform="other", space="lounge")
     assert any("You're in group" in r for r in replies)
     assert "hal" in [u for m in rooms(h, "other").values() for u in m]
+
+
+async def test_on_forums_the_further_space_is_told_in_the_topic_its_call_opened(
+    database_url: str,
+) -> None:
+    async with two_platforms(database_url, ALL_CAPABILITIES | {Capability.TOPICS}) as h:
+        await h.say("ada", 'breakout size 3 "Why?" --in other:lounge', thread="t1")
+        [call] = [r for r in on(h, "other").records if r.text.startswith("Breakout starting")]
+        assert isinstance(call.result, Sent) and call.result.thread is not None
+        for user in HERE:
+            await h.feed(h.message(user, "join", thread="t1"))
+        for user in THERE:
+            await h.feed(h.message(user, "join", platform="other", space="lounge"))
+        await h.advance(timedelta(seconds=60))
+        topic = Place(PlatformName("other"), SpaceId("lounge"), call.result.thread)
+        assert any(t.startswith("Breakout: 6 people") for t in on(h, "other").texts(topic))

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("breakout_id", sa.Integer(), nullable=False),
         sa.Column("platform", STR(length=32), nullable=False),
         sa.Column("space", STR(length=255), nullable=False),
+        sa.Column("thread", STR(length=255), nullable=True),
         sa.Column("call_message_id", STR(length=255), nullable=True),
         sa.ForeignKeyConstraint(["breakout_id"], ["breakout.id"]),
         sa.PrimaryKeyConstraint("id"),
