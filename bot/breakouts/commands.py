@@ -2,11 +2,13 @@
 
     breakout [<n> groups | size <k>] [<provocation-id> | "<text>"] [--minutes <m>]
              [--from reactions|present|checkin] [--join-window <s>] [--report-minutes <m>]
+             [--in <platform:space>,...|community]
     breakout end
 
-People join by `join` (a command or a plain reply), the Join button, or a reaction to the call;
-a group reports back with `report <text>`. In a relayed group (a platform with nothing better
-than direct messages) each member's messages to the bot go on to the rest of their group.
+People join by `join` (a command or a plain reply), the Join button, or a reaction to the call,
+in any of the breakout's spaces; a group reports back with `report <text>`. A group's messages
+are relayed between its rooms when it spans platforms, and in a relayed group (a platform with
+nothing better than direct messages) each member's messages to the bot go on to the rest.
 """
 
 from __future__ import annotations
@@ -21,11 +23,19 @@ from adapters.contract import (
     ButtonPressed,
     Capability,
     MessageReceived,
+    Place,
     ReactionAdded,
 )
-from bot.breakouts import session
-from bot.breakouts.models import Breakout, BreakoutMember, BreakoutState, SubSpaceKind
+from bot.breakouts import relay, session
+from bot.breakouts.models import (
+    Breakout,
+    BreakoutMember,
+    BreakoutSpace,
+    BreakoutState,
+    SubSpaceKind,
+)
 from bot.checkins.rounds import latest_direct_round, latest_round_in, respondents
+from bot.community_spaces import named_spaces
 from bot.context import Context, insert_ignore
 from bot.errors import UserInputError
 from bot.grammar import CommandSpec, Flag, Invocation, tokenize
@@ -36,7 +46,8 @@ from bot.router import Router
 
 USAGE = (
     'breakout [<n> groups | size <k>] [<provocation-id> | "<text>"] [--minutes <m>] '
-    "[--from reactions|present|checkin] [--join-window <s>] [--report-minutes <m>]"
+    "[--from reactions|present|checkin] [--join-window <s>] [--report-minutes <m>] "
+    "[--in <platform:space>,...|community]"
 )
 DEFAULT_SIZE = 3
 """Threes when the catalyst gives no count or size: everyone gets air time."""
@@ -152,9 +163,14 @@ async def breakout_command(ctx: Context, inv: Invocation) -> None:
             "does not. Use `--from reactions` instead.",
             USAGE,
         )
-    if await session.active_in(ctx, ctx.platform, main.space) is not None:
-        end = ctx.command("breakout end", ctx.platform)
-        raise UserInputError(f"A breakout is already under way here; {end} ends it.")
+    spaces = inv.flag("in")
+    also = await named_spaces(ctx, spaces, USAGE) if spaces is not None else ()
+    if len({main.platform, *(p.platform for p in also)}) != 1 + len(also):
+        raise UserInputError("Name one space on each platform after --in.", USAGE)
+    for where in (main, *also):
+        if await session.active_in(ctx, where.platform, where.space) is not None:
+            end = ctx.command("breakout end", ctx.platform)
+            raise UserInputError(f"A breakout is already under way here; {end} ends it.")
     breakout = Breakout(
         community_id=ctx.community.id or 0,
         platform=ctx.platform,
@@ -173,6 +189,11 @@ async def breakout_command(ctx: Context, inv: Invocation) -> None:
     ctx.session.add(breakout)
     await ctx.session.flush()
     assert breakout.id is not None
+    extras = [
+        BreakoutSpace(breakout_id=breakout.id, platform=p.platform, space=p.space) for p in also
+    ]
+    ctx.session.add_all(extras)
+    await ctx.session.flush()
     await ctx.audit(ctx.community, ctx.member, "breakout.start", breakout_id=breakout.id)
     if request.source == "present":
         await _gather_present(ctx, breakout)
@@ -180,6 +201,25 @@ async def breakout_command(ctx: Context, inv: Invocation) -> None:
     if request.source == "checkin":
         await _gather_checkin(ctx, breakout)
         return
+    window = timedelta(seconds=request.join_seconds)
+    await _call(ctx, breakout, request, window, main, f"breakout.call:{breakout.id}")
+    for extra in extras:
+        await _call(ctx, breakout, request, window, extra.main, f"breakout.space-call:{extra.id}")
+    await ctx.schedule(
+        "breakout.split", breakout.id, ctx.now + window, key=f"breakout:{breakout.id}:split"
+    )
+
+
+async def _call(
+    ctx: Context,
+    breakout: Breakout,
+    request: Request,
+    window: timedelta,
+    where: Place,
+    on_result: str,
+) -> None:
+    """The call to join, in one of the breakout's spaces, in the ways its platform offers."""
+    capabilities = ctx.capabilities(where.platform)
     ways = ["reply `join`"]
     buttons: tuple[Button, ...] = ()
     if Capability.REACTIONS in capabilities:
@@ -187,30 +227,30 @@ async def breakout_command(ctx: Context, inv: Invocation) -> None:
     if Capability.BUTTONS in capabilities:
         ways.insert(0, "press Join")
         buttons = (Button(JOIN_ACTION, str(breakout.id), "Join"),)
-    window = timedelta(seconds=request.join_seconds)
+    key = f"breakout:{breakout.id}:call" + ("" if where == breakout.main else f":{where.platform}")
     await ctx.send(
-        main,
+        where,
         f"Breakout starting! To join, {', '.join(ways[:-1])}{' or ' if len(ways) > 1 else ''}"
         f"{ways[-1]} within {session.span(window)}. Then I make "
         + (f"groups of about {request.size}" if request.size else f"{request.groups} groups")
         + f" for {session.span(breakout.box)}.",
-        key=f"breakout:{breakout.id}:call",
+        key=key,
         buttons=buttons,
-        on_result=f"breakout.call:{breakout.id}",
-    )
-    await ctx.schedule(
-        "breakout.split", breakout.id, ctx.now + window, key=f"breakout:{breakout.id}:split"
+        on_result=on_result,
     )
 
 
 async def _gather_present(ctx: Context, breakout: Breakout) -> None:
-    adapter = ctx.bot.adapters[ctx.platform]
-    for actor in await adapter.present(breakout.main):
-        if actor.user_id == adapter.self_id:
+    for main in (await session.mains_of(ctx, breakout)).values():
+        adapter = ctx.bot.adapters[main.platform]
+        if Capability.PRESENCE not in adapter.capabilities:
             continue
-        member, identity = await ctx.bot.member_for(ctx.session, actor, ctx.now)
-        if member.id != ctx.member.id:  # the catalyst facilitates; `join` puts them in a group
-            await _add(ctx, breakout, member.id or 0, identity.id or 0)
+        for actor in await adapter.present(main):
+            if actor.user_id == adapter.self_id:
+                continue
+            member, identity = await ctx.bot.member_for(ctx.session, actor, ctx.now)
+            if member.id != ctx.member.id:  # the catalyst facilitates; `join` puts them in
+                await _add(ctx, breakout, member.id or 0, identity.id or 0)
     await session.split_now(ctx, breakout)
 
 
@@ -231,14 +271,16 @@ async def _gather_checkin(ctx: Context, breakout: Breakout) -> None:
             USAGE,
         )
     ids = await respondents(ctx, last)
+    platforms = list(await session.mains_of(ctx, breakout))
     identities = (
         await ctx.session.exec(
             select(Identity).where(
-                col(Identity.member_id).in_(ids), Identity.platform == breakout.platform
+                col(Identity.member_id).in_(ids), col(Identity.platform).in_(platforms)
             )
         )
     ).all()
-    for identity in identities:
+    # A member linked on several of the breakout's platforms takes part from the first.
+    for identity in sorted(identities, key=lambda i: platforms.index(i.platform)):
         await _add(ctx, breakout, identity.member_id, identity.id or 0)
     await session.split_now(ctx, breakout)
 
@@ -283,8 +325,10 @@ async def join(ctx: Context, breakout: Breakout) -> None:
         group = mine[1]
     else:
         group = await session.place_late(ctx, breakout, ctx.member.id or 0, ctx.identity)
+    rooms = await session.rooms_of(ctx, group.id)
+    room = next((r for r in rooms if r.platform == ctx.platform), rooms[0])
     await ctx.reply(
-        f"You're in group {group.number}: {session.where_to_go(breakout, group)}.\n"
+        f"You're in group {group.number}: {session.where_to_go(group, room)}.\n"
         f"The provocation: {breakout.provocation}",
         private=True,
     )
@@ -324,7 +368,15 @@ async def join_button(ctx: Context, event: ButtonPressed) -> None:
 
 async def join_reaction(ctx: Context, event: ReactionAdded) -> bool:
     breakout = await _joinable_here(ctx)
-    if breakout is None or breakout.call_message_id != event.message_id:
+    if breakout is None:
+        return False
+    calls = {breakout.call_message_id} if breakout.platform == ctx.platform else set()
+    calls |= {
+        s.call_message_id
+        for s in await session.further_spaces(ctx, breakout.id or 0)
+        if s.platform == ctx.platform
+    }
+    if event.message_id not in calls:
         return False
     await join(ctx, breakout)
     return True
@@ -364,26 +416,40 @@ async def report_message(ctx: Context, event: MessageReceived) -> bool:
     if not words or words[0].lower() != "report":
         return False
     found = await session.active_group(ctx, ctx.member.id or 0)
-    if found is None or not session.talks_here(found[0], found[1], event.place):
+    if found is None:
+        return False
+    rooms = await session.rooms_of(ctx, found[1].id)
+    if not any(session.talks_here(r, event.place) for r in rooms):
         return False
     return await _report(ctx, words[1] if len(words) > 1 else "")
 
 
 async def relay_message(ctx: Context, event: MessageReceived) -> bool:
-    """In a relayed group, pass a member's direct message on to the rest of the group."""
-    if not event.place.direct:
-        return False
+    """Pass what a member writes where their group talks on to the group's other rooms (a
+    group spanning platforms) or, in a relayed room, to the others' direct conversations."""
     found = await session.active_group(ctx, ctx.member.id or 0)
-    if found is None or found[1].kind != SubSpaceKind.RELAY:
+    if found is None:
         return False
     breakout, group = found
-    for person in await session.people(ctx, breakout.id or 0, group.id):
-        if person.member_id != ctx.member.id:
-            await ctx.send(
-                person.direct,
-                f"{ctx.identity.display_name}: {event.text}",
-                key=f"breakout:relay:{ctx.platform}:{event.event_id}:{person.member_id}",
-            )
+    rooms = await session.rooms_of(ctx, group.id)
+    here = next((r for r in rooms if session.talks_here(r, event.place)), None)
+    if here is None or (len(rooms) == 1 and here.kind != SubSpaceKind.RELAY):
+        return False
+    prefix = relay.author(ctx.identity.display_name, ctx.platform, len(rooms) > 1)
+    if event.edits is not None:
+        return await relay.carry_edit(ctx, event, prefix)
+    members = await session.people(ctx, breakout.id or 0, group.id)
+    targets: list[relay.Target] = []
+    for room in rooms:
+        if room.kind == SubSpaceKind.RELAY:
+            targets += [
+                relay.Target(room, p.direct, f"r{room.id}m{p.member_id}")
+                for p in members
+                if p.platform == room.platform and p.member_id != ctx.member.id
+            ]
+        elif room is not here:
+            targets.append(relay.Target(room, room.place, f"r{room.id}"))
+    await relay.relay(ctx, event, prefix, targets)
     return True
 
 
@@ -401,6 +467,7 @@ router = Router(
                 "from": Flag.VALUE,
                 "join-window": Flag.VALUE,
                 "report-minutes": Flag.VALUE,
+                "in": Flag.VALUE,
             },
         ),
         CommandSpec(
@@ -432,6 +499,8 @@ router = Router(
     },
     results={
         "breakout.call": session.on_call_sent,
+        "breakout.space-call": session.on_space_call_sent,
+        relay.COPIED: relay.on_copied,
         "breakout.opened": session.on_opened,
         "breakout.thread": session.on_thread,
     },

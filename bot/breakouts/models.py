@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from adapters.contract import Place, PlatformName, SpaceId, ThreadId
+from adapters.contract import MessageId, Place, PlatformName, SpaceId, ThreadId
 from bot.models import utc_column
 
 
@@ -82,28 +82,93 @@ class Breakout(SQLModel, table=True):
         return "\n".join(self.parts) if self.parts else "(no provocation: talk freely)"
 
 
+class BreakoutSpace(SQLModel, table=True):
+    """A further space a breakout gathers people in (`--in`), on any platform: its groups'
+    rooms on that platform open there and its reports are collated there too."""
+
+    __tablename__ = "breakout_space"
+    __table_args__ = (UniqueConstraint("breakout_id", "platform"),)
+    id: int | None = Field(default=None, primary_key=True)
+    breakout_id: int = Field(foreign_key="breakout.id", index=True)
+    platform: str = Field(max_length=32)
+    space: str = Field(max_length=255, index=True)
+    thread: str | None = Field(default=None, max_length=255)
+    """On a forum (`Capability.TOPICS`), the topic the call opened: what follows goes there."""
+    call_message_id: str | None = Field(default=None, max_length=255)
+
+    @property
+    def main(self) -> Place:
+        thread = ThreadId(self.thread) if self.thread else None
+        return Place(PlatformName(self.platform), SpaceId(self.space), thread)
+
+
 class BreakoutGroup(SQLModel, table=True):
     __tablename__ = "breakout_group"
     __table_args__ = (UniqueConstraint("breakout_id", "number"),)
     id: int | None = Field(default=None, primary_key=True)
     breakout_id: int = Field(foreign_key="breakout.id", index=True)
     number: int
-    kind: str = Field(max_length=16)
-    space: str | None = Field(default=None, max_length=255)
-    thread: str | None = Field(default=None, max_length=255)
-    """Where the group talks, once the platform has made it (unset for relays)."""
     report: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     reported_by: int | None = Field(default=None, foreign_key="member.id")
     reported_at: datetime | None = utc_column(nullable=True)
 
-    def place(self, platform: str) -> Place | None:
+
+class BreakoutRoom(SQLModel, table=True):
+    """Where a group talks on one platform; a group of people on several platforms has one
+    room on each, and the bot relays what is said in one to the others."""
+
+    __tablename__ = "breakout_room"
+    __table_args__ = (UniqueConstraint("group_id", "platform"),)
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="breakout_group.id", index=True)
+    platform: str = Field(max_length=32)
+    kind: str = Field(max_length=16)
+    space: str | None = Field(default=None, max_length=255)
+    thread: str | None = Field(default=None, max_length=255)
+    """Where the group talks, once the platform has made it (unset for relays)."""
+
+    @property
+    def place(self) -> Place | None:
         if self.space is None:
             return None
         return Place(
-            PlatformName(platform),
+            PlatformName(self.platform),
             SpaceId(self.space),
             ThreadId(self.thread) if self.thread else None,
         )
+
+
+class RelayedCopy(SQLModel, table=True):
+    """One copy of a member's message the bot relayed to another room of their group.
+
+    `key` is the copy's outbox key, made of the inbound event's id and the destination, so a
+    re-delivered event (or one handled again after a restart) finds its copies made and makes
+    none; the copy's own message id, once sent, is what an edit of the original edits.
+    """
+
+    __tablename__ = "breakout_relayed"
+    __table_args__ = (Index("ix_breakout_relayed_source", "source_platform", "source_message"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255, unique=True)
+    room_id: int = Field(foreign_key="breakout_room.id", index=True)
+    source_platform: str = Field(max_length=32)
+    source_message: str = Field(max_length=255)
+    waiting: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """The copy's text while its room is still being opened; sent (and emptied) once it is."""
+    platform: str = Field(max_length=32)
+    space: str | None = Field(default=None, max_length=255)
+    thread: str | None = Field(default=None, max_length=255)
+    direct: bool = False
+    message_id: str | None = Field(default=None, max_length=255)
+    """Where the copy was posted, once the platform said: what an edit of the original edits."""
+
+    @property
+    def sent(self) -> tuple[Place, MessageId] | None:
+        if self.space is None or self.message_id is None:
+            return None
+        thread = ThreadId(self.thread) if self.thread else None
+        place = Place(PlatformName(self.platform), SpaceId(self.space), thread, self.direct)
+        return place, MessageId(self.message_id)
 
 
 class BreakoutMember(SQLModel, table=True):

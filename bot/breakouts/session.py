@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import col, select
+from sqlmodel import and_, col, or_, select
 
 from adapters.contract import (
     ActionResult,
@@ -30,11 +30,14 @@ from adapters.contract import (
     UserId,
 )
 from bot.archive import archive
+from bot.breakouts import relay
 from bot.breakouts.grouping import split
 from bot.breakouts.models import (
     Breakout,
     BreakoutGroup,
     BreakoutMember,
+    BreakoutRoom,
+    BreakoutSpace,
     BreakoutState,
     SubSpaceKind,
 )
@@ -106,13 +109,37 @@ async def load(scope: Scope, ref: str | int) -> Breakout | None:
 
 
 async def active_in(scope: Scope, platform: str, space: str) -> Breakout | None:
-    """The breakout not yet closed whose main space this is."""
+    """The breakout not yet closed whose main space (or one of whose `--in` spaces) this is."""
+    further = (
+        select(BreakoutSpace.breakout_id)
+        .where(BreakoutSpace.platform == platform, BreakoutSpace.space == space)
+        .scalar_subquery()
+    )
     stmt = select(Breakout).where(
-        Breakout.platform == platform,
-        Breakout.space == space,
+        or_(
+            and_(Breakout.platform == platform, Breakout.space == space),
+            col(Breakout.id).in_(further),
+        ),
         col(Breakout.state) != BreakoutState.CLOSED,
     )
     return (await scope.session.exec(stmt)).first()
+
+
+async def further_spaces(scope: Scope, breakout_id: int) -> list[BreakoutSpace]:
+    stmt = (
+        select(BreakoutSpace)
+        .where(BreakoutSpace.breakout_id == breakout_id)
+        .order_by(col(BreakoutSpace.id))
+    )
+    return list((await scope.session.exec(stmt)).all())
+
+
+async def mains_of(scope: Scope, breakout: Breakout) -> dict[str, Place]:
+    """The breakout's space on each platform it gathers on: its own first, then `--in`'s."""
+    found = {breakout.platform: breakout.main}
+    for extra in await further_spaces(scope, breakout.id or 0):
+        found.setdefault(extra.platform, extra.main)
+    return found
 
 
 async def people(scope: Scope, breakout_id: int, group_id: int | None = None) -> list[Person]:
@@ -130,6 +157,14 @@ async def people(scope: Scope, breakout_id: int, group_id: int | None = None) ->
         Person(m.member_id, PlatformName(i.platform), UserId(i.external_id), i.display_name)
         for m, i in rows
     ]
+
+
+async def rooms_of(scope: Scope, group_id: int | None) -> list[BreakoutRoom]:
+    """Where the group talks, one room per platform it spans (the breakout's own first)."""
+    stmt = (
+        select(BreakoutRoom).where(BreakoutRoom.group_id == group_id).order_by(col(BreakoutRoom.id))
+    )
+    return list((await scope.session.exec(stmt)).all())
 
 
 async def groups_of(scope: Scope, breakout_id: int) -> list[BreakoutGroup]:
@@ -184,20 +219,36 @@ async def recent_groups(scope: Scope, community_id: int, before: int) -> list[li
 async def tell_group(
     scope: Scope, breakout: Breakout, group: BreakoutGroup, *text: Segment, key: str
 ) -> None:
-    """Post to where the group talks: its sub-space or thread, each member's DM, or main."""
-    place = group.place(breakout.platform)
-    if group.kind == SubSpaceKind.RELAY:
-        assert group.id is not None
+    """Post to every room the group talks in (one per platform it spans)."""
+    mains = await mains_of(scope, breakout)
+    for room in await rooms_of(scope, group.id):
+        await tell_room(scope, breakout, group, room, mains[room.platform], *text, key=key)
+
+
+async def tell_room(
+    scope: Scope,
+    breakout: Breakout,
+    group: BreakoutGroup,
+    room: BreakoutRoom,
+    main: Place,
+    *text: Segment,
+    key: str,
+) -> None:
+    """Post to one room of a group: its sub-space or thread, each member's DM, or main."""
+    key = f"{key}:{room.platform}"
+    if room.kind == SubSpaceKind.RELAY:
         for person in await people(scope, breakout.id or 0, group.id):
-            await scope.send(person.direct, *text, key=f"{key}:m{person.member_id}")
+            if person.platform == room.platform:
+                await scope.send(person.direct, *text, key=f"{key}:m{person.member_id}")
         return
+    place = room.place
     if place is None:
         # The sub-space or thread is not known (yet): say it where everyone can see it.
         log.warning(
             "breakout %s group %s has no place yet; posting in main", breakout.id, group.number
         )
-        place = breakout.main
-    if place == breakout.main:
+        place = main
+    if room.kind == SubSpaceKind.MAIN or place == main:
         text = (f"Group {group.number}: ", *text)
     await scope.send(place, *text, key=key)
 
@@ -215,15 +266,15 @@ def intro(
     ]
 
 
-def where_to_go(breakout: Breakout, group: BreakoutGroup) -> str:
-    if group.kind == SubSpaceKind.SUBSPACE:
-        return f"your group's room is {group.space or 'being opened now'}"
-    if group.kind == SubSpaceKind.THREAD:
+def where_to_go(group: BreakoutGroup, room: BreakoutRoom) -> str:
+    if room.kind == SubSpaceKind.SUBSPACE:
+        return f"your group's room is {room.space or 'being opened now'}"
+    if room.kind == SubSpaceKind.THREAD:
         return (
             f"your group talks in the thread under “Breakout group {group.number}” in the "
             "main space"
         )
-    if group.kind == SubSpaceKind.RELAY:
+    if room.kind == SubSpaceKind.RELAY:
         return "write to me here: I pass your messages on to your group"
     return "your group talks in the main space"
 
@@ -232,7 +283,9 @@ def where_to_go(breakout: Breakout, group: BreakoutGroup) -> str:
 
 
 async def split_now(scope: Scope, breakout: Breakout) -> None:
-    """Make the groups, open a place for each, and set the time box going."""
+    """Make the groups, open a place for each on each platform it spans, and set the time
+    box going. People on several platforms are mixed: each platform's people count as a
+    past group, so the split spreads them as it spreads repeated pairs."""
     assert breakout.id is not None
     bid = breakout.id
     joined = await people(scope, bid)
@@ -246,6 +299,11 @@ async def split_now(scope: Scope, breakout: Breakout) -> None:
         )
         return
     history = await recent_groups(scope, breakout.community_id, bid)
+    cohorts: dict[str, list[int]] = {}
+    for p in joined:
+        cohorts.setdefault(p.platform, []).append(p.member_id)
+    if len(cohorts) > 1:
+        history += list(cohorts.values())
     made = split(
         [p.member_id for p in joined],
         groups=breakout.groups_wanted,
@@ -253,13 +311,13 @@ async def split_now(scope: Scope, breakout: Breakout) -> None:
         history=history,
         seed=bid,
     )
-    kind = subspace_kind(scope.capabilities(breakout.platform))
+    mains = await mains_of(scope, breakout)
     breakout.state = BreakoutState.RUNNING
     breakout.split_at, breakout.ends_at = scope.now, scope.now + breakout.box
     scope.session.add(breakout)
     summary: list[str] = []
     for number, member_ids in enumerate(made, start=1):
-        group = BreakoutGroup(breakout_id=bid, number=number, kind=kind)
+        group = BreakoutGroup(breakout_id=bid, number=number)
         scope.session.add(group)
         await scope.session.flush()
         for row in (
@@ -275,40 +333,62 @@ async def split_now(scope: Scope, breakout: Breakout) -> None:
         chosen = set(member_ids)
         members = [p for p in joined if p.member_id in chosen]
         summary.append(f"Group {number}: {names(members)}")
-        await _open(scope, breakout, group, len(made), members)
-    await scope.send(
-        breakout.main,
+        for platform in dict.fromkeys(p.platform for p in members):
+            room = await add_room(scope, group, mains[platform])
+            await _open(scope, breakout, group, room, mains[platform], len(made), members)
+    text = (
         f"Breakout: {len(joined)} people in {len(made)} groups for {span(breakout.box)}.\n"
-        + "\n".join(summary),
-        key=f"breakout:{bid}:groups",
+        + "\n".join(summary)
     )
+    for main in mains.values():
+        await scope.send(main, text, key=f"breakout:{bid}:groups:{main.platform}")
     await _schedule_time_box(scope, breakout)
 
 
+async def add_room(scope: Scope, group: BreakoutGroup, main: Place) -> BreakoutRoom:
+    """The group's room on `main`'s platform, of the best kind the platform offers (a room
+    in the main space itself is known at once)."""
+    kind = subspace_kind(scope.capabilities(main.platform))
+    room = BreakoutRoom(group_id=group.id or 0, platform=main.platform, kind=kind)
+    if kind == SubSpaceKind.MAIN:
+        room.space, room.thread = main.space, main.thread
+    scope.session.add(room)
+    await scope.session.flush()
+    return room
+
+
 async def _open(
-    scope: Scope, breakout: Breakout, group: BreakoutGroup, count: int, members: list[Person]
+    scope: Scope,
+    breakout: Breakout,
+    group: BreakoutGroup,
+    room: BreakoutRoom,
+    main: Place,
+    count: int,
+    members: list[Person],
 ) -> None:
     bid, text = breakout.id, intro(breakout, group, count, members)
-    if group.kind == SubSpaceKind.SUBSPACE:
+    if room.kind == SubSpaceKind.SUBSPACE:
         await scope.perform(
             OpenSubSpace(
-                key=f"breakout:{bid}:open:b{bid}-g{group.number}",
-                parent=breakout.main,
+                key=f"breakout:{bid}:open:{room.platform}:b{bid}-g{group.number}",
+                parent=main,
                 name=f"Breakout {bid} · group {group.number}",
-                members=tuple(p.user_id for p in members),
+                members=tuple(p.user_id for p in members if p.platform == room.platform),
             ),
-            breakout.platform,
-            on_result=f"breakout.opened:{group.id}",
+            room.platform,
+            on_result=f"breakout.opened:{room.id}",
         )
-    elif group.kind == SubSpaceKind.THREAD:
+    elif room.kind == SubSpaceKind.THREAD:
         await scope.send(
-            breakout.main,
+            main,
             *text,
-            key=f"breakout:{bid}:g{group.number}:intro",
-            on_result=f"breakout.thread:{group.id}",
+            key=f"breakout:{bid}:g{group.number}:intro:{room.platform}",
+            on_result=f"breakout.thread:{room.id}",
         )
     else:
-        await tell_group(scope, breakout, group, *text, key=f"breakout:{bid}:g{group.number}:intro")
+        await tell_room(
+            scope, breakout, group, room, main, *text, key=f"breakout:{bid}:g{group.number}:intro"
+        )
 
 
 def time_box(box: timedelta, parts: int) -> list[tuple[timedelta, str]]:
@@ -381,26 +461,33 @@ async def collate(scope: Scope, breakout: Breakout) -> None:
     for group in groups:
         members = await people(scope, bid, group.id)
         lines.append(f"\nGroup {group.number} ({names(members)}):\n{group.report or 'no report'}")
-    await scope.send(breakout.main, "\n".join(lines), key=f"breakout:{bid}:collated")
+    mains = await mains_of(scope, breakout)
+    for platform, main in mains.items():
+        await scope.send(main, "\n".join(lines), key=f"breakout:{bid}:collated:{platform}")
     heading = f"Breakout: {breakout.provocation[:120]}"
     await archive(
         scope, heading + "\n\n" + "\n".join(lines), ritual="breakout", key=f"breakout:{bid}:archive"
     )
     for group in groups:
-        place = group.place(breakout.platform)
-        if group.kind == SubSpaceKind.SUBSPACE and place is not None:
-            await scope.perform(
-                CloseSubSpace(key=f"breakout:{bid}:close:{group.number}", place=place),
-                breakout.platform,
-            )
-        elif group.kind == SubSpaceKind.RELAY:
-            await tell_group(
-                scope,
-                breakout,
-                group,
-                "The breakout is over: I no longer pass messages on. Thank you!",
-                key=f"breakout:{bid}:g{group.number}:over",
-            )
+        for room in await rooms_of(scope, group.id):
+            place = room.place
+            if room.kind == SubSpaceKind.SUBSPACE and place is not None:
+                await scope.perform(
+                    CloseSubSpace(
+                        key=f"breakout:{bid}:close:{group.number}:{room.platform}", place=place
+                    ),
+                    room.platform,
+                )
+            elif room.kind == SubSpaceKind.RELAY:
+                await tell_room(
+                    scope,
+                    breakout,
+                    group,
+                    room,
+                    mains[room.platform],
+                    "The breakout is over: I no longer pass messages on. Thank you!",
+                    key=f"breakout:{bid}:g{group.number}:over",
+                )
 
 
 async def end_early(scope: Scope, breakout: Breakout) -> str:
@@ -463,15 +550,21 @@ async def place_late(
     await scope.session.flush()
     members = await people(scope, bid, group.id)
     newcomer = next(p for p in members if p.member_id == member_id)
-    if group.kind == SubSpaceKind.SUBSPACE:
+    mains = await mains_of(scope, breakout)
+    main = mains.get(newcomer.platform, breakout.main)
+    room = await room_on(scope, group, newcomer.platform)
+    if room is None:  # the first of the group on this platform: the group gets a room here
+        room = await add_room(scope, group, main)
+        await _open(scope, breakout, group, room, main, len(groups), members)
+    elif room.kind == SubSpaceKind.SUBSPACE:
         await scope.perform(
             OpenSubSpace(
                 key=f"breakout:{bid}:invite:{member_id}:b{bid}-g{group.number}",
-                parent=breakout.main,
+                parent=main,
                 name=f"Breakout {bid} · group {group.number}",
-                members=tuple(p.user_id for p in members),
+                members=tuple(p.user_id for p in members if p.platform == room.platform),
             ),
-            breakout.platform,
+            room.platform,
         )
     await tell_group(
         scope,
@@ -545,44 +638,72 @@ async def on_call_sent(scope: Scope, ref: str, result: ActionResult) -> None:
         scope.session.add(breakout)
 
 
+async def on_space_call_sent(scope: Scope, ref: str, result: ActionResult) -> None:
+    """Remember the call in a further space too: reactions to it count as joining, and on
+    a forum the topic it opened is where the rest of the breakout is told."""
+    extra = await scope.session.get(BreakoutSpace, int(ref))
+    if extra is not None and isinstance(result, Sent):
+        extra.call_message_id = result.message_id
+        if Capability.TOPICS in scope.capabilities(extra.platform):
+            extra.thread = result.thread
+        scope.session.add(extra)
+
+
 async def on_opened(scope: Scope, ref: str, result: ActionResult) -> None:
-    """A group's sub-space exists: remember it and post the provocation there."""
-    group = await scope.session.get(BreakoutGroup, int(ref))
-    if group is None or not isinstance(result, SubSpaceOpened):
+    """A group's sub-space exists: remember it, post the provocation there, and send on what
+    the group said elsewhere while it was being opened."""
+    room = await scope.session.get(BreakoutRoom, int(ref))
+    if room is None or not isinstance(result, SubSpaceOpened):
         return
+    group = await scope.session.get(BreakoutGroup, room.group_id)
+    assert group is not None
     breakout = await load(scope, group.breakout_id)
     assert breakout is not None
-    group.space, group.thread = result.place.space, result.place.thread
-    scope.session.add(group)
+    room.space, room.thread = result.place.space, result.place.thread
+    scope.session.add(room)
     if breakout.state != BreakoutState.RUNNING:
         return
     members = await people(scope, group.breakout_id, group.id)
     count = len(await groups_of(scope, group.breakout_id))
-    await tell_group(
+    main = (await mains_of(scope, breakout))[room.platform]
+    await tell_room(
         scope,
         breakout,
         group,
+        room,
+        main,
         *intro(breakout, group, count, members),
         key=f"breakout:{breakout.id}:g{group.number}:intro",
     )
+    await relay.send_waiting(scope, room)
 
 
 async def on_thread(scope: Scope, ref: str, result: ActionResult) -> None:
     """A group's first message is posted: its thread is where the group talks."""
-    group = await scope.session.get(BreakoutGroup, int(ref))
-    if group is None or not isinstance(result, Sent):
+    room = await scope.session.get(BreakoutRoom, int(ref))
+    if room is None or not isinstance(result, Sent):
         return
-    group.space = result.place.space
-    group.thread = result.thread or ThreadId(result.message_id)
-    scope.session.add(group)
+    room.space = result.place.space
+    room.thread = result.thread or ThreadId(result.message_id)
+    scope.session.add(room)
+    await relay.send_waiting(scope, room)
 
 
-def talks_here(breakout: Breakout, group: BreakoutGroup, place: Place) -> bool:
-    """Whether a message written at `place` was written where the group talks."""
-    if group.kind == SubSpaceKind.RELAY:
+async def room_on(scope: Scope, group: BreakoutGroup, platform: str) -> BreakoutRoom | None:
+    stmt = select(BreakoutRoom).where(
+        BreakoutRoom.group_id == group.id, BreakoutRoom.platform == platform
+    )
+    return (await scope.session.exec(stmt)).first()
+
+
+def talks_here(room: BreakoutRoom, place: Place) -> bool:
+    """Whether a message written at `place` was written in `room` (on its platform)."""
+    if place.platform != room.platform:
+        return False
+    if room.kind == SubSpaceKind.RELAY:
         return place.direct
-    if group.kind == SubSpaceKind.MAIN:
-        return place.space == breakout.space
+    if room.kind == SubSpaceKind.MAIN:
+        return place.space == room.space and not place.direct
     # A sub-space that is a thread (Slack's, Discourse chat's) shares its space with others.
-    whole_space = group.kind == SubSpaceKind.SUBSPACE and group.thread is None
-    return place.space == group.space and (whole_space or place.thread == group.thread)
+    whole_space = room.kind == SubSpaceKind.SUBSPACE and room.thread is None
+    return place.space == room.space and (whole_space or place.thread == room.thread)

@@ -10,18 +10,16 @@ from sqlmodel import col, select
 from adapters.contract import (
     ButtonPressed,
     MessageReceived,
-    Place,
-    PlatformName,
     Secret,
-    SpaceId,
 )
 from bot.checkins import export, rounds
 from bot.checkins.models import CheckinRound, CheckinSeries
 from bot.checkins.series import as_series
+from bot.community_spaces import named_spaces
 from bot.context import Context
 from bot.errors import NotYet, UserInputError
 from bot.grammar import QUOTES, CommandSpec, Flag, Invocation
-from bot.models import Role, Space
+from bot.models import Role
 from bot.numerals import row_id
 from bot.prompts import library_for
 from bot.recurrence import describe, next_times, parse_recurrence
@@ -104,7 +102,7 @@ async def open_command(ctx: Context, inv: Invocation) -> None:
             raise UserInputError("A recurring check-in opens in one space; leave out --in.")
         await _open_series(ctx, text, prompt_id, every, until, remind, inv)
         return
-    also = await _spaces(ctx, spaces) if spaces is not None else ()
+    also = await named_spaces(ctx, spaces, OPEN_USAGE) if spaces is not None else ()
     for where in (place.top(), *also):
         existing = await rounds.open_round_in(ctx, where)
         if existing is not None:
@@ -134,48 +132,6 @@ async def open_command(ctx: Context, inv: Invocation) -> None:
     )
     await ctx.audit(ctx.community, ctx.member, "checkin.open", round_id=r.id)
     await ctx.reply(f"Check-in {r.id} is open.", private=True)
-
-
-async def _spaces(ctx: Context, typed: str) -> tuple[Place, ...]:
-    """The spaces of `--in`: each `platform:space` the bot knows in this community, or
-    `community` for the spaces the config names (those on a platform not running now are
-    left out)."""
-    refs = [r.strip() for r in typed.split(",") if r.strip()]
-    if refs == ["community"]:
-        configured = ctx.bot.config.model.community.spaces
-        if not configured:
-            raise UserInputError(
-                "The config names no community spaces; an organiser can list them in "
-                "[community] spaces, or name the spaces here.",
-                OPEN_USAGE,
-            )
-        found = ctx.community_spaces()
-    else:
-        found = [await _known_space(ctx, ref) for ref in refs]
-    found = [f for f in dict.fromkeys(found) if f != ctx.event.place.top()]
-    if not found:
-        raise UserInputError("Name at least one other space after --in.", OPEN_USAGE)
-    return tuple(found)
-
-
-async def _known_space(ctx: Context, ref: str) -> Place:
-    platform, sep, space = ref.partition(":")
-    if sep and platform in ctx.bot.adapters:
-        row = await ctx.session.exec(
-            select(Space.id).where(
-                Space.community_id == ctx.community.id,
-                Space.platform == platform,
-                Space.external_id == space,
-                col(Space.direct).is_(False),
-            )
-        )
-        if row.first() is not None:
-            return Place(PlatformName(platform), SpaceId(space))
-    raise UserInputError(
-        f"I don't know the space `{ref[:80]}`. Name each as platform:space, one I am in and "
-        "someone has talked in (e.g. web:main).",
-        OPEN_USAGE,
-    )
 
 
 async def _open_series(
