@@ -80,16 +80,29 @@ class Connection:
 
     async def post(self, path: str, body: dict[str, str]) -> int:
         async with self.lock:
-            if self.streams is None or self.streams[0].at_eof():  # the server closes idle ones
+            reused = self.streams is not None and not self.streams[0].at_eof()
+            if not reused:  # the server closes idle ones
                 self.streams = await asyncio.open_connection("127.0.0.1", self.port)
-            reader, writer = self.streams
             data = json.dumps(body).encode()
-            writer.write(
+            request = (
                 f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(data)}\r\n\r\n".encode()
                 + data
             )
-            status = int((await reader.readline()).split()[1])
+            assert self.streams is not None
+            reader, writer = self.streams
+            writer.write(request)
+            try:
+                line = await reader.readline()
+            except ConnectionResetError:
+                line = b""
+            if not line and reused:  # closed as idle just as the request went: never read
+                self.streams = reader, writer = await asyncio.open_connection(
+                    "127.0.0.1", self.port
+                )
+                writer.write(request)
+                line = await reader.readline()
+            status = int(line.split()[1])
             length = 0
             while (line := await reader.readline()) != b"\r\n":
                 name, _, value = line.decode("latin-1").partition(":")
