@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import and_, bindparam, func, literal
+from sqlalchemy.dialects import postgresql
 from sqlmodel import col, select
 
 from adapters.contract import (
@@ -78,6 +79,32 @@ MEMBER_OF_ACCOUNT = (
 )
 """Built once, run for every inbound event: building an ORM select costs more than running it."""
 
+_SEEN = (
+    postgresql.insert(SeenEvent)
+    .values(
+        platform=bindparam("platform"),
+        event_id=bindparam("event_id"),
+        seen_at=bindparam("seen_at"),
+    )
+    .on_conflict_do_nothing()
+    .returning(col(SeenEvent.platform))
+    .cte("seen")
+)
+SEEN_AND_ACCOUNT = (
+    select(select(func.count()).select_from(_SEEN).scalar_subquery(), Identity, Member)
+    .select_from(select(literal(1)).subquery())
+    .outerjoin(
+        Identity,
+        and_(
+            col(Identity.platform) == bindparam("platform"),
+            col(Identity.external_id) == bindparam("user_id"),
+        ),
+    )
+    .outerjoin(Member, col(Member.id) == col(Identity.member_id))
+)
+"""On PostgreSQL, an event recorded as seen (1, or 0 when seen before) and the account behind
+it (or NULLs) in one statement: one round trip of the half dozen of an answer."""
+
 KINDS: dict[type[Inbound], str] = {
     MessageReceived: "message",
     CommandInvoked: "command",
@@ -86,6 +113,10 @@ KINDS: dict[type[Inbound], str] = {
     MemberJoined: "member_joined",
 }
 """The `kind` label of an event in the metrics."""
+
+
+Account = tuple[Identity, Member]
+"""A platform account and the member behind it."""
 
 
 @dataclass(frozen=True)
@@ -336,9 +367,7 @@ class Bot:
         handler (someone left); a bare scope with a polite refusal queued when someone who is
         not a member writes privately."""
         now = self.clock.now()
-        fresh = await insert_ignore(
-            s, SeenEvent, platform=event.platform, event_id=event.event_id, seen_at=hour_of(now)
-        )
+        fresh, found = await self._first_sight(s, event, now)
         if not fresh:
             log.info("dropping re-delivered %s event %s", event.platform, event.event_id)
             return None
@@ -347,24 +376,19 @@ class Bot:
         if Capability.MEMBERSHIP in self.capabilities(event.platform) and (
             event.place.direct or isinstance(event, MemberLeft)
         ):
-            found = (
-                await s.exec(
-                    MEMBER_OF_ACCOUNT,
-                    params={"platform": event.platform, "user_id": event.actor.user_id},
-                )
-            ).first()
-            present = found is not None and found[0].left_at is None
+            account = found[0] if found is not None else None
+            present = account is not None and account.left_at is None
             if isinstance(event, MemberLeft):
-                if present:
-                    found[0].left_at = now
-                    s.add(found[0])
+                if account is not None and present:
+                    account.left_at = now
+                    s.add(account)
                 return None
             if not present:
                 scope = self.scope(s)
                 key = f"not-a-member:{event.platform}:{event.event_id}"
                 await scope.send(event.place, NOT_A_MEMBER, key=key)
                 return scope
-        member, identity = await self.member_for(s, event.actor, now)
+        member, identity = await self._member_of(s, event.actor, now, found)
         if identity.left_at is not None and not event.place.direct:  # back in a space
             identity.left_at = None
             s.add(identity)
@@ -390,14 +414,34 @@ class Bot:
             ctx.after_commit.append(lambda: self._spaces.add(space))
         return ctx
 
+    async def _first_sight(
+        self, s: Any, event: Inbound, now: datetime
+    ) -> tuple[bool, Account | None]:
+        """Record the event as seen (False: it was seen before) and find the account behind
+        it; on PostgreSQL in one round trip."""
+        seen = {"platform": event.platform, "event_id": event.event_id, "seen_at": hour_of(now)}
+        if self.db.is_sqlite:
+            if not await insert_ignore(s, SeenEvent, **seen):
+                return False, None
+            return True, await self._account(s, event.actor)
+        both = await s.exec(SEEN_AND_ACCOUNT, params={**seen, "user_id": event.actor.user_id})
+        fresh, identity, member = both.one()
+        return bool(fresh), None if identity is None else (identity, member)
+
+    async def _account(self, s: Any, actor: Actor) -> Account | None:
+        params = {"platform": actor.platform, "user_id": actor.user_id}
+        found = (await s.exec(MEMBER_OF_ACCOUNT, params=params)).first()
+        return None if found is None else (found[0], found[1])
+
     async def member_for(self, s: Any, actor: Actor, now: datetime) -> tuple[Member, Identity]:
         """The member behind a platform account, created on first sight (also for people a
         ritual meets before they speak, such as those present in a space)."""
-        found = (
-            await s.exec(
-                MEMBER_OF_ACCOUNT, params={"platform": actor.platform, "user_id": actor.user_id}
-            )
-        ).first()
+        return await self._member_of(s, actor, now, await self._account(s, actor))
+
+    async def _member_of(
+        self, s: Any, actor: Actor, now: datetime, found: Account | None
+    ) -> tuple[Member, Identity]:
+        """`member_for`, with the account already looked up."""
         if found is not None:
             identity, member = found
             if identity.display_name != actor.display_name and actor.display_name:

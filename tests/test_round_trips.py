@@ -9,10 +9,15 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlmodel import select
 
+from bot import db
+from bot.checkins.models import CheckinAnswer
+from bot.db import sync_url
 from bot.models import Member
 from bot.routers import ROUTERS
 from bot.testing import Harness
@@ -90,4 +95,76 @@ async def test_an_answer_reads_its_round_once_and_locked(h: Harness) -> None:
         await h.bot.handle(h.command("bob", "checkin again"))
     reads = [s for s in seen if s.startswith("SELECT checkin_round.")]
     assert len(reads) == 1 and reads[0].rstrip().endswith("FOR UPDATE")
-    assert len(seen) <= 5  # seen, member, round, answer, reply: BEGIN and COMMIT aside
+    assert len(seen) <= 4  # seen and member together, round, answer, reply
+
+
+def round_reads(seen: list[str]) -> int:
+    return sum(s.startswith("SELECT checkin_round.") for s in seen)
+
+
+async def answers(h: Harness) -> dict[int, str]:
+    async with h.bot.db.reader() as s:
+        return {a.member_id or 0: a.text for a in (await s.exec(select(CheckinAnswer))).all()}
+
+
+async def test_answers_together_read_their_round_once(h: Harness) -> None:
+    await h.say("ada", 'checkin open "How?"')
+    events = [h.command(user, f"checkin fine, {user}") for user in ("bob", "carol", "dan")]
+    with statements(h) as seen:
+        await asyncio.gather(*(h.bot.handle(e) for e in events))
+    assert round_reads(seen) == 1
+    assert sorted((await answers(h)).values()) == ["fine, bob", "fine, carol", "fine, dan"]
+
+
+async def test_after_a_failing_event_the_round_is_read_again(h: Harness) -> None:
+    await h.say("ada", 'checkin open "How?"')
+    events = [h.command("bob", "checkin one"), h.command("carol", "boom")]
+    events.append(h.command("dan", "checkin two"))
+    with statements(h) as seen:
+        await asyncio.gather(*(h.bot.handle(e) for e in events))
+    assert round_reads(seen) == 2  # the failure's rollback forgot the round read locked
+    assert sorted((await answers(h)).values()) == ["one", "two"]
+
+
+async def test_an_answer_after_the_close_in_the_same_transaction_is_refused(h: Harness) -> None:
+    await h.say("ada", 'checkin open "How?"')
+    events = [h.command("bob", "checkin one"), h.command("ada", "checkin close")]
+    events.append(h.command("dan", "checkin too late"))
+    await asyncio.gather(*(h.bot.handle(e) for e in events))
+    await h.settle()
+    assert sorted((await answers(h)).values()) == ["one"]
+    assert "closed" in h.adapter.direct_texts("dan")[-1]
+
+
+async def test_a_reader_takes_no_transaction(h: Harness) -> None:
+    """On PostgreSQL a reader's statements run on their own: no BEGIN and ROLLBACK."""
+    only_postgres(h)
+    async with h.bot.db.reader() as s:
+        await s.exec(select(Member))
+        raw: Any = (await (await s.connection()).get_raw_connection()).driver_connection
+        assert raw.info.transaction_status == TransactionStatus.IDLE
+
+
+async def test_a_connection_that_died_idle_is_replaced(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pooled connections are pinged only after sitting idle (`IDLE_PING`): one the server
+    closed meanwhile is replaced before a transaction uses it."""
+    only_postgres(h)
+    pooled: set[int] = set()
+
+    def note(_dbapi_conn: Any, record: Any) -> None:
+        pooled.add(record.driver_connection.info.backend_pid)
+
+    event.listen(h.bot.db.sync_engine, "checkin", note)
+    await h.say("bob", "help")
+    event.remove(h.bot.db.sync_engine, "checkin", note)
+    async with await psycopg.AsyncConnection.connect(
+        sync_url(h.bot.db.url).set(drivername="postgresql").render_as_string(False),
+        autocommit=True,
+    ) as other:
+        for pid in pooled:
+            await other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    monkeypatch.setattr(db, "IDLE_PING", 0.0)
+    texts = await h.say("bob", "help")
+    assert texts and not any("went wrong" in t for t in texts)

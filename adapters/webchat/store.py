@@ -83,7 +83,7 @@ class MessageWriter:
 
     async def _insert_all(self, batch: list[dict[str, Any]]) -> list[int | BaseException]:
         try:
-            async with self.db.session() as s:
+            async with self.db.single() as s:  # one statement: a multi-row insert
                 return list((await s.exec(INSERT_MESSAGES, params=batch)).scalars())
         except Exception as exc:
             if len(batch) == 1:

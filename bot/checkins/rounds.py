@@ -140,6 +140,7 @@ async def open_round(
     )
     if r.anonymous and any(private_only(scope, r, p.platform) for p in (place, *plan.also)):
         r.dm = True  # a public reply would show the name: everyone is asked privately
+    scope.session.info.pop(LOCKED_HERE, None)  # a place's answers may now go to this round
     scope.session.add(r)
     await scope.session.flush()
     assert r.id is not None
@@ -358,7 +359,31 @@ OPEN_ROUND_IN_LOCKED = OPEN_ROUND_IN.with_for_update().execution_options(populat
 """The same, read locked (as `lock` does), for an answer: one round trip fewer on PostgreSQL."""
 
 
+LOCKED_HERE = "checkin.locked"
+"""Session info: the open round each place's answers found, read locked in this transaction."""
+
+
 async def open_round_in(scope: Scope, place: Place, *, locked: bool = False) -> CheckinRound | None:
+    """The round open in `place`; `locked`: read locked, as `lock` does.
+
+    Answers handled together in one transaction ask for the same round again and again: once
+    it is read locked, nobody else can change it before this transaction ends, so it is
+    taken from the session after the first time, one round trip fewer per answer. What a
+    rolled-back savepoint forgets (`Savepoints`) is read again, as is a round no longer
+    open; a round opened in this transaction resets what was found (`open_round`).
+    """
+    found_here: dict[tuple[str, str], CheckinRound] = scope.session.info.setdefault(LOCKED_HERE, {})
+    if locked:
+        known = found_here.get((place.platform, place.space))
+        if known is not None and known in scope.session and known.state == RoundState.OPEN:
+            return known
+    found = await _open_round_in(scope, place, locked)
+    if locked and found is not None:
+        found_here[(place.platform, place.space)] = found
+    return found
+
+
+async def _open_round_in(scope: Scope, place: Place, locked: bool) -> CheckinRound | None:
     params = {"platform": place.platform, "space": place.space}
     stmt = OPEN_ROUND_IN_LOCKED if locked else OPEN_ROUND_IN
     found = (await scope.session.exec(stmt, params=params)).first()
