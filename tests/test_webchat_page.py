@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.webchat.adapter import STATIC
+from adapters.webchat.page import STATIC, TEMPLATE
 from bot.app import running
 from bot.config import parse_config
 
@@ -38,10 +38,10 @@ async def test_the_page_and_its_files_are_served_with_a_strict_policy(
 
 
 def test_the_files_name_nothing_outside_the_bot() -> None:
-    for path in STATIC.iterdir():
-        text = path.read_text()
-        assert not re.search(r"(src|href|url)\s*[=(]\s*[\"']?(https?:)?//", text), path.name
-        assert "<script>" not in text and " style=" not in text, path.name
+    files = {p.name: p.read_text() for p in STATIC.iterdir()} | {"index.html": TEMPLATE.template}
+    for name, text in files.items():
+        assert not re.search(r"(src|href|url)\s*[=(]\s*[\"']?(https?:)?//", text), name
+        assert "<script>" not in text and " style=" not in text, name
 
 
 async def test_the_page_learns_the_mode(http: httpx.AsyncClient) -> None:
