@@ -108,7 +108,8 @@ async def test_an_organiser_whose_browser_asks_for_spanish_reads_the_dashboard_i
     await dash.get_by_role("button", name="Abrir el panel como ada").click()
     await expect(dash.get_by_role("heading", name="Miembros", exact=True)).to_be_visible()
     checkins = dash.get_by_role("region", name="Rondas de check-in")
-    await expect(checkins.get_by_role("img", name="Respuestas y pases por ronda")).to_be_visible()
+    chart = checkins.get_by_role("img", name="Respuestas y pases por ronda")
+    await expect(chart).to_have_accessible_description(re.compile("Respondieron 1, Pasaron 0"))
     await expect(checkins).to_contain_text("1 respondieron, 0 pasaron")
     await expect(dash.get_by_role("region", name="Eventos y avisos")).to_contain_text(
         "Próximos eventos"
