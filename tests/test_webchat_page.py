@@ -12,6 +12,7 @@ import pytest
 from adapters.webchat.page import STATIC, TEMPLATE
 from bot.app import running
 from bot.config import parse_config
+from bot.dashboard.pages import STATIC as DASHBOARD
 
 
 @pytest.fixture
@@ -67,3 +68,16 @@ async def test_in_token_mode_the_page_learns_whose_token_it_holds(tmp_path: Path
     assert anonymous.json()["user"] is None and anonymous.json()["mode"] == "token"
     assert ada.json()["user"] == "ada"
     assert wrong.status_code == 401
+
+
+PHYSICAL = re.compile(
+    r"(?:margin|padding|border)-(?:left|right)|(?:text-align|float|clear)\s*:\s*(?:left|right)"
+    r"|(?<![-\w])(?:left|right)\s*:"
+)
+"""A side named physically, which would not mirror in a right-to-left language."""
+
+
+def test_the_pages_styles_name_sides_logically() -> None:
+    for path in (STATIC / "chat.css", DASHBOARD / "dashboard.css"):
+        rules = re.sub(r"/\*.*?\*/", "", path.read_text(), flags=re.S)
+        assert PHYSICAL.findall(rules) == [], path.name
