@@ -116,3 +116,23 @@ async def test_an_organiser_whose_browser_asks_for_spanish_reads_the_dashboard_i
     )
     await expect(dash.get_by_role("button", name="Salir")).to_be_visible()
     await expect(dash.locator("html")).to_have_attribute("dir", "ltr")
+
+
+async def test_the_language_picked_on_the_dashboard_stays_picked(
+    contexts: Opener, base: str
+) -> None:
+    ada = await join_as(contexts, base, "ada")
+    dash = await ada.context.new_page()
+    await dash.goto(await link_for(ada))
+    await dash.get_by_role("button", name="Open the dashboard as ada").click()
+    languages = dash.get_by_role("navigation", name="Language")
+    await expect(languages.get_by_role("link", name="English")).to_have_attribute(
+        "aria-current", "true"
+    )
+    await languages.get_by_role("link", name="Kiswahili").click()
+    await expect(dash.locator("html")).to_have_attribute("lang", "sw")
+    await expect(dash.get_by_role("heading", name="Wanachama", exact=True)).to_be_visible()
+    await dash.goto(base + "/dashboard")  # no choice in the address: the cookie keeps it
+    await expect(dash.get_by_role("button", name="Toka")).to_be_visible()
+    kiswahili = dash.get_by_role("navigation", name="Lugha").get_by_role("link", name="Kiswahili")
+    await expect(kiswahili).to_have_attribute("aria-current", "true")

@@ -98,11 +98,17 @@ def page(words: Words, title: str, *body: object) -> HTMLResponse:
     return HTMLResponse(doc, headers=HEADERS)
 
 
+LANG_COOKIE = "cb_dashboard_lang"
+"""The language picked on the dashboard itself (its language links), kept for later pages."""
+
+
 def language(request: Request, bot: Bot, member: Member) -> Words:
-    """The organiser's own choice, then their browser's, then their platform's, then the
-    community's."""
+    """The language picked on the page (`?lang=`, then its cookie), then the organiser's own
+    choice, then their browser's, then their platform's, then the community's."""
     return i18n.words(
         i18n.choose(
+            request.query_params.get("lang"),
+            request.cookies.get(LANG_COOKIE),
             member.language,
             i18n.negotiate(request.headers.get("accept-language")),
             member.platform_language,
@@ -311,7 +317,12 @@ class Dashboard:
             logout,
         )
         title = words._("{community} — dashboard", community=view.community.name)
-        return page(words, title, header, nav, tag("main", *parts))
+        response = page(words, title, header, _languages(words), nav, tag("main", *parts))
+        if i18n.supported(request.query_params.get("lang")):
+            response.set_cookie(
+                LANG_COOKIE, words.lang, path="/dashboard", httponly=True, samesite="strict"
+            )
+        return response
 
     async def submit(self, request: Request) -> Response:
         section = self.sections.get(request.path_params["section"])
@@ -362,6 +373,32 @@ class Dashboard:
             except Forbidden:
                 return forbidden()
             return await serve(view, request)
+
+
+def _languages(words: Words) -> Html:
+    """Links to the dashboard in each language, each named in its own language."""
+    return tag(
+        "nav",
+        tag(
+            "ul",
+            *(
+                tag(
+                    "li",
+                    tag(
+                        "a",
+                        name,
+                        href=f"/dashboard?lang={lang}",
+                        lang=lang,
+                        hreflang=lang,
+                        aria_current="true" if lang == words.lang else None,
+                    ),
+                )
+                for lang, name in i18n.NAMES.items()
+            ),
+        ),
+        aria_label=words._("Language"),
+        class_="languages",
+    )
 
 
 def routes(bot: Bot) -> list[BaseRoute]:
