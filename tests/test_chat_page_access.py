@@ -183,15 +183,19 @@ async def test_a_browser_asking_for_swahili_sees_no_english(contexts: Opener, ba
     await page.get_by_label("Chagua jina la kutumia kwenye gumzo").fill("amani")
     await page.get_by_label("Chagua jina la kutumia kwenye gumzo").press("Enter")
     box = page.get_by_label("Ujumbe", exact=True)
-    await box.fill("Habari")
-    await box.press("Enter")
+
+    async def say(text: str) -> None:
+        await box.fill(text)
+        await box.press("Enter")
+        await expect(box).to_have_value("")  # sent
+
+    await say("Habari")
     await expect(message(page, "Habari")).to_be_visible()
     await message(page, "Habari").get_by_role("button", name=re.compile("^Jibu")).click()
-    await box.fill("Habari")
-    await box.press("Enter")
+    await say("Habari")
     await box.press("Escape")  # out of the thread
-    await box.fill("/help")
-    await box.press("Enter")
+    await expect(page.locator("#thread-bar")).to_be_hidden()
+    await say("/help")
     await expect(page.locator(".badge")).to_have_text("1 mpya")
     await expect(page.locator(".thread .msg")).to_have_count(1)
     assert await english_left(page, data) == []
