@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -81,3 +82,23 @@ def test_the_pages_styles_name_sides_logically() -> None:
     for path in (STATIC / "chat.css", DASHBOARD / "dashboard.css"):
         rules = re.sub(r"/\*.*?\*/", "", path.read_text(), flags=re.S)
         assert PHYSICAL.findall(rules) == [], path.name
+
+
+async def test_the_page_speaks_the_browsers_language_else_the_communitys(tmp_path: Path) -> None:
+    config = parse_config(
+        {"community": {"language": "es"}, "storage": {"data_dir": str(tmp_path)}}, {}, tmp_path
+    )
+    async with running(config, port=0) as run:
+        assert run.web is not None
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{run.web.port}") as client:
+            plain = await client.get("/")
+            swahili = await client.get("/", headers={"accept-language": "sw-KE, en;q=0.5"})
+            unknown = await client.get("/", headers={"accept-language": "fr-FR"})
+    assert '<html lang="es" dir="ltr">' in plain.text and "Elige un nombre" in plain.text
+    assert '<html lang="sw" dir="ltr">' in swahili.text and "Chagua jina" in swahili.text
+    assert '<html lang="es"' in unknown.text
+    assert swahili.headers["vary"] == "Accept-Language"
+    block = re.search(r'id="words">(.*?)</script>', swahili.text, re.S)
+    assert block
+    words = json.loads(block.group(1))
+    assert words["lang"] == "sw" and words["counted"]["unread"] == ["{n} mpya", "{n} mpya"]

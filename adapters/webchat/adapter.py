@@ -119,8 +119,11 @@ class WebChat:
         bot_name: str = "community-bot",
         tokens: Mapping[str, str] | None = None,
         pubsub: PubSub | None = None,
+        language: str | None = None,
     ) -> None:
         self.db = db
+        self.language = language
+        """The community's language: the page's when the browser asks for none we speak."""
         self.pubsub = pubsub
         """Tells the other processes serving the web chat what to push to their browsers."""
         if pubsub is not None:
@@ -325,7 +328,7 @@ class WebChat:
 
     def http_routes(self) -> list[BaseRoute]:
         return [
-            *page.routes(self.self_id),
+            *page.routes(self.self_id, self.language),
             Route("/api/chat/me", self._me, methods=["GET"]),
             Route("/api/chat/messages", self._post_message, methods=["POST"]),
             Route("/api/chat/messages", self._get_messages, methods=["GET"]),

@@ -129,11 +129,12 @@ def render(lang: str, bot: str) -> str:
     )
 
 
-def routes(bot: str) -> list[BaseRoute]:
-    """`/` (the page, in the browser's language) and `/chat/*` (its script and style)."""
+def routes(bot: str, default: str | None = None) -> list[BaseRoute]:
+    """`/` (the page, in the browser's language, else in `default`) and `/chat/*` (its script
+    and style)."""
 
     async def page(request: Request) -> Response:
-        lang = i18n.choose(i18n.negotiate(request.headers.get("accept-language")))
+        lang = i18n.choose(i18n.negotiate(request.headers.get("accept-language")), default)
         return HTMLResponse(render(lang, bot), headers=HEADERS)
 
     return [
