@@ -44,7 +44,16 @@ def platform_adapters(
         if web.auth == "token"
         else None
     )
-    found: list[Adapter] = [WebChat(db, clock, bot_name=web.bot_name, tokens=tokens, pubsub=pubsub)]
+    found: list[Adapter] = [
+        WebChat(
+            db,
+            clock,
+            bot_name=web.bot_name,
+            tokens=tokens,
+            pubsub=pubsub,
+            language=config.model.community.language,
+        )
+    ]
     if config.model.matrix is not None:
         from adapters.matrix import MatrixAdapter
 

@@ -73,6 +73,12 @@ def _catalog(lang: str) -> gettext.NullTranslations:
     return gettext.translation(DOMAIN, LOCALE_DIR, [lang], fallback=True)
 
 
+def catalog(lang: str) -> gettext.NullTranslations:
+    """The raw catalog of `lang`, for a page that hands a counted message's forms to its
+    script (`adapters.webchat.page.counted`) rather than one formatted text."""
+    return _catalog(choose(lang))
+
+
 def N_(message: str) -> str:
     """Mark a message for the catalog where it is defined (a usage line, a table of labels);
     it is translated where it is shown, with `Words._`."""

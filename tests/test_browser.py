@@ -210,7 +210,7 @@ async def test_two_people_see_each_other_live_with_threads_and_reactions(
         "Reply in thread (1)"
     )
     await ada.keyboard.press("Escape")
-    react = message(ada, "Morning Ada").get_by_role("button", name=re.compile("React"))
+    react = message(ada, "Morning Ada").get_by_role("button", name=re.compile(r"Add \+1"))
     await react.click()
     await expect(react).to_have_attribute("aria-pressed", "true")
     await ada.set_viewport_size(DESKTOP)

@@ -250,7 +250,7 @@ async def test_the_link_goes_only_by_direct_message(database_url: str) -> None:
     without_dms = set(Capability) - {Capability.DIRECT_MESSAGES}
     async with Harness.open(database_url, config=web, capabilities=without_dms) as h:
         [reply] = await h.say("ada", "me dashboard", space="general")
-        assert "only by direct message" in reply and "token=" not in reply
+        assert "only in a direct message" in reply and "token=" not in reply
 
 
 @pytest.mark.parametrize("raw", ["9" * 25, "²", "٣", "-1", ""])

@@ -124,5 +124,5 @@ async def test_an_empty_events_section_says_how_to_start(database_url: str) -> N
     async with Harness.open(database_url, config={"web": {"public_url": "http://t/"}}) as h:
         async with signed_in(h) as web:
             page = section((await web.get("/dashboard")).text)
-        assert "No upcoming events" in page and "No nudges have been queued yet." in page
+        assert "No events coming up" in page and "No nudges have been queued yet." in page
         assert "No failed deliveries." in page

@@ -15,15 +15,13 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from adapters.contract import (
@@ -54,7 +52,7 @@ from adapters.contract import (
     require,
     stored_text,
 )
-from adapters.webchat import translate
+from adapters.webchat import page, translate
 from adapters.webchat.store import MessageWriter, Posted, WebMessage, WebRoom
 from adapters.webchat.translate import (
     COMMAND_PREFIXES,
@@ -82,16 +80,6 @@ REVEAL_FOR = 15 * 60.0
 """Seconds a message's one-time links are shown: as long as they work."""
 NOTE_LIMIT = 6_000
 """Bytes of an event sent whole to the other processes; a longer one is sent by id."""
-STATIC = Path(__file__).resolve().parent / "static"
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-        "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
-"""The page loads only its own files; no token in its URL leaks through a Referer."""
 
 
 async def read_json(request: Request) -> dict[str, Any]:
@@ -131,8 +119,11 @@ class WebChat:
         bot_name: str = "community-bot",
         tokens: Mapping[str, str] | None = None,
         pubsub: PubSub | None = None,
+        language: str | None = None,
     ) -> None:
         self.db = db
+        self.language = language
+        """The community's language: the page's when the browser asks for none we speak."""
         self.pubsub = pubsub
         """Tells the other processes serving the web chat what to push to their browsers."""
         if pubsub is not None:
@@ -337,8 +328,7 @@ class WebChat:
 
     def http_routes(self) -> list[BaseRoute]:
         return [
-            Route("/", self._page, methods=["GET"]),
-            Mount("/chat", StaticFiles(directory=STATIC), name="chat-static"),
+            *page.routes(self.self_id, self.language),
             Route("/api/chat/me", self._me, methods=["GET"]),
             Route("/api/chat/messages", self._post_message, methods=["POST"]),
             Route("/api/chat/messages", self._get_messages, methods=["GET"]),
@@ -347,9 +337,6 @@ class WebChat:
             Route("/api/chat/rooms", self._rooms, methods=["GET"]),
             WebSocketRoute("/api/chat/ws", self._websocket),
         ]
-
-    async def _page(self, request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
 
     async def _me(self, request: Request) -> Response:
         """What the page needs to start: the mode, and in token mode whose token it holds."""

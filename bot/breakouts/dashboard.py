@@ -6,24 +6,38 @@ from collections import defaultdict
 
 from sqlmodel import col, func, select
 
-from bot.breakouts.models import Breakout, BreakoutGroup, BreakoutMember
-from bot.dashboard.html import Html, join, tag
+from bot.breakouts.models import Breakout, BreakoutGroup, BreakoutMember, BreakoutState
+from bot.dashboard.html import Html, fill, join, tag
 from bot.dashboard.paging import pager, paging, search_box
 from bot.dashboard.section import Section, View
+from bot.i18n import N_
 from bot.models import Member
 
 SHOWN = 20
 """Breakouts listed on a page, newest first."""
+STATES: dict[str, str] = {
+    BreakoutState.GATHERING: N_("gathering"),
+    BreakoutState.RUNNING: N_("running"),
+    BreakoutState.REPORTING: N_("reporting"),
+    BreakoutState.CLOSED: N_("closed"),
+}
 
 
 async def render(view: View) -> Html:
-    page = paging(view, "breakouts", SHOWN)
+    _ = view.words._
+    page = paging(view, "breakouts", N_("Pages of breakouts"), SHOWN)
     found = select(Breakout.id).where(Breakout.community_id == view.community.id)
     if page.query:
         found = found.where(col(Breakout.provocation).ilike(page.pattern(), escape="\\"))
     total = (await view.session.exec(select(func.count()).select_from(found.subquery()))).one()
     if not total and not page.query:
-        return tag("p", "No breakouts yet. A catalyst starts one with `breakout`.")
+        return tag(
+            "p",
+            fill(
+                _("No breakouts yet. A catalyst starts one with {command}."),
+                command=tag("code", "breakout"),
+            ),
+        )
     breakouts = (
         await view.session.exec(
             select(Breakout)
@@ -33,7 +47,7 @@ async def render(view: View) -> Html:
             .limit(page.size)
         )
     ).all()
-    search = search_box(view, page, "Find breakouts by their provocation")
+    search = search_box(view, page, _("Find breakouts by their question"))
     ids = [b.id for b in breakouts]
     groups = (
         await view.session.exec(
@@ -66,25 +80,36 @@ async def render(view: View) -> Html:
 def _breakout(
     view: View, b: Breakout, groups: list[BreakoutGroup], members: dict[int | None, list[str]]
 ) -> Html:
-    head = tag("tr", *(tag("th", h, scope="col") for h in ("Group", "Members", "Report-back")))
+    _ = view.words._
+    heads = (_("Group"), _("Members"), _("Report-back"))
+    head = tag("tr", *(tag("th", h, scope="col") for h in heads))
     rows = [
         tag(
             "tr",
             tag("td", str(g.number)),
             tag("td", ", ".join(sorted(members[g.id]))),
-            tag("td", g.report or "no report"),
+            tag("td", g.report or _("no report")),
         )
         for g in groups
     ]
+    state = _(STATES[b.state]) if b.state in STATES else b.state
     return tag(
         "article",
-        tag("h3", f"{view.local(b.created_at)} · {b.state} · {b.minutes} min"),
+        tag(
+            "h3",
+            _(
+                "{time} · {state} · {minutes} min",
+                time=view.local(b.created_at),
+                state=state,
+                minutes=b.minutes,
+            ),
+        ),
         tag("p", b.provocation, class_="provocation"),
         tag("div", tag("table", tag("thead", head), tag("tbody", *rows)), class_="table-wrap")
         if groups
-        else tag("p", "Not split into groups yet."),
+        else tag("p", _("Not split into groups yet.")),
         class_="breakout",
     )
 
 
-section = Section("breakouts", "Breakouts", render)
+section = Section("breakouts", N_("Breakouts"), render)

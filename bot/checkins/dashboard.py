@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
 
 from sqlalchemy import func
@@ -18,10 +19,11 @@ from starlette.responses import PlainTextResponse, Response
 
 from bot.checkins import export
 from bot.checkins.models import CheckinAnswer, CheckinRound, RoundState
-from bot.dashboard.html import Html, join, tag
+from bot.dashboard.html import Html, fill, join, tag
 from bot.dashboard.paging import pager, paging, search_box
 from bot.dashboard.section import Download, Section, View
-from bot.dashboard.svg import bar_chart
+from bot.dashboard.svg import EMPTY, bar_chart
+from bot.i18n import N_
 from bot.models import Member
 from bot.numerals import row_id
 
@@ -30,6 +32,22 @@ SHOWN = 20
 CHARTED = 8
 """Rounds in the participation chart: as many as keep a date label readable under each."""
 LABELS = {"csv": "CSV", "json": "JSON", "md": "Markdown"}
+STATES = {RoundState.OPEN: N_("open"), RoundState.CLOSED: N_("closed")}
+MONTHS = (
+    N_("Jan"),
+    N_("Feb"),
+    N_("Mar"),
+    N_("Apr"),
+    N_("May"),
+    N_("Jun"),
+    N_("Jul"),
+    N_("Aug"),
+    N_("Sep"),
+    N_("Oct"),
+    N_("Nov"),
+    N_("Dec"),
+)
+"""Short month names for the chart's dates."""
 
 Tallies = dict[int, Counter[bool]]
 """Per round id: how many answered (False) and passed (True)."""
@@ -38,13 +56,20 @@ PlatformTallies = dict[int, dict[str, Counter[bool]]]
 
 
 async def render(view: View) -> Html:
-    page = paging(view, "checkins", SHOWN)
+    _ = view.words._
+    page = paging(view, "checkins", N_("Pages of check-ins"), SHOWN)
     found = select(CheckinRound.id).where(CheckinRound.community_id == view.community.id)
     if page.query:
         found = found.where(col(CheckinRound.prompt).ilike(page.pattern(), escape="\\"))
     total = (await view.session.exec(select(func.count()).select_from(found.subquery()))).one()
     if not total and not page.query:
-        return tag("p", "No check-ins yet. A catalyst opens one with `checkin open`.")
+        return tag(
+            "p",
+            fill(
+                _("No check-ins yet. A catalyst starts one with {command}."),
+                command=tag("code", "checkin open"),
+            ),
+        )
     rounds = (
         await view.session.exec(
             select(CheckinRound)
@@ -54,7 +79,7 @@ async def render(view: View) -> Html:
             .limit(page.size)
         )
     ).all()
-    search = search_box(view, page, "Find check-ins by their question")
+    search = search_box(view, page, _("Find check-ins by their question"))
     if not rounds:
         return join(search, pager(view, page, total))
     tallies, by_platform = await _tallies(view, rounds)
@@ -62,8 +87,10 @@ async def render(view: View) -> Html:
     anonymous = await _anonymous_answers(view, [r for r in rounds if r.anonymous])
     charts = tag(
         "div",
-        _figure(_per_round(view, rounds[:CHARTED], tallies), "Answers and passes per round"),
-        _figure(_per_platform(rounds, by_platform, reached), "Members reached per platform"),
+        _figure(_per_round(view, rounds[:CHARTED], tallies), _("Answers and passes per round")),
+        _figure(
+            _per_platform(view, rounds, by_platform, reached), _("Members reached per platform")
+        ),
         class_="chart-wrap charts",
     )
     listed = (
@@ -155,20 +182,31 @@ def _figure(chart: Html, caption: str) -> Html:
 
 def _per_round(view: View, rounds: Sequence[CheckinRound], tallies: Tallies) -> Html:
     """Answers and passes per round, oldest on the left: is participation growing?"""
+    _ = view.words._
     oldest_first = list(reversed(rounds))
     return bar_chart(
-        [f"{r.opened_at.astimezone(view.tz):%d %b}" for r in oldest_first],
+        [_day(view, r.opened_at) for r in oldest_first],
         {
-            "Answered": [tallies[r.id or 0][False] for r in oldest_first],
-            "Passed": [tallies[r.id or 0][True] for r in oldest_first],
+            _("Answered"): [tallies[r.id or 0][False] for r in oldest_first],
+            _("Passed"): [tallies[r.id or 0][True] for r in oldest_first],
         },
-        title="Answers and passes per round",
+        title=_("Answers and passes per round"),
         height=200,
+        empty=_(EMPTY),
     )
 
 
+def _day(view: View, at: datetime) -> str:
+    """A short date under a bar ("02 Mar"), its month named in the organiser's language."""
+    local = at.astimezone(view.tz)
+    return f"{local:%d} {view.words._(MONTHS[local.month - 1])}"
+
+
 def _per_platform(
-    rounds: Sequence[CheckinRound], by_platform: PlatformTallies, reached: dict[str, set[int]]
+    view: View,
+    rounds: Sequence[CheckinRound],
+    by_platform: PlatformTallies,
+    reached: dict[str, set[int]],
 ) -> Html:
     """Members reached on each platform the listed rounds were answered on.
 
@@ -180,15 +218,17 @@ def _per_platform(
         if r.anonymous:
             for platform, counts in by_platform[r.id or 0].items():
                 replies[platform] += counts.total()
+    _ = view.words._
     platforms = sorted(({r.platform for r in rounds} | set(reached) | set(replies)) - {""})
     return bar_chart(
         platforms,
         {
-            "Members, named": [len(reached[p]) for p in platforms],
-            "Replies, anonymous": [replies[p] for p in platforms],
+            _("Members, named"): [len(reached[p]) for p in platforms],
+            _("Replies, anonymous"): [replies[p] for p in platforms],
         },
-        title="Members reached per platform",
+        title=_("Members reached per platform"),
         height=200,
+        empty=_(EMPTY),
     )
 
 
@@ -200,14 +240,23 @@ def _round(
     answers: list[Answer],
     index: int,
 ) -> Html:
-    times = [f"opened {view.local(r.opened_at)}"]
+    _ = view.words._
+    times = [_("opened {time}", time=view.local(r.opened_at))]
     if r.closed_at:
-        times.append(f"closed {view.local(r.closed_at)}")
+        times.append(_("closed {time}", time=view.local(r.closed_at)))
     elif r.deadline:
-        times.append(f"closes {view.local(r.deadline)}")
-    kind = ["anonymous"] if r.anonymous else []
-    kind += ["asked by direct message"] if r.dm else []
-    counts = f"{tally[False]} answered, {tally[True]} passed"
+        times.append(_("closes {time}", time=view.local(r.deadline)))
+    kind = [_("anonymous")] if r.anonymous else []
+    kind += [_("asked by direct message")] if r.dm else []
+    counts = (
+        _(
+            "{answered} answered, {passed} passed (without names)",
+            answered=tally[False],
+            passed=tally[True],
+        )
+        if r.anonymous
+        else _("{answered} answered, {passed} passed", answered=tally[False], passed=tally[True])
+    )
     said = [(who, text, where) for who, text, passed, where in answers if not passed]
     listing = tag(
         "ul",
@@ -226,7 +275,7 @@ def _round(
                 href=f"/dashboard/checkins/{fmt}?round={r.id}",
                 download=f"checkin-{r.id}.{fmt}",
                 class_="button",
-                aria_label=f"Export round {r.id} as {label}",
+                aria_label=_("Export round {number} as {format}", number=r.id, format=label),
             )
             for fmt, label in LABELS.items()
         ),
@@ -242,21 +291,21 @@ def _round(
         ),
         tag(
             "p",
-            tag("span", r.state, class_=f"state state-{r.state}"),
+            tag("span", _(STATES[RoundState(r.state)]), class_=f"state state-{r.state}"),
             " · ".join(["", *kind, *times, f"{r.platform}:{r.space}"]),
             class_="meta",
         ),
-        tag("p", counts + (" (without names)" if r.anonymous else ""), class_="counts"),
-        _per_platform_counts(by_platform),
+        tag("p", counts, class_="counts"),
+        _per_platform_counts(view, by_platform),
         tag(
             "details",
-            tag("summary", f"{len(said)} answer{'' if len(said) == 1 else 's'}"),
-            listing if said else tag("p", "No answers yet."),
+            tag("summary", view.words.ngettext("{n} answer", "{n} answers", len(said))),
+            listing if said else tag("p", _("No answers yet.")),
             open=index == 0,
         ),
         downloads,
         class_="round" + (" open" if r.state == RoundState.OPEN else ""),
-        aria_label=f"Round {r.id}: {r.prompt}",
+        aria_label=_("Round {number}: {question}", number=r.id, question=r.prompt),
     )
 
 
@@ -264,19 +313,25 @@ def _platform(where: str | None) -> Html | str:
     return join(" ", tag("span", where, class_="platform")) if where else ""
 
 
-def _per_platform_counts(by_platform: dict[str, Counter[bool]]) -> Html | str:
+def _per_platform_counts(view: View, by_platform: dict[str, Counter[bool]]) -> Html | str:
     """A round's answers and passes on each platform it was answered on: counts only, so an
     anonymous round says no more than its totals do, platform by platform."""
     if not by_platform:
         return ""
+    _ = view.words._
     return tag(
         "ul",
         *(
-            tag("li", tag("span", p, class_="platform"), f" {c[False]} answered, {c[True]} passed")
+            tag(
+                "li",
+                tag("span", p, class_="platform"),
+                " ",
+                _("{answered} answered, {passed} passed", answered=c[False], passed=c[True]),
+            )
             for p, c in sorted(by_platform.items())
         ),
         class_="per-platform",
-        aria_label="Answers per platform",
+        aria_label=_("Answers per platform"),
     )
 
 
@@ -285,10 +340,10 @@ async def serve(fmt: str, view: View, request: Request) -> Response:
     round_id = row_id(request.query_params.get("round"))
     r = await view.session.get(CheckinRound, round_id) if round_id is not None else None
     if r is None or r.community_id != view.community.id:
-        return PlainTextResponse("There is no such check-in round.", status_code=404)
+        return PlainTextResponse(view.words._("There is no such check-in round."), status_code=404)
     return export.file_response(await export.load_export(view.session, r.id or 0), fmt)
 
 
 DOWNLOADS: dict[str, Download] = {fmt: partial(serve, fmt) for fmt in export.FORMATS}
 
-section = Section("checkins", "Check-ins", render, downloads=DOWNLOADS)
+section = Section("checkins", N_("Check-ins"), render, downloads=DOWNLOADS)

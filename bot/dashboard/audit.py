@@ -8,11 +8,13 @@ from sqlmodel import col, func, select
 from bot.dashboard.html import Html, join, tag
 from bot.dashboard.paging import pager, paging, search_box
 from bot.dashboard.section import Section, View
+from bot.i18n import N_
 from bot.models import AuditEntry, Member
 
 
 async def render(view: View) -> Html:
-    page = paging(view, "audit")
+    _ = view.words._
+    page = paging(view, "audit", N_("Pages of changes"))
     found = select(AuditEntry.id).where(AuditEntry.community_id == view.community.id)
     if page.query:
         by_name = select(Member.id).where(
@@ -24,7 +26,7 @@ async def render(view: View) -> Html:
         )
     total = (await view.session.exec(select(func.count()).select_from(found.subquery()))).one()
     if not total and not page.query:
-        return tag("p", "Nothing has been changed yet.")
+        return tag("p", _("Nothing has been changed yet."))
     entries = (
         await view.session.exec(
             select(AuditEntry)
@@ -34,7 +36,7 @@ async def render(view: View) -> Html:
             .limit(page.size)
         )
     ).all()
-    search = search_box(view, page, "Find changes by what or who")
+    search = search_box(view, page, _("Find changes by what or who"))
     if not entries:
         return join(search, pager(view, page, total))
     ids = {e.actor_member_id for e in entries} | {
@@ -44,14 +46,15 @@ async def render(view: View) -> Html:
         m.id: m.display_name
         for m in (await view.session.exec(select(Member).where(col(Member.id).in_(ids)))).all()
     }
-    head = tag("tr", *(tag("th", h, scope="col") for h in ("When", "Who", "What", "Details")))
+    heads = (_("When"), _("Who"), _("What"), _("Details"))
+    head = tag("tr", *(tag("th", h, scope="col") for h in heads))
     rows = [
         tag(
             "tr",
             tag("td", tag("time", view.local(e.at), datetime=e.at.isoformat()), class_="when"),
-            tag("td", names.get(e.actor_member_id, "the bot"), class_="who"),
+            tag("td", names.get(e.actor_member_id, _("the bot")), class_="who"),
             tag("td", e.action, class_="what"),
-            tag("td", _details(e.detail, names), class_="details"),
+            tag("td", _details(view, e.detail, names), class_="details"),
         )
         for e in entries
     ]
@@ -63,14 +66,15 @@ async def render(view: View) -> Html:
     return join(search, table, pager(view, page, total))
 
 
-def _details(detail: dict[str, object], names: dict[int | None, str]) -> str:
+def _details(view: View, detail: dict[str, object], names: dict[int | None, str]) -> str:
+    """The entry's fields as recorded (their names are the log's, like its actions)."""
     shown = []
     for key, value in detail.items():
         if key == "member_id" and isinstance(value, int):
-            shown.append(f"member: {names.get(value, value)}")
+            shown.append(view.words._("member: {name}", name=names.get(value, value)))
         else:
             shown.append(f"{key}: {value}")
     return ", ".join(shown)
 
 
-section = Section("audit", "Audit log", render)
+section = Section("audit", N_("Audit log"), render)

@@ -43,3 +43,9 @@ def tag(name: str, /, *children: object, **attrs: object) -> Html:
     if name in VOID:
         return Html(opening)
     return Html(f"{opening}{join(*children)}</{name}>")
+
+
+def fill(message: str, /, **parts: object) -> Html:
+    """A translated message with markup in its `{name}` places (a command as `<code>`); the
+    message itself is escaped like any text."""
+    return Html(esc(message).format(**{k: esc(v) for k, v in parts.items()}))

@@ -2,6 +2,8 @@
 
 Anyone who is not a signed-in organiser gets a bare 403, whatever went wrong (no cookie, a
 forged or expired one, a used link, a missing CSRF token), so a probe learns nothing.
+Everything else is in the organiser's language: their own choice (`me lang`), then what
+their browser asks for (`Accept-Language`), then the community's.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot import i18n
 from bot.dashboard.auth import (
     COOKIE,
     SESSION_TTL,
@@ -31,6 +34,7 @@ from bot.dashboard.html import Html, join, tag
 from bot.dashboard.registry import SECTIONS
 from bot.dashboard.section import Section, View
 from bot.errors import UserInputError
+from bot.i18n import Words
 from bot.models import Community, Member, Role
 
 if TYPE_CHECKING:
@@ -74,8 +78,7 @@ async def read_form(request: Request) -> dict[str, str]:
         raise Forbidden from None
 
 
-def page(title: str, *body: object, community: str = "") -> HTMLResponse:
-    heading = f"{community} — {title}" if community else title
+def page(words: Words, title: str, *body: object) -> HTMLResponse:
     doc = join(
         Html("<!doctype html>"),
         tag(
@@ -84,14 +87,34 @@ def page(title: str, *body: object, community: str = "") -> HTMLResponse:
                 "head",
                 tag("meta", charset="utf-8"),
                 tag("meta", name="viewport", content="width=device-width, initial-scale=1"),
-                tag("title", heading),
+                tag("title", title),
                 tag("link", rel="stylesheet", href="/dashboard/static/dashboard.css"),
             ),
             tag("body", *body),
-            lang="en",
+            lang=words.lang,
+            dir="rtl" if words.lang in i18n.RIGHT_TO_LEFT else "ltr",
         ),
     )
     return HTMLResponse(doc, headers=HEADERS)
+
+
+LANG_COOKIE = "cb_dashboard_lang"
+"""The language picked on the dashboard itself (its language links), kept for later pages."""
+
+
+def language(request: Request, bot: Bot, member: Member) -> Words:
+    """The language picked on the page (`?lang=`, then its cookie), then the organiser's own
+    choice, then their browser's, then their platform's, then the community's."""
+    return i18n.words(
+        i18n.choose(
+            request.query_params.get("lang"),
+            request.cookies.get(LANG_COOKIE),
+            member.language,
+            i18n.negotiate(request.headers.get("accept-language")),
+            member.platform_language,
+            bot.config.model.community.language,
+        )
+    )
 
 
 class Dashboard:
@@ -138,22 +161,30 @@ class Dashboard:
                 member = await self._organiser(s, await link_owner(s, token, self.bot.clock.now()))
             except Forbidden:
                 return forbidden()
+        words = language(request, self.bot, member)
         form = tag(
             "form",
             tag("input", type="hidden", name="token", value=token),
-            tag("button", f"Open the dashboard as {member.display_name}", type="submit"),
+            tag(
+                "button",
+                words._("Open the dashboard as {name}", name=member.display_name),
+                type="submit",
+            ),
             method="post",
             action="/dashboard/login",
         )
         return page(
-            "Sign in",
+            words,
+            words._("Sign in"),
             tag(
                 "main",
-                tag("h1", "Organiser dashboard"),
+                tag("h1", words._("Organiser dashboard")),
                 tag(
                     "p",
-                    "This link works once. The session it opens ends after 30 minutes unused, "
-                    "and after 8 hours at the latest.",
+                    words._(
+                        "This link works once. You are signed out after 30 minutes without "
+                        "use, and after 8 hours at most."
+                    ),
                 ),
                 form,
                 class_="signin",
@@ -186,12 +217,18 @@ class Dashboard:
         """Ends the session on the server, not only in this browser: a copy of the cookie
         stops working too."""
         try:
-            _, cookie, _ = await self._checked_form(request)
+            _, cookie, member_id = await self._checked_form(request)
         except Forbidden:
             return forbidden()
         async with self.bot.db.session() as s:
             await close_session(s, cookie)
-        response = page("Signed out", tag("main", tag("p", "You are signed out."), class_="signin"))
+            member = await s.get(Member, member_id)
+        words = language(request, self.bot, member) if member else i18n.words(None)
+        response = page(
+            words,
+            words._("Signed out"),
+            tag("main", tag("h1", words._("You are signed out.")), class_="signin"),
+        )
         response.delete_cookie(COOKIE, path="/dashboard", httponly=True, samesite="strict")
         return response
 
@@ -214,13 +251,19 @@ class Dashboard:
         return form, cookie, member_id
 
     async def _view(
-        self, s: AsyncSession, cookie: str, member_id: int, params: Mapping[str, str]
+        self,
+        s: AsyncSession,
+        request: Request,
+        cookie: str,
+        member_id: int,
+        params: Mapping[str, str],
     ) -> View:
         member = await self._organiser(s, member_id)
         community = await s.get(Community, self.bot.community.id)
         assert community is not None
         csrf = (await self.signer()).csrf(cookie)
-        return View(self.bot.scope(s), community, member, csrf, params)
+        words = language(request, self.bot, member)
+        return View(self.bot.scope(s), community, member, csrf, params, words)
 
     # --- the page, its forms and downloads --------------------------------------------------
 
@@ -231,13 +274,14 @@ class Dashboard:
             return forbidden()
         async with self.bot.db.reader() as s:
             try:
-                view = await self._view(s, cookie, member_id, dict(request.query_params))
+                view = await self._view(s, request, cookie, member_id, dict(request.query_params))
             except Forbidden:
                 return forbidden()
+            words = view.words
             parts = [
                 tag(
                     "section",
-                    tag("h2", section.title, id=f"{section.key}-title"),
+                    tag("h2", words._(section.title), id=f"{section.key}-title"),
                     await section.render(view),
                     id=section.key,
                     aria_labelledby=f"{section.key}-title",
@@ -248,24 +292,37 @@ class Dashboard:
             "nav",
             tag(
                 "ul",
-                *(tag("li", tag("a", s.title, href=f"#{s.key}")) for s in self.sections.values()),
+                *(
+                    tag("li", tag("a", words._(s.title), href=f"#{s.key}"))
+                    for s in self.sections.values()
+                ),
             ),
-            aria_label="Sections",
+            aria_label=words._("Sections"),
         )
         logout = tag(
             "form",
             tag("input", type="hidden", name="csrf", value=view.csrf),
-            tag("button", "Sign out", type="submit"),
+            tag("button", words._("Sign out"), type="submit"),
             method="post",
             action="/dashboard/logout",
         )
         header = tag(
             "header",
-            tag("h1", f"{view.community.name} — dashboard"),
-            tag("p", f"Signed in as {view.organiser.display_name} (organiser)", class_="who"),
+            tag("h1", words._("{community} — dashboard", community=view.community.name)),
+            tag(
+                "p",
+                words._("Signed in as {name} (organiser)", name=view.organiser.display_name),
+                class_="who",
+            ),
             logout,
         )
-        return page("dashboard", header, nav, tag("main", *parts), community=view.community.name)
+        title = words._("{community} — dashboard", community=view.community.name)
+        response = page(words, title, header, _languages(words), nav, tag("main", *parts))
+        if i18n.supported(request.query_params.get("lang")):
+            response.set_cookie(
+                LANG_COOKIE, words.lang, path="/dashboard", httponly=True, samesite="strict"
+            )
+        return response
 
     async def submit(self, request: Request) -> Response:
         section = self.sections.get(request.path_params["section"])
@@ -275,25 +332,26 @@ class Dashboard:
             if section is None or handler is None:
                 raise Forbidden
             async with self.bot.db.session() as s:
-                view = await self._view(s, cookie, member_id, {})
+                view = await self._view(s, request, cookie, member_id, {})
                 await handler(view, form)
             view.scope.committed()
         except Forbidden:
             return forbidden()
         except UserInputError as exc:
-            return self._refused(section, exc)
+            return self._refused(view.words, section, exc)
         return RedirectResponse(f"/dashboard#{section.key}", status_code=303, headers=HEADERS)
 
     @staticmethod
-    def _refused(section: Section | None, exc: UserInputError) -> Response:
+    def _refused(words: Words, section: Section | None, exc: UserInputError) -> Response:
         back = f"/dashboard#{section.key}" if section else "/dashboard"
         response = page(
-            "Not done",
+            words,
+            words._("Not done"),
             tag(
                 "main",
-                tag("h1", "That was not done"),
+                tag("h1", words._("That was not done")),
                 tag("p", exc.message, role="alert"),
-                tag("p", tag("a", "Back to the dashboard", href=back)),
+                tag("p", tag("a", words._("Back to the dashboard"), href=back)),
                 class_="signin",
             ),
         )
@@ -309,12 +367,38 @@ class Dashboard:
             return forbidden()
         async with self.bot.db.reader() as s:
             try:
-                view = await self._view(s, cookie, member_id, dict(request.query_params))
+                view = await self._view(s, request, cookie, member_id, dict(request.query_params))
                 if serve is None:
                     raise Forbidden
             except Forbidden:
                 return forbidden()
             return await serve(view, request)
+
+
+def _languages(words: Words) -> Html:
+    """Links to the dashboard in each language, each named in its own language."""
+    return tag(
+        "nav",
+        tag(
+            "ul",
+            *(
+                tag(
+                    "li",
+                    tag(
+                        "a",
+                        name,
+                        href=f"/dashboard?lang={lang}",
+                        lang=lang,
+                        hreflang=lang,
+                        aria_current="true" if lang == words.lang else None,
+                    ),
+                )
+                for lang, name in i18n.NAMES.items()
+            ),
+        ),
+        aria_label=words._("Language"),
+        class_="languages",
+    )
 
 
 def routes(bot: Bot) -> list[BaseRoute]:

@@ -22,6 +22,8 @@ MAX_PAGE = 1_000_000
 @dataclass(frozen=True)
 class Paging:
     name: str
+    label: str
+    """The catalog message naming the list's pages for a screen reader ("Pages of members")."""
     number: int
     """The page shown, from 1."""
     query: str
@@ -39,10 +41,10 @@ class Paging:
         return f"%{escaped}%"
 
 
-def paging(view: View, name: str, size: int = PAGE_SIZE) -> Paging:
+def paging(view: View, name: str, label: str, size: int = PAGE_SIZE) -> Paging:
     number = whole_number(view.params.get(f"{name}_page"), 1, MAX_PAGE) or 1
     query = " ".join(view.params.get(f"{name}_q", "").split())[:MAX_QUERY]
-    return Paging(name, number, query, size)
+    return Paging(name, label, number, query, size)
 
 
 def search_box(view: View, page: Paging, label: str) -> Html:
@@ -57,7 +59,7 @@ def search_box(view: View, page: Paging, label: str) -> Html:
         *kept,
         tag("label", label, for_=f"{page.name}-q"),
         tag("input", type="search", name=f"{page.name}_q", id=f"{page.name}-q", value=page.query),
-        tag("button", "Search", type="submit"),
+        tag("button", view.words._("Search"), type="submit"),
         method="get",
         action=f"/dashboard#{page.name}",
         role="search",
@@ -67,21 +69,28 @@ def search_box(view: View, page: Paging, label: str) -> Html:
 
 def pager(view: View, page: Paging, total: int) -> Html:
     """Where the page is in the list, and links to the pages before and after it."""
+    _ = view.words._
     if total == 0:
-        shown = "Nothing matches." if page.query else ""
+        shown = _("Nothing matches.") if page.query else ""
         return tag("p", shown, class_="pager") if shown else join()
     first, last = page.offset + 1, min(page.offset + page.size, total)
     links: list[object] = []
     if page.number > 1:
-        links.append(tag("a", "← Previous", href=_link(view, page, page.number - 1), rel="prev"))
+        previous = _link(view, page, page.number - 1)
+        links.append(tag("a", _("Previous"), href=previous, rel="prev", class_="previous"))
     if last < total:
-        links.append(tag("a", "Next →", href=_link(view, page, page.number + 1), rel="next"))
-    where = f"{first}–{last} of {total}" if first <= total else f"past the end ({total})"
+        after = _link(view, page, page.number + 1)
+        links.append(tag("a", _("Next"), href=after, rel="next", class_="next"))
+    where = (
+        _("{first}–{last} of {total}", first=first, last=last, total=total)
+        if first <= total
+        else _("Past the end ({total})", total=total)
+    )
     return tag(
         "nav",
         tag("span", where, class_="where"),
         *links,
-        aria_label=f"Pages of {page.name}",
+        aria_label=_(page.label),
         class_="pager",
     )
 

@@ -10,16 +10,26 @@ from sqlmodel import col, func, select
 from bot.dashboard.html import Html, join, tag
 from bot.dashboard.paging import pager, paging, search_box
 from bot.dashboard.section import Section, View
-from bot.dashboard.svg import bar_chart
+from bot.dashboard.svg import EMPTY, bar_chart
 from bot.errors import UserInputError
+from bot.i18n import N_
 from bot.members import change_role
 from bot.merge import merge_members
 from bot.models import Identity, Member, Role
 from bot.numerals import row_id
 
+ROLES = {Role.MEMBER: N_("member"), Role.CATALYST: N_("catalyst"), Role.ORGANISER: N_("organiser")}
+"""Each role's name as shown; the form sends `Role.label`, the word the `role` command takes."""
+PEOPLE = {
+    Role.MEMBER: N_("Members"),
+    Role.CATALYST: N_("Catalysts"),
+    Role.ORGANISER: N_("Organisers"),
+}
+
 
 async def render(view: View) -> Html:
-    page = paging(view, "members")
+    _ = view.words._
+    page = paging(view, "members", N_("Pages of members"))
     everyone = select(Member.id).where(Member.community_id == view.community.id)
     if page.query:
         named = col(Member.display_name).ilike(page.pattern(), escape="\\")
@@ -31,7 +41,7 @@ async def render(view: View) -> Html:
         everyone = everyone.where(named | on_platform)
     total = (await view.session.exec(select(func.count()).select_from(everyone.subquery()))).one()
     if not total and not page.query:
-        return tag("p", "Nobody has talked to the bot yet.")
+        return tag("p", _("Nobody has talked to the bot yet."))
     members = (
         await view.session.exec(
             select(Member)
@@ -50,7 +60,8 @@ async def render(view: View) -> Html:
     for i in identities:
         platforms[i.member_id].append(f"{i.platform}:{i.external_id}")
     rows = [_row(view, m, sorted(platforms[m.id or 0])) for m in members]
-    head = tag("tr", *(tag("th", h, scope="col") for h in ("Name", "Platforms", "Role", "Change")))
+    heads = (_("Name"), _("Platforms"), _("Role"), _("Change"))
+    head = tag("tr", *(tag("th", h, scope="col") for h in heads))
     table = tag(
         "div",
         tag("table", tag("thead", head), tag("tbody", *rows), class_="members"),
@@ -58,7 +69,7 @@ async def render(view: View) -> Html:
     )
     return join(
         tag("div", await _by_platform(view), class_="chart-wrap"),
-        search_box(view, page, "Find a member by name or platform id"),
+        search_box(view, page, _("Find a member by name or account")),
         table if rows else "",
         pager(view, page, total),
         _link_form(view),
@@ -67,18 +78,19 @@ async def render(view: View) -> Html:
 
 def _link_form(view: View) -> Html:
     """Two accounts of one person, joined by an organiser (as `me link` lets a member)."""
+    _ = view.words._
     fields = [
         tag(
             "label",
             text,
             tag("input", type="text", name=name, required=True, placeholder="platform:id"),
         )
-        for name, text in (("first", "Account"), ("second", "and account"))
+        for name, text in (("first", _("Account")), ("second", _("and account")))
     ]
     return tag(
         "div",
-        tag("h3", "Link two accounts of one person"),
-        view.form("members", "link", *fields, submit="Link", label="Link two accounts"),
+        tag("h3", _("Link two accounts of one person")),
+        view.form("members", "link", *fields, submit=_("Link"), label=_("Link two accounts")),
         class_="link-accounts",
     )
 
@@ -96,34 +108,38 @@ async def _by_platform(view: View) -> Html:
     ).all()
     names = sorted({platform for platform, _, _ in counts})
     tally = {(platform, Role(role)): n for platform, role, n in counts}
-    series = {f"{r.label}s": [tally.get((p, r), 0) for p in names] for r in Role}
-    return bar_chart(names, series, title="People per platform, by role", height=180)
+    _ = view.words._
+    series = {_(PEOPLE[r]): [tally.get((p, r), 0) for p in names] for r in Role}
+    return bar_chart(
+        names, series, title=_("People per platform, by role"), height=180, empty=_(EMPTY)
+    )
 
 
 def _row(view: View, m: Member, platforms: list[str]) -> Html:
+    _ = view.words._
     role = Role(m.role)
     choices = tag(
         "select",
         *(
-            tag("option", r.label, value=r.label, selected=r is role)
+            tag("option", _(ROLES[r]), value=r.label, selected=r is role)
             for r in sorted(Role, reverse=True)
         ),
         name="role",
-        aria_label=f"Role for {m.display_name}",
+        aria_label=_("Role for {name}", name=m.display_name),
     )
     form = view.form(
         "members",
         "role",
         tag("input", type="hidden", name="member", value=m.id),
         choices,
-        submit="Change",
-        label=f"Change the role of {m.display_name}",
+        submit=_("Change"),
+        label=_("Change the role of {name}", name=m.display_name),
     )
     return tag(
         "tr",
         tag("td", m.display_name, class_="name"),
         tag("td", *(tag("span", p, class_="platform") for p in platforms), class_="platforms"),
-        tag("td", role.label, class_=f"role role-{role.label}"),
+        tag("td", _(ROLES[role]), class_=f"role role-{role.label}"),
         tag("td", form, class_="change"),
         data_member=m.id,
     )
@@ -135,12 +151,15 @@ async def change(view: View, form: Mapping[str, str]) -> None:
     member_id = row_id(raw_id)
     target = await view.session.get(Member, member_id) if member_id is not None else None
     if target is None or target.community_id != view.community.id:
-        raise UserInputError("That member is not in this community.")
+        raise UserInputError(view.words._("That member is not in this community."))
     try:
         role = Role.parse(raw_role)
     except KeyError:
         raise UserInputError(
-            f"`{raw_role[:30]}` is not a role; roles are member, catalyst and organiser."
+            view.words._(
+                "`{role}` is not a role. The roles are member, catalyst and organiser.",
+                role=raw_role[:30],
+            )
         ) from None
     await change_role(view.scope, view.community, view.organiser, target, role, via="dashboard")
 
@@ -153,7 +172,12 @@ async def _identity(view: View, ref: str) -> Identity:
         )
     ).first()
     if found is None:
-        raise UserInputError(f"Nobody here has the account `{ref[:80]}`; write it as platform:id.")
+        raise UserInputError(
+            view.words._(
+                "Nobody here has the account `{account}`. Write it as platform:id.",
+                account=ref[:80],
+            )
+        )
     return found
 
 
@@ -164,9 +188,9 @@ async def link(view: View, form: Mapping[str, str]) -> None:
     a = await view.session.get(Member, first.member_id)
     b = await view.session.get(Member, second.member_id)
     if a is None or b is None or a.community_id != view.community.id:
-        raise UserInputError("Those accounts are not in this community.")
+        raise UserInputError(view.words._("Those accounts are not in this community."))
     if a.id == b.id:
-        raise UserInputError("Those accounts are one member already.")
+        raise UserInputError(view.words._("Those accounts are one member already."))
     keep, gone = sorted((a, b), key=lambda m: m.id or 0)
     await view.scope.audit(
         view.community,
@@ -179,4 +203,4 @@ async def link(view: View, form: Mapping[str, str]) -> None:
     await merge_members(view.scope, keep, gone)
 
 
-section = Section("members", "Members", render, forms={"role": change, "link": link})
+section = Section("members", N_("Members"), render, forms={"role": change, "link": link})

@@ -18,12 +18,17 @@ STORED = "(a one-time sign-in link, shown while it works; it is not kept)"
 
 async def me_dashboard(ctx: Context, inv: Invocation) -> None:
     if not ctx.bot.web_url:
-        raise UserInputError("The dashboard needs the bot's web server, which is not running.")
+        raise UserInputError(
+            ctx._("The dashboard needs the bot's web server, which is not running.")
+        )
     private = ctx.private_place()
     if not (isinstance(private, Direct) or private.direct):
         raise UserInputError(
-            f"I send dashboard links only by direct message, which {ctx.platform} doesn't offer "
-            "here; ask me from a platform where we can talk privately."
+            ctx._(
+                "I send dashboard links only in a direct message, and {platform} has none here. "
+                "Ask me on a platform where we can talk in private.",
+                platform=ctx.platform,
+            )
         )
     assert ctx.member.id is not None
     token = await issue_link(ctx.session, ctx.member.id, ctx.now)
@@ -31,9 +36,9 @@ async def me_dashboard(ctx: Context, inv: Invocation) -> None:
     key = f"dashboard:{token_hash(token)[:32]}"
     await ctx.send(
         private,
-        "Your dashboard link, for you only: ",
+        ctx._("Your dashboard link, for you only:") + " ",
         Secret(link, STORED),
-        "\nIt works once, within the next 15 minutes. Don't forward it.",
+        "\n" + ctx._("It works once, in the next 15 minutes. Don't share it."),
         key=key,
     )
 

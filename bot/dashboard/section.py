@@ -17,8 +17,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot import i18n
 from bot.context import Scope
 from bot.dashboard.html import Html, tag
+from bot.i18n import Words
 from bot.models import Community, Member
 
 if TYPE_CHECKING:
@@ -35,6 +37,8 @@ class View:
     csrf: str
     params: Mapping[str, str] = field(default_factory=dict)
     """The page's query parameters: where each list is (`bot.dashboard.paging`)."""
+    words: Words = field(default_factory=lambda: i18n.words(None))
+    """The organiser's language: their own choice, then their browser's (`pages.language`)."""
 
     @property
     def bot(self) -> Bot:
@@ -81,6 +85,7 @@ class Section:
     key: str
     """The anchor and URL segment: `/dashboard#key`, `/dashboard/key/<form or download>`."""
     title: str
+    """A catalog message (`N_`), shown in the organiser's language."""
     render: Callable[[View], Awaitable[Html]]
     forms: Mapping[str, FormHandler] = field(default_factory=dict)
     downloads: Mapping[str, Download] = field(default_factory=dict)

@@ -8,13 +8,17 @@ hover.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 
 from bot.dashboard.html import Html, join, tag
+from bot.i18n import N_
 
 COLOURS = ("#2f6690", "#d1495b", "#3a7d44", "#8a5a00")
 """Distinct on white and for the common colour-vision deficiencies; series past four repeat."""
+EMPTY = N_("No data yet")
+"""What an empty chart says; callers pass it in the reader's language (`empty=`)."""
 FONT = 13
 MAX_BAR = 56.0
 CHAR_WIDTH = 7.5
@@ -58,8 +62,12 @@ def bar_chart(
     title: str,
     width: int = 420,
     height: int = 220,
+    empty: str = EMPTY,
 ) -> Html:
-    """A grouped bar chart: `series[name][i]` is the bar of `name` above `labels[i]`."""
+    """A grouped bar chart: `series[name][i]` is the bar of `name` above `labels[i]`.
+
+    `title` and `empty` are shown as given, so callers pass them already translated.
+    """
     for name, values in series.items():
         if len(values) != len(labels):
             raise ValueError(f"series {name!r} has {len(values)} values for {len(labels)} labels")
@@ -78,7 +86,7 @@ def bar_chart(
         return tag(
             "svg",
             tag("title", title),
-            tag("text", "No data yet", x=width / 2, y=height / 2, text_anchor="middle"),
+            tag("text", empty, x=width / 2, y=height / 2, text_anchor="middle"),
             **svg_attrs,
         )
     left, right, top, bottom = 44.0, 8.0, 28.0, 36.0
@@ -90,7 +98,12 @@ def bar_chart(
     bar_w = min(group_w * 0.8 / len(series), MAX_BAR)
     inset = (group_w - bar_w * len(series)) / 2
 
-    parts: list[object] = [tag("title", title), tag("desc", _describe(labels, series))]
+    described = "chart-" + hashlib.sha256(title.encode()).hexdigest()[:10]
+    svg_attrs["aria_describedby"] = described  # the numbers, read out after the title
+    parts: list[object] = [
+        tag("title", title),
+        tag("desc", _describe(labels, series), id=described),
+    ]
     steps = _intervals(peak, whole)
     for i in range(steps + 1):
         value = peak * i / steps

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from bot.dashboard.html import Html, join, tag
+from bot.dashboard.html import Html, fill, join, tag
 from bot.dashboard.paging import pager, paging, search_box
 from bot.dashboard.section import Section, View
 from bot.errors import UserInputError
@@ -22,6 +22,7 @@ from bot.events.ical import calendar_path
 from bot.events.models import Event
 from bot.events.nudges import offset_words
 from bot.events.occurrences import next_occurrence, recurrence
+from bot.i18n import N_
 from bot.models import Member, OutboxRow, OutboxState
 from bot.numerals import row_id
 from bot.receipts import RANK, DeliveryReceipt
@@ -29,17 +30,34 @@ from bot.recurrence import describe
 
 SHOWN = 20
 """Events, next nudges and dead letters listed on a page, each."""
+DELIVERY = {
+    OutboxState.PENDING: N_("waiting"),
+    OutboxState.SENDING: N_("sending"),
+    OutboxState.SENT: N_("sent"),
+    OutboxState.DEAD: N_("failed"),
+    OutboxState.SKIPPED: N_("skipped"),
+}
+REPORTED = {
+    "held": N_("held"),
+    "accepted": N_("accepted"),
+    "sent": N_("sent"),
+    "delivered": N_("delivered"),
+    "read": N_("read"),
+    "failed": N_("failed"),
+}
+"""What a platform reported (`bot.receipts.RANK`), as shown."""
 
 
 async def render(view: View) -> Html:
+    _ = view.words._
     return join(
-        tag("h3", "Upcoming events"),
+        tag("h3", _("Upcoming events")),
         await _events(view),
-        tag("h3", "Nudges to members"),
+        tag("h3", _("Nudges to members")),
         await _nudges(view),
-        tag("h3", "Failed deliveries"),
+        tag("h3", _("Failed deliveries")),
         await _dead(view),
-        tag("h3", "What platforms reported"),
+        tag("h3", _("What platforms reported")),
         await _receipts(view),
     )
 
@@ -54,6 +72,7 @@ def _table(kind: str, heads: tuple[str, ...], rows: list[Html]) -> Html:
 
 
 async def _events(view: View) -> Html:
+    _ = view.words._
     events = (
         await view.session.exec(
             select(Event).where(
@@ -66,8 +85,14 @@ async def _events(view: View) -> Html:
         key=lambda pair: (pair[0], pair[1].id or 0),
     )
     if not ahead:
-        return tag("p", "No upcoming events. An organiser adds one with `event add`.")
-    page = paging(view, "events", SHOWN)
+        return tag(
+            "p",
+            fill(
+                _("No events coming up. An organiser adds one with {command}."),
+                command=tag("code", "event add"),
+            ),
+        )
+    page = paging(view, "events", N_("Pages of events"), SHOWN)
     wanted = page.query.casefold()
     found = [(at, e) for at, e in ahead if wanted in e.title.casefold()]
     rows = []
@@ -75,30 +100,38 @@ async def _events(view: View) -> Html:
         rule = recurrence(e)
         nudges = []
         if e.remind:
-            nudges.append(f"reminders {', '.join(offset_words(r) for r in e.remind)} before")
+            before = ", ".join(offset_words(r) for r in e.remind)
+            nudges.append(_("reminders {times} before", times=before))
         if e.followup_seconds is not None:
-            as_round = " (a check-in)" if e.followup_space else ""
-            nudges.append(f"follow-up {offset_words(e.followup_seconds)} after{as_round}")
+            after = offset_words(e.followup_seconds)
+            nudges.append(
+                _("follow-up check-in {time} after", time=after)
+                if e.followup_space
+                else _("follow-up {time} after", time=after)
+            )
         rows.append(
             tag(
                 "tr",
                 tag("td", e.title, class_="name"),
                 tag("td", tag("time", view.local(at), datetime=at.isoformat()), class_="when"),
-                tag("td", describe(rule) if rule else "once"),
-                tag("td", "; ".join(nudges) or "none"),
+                tag("td", describe(rule) if rule else _("once")),
+                tag("td", "; ".join(nudges) or _("none")),
                 tag("td", tag("a", ".ics", href=calendar_path(e), download=True)),
                 data_event=e.id,
             )
         )
     return join(
-        search_box(view, page, "Find events by title"),
-        _table("events", ("Event", "Next", "Repeats", "Nudges", "Calendar"), rows) if rows else "",
+        search_box(view, page, _("Find events by title")),
+        _table("events", (_("Event"), _("Next"), _("Repeats"), _("Nudges"), _("Calendar")), rows)
+        if rows
+        else "",
         pager(view, page, len(found)),
     )
 
 
 async def _nudges(view: View) -> Html:
     """Outbox rows with a recipient are nudges; counted per state, the next pending listed."""
+    _ = view.words._
     counts = dict(
         (
             await view.session.exec(
@@ -110,17 +143,21 @@ async def _nudges(view: View) -> Html:
         ).all()
     )
     if not counts:
-        return tag("p", "No nudges have been queued yet.")
+        return tag("p", _("No nudges have been queued yet."))
     tally = tag(
         "ul",
         *(
-            tag("li", tag("span", state, class_=f"state state-{state}"), f" {counts.get(state, 0)}")
+            tag(
+                "li",
+                tag("span", _(DELIVERY[state]), class_=f"state state-{state}"),
+                f" {counts.get(state, 0)}",
+            )
             for state in OutboxState
         ),
         class_="tally",
-        aria_label="Nudges per delivery state",
+        aria_label=_("Nudges per delivery state"),
     )
-    page = paging(view, "nudges", SHOWN)
+    page = paging(view, "nudges", N_("Pages of nudges"), SHOWN)
     pending = (
         await view.session.exec(
             select(OutboxRow, Member)
@@ -145,18 +182,19 @@ async def _nudges(view: View) -> Html:
         for row, member in pending
     ]
     listed = (
-        _table("nudges", ("Due", "To", "Text"), rows)
+        _table("nudges", (_("Due"), _("To"), _("Text")), rows)
         if rows
-        else tag("p", "Nothing is waiting to be sent.")
+        else tag("p", _("Nothing is waiting to be sent."))
     )
     return join(tally, listed, pager(view, page, counts.get(OutboxState.PENDING, 0)))
 
 
 async def _dead(view: View) -> Html:
-    page = paging(view, "dead", SHOWN)
+    _ = view.words._
+    page = paging(view, "dead", N_("Pages of failed deliveries"), SHOWN)
     dead = await dead_letters(view.scope, page.size, page.offset)
     if not dead and page.number == 1:
-        return tag("p", "No failed deliveries.")
+        return tag("p", _("No failed deliveries."))
     ids = {row.recipient_member_id for row in dead} - {None}
     names = {
         m.id: m.display_name
@@ -164,20 +202,29 @@ async def _dead(view: View) -> Html:
     }
     rows = []
     for row in dead:
+        error = (row.last_error or _("unknown"))[:200]
         retry = view.form(
             "events",
             "retry",
             tag("input", type="hidden", name="outbox", value=row.id),
-            submit="Retry",
-            label=f"Retry delivery {row.id}",
+            submit=_("Retry"),
+            label=_("Retry delivery {number}", number=row.id),
         )
         rows.append(
             tag(
                 "tr",
                 tag("td", row.platform),
-                tag("td", names.get(row.recipient_member_id, "a space")),
+                tag("td", names.get(row.recipient_member_id, _("a space"))),
                 tag("td", _when(view, row.next_attempt_at), class_="when"),
-                tag("td", f"{(row.last_error or 'unknown')[:200]} ({row.attempts} tries)"),
+                tag(
+                    "td",
+                    view.words.ngettext(
+                        "{error} ({n} try)",
+                        "{error} ({n} tries)",
+                        row.attempts,
+                        error=error,
+                    ),
+                ),
                 tag("td", preview(row)),
                 tag("td", retry),
                 data_outbox=row.id,
@@ -185,7 +232,11 @@ async def _dead(view: View) -> Html:
         )
     total = await dead_count(view.scope)
     return join(
-        _table("dead", ("Platform", "To", "Last tried", "Error", "Text", "Retry"), rows),
+        _table(
+            "dead",
+            (_("Platform"), _("To"), _("Last tried"), _("Error"), _("Text"), _("Retry")),
+            rows,
+        ),
         pager(view, page, total),
     )
 
@@ -193,6 +244,7 @@ async def _dead(view: View) -> Html:
 async def _receipts(view: View) -> Html:
     """Delivery receipts (WhatsApp's sent, delivered, read, failed; `held` while a message
     waits for the member to write) of nudges to this community's members."""
+    _ = view.words._
     base = (
         select(DeliveryReceipt, OutboxRow, Member)
         .join(OutboxRow, col(OutboxRow.key) == col(DeliveryReceipt.outbox_key))
@@ -211,16 +263,20 @@ async def _receipts(view: View) -> Html:
         ).all()
     )
     if not counts:
-        return tag("p", "No platform has reported on a delivery yet.")
+        return tag("p", _("No platform has reported on a delivery yet."))
     tally = tag(
         "ul",
         *(
-            tag("li", tag("span", state, class_=f"state receipt-{state}"), f" {counts[state]}")
+            tag(
+                "li",
+                tag("span", _(REPORTED[state]), class_=f"state receipt-{state}"),
+                f" {counts[state]}",
+            )
             for state in RANK
             if state in counts
         ),
         class_="tally",
-        aria_label="Nudges per reported status",
+        aria_label=_("Nudges per reported status"),
     )
     latest = (
         await view.session.exec(
@@ -234,7 +290,9 @@ async def _receipts(view: View) -> Html:
             "tr",
             tag("td", receipt.platform),
             tag("td", member.display_name, class_="name"),
-            tag("td", receipt.status),
+            tag(
+                "td", _(REPORTED[receipt.status]) if receipt.status in REPORTED else receipt.status
+            ),
             tag("td", _when(view, receipt.updated_at), class_="when"),
             tag("td", (receipt.error or "")[:200]),
             tag("td", preview(row)),
@@ -245,7 +303,12 @@ async def _receipts(view: View) -> Html:
     if not rows:
         return tally
     return join(
-        tally, _table("receipts", ("Platform", "To", "Status", "When", "Error", "Text"), rows)
+        tally,
+        _table(
+            "receipts",
+            (_("Platform"), _("To"), _("Status"), _("When"), _("Error"), _("Text")),
+            rows,
+        ),
     )
 
 
@@ -257,8 +320,8 @@ async def retry(view: View, form: Mapping[str, str]) -> None:
     """The Retry button: the same requeue and audit entry as `nudge retry`."""
     outbox_id = row_id(form.get("outbox"))
     if outbox_id is None:
-        raise UserInputError("Name the failed delivery by its number.")
+        raise UserInputError(view.words._("Name the failed delivery by its number."))
     await requeue(view.scope, view.community, view.organiser, outbox_id, via="dashboard")
 
 
-section = Section("events", "Events and nudges", render, forms={"retry": retry})
+section = Section("events", N_("Events and nudges"), render, forms={"retry": retry})

@@ -1,9 +1,23 @@
 // The web chat page: rooms, live messages over a WebSocket, threads, the bot's buttons,
 // reactions and the direct conversation with the bot. Plain JavaScript, no build step.
+// Its words come from the server in the page's language (the `#words` block), never from here.
 "use strict";
 
 (() => {
   const $ = (id) => document.getElementById(id);
+  const WORDS = JSON.parse($("words").textContent);
+
+  // A message in the page's language, its `{name}` parameters filled in.
+  function t(key, params = {}) {
+    return WORDS[key].replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
+  }
+
+  // A message that follows a count: the catalog's form for one, or for many.
+  function counted(key, n) {
+    const [one, other] = WORDS.counted[key];
+    const form = new Intl.PluralRules(WORDS.lang).select(n) === "one" ? one : other;
+    return form.replace("{n}", n.toLocaleString(WORDS.lang));
+  }
   const PAGE = 500; // the API returns at most this many messages per request
   const REACTION = "👍";
   const REACTION_LABEL = "+1"; // words, not the emoji: not every device has an emoji font
@@ -88,7 +102,7 @@
         if (this.closed) return;
         const delay = Math.min(1000 * 2 ** this.retry, 10000);
         this.retry += 1;
-        if (this === state.feed) say("Connection lost; reconnecting…");
+        if (this === state.feed) say(t("reconnecting"));
         setTimeout(() => { if (!this.closed) this.connect(); }, delay);
       };
     }
@@ -130,6 +144,43 @@
     });
   }
 
+  // The bot's own light markup, `code`, *emphasis* and **strong**, built as elements around
+  // text nodes; members' messages are only linkified. Nothing is ever parsed as HTML.
+  const MARKUP = /`([^`\n]+)`|\*\*(?=\S)([^*\n]+?)\*\*|\*(?=[^\s*])([^*\n]+?)\*/;
+
+  function markup(parent, text) {
+    let rest = text;
+    for (let found = MARKUP.exec(rest); found; found = MARKUP.exec(rest)) {
+      linkify(parent, rest.slice(0, found.index));
+      if (found[1] !== undefined) {
+        const code = document.createElement("code");
+        code.textContent = found[1];
+        parent.append(code);
+      } else {
+        const el = document.createElement(found[2] !== undefined ? "strong" : "em");
+        markup(el, found[2] !== undefined ? found[2] : found[3]);
+        parent.append(el);
+      }
+      rest = rest.slice(found.index + found[0].length);
+    }
+    linkify(parent, rest);
+  }
+
+  function render(parent, m) {
+    if (m.user === state.bot) markup(parent, m.text);
+    else linkify(parent, m.text);
+  }
+
+  // Screen readers hear a message that arrives while the page is open (not the history
+  // loaded with a room), through a polite live region that keeps only the latest few.
+  function announce(text) {
+    const live = $("live");
+    const p = document.createElement("p");
+    p.textContent = text;
+    live.append(p);
+    while (live.childElementCount > 3) live.firstElementChild.remove();
+  }
+
   function button(label, className, onClick, attrs = {}) {
     const b = document.createElement("button");
     b.type = "button";
@@ -151,22 +202,22 @@
     meta.className = "meta";
     const author = document.createElement("span");
     author.className = "author";
-    author.textContent = m.user === state.bot ? `${m.user} (bot)` : m.user;
+    author.textContent = m.user === state.bot ? t("bot_author", { name: m.user }) : m.user;
     const time = document.createElement("time");
     time.dateTime = m.ts;
-    time.textContent = new Date(m.ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    time.textContent = new Date(m.ts).toLocaleTimeString(WORDS.lang, { hour: "2-digit", minute: "2-digit" });
     meta.append(author, " ", time);
 
     const text = document.createElement("div");
     text.className = "text";
-    linkify(text, m.text);
+    render(text, m);
     li.append(meta, text);
 
     if (m.buttons && m.buttons.length) {
       const group = document.createElement("div");
       group.className = "choices";
       group.setAttribute("role", "group");
-      group.setAttribute("aria-label", "Choices offered by " + m.user);
+      group.setAttribute("aria-label", t("choices_by", { name: m.user }));
       m.buttons.forEach((b) => {
         const attrs = b.form ? { "aria-haspopup": "dialog" } : {};
         group.append(button(b.label, "choice", (e) => press(m, b, e.currentTarget), attrs));
@@ -177,24 +228,25 @@
     const actions = document.createElement("div");
     actions.className = "actions";
     actions.append(button(REACTION_LABEL, "react", (e) => react(m, e.currentTarget),
-      { "aria-pressed": "false", "aria-label": `React +1 to ${m.user}'s message` }));
+      { "aria-pressed": "false", "aria-label": t("react", { name: m.user }) }));
     if (!m.thread) {
-      actions.append(button("Reply in thread", "reply", () => enterThread(m),
-        { "aria-label": `Reply in thread to ${m.user}'s message` }));
+      actions.append(button(t("reply"), "reply", () => enterThread(m),
+        { "aria-label": t("reply_to", { name: m.user }) }));
       const replies = document.createElement("ol");
       replies.className = "thread";
-      replies.setAttribute("aria-label", `Replies to ${m.user}`);
+      replies.setAttribute("aria-label", t("replies_to", { name: m.user }));
       li.append(actions, replies);
     } else {
       li.append(actions);
     }
+
     return li;
   }
 
   function countReplies(root) {
     const n = root.querySelectorAll(":scope > .thread > .msg").length;
     const reply = root.querySelector(":scope > .actions > .reply");
-    if (reply) reply.textContent = n ? `Reply in thread (${n})` : "Reply in thread";
+    if (reply) reply.textContent = n ? t("reply_count", { n: n.toLocaleString(WORDS.lang) }) : t("reply");
     root.classList.toggle("has-replies", n > 0);
   }
 
@@ -205,7 +257,7 @@
     if (known && existing) {
       const text = existing.querySelector(":scope > .text");
       text.textContent = "";
-      linkify(text, m.text);
+      render(text, m);
       return;
     }
     if (existing) return;
@@ -215,21 +267,27 @@
       root.querySelector(":scope > .thread").append(el);
       countReplies(root);
     } else {
-      if (m.thread) el.classList.add("orphan-reply");
+      if (m.thread) {  // its thread's first message is not loaded: say where it belongs
+        el.classList.add("orphan-reply");
+        el.querySelector(":scope > .meta").append(" · ", t("in_thread"));
+      }
       list.append(el);
     }
     if (nearBottom || m.user === state.user) list.scrollTop = list.scrollHeight;
   }
 
-  function onRoomMessage(feed, m, known) {
-    if (feed === state.feed) show(m, known);
+  function onRoomMessage(feed, m, known, live) {
+    if (feed !== state.feed) return;
+    show(m, known);
+    if (live && !known && m.user !== state.user) announce(t("said", { name: m.user, text: m.text }));
   }
 
   function onDirectMessage(feed, m, known, live) {
-    if (feed === state.feed) return show(m, known);
+    if (feed === state.feed) return onRoomMessage(feed, m, known, live);
     if (live && !known && m.user !== state.user) {
       state.unread += 1;
       renderRooms();
+      announce(t("new_from", { name: m.user }));
     }
   }
 
@@ -243,7 +301,7 @@
   const titles = new Map(); // a breakout group's room has a title as well as a name
 
   function roomLabel(room) {
-    return room === directRoom() ? `${state.bot} (direct)` : "# " + (titles.get(room) || room);
+    return room === directRoom() ? t("direct", { bot: state.bot }) : "# " + (titles.get(room) || room);
   }
 
   async function loadRooms() {
@@ -252,7 +310,7 @@
       knownRooms = data.rooms.map((r) => r.room);
       data.rooms.forEach((r) => titles.set(r.room, r.title));
     } catch (err) {
-      say("Could not list the rooms: " + err.message);
+      say(t("no_rooms", { error: err.message }));
     }
     renderRooms();
   }
@@ -274,7 +332,7 @@
       if (room === directRoom() && state.unread && room !== state.room) {
         const badge = document.createElement("span");
         badge.className = "badge";
-        badge.textContent = `${state.unread} new`;
+        badge.textContent = counted("unread", state.unread);
         const name = document.createElement("span");  // shortened before the badge is
         name.className = "room-name";
         name.textContent = b.textContent;
@@ -284,7 +342,7 @@
       return li;
     }));
     const unread = state.unread && state.room !== directRoom();
-    $("rooms-toggle").textContent = unread ? `Rooms (${state.unread} new)` : "Rooms";
+    $("rooms-toggle").textContent = unread ? counted("rooms_unread", state.unread) : WORDS.rooms;
   }
 
   async function selectRoom(room, fromList) {
@@ -295,8 +353,8 @@
     $("messages").replaceChildren();
     $("room-title").textContent = roomLabel(room);
     $("text").placeholder = room === directRoom()
-      ? `Message ${state.bot} — try /help`
-      : `Message # ${room}`;
+      ? t("write_to_bot", { bot: state.bot })
+      : t("write_to_room", { room: titles.get(room) || room });
     if (room === directRoom()) {
       state.unread = 0;
       state.feed = state.dm;
@@ -323,7 +381,8 @@
 
   function enterThread(m) {
     state.thread = m.id;
-    $("thread-quote").textContent = m.text.length > 80 ? m.text.slice(0, 79) + "…" : m.text;
+    const quote = m.text.length > 80 ? m.text.slice(0, 79) + "…" : m.text;
+    $("thread-quote").textContent = t("replying", { quote });
     $("thread-bar").hidden = false;
     $("text").focus();
   }
@@ -346,7 +405,7 @@
       fit(box);
       say("");
     } catch (err) {
-      say("Not sent: " + err.message);
+      say(t("not_sent", { error: err.message }));
     }
   }
 
@@ -355,9 +414,9 @@
     try {
       await call("POST", "/api/chat/buttons",
         { room: m.room, message: m.id, action: b.action, value: b.value });
-      say(`You chose “${b.label}”.`);
+      say(t("chose", { label: b.label }));
     } catch (err) {
-      say("That did not work: " + err.message);
+      say(t("failed", { error: err.message }));
     }
   }
 
@@ -385,9 +444,9 @@
       await call("POST", "/api/chat/buttons",
         { room: m.room, message: m.id, action: b.action, value: b.value, text });
       $("form-dialog").close();
-      say("Sent to the bot.");
+      say(t("sent_to_bot"));
     } catch (err) {
-      $("form-error").textContent = "Not sent: " + err.message;
+      $("form-error").textContent = t("not_sent", { error: err.message });
     }
   }
 
@@ -396,7 +455,7 @@
       await call("POST", "/api/chat/reactions", { room: m.room, message: m.id, key: REACTION });
       el.setAttribute("aria-pressed", "true");
     } catch (err) {
-      say("That did not work: " + err.message);
+      say(t("failed", { error: err.message }));
     }
   }
 
@@ -411,7 +470,7 @@
     state.user = user;
     $("signin").hidden = true;
     $("app").hidden = false;
-    $("me").textContent = "You are " + user;
+    $("me").textContent = t("you_are", { name: user });
     $("change-name").hidden = state.mode !== "open";
     state.dm = new Feed(directRoom(), onDirectMessage);
     await loadRooms();
@@ -436,7 +495,7 @@
       const name = $("name-input").value.trim();
       if (!name) return;
       if (name === state.bot) {
-        $("name-input").setCustomValidity("That name is the bot's; pick another.");
+        $("name-input").setCustomValidity(t("bots_name"));
         $("name-input").reportValidity();
         return;
       }
@@ -495,7 +554,7 @@
     } catch (err) {
       $("signin").hidden = false;
       $("token-needed").hidden = false;
-      $("token-needed").textContent = "That link is not valid any more. Ask an organiser for a new one.";
+      $("token-needed").textContent = t("link_expired");
       return;
     }
     state.mode = me.mode;
@@ -505,7 +564,7 @@
       if (me.user) return start(me.user);
       $("signin").hidden = false;
       $("token-needed").hidden = false;
-      $("token-needed").textContent = "This chat needs your personal link. Ask an organiser for it.";
+      $("token-needed").textContent = t("link_needed");
       return;
     }
     const name = localStorage.getItem("cb.name");
