@@ -84,7 +84,7 @@ def split_series(tops: list[Component], *, default_tz: ZoneInfo) -> tuple[list[S
             found.append(_series(uid, components, timezones, default_tz))
         except (UserInputError, ValueError, KeyError, TypeError) as exc:
             name = str(components[0].get("SUMMARY") or uid)[:60]
-            reason = exc.message if isinstance(exc, UserInputError) else str(exc)[:120]
+            reason = str(exc)[:120]
             refused.append(f"“{name}”: {reason}")
     return found, refused
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from sqlmodel import col, select
 
 from adapters.contract import (
@@ -33,6 +34,7 @@ from bot.events.models import Nudge
 from bot.events.native import interested_members, native_home
 from bot.events.occurrences import occurrence_at
 from bot.events.plan import followup_due, grace, live_event, reminder_due
+from bot.i18n import DEFAULT
 from bot.models import Identity, Member, Role
 from bot.reach import dm_order
 
@@ -42,10 +44,11 @@ Render = Callable[[ZoneInfo], str]
 """The text for a recipient in the given zone."""
 
 
-def local_when(at: datetime, tz: ZoneInfo) -> str:
-    """ "Tue 1 Dec 2026, 11:30 Europe/London": a time as the recipient reads it."""
+def local_when(at: datetime, tz: ZoneInfo, lang: str = DEFAULT) -> str:
+    """ "Tue 1 Dec 2026, 11:30 Europe/London" ("mar 1 dic 2026, 11:30 Europe/London" in
+    Spanish): a time as the recipient reads it, in their language."""
     local = at.astimezone(tz)
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {tz.key}"
+    return f"{format_datetime(local, 'EEE d MMM y, HH:mm', locale=lang)} {tz.key}"
 
 
 def offset_words(seconds: int) -> str:
