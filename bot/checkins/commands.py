@@ -285,7 +285,7 @@ async def status_command(ctx: Context, inv: Invocation) -> None:
 
 async def close_command(ctx: Context, inv: Invocation) -> None:
     r = await _round_here(ctx)
-    await rounds.close_round(ctx, r)
+    await rounds.close_round(ctx, r, languages=inv.switch("languages"))
     await ctx.audit(ctx.community, ctx.member, "checkin.close", round_id=r.id)
 
 
@@ -420,11 +420,12 @@ COMMANDS = [
     ),
     CommandSpec(
         ("checkin", "close"),
-        "checkin close",
-        "close the open check-in and post its summary",
+        "checkin close [--languages]",
+        "close the open check-in and post its summary (with each answer's language)",
         close_command,
         role=Role.CATALYST,
         takes_rest=False,
+        flags={"languages": Flag.SWITCH},
     ),
     CommandSpec(
         ("checkin", "stop"),
