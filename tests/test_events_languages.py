@@ -4,7 +4,7 @@ echoed back in the organiser's words."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
@@ -54,3 +54,22 @@ async def test_a_time_not_understood_is_refused_and_nothing_added(database_url: 
         async with h.bot.db.reader() as s:
             assert not (await s.exec(select(Event))).all()
     assert '"martes pronto"' in reply
+
+
+async def test_a_reminder_goes_to_each_member_in_their_language(database_url: str) -> None:
+    async with Harness.open(database_url, start=START) as h:
+        await say_in(h, "ana", "es", "help")
+        await say_in(h, "amani", "sw", "help")
+        await h.say("bob", "help")
+        await h.say(
+            "ada", 'event add "Meetup" "tomorrow 18:30" --remind 1h,1d --link https://x.example'
+        )
+        await h.advance(timedelta(days=1, hours=10))
+        [es] = [t for t in h.adapter.direct_texts("ana") if "Meetup" in t and "1 hora" in t]
+        [sw] = [t for t in h.adapter.direct_texts("amani") if "Meetup" in t and "saa 1" in t]
+        [en] = [t for t in h.adapter.direct_texts("bob") if "Meetup" in t and "1 hour" in t]
+    assert es.startswith("Recordatorio: “Meetup” empieza en 1 hora, el mar 3 mar 2026, 18:30")
+    assert "Únete en https://x.example" in es
+    assert sw.startswith("Kikumbusho: “Meetup” inaanza baada ya saa 1, Jumanne 3 Mac 2026, 18:30")
+    assert en.startswith("Reminder: “Meetup” starts in 1 hour, on Tue 3 Mar 2026, 18:30")
+    assert "Join at https://x.example" in en

@@ -170,10 +170,10 @@ def summary(ctx: Context, event: Event) -> str:
         head = f"{head}, {describe(rule)}"
     lines = [f"{event.id}. “{event.title}”: {head}"]
     if event.remind:
-        before = ", ".join(offset_words(r) for r in event.remind)
+        before = ", ".join(offset_words(r, ctx.words) for r in event.remind)
         lines.append("   " + ctx._("reminders go out {offsets} before", offsets=before))
     if event.followup_seconds is not None:
-        after = offset_words(event.followup_seconds)
+        after = offset_words(event.followup_seconds, ctx.words)
         lines.append("   " + ctx._("a follow-up {offset} after it", offset=after))
     if event.link:
         lines.append("   " + ctx._("Join at {url}", url=event.link))
