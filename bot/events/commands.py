@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from adapters.contract import Destination
 from bot.checkins.models import CheckinRound
 from bot.context import Context
-from bot.errors import UserInputError
+from bot.errors import ENGLISH, UserInputError
 from bot.events import ical, native
 from bot.events.failures import dead_letters, preview, requeue
 from bot.events.models import Event, Nudge
@@ -132,7 +132,7 @@ async def event_add(ctx: Context, inv: Invocation) -> None:
 
 
 def series_rule(
-    every: str, start: datetime, tz: ZoneInfo, words: Words
+    every: str, start: datetime, tz: ZoneInfo, words: Words = ENGLISH
 ) -> tuple[str, datetime, str]:
     """The rule typed with `--every`, its first occurrence from `start` (stored as the
     event's start, so the rule's interval counts from there and the exported DTSTART is an
