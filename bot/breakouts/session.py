@@ -39,6 +39,8 @@ from bot.breakouts.models import (
     SubSpaceKind,
 )
 from bot.context import Scope
+from bot.errors import ENGLISH
+from bot.i18n import Words
 from bot.models import Identity
 
 log = logging.getLogger(__name__)
@@ -64,15 +66,14 @@ class Person:
         return Direct(self.platform, self.user_id)
 
 
-def span(delta: timedelta) -> str:
+def span(delta: timedelta, words: Words = ENGLISH) -> str:
     """A time span as people say it: "30 seconds", "1 minute", "90 seconds", "5 minutes"."""
     seconds = round(delta.total_seconds())
     if seconds % 60 == 0:
-        minutes = seconds // 60
-        return f"{minutes} minute" + ("" if minutes == 1 else "s")
+        return words.ngettext("{n} minute", "{n} minutes", seconds // 60)
     if seconds < 180:
-        return f"{seconds} seconds"
-    return f"about {round(seconds / 60)} minutes"
+        return words.ngettext("{n} second", "{n} seconds", seconds)
+    return words.ngettext("about {n} minute", "about {n} minutes", round(seconds / 60))
 
 
 def names(people: Sequence[Person]) -> str:

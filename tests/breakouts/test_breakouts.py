@@ -231,7 +231,7 @@ async def test_bad_commands_are_explained(sqlite_url: str, command: str, expecte
 async def test_one_breakout_at_a_time_and_too_few_people(harness: Harness) -> None:
     h = harness
     await h.say("ada", 'breakout "Why?"')
-    assert any("already under way" in r for r in await h.say("ada", 'breakout "Again?"'))
+    assert any("already going on" in r for r in await h.say("ada", 'breakout "Again?"'))
     await h.feed(h.message("bea", "join"))
     await h.advance(timedelta(seconds=60))
     assert "Only 1 joined, so there is no breakout this time." in h.adapter.texts(MAIN)
