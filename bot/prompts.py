@@ -467,11 +467,19 @@ def library_for(config: Config) -> PromptLibrary:
     return cached_library(prompt_dirs(config.model.prompts.extra_dirs, config.base))
 
 
-def question_in(config: Config, prompt_id: str | None, asked: str, lang: str | None) -> str:
-    """What a round asked (`asked`, stored in English when it came from the library), in the
-    reader's language: the library's translation of `prompt_id`, else `asked` as typed."""
+def parts_in(
+    config: Config, prompt_id: str | None, asked: tuple[str, ...], lang: str | None
+) -> tuple[str, ...]:
+    """What a round or breakout asked (`asked`, stored in English when it came from the
+    library), in the reader's language: the library's translation of `prompt_id`, else
+    `asked` as typed (or as the library had it then, if it has changed since)."""
     library = library_for(config)
     if prompt_id is None or prompt_id not in library:
         return asked
     prompt = library.get(prompt_id)
-    return prompt.text_in(lang) if prompt.text == asked else asked
+    return prompt.parts_in(lang) if prompt.parts == asked else asked
+
+
+def question_in(config: Config, prompt_id: str | None, asked: str, lang: str | None) -> str:
+    """`parts_in` for a question stored as one text, its parts one per line."""
+    return "\n".join(parts_in(config, prompt_id, tuple(asked.split("\n")), lang))

@@ -332,7 +332,7 @@ async def join(ctx: Context, breakout: Breakout) -> None:
         ctx._(
             "You're in group {number}: {where}.\nThe question: {question}",
             number=group.number,
-            where=session.where_to_go(breakout, group),
+            where=session.where_to_go(breakout, group, ctx.words),
             question=asked,
         ),
         private=True,
