@@ -209,6 +209,12 @@ def space_words(scope: Scope, breakout: Breakout) -> Words:
     return scope.words_in(breakout.platform, breakout.main.space)
 
 
+def room_name(scope: Scope, breakout: Breakout, group: BreakoutGroup) -> str:
+    return space_words(scope, breakout)._(
+        "Breakout {id} · group {number}", id=breakout.id, number=group.number
+    )
+
+
 def parts_of(scope: Scope, breakout: Breakout, words: Words) -> tuple[str, ...]:
     """The provocation's parts in `words`' language when it came from the library."""
     return parts_in(scope.bot.config, breakout.provocation_id, tuple(breakout.parts), words.lang)
@@ -330,7 +336,7 @@ async def _open(
             OpenSubSpace(
                 key=f"breakout:{bid}:open:b{bid}-g{group.number}",
                 parent=breakout.main,
-                name=f"Breakout {bid} · group {group.number}",
+                name=room_name(scope, breakout, group),
                 members=tuple(p.user_id for p in members),
             ),
             breakout.platform,
@@ -432,7 +438,7 @@ async def collate(scope: Scope, breakout: Breakout) -> None:
         head = words._("Group {number} ({names}):", number=group.number, names=names(members))
         lines.append(f"\n{head}\n{report}")
     await scope.send(breakout.main, "\n".join(lines), key=f"breakout:{bid}:collated")
-    heading = f"Breakout: {breakout.provocation[:120]}"
+    heading = words._("Breakout: {question}", question=breakout.provocation[:120])
     await archive(
         scope, heading + "\n\n" + "\n".join(lines), ritual="breakout", key=f"breakout:{bid}:archive"
     )
@@ -489,8 +495,12 @@ async def record_report(
         scope,
         breakout,
         group,
-        f"{name} sent your group's report: “{text}”. Anyone in the group can replace it with "
-        "another `report`.",
+        space_words(scope, breakout)._(
+            "{name} sent your group's report: “{text}”. Anyone in the group can send another "
+            "`report` to replace it.",
+            name=name,
+            text=text,
+        ),
         key=key,
     )
 
@@ -520,7 +530,7 @@ async def place_late(
             OpenSubSpace(
                 key=f"breakout:{bid}:invite:{member_id}:b{bid}-g{group.number}",
                 parent=breakout.main,
-                name=f"Breakout {bid} · group {group.number}",
+                name=room_name(scope, breakout, group),
                 members=tuple(p.user_id for p in members),
             ),
             breakout.platform,
