@@ -14,10 +14,11 @@ from datetime import UTC, datetime, time, timedelta
 from itertools import islice, takewhile
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from dateutil.rrule import rrule, rrulestr
 
-from bot.errors import UserInputError
-from bot.i18n import N_
+from bot.errors import ENGLISH, UserInputError
+from bot.i18n import N_, Words
 from bot.numerals import whole_number
 from bot.when import localize, normalise, time_of_day, weekday, zone
 
@@ -359,15 +360,17 @@ def _nth(day: int) -> str:
     return f"{day}{suffix}"
 
 
-def next_times(instants: Sequence[datetime], *, community: ZoneInfo, own: ZoneInfo) -> str:
+def next_times(
+    instants: Sequence[datetime], *, community: ZoneInfo, own: ZoneInfo, words: Words = ENGLISH
+) -> str:
     """The coming occurrences for a reply: in the community's zone, and beside it the
     organiser's own when that differs, so nobody converts a series' times in their head."""
     lines = []
     for at in instants:
-        here = at.astimezone(community)
-        line = f"- {here:%a} {here.day} {here:%b %Y, %H:%M} {community.key}"
+        here = format_datetime(at.astimezone(community), "EEE d MMM y, HH:mm", locale=words.lang)
+        line = f"- {here} {community.key}"
         if own.key != community.key:
-            mine = at.astimezone(own)
-            line += f" ({mine:%a} {mine.day} {mine:%b, %H:%M} your time, {own.key})"
+            mine = format_datetime(at.astimezone(own), "EEE d MMM, HH:mm", locale=words.lang)
+            line += " " + words._("({when} your time, {zone})", when=mine, zone=own.key)
         lines.append(line)
-    return "Next:\n" + "\n".join(lines)
+    return words._("Next:") + "\n" + "\n".join(lines)

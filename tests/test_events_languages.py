@@ -73,3 +73,10 @@ async def test_a_reminder_goes_to_each_member_in_their_language(database_url: st
     assert sw.startswith("Kikumbusho: “Meetup” inaanza baada ya saa 1, Jumanne 3 Mac 2026, 18:30")
     assert en.startswith("Reminder: “Meetup” starts in 1 hour, on Tue 3 Mar 2026, 18:30")
     assert "Join at https://x.example" in en
+
+
+async def test_a_series_lists_its_next_dates_in_the_organisers_language(database_url: str) -> None:
+    async with Harness.open(database_url, start=START, organisers=("fake:ana",)) as h:
+        [reply] = await say_in(h, "ana", "es", 'event add "Círculo" "martes 18:30" --every weekly')
+    assert reply.startswith("Evento 1 agregado.")
+    assert "Próximas fechas:\n- mar 3 mar 2026, 18:30 Europe/London\n- mar 10 mar 2026" in reply

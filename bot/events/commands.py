@@ -127,7 +127,12 @@ async def event_add(ctx: Context, inv: Invocation) -> None:
         if published
         else ctx._("Event {id} added.", id=event.id)
     )
-    times = next_times([o.start for o in ahead], community=zone(ctx.community.timezone), own=ctx.tz)
+    times = next_times(
+        [o.start for o in ahead],
+        community=zone(ctx.community.timezone),
+        own=ctx.tz,
+        words=ctx.words,
+    )
     await ctx.reply(f"{added}\n{summary(ctx, event)}{taken}\n{times}")
 
 
