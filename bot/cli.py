@@ -14,6 +14,7 @@ from pathlib import Path
 from bot import __version__, logs
 from bot.config import Config, load_config
 from bot.errors import ConfigError
+from bot.i18n import DEFAULT, LANGUAGES
 
 log = logging.getLogger("bot")
 DEFAULT_CONFIG = Path("config.toml")
@@ -147,7 +148,8 @@ def cmd_prompts_list(args: argparse.Namespace) -> int:
     library = load_library(prompt_dirs(config.model.prompts.extra_dirs, config.base))
     found = library.with_tag(args.tag) if args.tag else library.all()
     for prompt in found:
-        print(f"{prompt.id}  [{prompt.kind}; {', '.join(prompt.tags)}]\n    {prompt.text}")
+        text = prompt.text_in(args.lang).replace("\n", "\n    ")
+        print(f"{prompt.id}  [{prompt.kind}; {', '.join(prompt.tags)}]\n    {text}")
     if not found:
         print(f"no prompt is tagged {args.tag!r}", file=sys.stderr)
         return 1
@@ -273,6 +275,9 @@ def parser() -> argparse.ArgumentParser:
         description="List the shipped prompts and those in the config's [prompts] extra_dirs.",
     )
     listing.add_argument("--tag", help="only prompts with this tag")
+    listing.add_argument(
+        "--lang", choices=LANGUAGES, default=DEFAULT, help="show the prompts in this language"
+    )
     listing.add_argument("--config", type=Path)
     listing.set_defaults(func=cmd_prompts_list)
 

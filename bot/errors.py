@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from bot.i18n import Words, words
+
+ENGLISH = words(None)
+
 
 class CommunityBotError(Exception):
     """Base of every error the bot raises on purpose."""
@@ -10,18 +14,25 @@ class CommunityBotError(Exception):
 class UserInputError(CommunityBotError):
     """What the caller typed cannot be used; the message is written for them.
 
-    `usage` is the right form of the command, shown after the message.
+    `message` is an English catalog message with named parameters (`params`), translated
+    into the caller's language when answered. `usage` is the right form of the command,
+    shown after the message.
     """
 
-    def __init__(self, message: str, usage: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, usage: str | None = None, /, **params: object) -> None:
+        super().__init__(message.format(**params) if params else message)
         self.message = message
         self.usage = usage
+        self.params = params
 
-    def reply_text(self) -> str:
+    def text(self, words: Words = ENGLISH) -> str:
+        """The message alone, in `words`."""
+        return words._(self.message, **self.params)
+
+    def reply_text(self, words: Words = ENGLISH) -> str:
         if self.usage:
-            return f"{self.message}\nUsage: {self.usage}"
-        return self.message
+            return f"{self.text(words)}\nUsage: {words._(self.usage)}"
+        return self.text(words)
 
 
 class PermissionDenied(UserInputError):

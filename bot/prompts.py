@@ -22,6 +22,11 @@ group.
     id = "codesign-network"
     kind = "provocation"         # provocation: 1 to 3 questions in `parts`, asked in turn
     parts = ["First ...", "Then ..."]
+    [prompt.es]                  # the same prompt in another language (es, sw), same shape
+    parts = ["Primero ...", "Después ..."]
+
+A pack's title and description can be given the same way, under `[pack.es]`. Each reader
+gets a prompt in their language; a language the pack lacks falls back to its English.
 """
 
 from __future__ import annotations
@@ -31,11 +36,12 @@ import functools
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from bot.errors import ConfigError, UserInputError
+from bot.i18n import DEFAULT, LANGUAGES, N_, choose
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -53,8 +59,10 @@ MAX_ID_LENGTH: Final = 64
 _SLUG: Final = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _SLUG_HINT: Final = "use lowercase letters, digits and single hyphens (like 'care-arriving')"
 _TOP_KEYS: Final = ("pack", "prompt")
-_PACK_KEYS: Final = ("id", "title", "description")
-_PROMPT_KEYS: Final = ("id", "kind", "text", "parts", "tags")
+TRANSLATED: Final = tuple(lang for lang in LANGUAGES if lang != DEFAULT)
+"""The languages a pack may carry beside its English (`[prompt.es]`)."""
+_PACK_KEYS: Final = ("id", "title", "description", *TRANSLATED)
+_PROMPT_KEYS: Final = ("id", "kind", "text", "parts", "tags", *TRANSLATED)
 _TOML_POSITION: Final = re.compile(r"\s*\(at line (\d+), column \d+\)$")
 
 
@@ -66,6 +74,16 @@ class PromptPack:
     title: str
     description: str
     source: Path
+    translations: Mapping[str, tuple[str, str]] = field(
+        default_factory=dict, compare=False, hash=False
+    )
+    """Language -> (title, description), for the languages the pack carries."""
+
+    def title_in(self, lang: str | None) -> str:
+        return self.translations.get(choose(lang), (self.title, ""))[0]
+
+    def description_in(self, lang: str | None) -> str:
+        return self.translations.get(choose(lang), ("", self.description))[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +99,22 @@ class Prompt:
     parts: tuple[str, ...]
     tags: tuple[str, ...]
     pack: str
+    translations: Mapping[str, tuple[str, ...]] = field(
+        default_factory=dict, compare=False, hash=False
+    )
+    """Language -> the parts in that language, for the languages the pack carries."""
 
     @property
     def text(self) -> str:
         """The whole prompt for display: the parts, one per line."""
         return "\n".join(self.parts)
+
+    def parts_in(self, lang: str | None) -> tuple[str, ...]:
+        """The parts in `lang`, else in English."""
+        return self.translations.get(choose(lang), self.parts)
+
+    def text_in(self, lang: str | None) -> str:
+        return "\n".join(self.parts_in(lang))
 
 
 class UnknownPrompt(UserInputError, LookupError):
@@ -96,11 +125,30 @@ class UnknownPrompt(UserInputError, LookupError):
     """
 
     def __init__(self, prompt_id: str, suggestions: Sequence[str] = ()) -> None:
-        message = f"No prompt with id '{prompt_id}'."
-        if suggestions:
-            message += " Did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "?"
-        message += " To ask your own question instead, put it in quotes."
-        super().__init__(message)
+        if len(suggestions) > 1:
+            super().__init__(
+                N_(
+                    "No prompt has the id '{id}'. Did you mean '{first}' or '{second}'? To ask "
+                    "your own question, put it in quotes."
+                ),
+                id=prompt_id,
+                first=suggestions[0],
+                second=suggestions[1],
+            )
+        elif suggestions:
+            super().__init__(
+                N_(
+                    "No prompt has the id '{id}'. Did you mean '{first}'? To ask your own "
+                    "question, put it in quotes."
+                ),
+                id=prompt_id,
+                first=suggestions[0],
+            )
+        else:
+            super().__init__(
+                N_("No prompt has the id '{id}'. To ask your own question, put it in quotes."),
+                id=prompt_id,
+            )
         self.prompt_id = prompt_id
         self.suggestions = tuple(suggestions)
 
@@ -245,12 +293,28 @@ def _read_pack_table(table: object, path: Path, label: str) -> PromptPack:
     description = table.get("description", "")
     if not isinstance(description, str):
         raise ConfigError(f"{key}.description", 'must be a string, e.g. description = "..."')
+    translations = {}
+    for lang in TRANSLATED:
+        if lang in table:
+            own = _translation(table[lang], f"{key}.{lang}", ("title", "description"))
+            translations[lang] = (
+                _bounded_text(_required_str(own, "title", f"{key}.{lang}.title"), f"{key}.title"),
+                str(own.get("description", description)).strip(),
+            )
     return PromptPack(
         id=pack_id,
         title=_bounded_text(title, f"{key}.title"),
         description=description.strip(),
         source=path,
+        translations=translations,
     )
+
+
+def _translation(table: object, key: str, allowed: Sequence[str]) -> Mapping[str, object]:
+    if not isinstance(table, dict):
+        raise ConfigError(key, f"must be a table; write it as a [{key.rsplit(': ', 1)[-1]}] header")
+    _reject_unknown_keys(table, allowed, f"{key}.", f"it holds {', '.join(allowed)}")
+    return table
 
 
 def _read_prompt(table: Mapping[str, object], number: int, pack_id: str, label: str) -> Prompt:
@@ -271,11 +335,35 @@ def _read_prompt(table: Mapping[str, object], number: int, pack_id: str, label: 
                 f"{name}.parts",
                 f'a {kind} asks a single question: put it in text = "..." and remove parts',
             )
-        text = _required_str(table, "text", f"{name}.text")
-        parts = (_bounded_text(text, f"{name}.text"),)
+        parts = _single(table, name)
+    translations = {}
+    for lang in TRANSLATED:
+        if lang in table:
+            own = _translation(table[lang], f"{name}.{lang}", ("text", "parts"))
+            where = f"{name}.{lang}"
+            translated = (
+                _provocation_parts(own, where) if kind == "provocation" else _single(own, where)
+            )
+            if len(translated) != len(parts):
+                raise ConfigError(
+                    f"{where}.parts",
+                    f"has {len(translated)} parts and the English has {len(parts)}; "
+                    "a translation asks the same questions in the same turns",
+                )
+            translations[lang] = translated
     return Prompt(
-        id=prompt_id, kind=kind, parts=parts, tags=_tags(table, f"{name}.tags"), pack=pack_id
+        id=prompt_id,
+        kind=kind,
+        parts=parts,
+        tags=_tags(table, f"{name}.tags"),
+        pack=pack_id,
+        translations=translations,
     )
+
+
+def _single(table: Mapping[str, object], name: str) -> tuple[str, ...]:
+    text = _required_str(table, "text", f"{name}.text")
+    return (_bounded_text(text, f"{name}.text"),)
 
 
 def _provocation_parts(table: Mapping[str, object], name: str) -> tuple[str, ...]:
@@ -377,3 +465,21 @@ def cached_library(dirs: tuple[Path, ...]) -> PromptLibrary:
 def library_for(config: Config) -> PromptLibrary:
     """The shipped packs plus the organisers' own (`[prompts] extra_dirs`), loaded once."""
     return cached_library(prompt_dirs(config.model.prompts.extra_dirs, config.base))
+
+
+def parts_in(
+    config: Config, prompt_id: str | None, asked: tuple[str, ...], lang: str | None
+) -> tuple[str, ...]:
+    """What a round or breakout asked (`asked`, stored in English when it came from the
+    library), in the reader's language: the library's translation of `prompt_id`, else
+    `asked` as typed (or as the library had it then, if it has changed since)."""
+    library = library_for(config)
+    if prompt_id is None or prompt_id not in library:
+        return asked
+    prompt = library.get(prompt_id)
+    return prompt.parts_in(lang) if prompt.parts == asked else asked
+
+
+def question_in(config: Config, prompt_id: str | None, asked: str, lang: str | None) -> str:
+    """`parts_in` for a question stored as one text, its parts one per line."""
+    return "\n".join(parts_in(config, prompt_id, tuple(asked.split("\n")), lang))

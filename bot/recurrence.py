@@ -14,15 +14,17 @@ from datetime import UTC, datetime, time, timedelta
 from itertools import islice, takewhile
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from dateutil.rrule import rrule, rrulestr
 
-from bot.errors import UserInputError
+from bot.errors import ENGLISH, UserInputError
+from bot.i18n import N_, Words
 from bot.numerals import whole_number
 from bot.when import localize, normalise, time_of_day, weekday, zone
 
-USAGE = (
-    '"daily 9am", "every monday 09:30", "weekdays 9am", "every 2 weeks on thursday 18:00", '
-    '"monthly on the last tuesday", "monthly on the 15th", "yearly" or an RRULE'
+USAGE = N_(
+    '"daily 9am", "every monday 09:30", "weekdays 9am", "every 2 weeks on thursday 18:00". '
+    'Also "monthly on the last tuesday", "monthly on the 15th", "yearly" or an RRULE.'
 )
 
 _DAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -129,7 +131,7 @@ def parse_recurrence(text: str, *, tz: ZoneInfo, default_time: time | None = Non
     A rule in words without a time of day uses `default_time`, or, if that is None, the
     time of the event's `dtstart`.
     """
-    words = normalise(text, what="repeat rule", usage=USAGE)
+    words = normalise(text, missing=N_("Please give a repeat rule."), usage=USAGE)
     if words.startswith("rrule:") or "=" in words:
         return Recurrence(_raw(words.upper().removeprefix("RRULE:"), tz), tz.key)
     if re.search(r"\b(hourly|hours?|minutely|minutes?|mins?|secondly|seconds)\b", words):
@@ -164,9 +166,11 @@ def _schedule(body: str) -> dict[str, str]:
     elif days := _weekdays(re.sub(r"^(?:every|on) ", "", body)):
         return {"FREQ": "WEEKLY", "BYDAY": days}
     else:
-        raise UserInputError(f'I could not read "{body[:60]}" as a repeat rule.', USAGE)
+        raise UserInputError(
+            N_('I could not read "{text}" as a repeat rule.'), USAGE, text=body[:60]
+        )
     if not 1 <= interval <= 100:
-        raise UserInputError("A rule can repeat every 1 to 100 days, weeks or months.", USAGE)
+        raise UserInputError(N_("A rule can repeat every 1 to 100 days, weeks or months."), USAGE)
     parts = {"FREQ": freq} | ({"INTERVAL": str(interval)} if interval > 1 else {})
     return parts if on is None else parts | _on(freq, on)
 
@@ -186,14 +190,20 @@ def _on(freq: str, on: str) -> dict[str, str]:
             if 1 <= int(match[1]) <= 28:
                 return {"BYMONTHDAY": match[1]}
             raise UserInputError(
-                f"Not every month has a day {match[1]}; use a day up to 28, or "
-                '"monthly on the last day".',
+                N_(
+                    "Not every month has a day {day}. Use a day up to 28, or "
+                    '"monthly on the last day".'
+                ),
                 USAGE,
+                day=match[1],
             )
     raise UserInputError(
-        f'I could not read "on {on[:60]}": weekly rules take days ("on thursday"), monthly '
-        'ones a day of the month ("on the last tuesday", "on the 15th").',
+        N_(
+            'I could not read "on {text}". A weekly rule takes days ("on thursday"). A monthly '
+            'rule takes a day of the month ("on the last tuesday", "on the 15th").'
+        ),
         USAGE,
+        text=on[:60],
     )
 
 
@@ -222,9 +232,11 @@ def _raw(rule: str, tz: ZoneInfo) -> str:
     ):
         raise _too_often()
     if freq not in _UNITS:
-        raise UserInputError("An RRULE needs FREQ=DAILY, WEEKLY, MONTHLY or YEARLY.", USAGE)
+        raise UserInputError(
+            N_("An RRULE needs FREQ set to DAILY, WEEKLY, MONTHLY or YEARLY."), USAGE
+        )
     if "COUNT" in parts and "UNTIL" in parts:
-        raise UserInputError("An RRULE can have COUNT or UNTIL, not both.", USAGE)
+        raise UserInputError(N_("An RRULE can have COUNT or UNTIL, not both."), USAGE)
     _bounded(parts, "COUNT", 1, 1000)
     _bounded(parts, "INTERVAL", 1, 100)
     if "UNTIL" in parts:
@@ -232,9 +244,9 @@ def _raw(rule: str, tz: ZoneInfo) -> str:
     try:
         probe = _dateutil_rule(parts, _probe_start(int(parts.get("INTERVAL", "1"))))
     except (ValueError, TypeError, KeyError, IndexError, OverflowError):
-        raise UserInputError(f'"{rule[:80]}" is not a valid RRULE.', USAGE) from None
+        raise UserInputError(N_('"{rule}" is not a valid RRULE.'), USAGE, rule=rule[:80]) from None
     if next(iter(probe), None) is None:
-        raise UserInputError("That rule never happens.", USAGE)
+        raise UserInputError(N_("That rule never happens."), USAGE)
     return _joined(parts)
 
 
@@ -252,7 +264,9 @@ def _parts(rule: str) -> dict[str, str]:
     for item in rule.strip().strip(";").split(";"):
         key, sep, value = (piece.strip().upper() for piece in item.partition("="))
         if key not in _RFC_KEYS or not sep or not value or key in parts:
-            raise UserInputError(f'"{item[:40]}" is not an RRULE part I can use.', USAGE)
+            raise UserInputError(
+                N_('"{part}" is not an RRULE part I can use.'), USAGE, part=item[:40]
+            )
         parts[key] = value
     return parts
 
@@ -270,25 +284,31 @@ def _joined(parts: dict[str, str]) -> str:
 def _bounded(parts: dict[str, str], key: str, low: int, high: int) -> None:
     value = parts.get(key)
     if value is not None and whole_number(value, low, high) is None:
-        raise UserInputError(f"{key} must be a whole number from {low} to {high}.", USAGE)
+        raise UserInputError(
+            N_("{key} must be a whole number from {low} to {high}."),
+            USAGE,
+            key=key,
+            low=low,
+            high=high,
+        )
 
 
 def _until(value: str, tz: ZoneInfo) -> datetime:
     """UNTIL as a UTC instant: UTC with "Z", else local wall time; a date means its last second."""
     match = re.fullmatch(r"(\d{4})(\d\d)(\d\d)(?:T(\d\d)(\d\d)(\d\d)(Z)?)?", value)
     if match is None or not 2000 <= int(match[1]) <= 2100:
-        raise UserInputError("UNTIL must be a date-time between 2000 and 2100.", USAGE)
+        raise UserInputError(N_("UNTIL must be a date-time between 2000 and 2100."), USAGE)
     year, month, day = (int(match[i]) for i in (1, 2, 3))
     hour, minute, second = (int(match[i]) for i in (4, 5, 6)) if match[4] else (23, 59, 59)
     try:
         wall = datetime(year, month, day, hour, minute, second)
     except ValueError:
-        raise UserInputError(f"UNTIL={value} is not a real date.", USAGE) from None
+        raise UserInputError(N_("UNTIL={value} is not a real date."), USAGE, value=value) from None
     return wall.replace(tzinfo=UTC) if match[7] else localize(wall, tz).astimezone(UTC)
 
 
 def _too_often() -> UserInputError:
-    return UserInputError("A rule can repeat at most daily, at one time of day.", USAGE)
+    return UserInputError(N_("A rule can repeat at most daily, at one time of day."), USAGE)
 
 
 def describe(rec: Recurrence) -> str:
@@ -340,15 +360,17 @@ def _nth(day: int) -> str:
     return f"{day}{suffix}"
 
 
-def next_times(instants: Sequence[datetime], *, community: ZoneInfo, own: ZoneInfo) -> str:
+def next_times(
+    instants: Sequence[datetime], *, community: ZoneInfo, own: ZoneInfo, words: Words = ENGLISH
+) -> str:
     """The coming occurrences for a reply: in the community's zone, and beside it the
     organiser's own when that differs, so nobody converts a series' times in their head."""
     lines = []
     for at in instants:
-        here = at.astimezone(community)
-        line = f"- {here:%a} {here.day} {here:%b %Y, %H:%M} {community.key}"
+        here = format_datetime(at.astimezone(community), "EEE d MMM y, HH:mm", locale=words.lang)
+        line = f"- {here} {community.key}"
         if own.key != community.key:
-            mine = at.astimezone(own)
-            line += f" ({mine:%a} {mine.day} {mine:%b, %H:%M} your time, {own.key})"
+            mine = format_datetime(at.astimezone(own), "EEE d MMM, HH:mm", locale=words.lang)
+            line += " " + words._("({when} your time, {zone})", when=mine, zone=own.key)
         lines.append(line)
-    return "Next:\n" + "\n".join(lines)
+    return words._("Next:") + "\n" + "\n".join(lines)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import time_words
 from bot.errors import UserInputError
+from bot.i18n import DEFAULT, N_, choose
 
 MAX_INPUT = 200
 """Longest text any parser here will look at; longer input is refused before any work."""
@@ -24,9 +27,12 @@ DEFAULT_TIME = time(9, 0)
 
 MAX_DURATION = timedelta(days=366)
 
-WHEN_USAGE = '"2026-12-01 11:30", "Tue 11:30", "tomorrow 9am", "17:00", "in 2h" or "now"'
-DURATION_USAGE = '"90m", "1h30m", "2h", "45s", "1d", "1w", "30 minutes" or a number of minutes'
-OFFSETS_USAGE = '"1w,1d,1h" or "1w 1d 1h"'
+WHEN_USAGE = N_(
+    '"2026-12-01 11:30", "next tuesday 18:30", "Tue 11:30", "tomorrow 9am", "17:00", '
+    '"in 2h" or "now"'
+)
+DURATION_USAGE = N_('"90m", "1h30m", "2h", "45s", "1d", "1w", "30 minutes" or a number of minutes')
+OFFSETS_USAGE = N_('"1w,1d,1h" or "1w 1d 1h"')
 QUIET_USAGE = "me quiet 22:00-07:30"
 ZONE_USAGE = "me tz Europe/London"
 
@@ -60,19 +66,24 @@ _DURATION_PART = re.compile(r"(\d{1,6}(?:\.\d{1,3})?) ?([a-z]+)")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
-def normalise(text: str, *, what: str, usage: str) -> str:
-    """Lower-case, single-spaced ASCII, or a `UserInputError` before any real parsing.
+def normalise(text: str, *, missing: str, usage: str) -> str:
+    """Lower-case, single-spaced text in Latin letters (accents allowed: "mañana"), or a
+    `UserInputError` (`missing` when there is no text) before any real parsing.
 
     Capping length first keeps a pasted novel or a flood of emoji cheap to refuse.
     """
     if len(text) > MAX_INPUT:
-        raise UserInputError(f"That {what} is too long ({len(text)} characters).", usage)
+        raise UserInputError(N_("That is too long ({length} characters)."), usage, length=len(text))
     cleaned = " ".join(text.split()).lower()
     if not cleaned:
-        raise UserInputError(f"Please give a {what}.", usage)
-    if not (cleaned.isascii() and cleaned.isprintable()):
-        raise UserInputError(f"A {what} is written with plain letters and digits.", usage)
+        raise UserInputError(missing, usage)
+    if not all((c.isascii() and c.isprintable()) or _latin_letter(c) for c in cleaned):
+        raise UserInputError(N_("Please write it with plain letters and numbers."), usage)
     return re.sub(r"(\d) (am|pm)\b", r"\1\2", cleaned)
+
+
+def _latin_letter(char: str) -> bool:
+    return char.isalpha() and unicodedata.name(char, "").startswith("LATIN ")
 
 
 def zone(name: str) -> ZoneInfo:
@@ -89,9 +100,17 @@ def zone(name: str) -> ZoneInfo:
         except (KeyError, ValueError, OSError):
             pass
     readable = key.isascii() and key.isprintable() and 0 < len(key) <= 64
-    what = f'the time zone "{key}"' if readable else "that time zone"
+    if readable:
+        raise UserInputError(
+            N_(
+                'I don\'t know the time zone "{zone}". Use a name like Europe/London or '
+                "America/New_York."
+            ),
+            ZONE_USAGE,
+            zone=key,
+        )
     raise UserInputError(
-        f"I don't know {what}. Use an IANA name such as Europe/London or America/New_York.",
+        N_("I don't know that time zone. Use a name like Europe/London or America/New_York."),
         ZONE_USAGE,
     )
 
@@ -127,10 +146,14 @@ def time_of_day(word: str, *, usage: str | None = None) -> time | None:
     hour, minute, second = (int(match[i] or 0) for i in (1, 2, 3))
     if match[4] is not None:
         if not 1 <= hour <= 12:
-            raise UserInputError(f'"{word}" is not a time: with am/pm the hour is 1 to 12.', usage)
+            raise UserInputError(
+                N_('"{word}" is not a time: with am or pm the hour is 1 to 12.'), usage, word=word
+            )
         hour = hour % 12 + (12 if match[4] == "pm" else 0)
     if hour > 23 or minute > 59 or second > 59:
-        raise UserInputError(f'"{word}" is not a time of day; use 00:00 to 23:59.', usage)
+        raise UserInputError(
+            N_('"{word}" is not a time of day. Use 00:00 to 23:59.'), usage, word=word
+        )
     return time(hour, minute, second)
 
 
@@ -139,8 +162,13 @@ def weekday(word: str) -> int | None:
     return _WEEKDAYS.get(word.lower())
 
 
-def parse_when(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
+def parse_when(text: str, *, now: datetime, tz: ZoneInfo, lang: str = "en") -> datetime:
     """The instant meant by `text`, read in the caller's zone `tz`; aware, in `tz`.
+
+    `text` may be in the member's language `lang` ("martes 18:30", "el próximo martes a
+    las 6 de la tarde", "jumanne saa 12 jioni"): what the English reading cannot read is
+    translated with `bot.time_words` and read again by the same rules, so a time means the
+    same moment in every language. Callers echo the result back, so a misreading shows.
 
     Relative times ("in 2 days") are exact elapsed time from `now`. A day without a time
     means 09:00 local. A time without a day ("11:30", "tue 11:30") means the next such
@@ -150,31 +178,48 @@ def parse_when(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
     """
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
-    words = normalise(text, what="time", usage=WHEN_USAGE)
+    words = normalise(text, missing=N_("Please give a time."), usage=WHEN_USAGE)
     words = re.sub(r"^(\d{4}-\d{1,2}-\d{1,2})t(?=\d)", r"\1 ", words)
     try:
-        if words == "now":
-            return now.astimezone(tz)
-        if words.startswith("in "):
-            delay = _duration(words[3:], usage=WHEN_USAGE)
-            return (now.astimezone(UTC) + delay).astimezone(tz)
-        return _absolute(words.split(" "), now.astimezone(tz), tz)
+        try:
+            return _read(words, now, tz)
+        except _Unreadable:
+            if choose(lang) == DEFAULT:
+                raise
+            try:
+                return _read(time_words.to_english(words, lang), now, tz)
+            except _Unreadable:
+                raise _unreadable(words) from None
     except OverflowError:
-        raise UserInputError("That time is too far away.", WHEN_USAGE) from None
+        raise UserInputError(N_("That time is too far away."), WHEN_USAGE) from None
+
+
+def _read(words: str, now: datetime, tz: ZoneInfo) -> datetime:
+    if words == "now":
+        return now.astimezone(tz)
+    if words.startswith("in "):
+        delay = _duration(words[3:], usage=WHEN_USAGE)
+        return (now.astimezone(UTC) + delay).astimezone(tz)
+    return _absolute(words.split(" "), now.astimezone(tz), tz)
 
 
 def _absolute(words: list[str], local_now: datetime, tz: ZoneInfo) -> datetime:
-    if len(words) == 3 and words[1] == "at":
-        del words[1]
+    if len(words) > 2 and words[-2] == "at":
+        del words[-2]
+    if len(words) > 1 and words[0] in ("next", "this") and weekday(words[1]) is not None:
+        del words[0]
     *day_words, last = words
     at = time_of_day(last, usage=WHEN_USAGE)
     if at is None:
         day_words.append(last)
-    if len(day_words) > 1:
-        raise _unreadable(" ".join(words))
-    day_word = day_words[0] if day_words else None
     wall = DEFAULT_TIME if at is None else at
     today = local_now.date()
+    if len(day_words) > 1:
+        named = time_words.calendar_day(" ".join(day_words), today)
+        if named is None:
+            raise _unreadable(" ".join(words))
+        return localize(datetime.combine(_date(named.year, named.month, named.day), wall), tz)
+    day_word = day_words[0] if day_words else None
 
     def first_after_now(day: date, step: timedelta) -> datetime:
         reading = datetime.combine(day, wall)
@@ -193,23 +238,33 @@ def _absolute(words: list[str], local_now: datetime, tz: ZoneInfo) -> datetime:
         return first_after_now(today + ahead, timedelta(weeks=1))
     if match := _ISO_DATE.fullmatch(day_word):
         return localize(datetime.combine(_date(*map(int, match.groups())), wall), tz)
-    raise _unreadable(" ".join(words))
+    named = time_words.calendar_day(day_word, today)
+    if named is None:
+        raise _unreadable(" ".join(words))
+    return localize(datetime.combine(_date(named.year, named.month, named.day), wall), tz)
 
 
 def _date(year: int, month: int, day: int) -> date:
     if not 1970 <= year <= 2100:
-        raise UserInputError(f"The year {year} is out of range; use 1970 to 2100.", WHEN_USAGE)
+        raise UserInputError(
+            N_("The year {year} is out of range. Use 1970 to 2100."), WHEN_USAGE, year=year
+        )
     try:
         return date(year, month, day)
     except ValueError:
         raise UserInputError(
-            f"There is no date {year:04d}-{month:02d}-{day:02d}; dates are year-month-day.",
+            N_("There is no date {date}. Dates are written year-month-day."),
             WHEN_USAGE,
+            date=f"{year:04d}-{month:02d}-{day:02d}",
         ) from None
 
 
+class _Unreadable(UserInputError):
+    """No form of a time matched (as opposed to a time that is out of range)."""
+
+
 def _unreadable(words: str) -> UserInputError:
-    return UserInputError(f'I could not read "{words[:60]}" as a time.', WHEN_USAGE)
+    return _Unreadable(N_('I could not read "{text}" as a time.'), WHEN_USAGE, text=words[:60])
 
 
 def parse_duration(text: str) -> timedelta:
@@ -218,12 +273,13 @@ def parse_duration(text: str) -> timedelta:
     Plain minutes suit `--minutes 15` and `--duration 90`; units can be combined ("1h30m")
     and decimals are allowed ("1.5h"). The result is rounded to whole seconds.
     """
-    return _duration(normalise(text, what="duration", usage=DURATION_USAGE), DURATION_USAGE)
+    words = normalise(text, missing=N_("Please give a length of time."), usage=DURATION_USAGE)
+    return _duration(words, DURATION_USAGE)
 
 
 def _duration(words: str, usage: str) -> timedelta:
     if words.startswith("-"):
-        raise UserInputError("A duration cannot be negative.", usage)
+        raise UserInputError(N_("A length of time cannot be negative."), usage)
     if re.fullmatch(r"\d{1,6}(?:\.\d{1,3})?", words):
         words += "m"
     total = timedelta()
@@ -234,14 +290,16 @@ def _duration(words: str, usage: str) -> timedelta:
             total += float(amount) * _UNITS[unit]
         else:
             return _checked(timedelta(seconds=round(total.total_seconds())), usage)
-    raise UserInputError(f'I could not read "{words[:60]}" as a duration.', usage)
+    raise UserInputError(
+        N_('I could not read "{text}" as a length of time.'), usage, text=words[:60]
+    )
 
 
 def _checked(duration: timedelta, usage: str) -> timedelta:
     if duration <= timedelta():
-        raise UserInputError("A duration must be longer than zero.", usage)
+        raise UserInputError(N_("A length of time must be longer than zero."), usage)
     if duration > MAX_DURATION:
-        raise UserInputError("A duration can be at most 366 days.", usage)
+        raise UserInputError(N_("A length of time can be at most 366 days."), usage)
     return duration
 
 
@@ -251,7 +309,7 @@ def parse_offsets(text: str) -> list[timedelta]:
     Offsets are separated by commas or spaces; "1h30m" is one offset, "1h 30m" two, and a
     number followed by a unit word ("1 week") stays together.
     """
-    words = normalise(text, what="list of reminder times", usage=OFFSETS_USAGE)
+    words = normalise(text, missing=N_("Please give a reminder time."), usage=OFFSETS_USAGE)
     pieces: list[str] = []
     for word in re.split(r"[, ]+", words):
         if word in _UNITS and pieces and re.fullmatch(r"[\d.]+", pieces[-1]):
@@ -259,24 +317,24 @@ def parse_offsets(text: str) -> list[timedelta]:
         elif word:
             pieces.append(word)
     if not pieces:
-        raise UserInputError("Please give at least one reminder time.", OFFSETS_USAGE)
+        raise UserInputError(N_("Please give at least one reminder time."), OFFSETS_USAGE)
     if len(pieces) > 10:
-        raise UserInputError("At most 10 reminder times, please.", OFFSETS_USAGE)
+        raise UserInputError(N_("At most 10 reminder times, please."), OFFSETS_USAGE)
     return sorted({_duration(piece, OFFSETS_USAGE) for piece in pieces}, reverse=True)
 
 
 def parse_quiet_hours(text: str) -> tuple[time, time]:
     """A daily quiet window "22:00-07:30" as (start, end); it may wrap past midnight."""
-    words = normalise(text, what="quiet-hours window", usage=QUIET_USAGE)
+    words = normalise(text, missing=N_("Please give quiet hours."), usage=QUIET_USAGE)
     match = re.fullmatch(r"([^ -]+) ?(?:-|to) ?([^ -]+)", words)
     start = time_of_day(match[1], usage=QUIET_USAGE) if match else None
     end = time_of_day(match[2], usage=QUIET_USAGE) if match else None
     if start is None or end is None:
         raise UserInputError(
-            "Quiet hours are a start and an end time, like 22:00-07:30.", QUIET_USAGE
+            N_("Quiet hours are a start and an end time, like 22:00-07:30."), QUIET_USAGE
         )
     if start == end:
-        raise UserInputError("Quiet hours need different start and end times.", QUIET_USAGE)
+        raise UserInputError(N_("Quiet hours need different start and end times."), QUIET_USAGE)
     return start, end
 
 

@@ -452,7 +452,7 @@ async def test_the_dashboard_shows_events_and_delivered_nudges(contexts: Opener,
     await send(ada, '/event add "Community call" tomorrow 18:00 --every weekly --remind 1h')
     await expect(message(ada, "Event 1 added")).to_be_visible(timeout=WAIT)
     await send(ada, '/nudge "Welcome, say hello in #main" --at now')
-    await expect(message(ada, "Nudge 1 goes to every member")).to_be_visible(timeout=WAIT)
+    await expect(message(ada, "Nudge 1 goes to all members")).to_be_visible(timeout=WAIT)
     href = await dashboard_link(ada)
     dash = await ada.context.new_page()
     await dash.goto(href)

@@ -60,3 +60,17 @@ def test_prompts_list_filters_by_tag_and_reads_extra_dirs(
     assert "ours-garden" in listed and "What is growing in your garden?" in listed
     assert "care-qualities" not in listed
     assert main(["prompts", "list", "--tag", "nonesuch", "--config", str(config)]) == 1
+
+
+def test_prompts_list_in_spanish_shows_the_spanish_prompts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("", encoding="utf-8")
+    assert main(["prompts", "list", "--lang", "es", "--config", str(config)]) == 0
+    listed = capsys.readouterr().out
+    assert "care-arriving  [checkin; care, opening, short]" in listed
+    assert "¿Cómo llegas hoy? Con una palabra o una frase basta." in listed
+    assert "How are you arriving today?" not in listed
+    assert main(["prompts", "list", "--config", str(config)]) == 0
+    assert "How are you arriving today?" in capsys.readouterr().out

@@ -115,7 +115,7 @@ async def test_events_nudges_and_a_dead_letter_retried_from_the_dashboard(
         assert h.adapter.direct_texts("ada")[-1] == "Bring a friend: https://secret.example/x"
 
         twice = await web.post("/dashboard/events/retry", data={**form, "csrf": csrf})
-        assert twice.status_code == 400 and "no failed delivery" in twice.text
+        assert twice.status_code == 400 and "no failed message" in twice.text
         page = section((await web.get("/dashboard")).text)
         assert "No failed deliveries." in page
 

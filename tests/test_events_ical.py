@@ -195,7 +195,7 @@ async def test_import_a_feed_by_url(harness: Harness, feed_server: str) -> None:
     [reply] = await harness.say("ada", f"event import {feed_server}/huge.ics")
     assert "larger than 5 MB" in reply
     [reply] = await harness.say("ada", f"event import {feed_server}/missing.ics")
-    assert "answered HTTP 404" in reply
+    assert "sent back an error (HTTP 404)" in reply
     [reply] = await harness.say("ada", f"event import {feed_server}/cal.ics")
     assert reply.startswith("Imported the calendar: 0 new, 2 updated.")
 

@@ -11,6 +11,7 @@ from bot.errors import ConfigError, UserInputError
 from bot.prompts import (
     BUILTIN_PROMPTS_DIR,
     MAX_TEXT_LENGTH,
+    TRANSLATED,
     Prompt,
     PromptLibrary,
     UnknownPrompt,
@@ -369,3 +370,64 @@ def test_a_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
         load_library([tmp_path], include_builtin=False)
     assert caught.value.key == str(path)
     assert "UTF-8" in caught.value.problem
+
+
+# --- languages -------------------------------------------------------------------------------
+
+
+def test_every_shipped_prompt_and_pack_is_in_every_language(library: PromptLibrary) -> None:
+    missing = [
+        f"{prompt.id}: {lang}"
+        for prompt in library.all()
+        for lang in TRANSLATED
+        if lang not in prompt.translations
+    ] + [f"pack {pack.id}: {lang}" for pack in library.packs() for lang in TRANSLATED
+         if lang not in pack.translations]  # fmt: skip
+    assert not missing
+
+
+def test_a_prompt_reads_in_the_readers_language(library: PromptLibrary) -> None:
+    arriving = library.get("care-arriving")
+    assert arriving.text_in("es") == "¿Cómo llegas hoy? Con una palabra o una frase basta."
+    assert arriving.text_in("sw-KE").startswith("Unajisikiaje unapofika leo?")
+    assert arriving.text_in("fr") == arriving.text == arriving.text_in(None)
+    network = library.get("codesign-network")
+    assert len(network.parts_in("es")) == len(network.parts) == 2
+    care = next(p for p in library.packs() if p.id == "care")
+    assert (care.title_in("es"), care.title_in("en")) == ("Cuidado", "Care")
+
+
+def test_an_organisers_pack_may_carry_some_languages(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "extra.toml",
+        HEADER + '[pack.es]\ntitle = "Extra (es)"\n' + GOOD_PROMPTS
+        + '[prompt.es]\nparts = ["Dibuja un mapa.", "¿Dónde están los huecos?"]\n',
+    )  # fmt: skip
+    library = load_library([tmp_path], include_builtin=False)
+    weather, drawn = library.get("extra-weather"), library.get("extra-map")
+    assert weather.text_in("es") == weather.text
+    assert drawn.parts_in("es") == ("Dibuja un mapa.", "¿Dónde están los huecos?")
+    assert drawn.parts_in("sw") == drawn.parts
+    pack = library.packs()[0]
+    assert (pack.title_in("es"), pack.description_in("es")) == ("Extra (es)", pack.description)
+
+
+@pytest.mark.parametrize(
+    ("translation", "key", "says"),
+    [
+        ('[prompt.es]\ntext = "Uno"\n', "prompt 'extra-map'.es.text", "uses parts"),
+        ('[prompt.es]\nparts = ["Uno"]\n', "prompt 'extra-map'.es.parts", "has 1 parts"),
+        ('[prompt.es]\nparts = ["a", "b"]\ncolour = "red"\n', "prompt 'extra-map'.es.colour",
+         "known key"),
+        ('[prompt.fr]\nparts = ["a", "b"]\n', "prompt 'extra-map'.fr", "known key"),
+    ],
+)  # fmt: skip
+def test_a_bad_translation_names_the_prompt_and_language(
+    tmp_path: Path, translation: str, key: str, says: str
+) -> None:
+    write(tmp_path, "extra.toml", HEADER + GOOD_PROMPTS + translation)
+    with pytest.raises(ConfigError) as caught:
+        load_library([tmp_path], include_builtin=False)
+    assert caught.value.key == f"{tmp_path / 'extra.toml'}: {key}"
+    assert says in caught.value.problem

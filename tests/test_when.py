@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.errors import UserInputError
+from bot.i18n import words
 from bot.when import (
     in_quiet_hours,
     localize,
@@ -75,7 +76,7 @@ def test_zone_resolves_iana_names_in_any_case(name: str, key: str) -> None:
 def test_zone_refuses_unknown_names_with_an_example(name: str) -> None:
     with pytest.raises(UserInputError) as caught:
         zone(name)
-    assert "Europe/London" in caught.value.message
+    assert "Europe/London" in str(caught.value)
     assert caught.value.usage is not None
 
 
@@ -89,7 +90,7 @@ def test_zone_raises_only_user_input_errors(name: str) -> None:
     try:
         assert isinstance(zone(name), ZoneInfo)
     except UserInputError as error:
-        assert error.message
+        assert str(error)
 
 
 # --- time of day ------------------------------------------------------------------------
@@ -274,7 +275,7 @@ def test_localize_rules() -> None:
         ("in 0m", "longer than zero"),
         ("in 0.001s", "longer than zero"),
         ("in 367 days", "366 days"),
-        ("in 2 fortnights", "duration"),
+        ("in 2 fortnights", "length of time"),
         ("in", "could not read"),
         ("2026-02-30", "no date 2026-02-30"),
         ("0001-01-01 10:00", "year 1"),
@@ -282,7 +283,8 @@ def test_localize_rules() -> None:
         ("13pm", "13pm"),
         ("tomorrow 9", "could not read"),
         ("tue wed 9am", "could not read"),
-        ("next tuesday", "could not read"),
+        ("next soon", "could not read"),
+        ("1 smarch 10:00", "could not read"),
         ("1/12/2026", "could not read"),
         ("soon", "could not read"),
     ],
@@ -290,7 +292,7 @@ def test_localize_rules() -> None:
 def test_parse_when_refusals_say_what_was_wrong(text: str, says: str) -> None:
     with pytest.raises(UserInputError) as caught:
         when(text)
-    assert says in caught.value.message
+    assert says in str(caught.value)
     assert caught.value.usage is not None
     assert "tomorrow 9am" in caught.value.usage
 
@@ -302,7 +304,9 @@ def test_parse_when_needs_an_aware_now() -> None:
 
 _WORDS = st.sampled_from(
     ["in", "at", "tomorrow", "today", "tue", "now", "2026-03-29", "9am", "12pm", "01:30", "h",
-     "m", "d", "w", "-", "0", "99999", "2", ".", ":", "t", " ", "1.5", "366", "days"]
+     "m", "d", "w", "-", "0", "99999", "2", ".", ":", "t", " ", "1.5", "366", "days", "martes",
+     "mañana", "a las", "de la tarde", "saa", "kumi na mbili", "jioni", "kesho", "december",
+     "31", "next", "9999"]
 )  # fmt: skip
 
 
@@ -310,12 +314,15 @@ _WORDS = st.sampled_from(
     st.one_of(st.text(max_size=300), st.lists(_WORDS, max_size=6).map("".join)),
     st.datetimes(timezones=ZONES),
     ZONES,
+    st.sampled_from(["en", "es", "sw"]),
 )
-def test_parse_when_raises_only_user_input_errors(text: str, now: datetime, tz: ZoneInfo) -> None:
+def test_parse_when_raises_only_user_input_errors(
+    text: str, now: datetime, tz: ZoneInfo, lang: str
+) -> None:
     try:
-        result = parse_when(text, now=now, tz=tz)
+        result = parse_when(text, now=now, tz=tz, lang=lang)
     except UserInputError as error:
-        assert error.message
+        assert str(error)
     else:
         assert result.tzinfo is tz
 
@@ -379,7 +386,7 @@ def test_parse_duration(text: str, expected: timedelta) -> None:
 def test_parse_duration_refusals(text: str, says: str) -> None:
     with pytest.raises(UserInputError) as caught:
         parse_duration(text)
-    assert says in caught.value.message
+    assert says in str(caught.value)
     assert caught.value.usage is not None and "1h30m" in caught.value.usage
 
 
@@ -422,7 +429,7 @@ def test_duration_parsers_raise_only_user_input_errors(text: str) -> None:
         try:
             parse(text)
         except UserInputError as error:
-            assert error.message
+            assert str(error)
 
 
 # --- quiet hours ------------------------------------------------------------------------
@@ -455,7 +462,7 @@ def test_parse_quiet_hours(text: str, expected: tuple[time, time]) -> None:
 def test_parse_quiet_hours_refusals(text: str, says: str) -> None:
     with pytest.raises(UserInputError) as caught:
         parse_quiet_hours(text)
-    assert says in caught.value.message
+    assert says in str(caught.value)
     assert caught.value.usage == "me quiet 22:00-07:30"
 
 
@@ -579,3 +586,72 @@ def test_time_forms_are_the_next_such_moment(
     assert timedelta(0) < ahead <= timedelta(days=1 if day is None else 7, hours=1)
     if (result.hour, result.minute) == (at.hour, at.minute) and day is not None:
         assert result.strftime("%a").lower() == day[:3]
+
+
+# --- times in the member's language ----------------------------------------------------
+
+THURSDAY = datetime(2026, 6, 18, 10, 0, tzinfo=LONDON)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "expected"),
+    [
+        ("en", "next tuesday 18:30", (2026, 6, 23, 18, 30, 0)),
+        ("es", "martes 18:30", (2026, 6, 23, 18, 30, 0)),
+        ("es", "el próximo martes a las 18:30", (2026, 6, 23, 18, 30, 0)),
+        ("es", "el martes que viene a las 6:30 de la tarde", (2026, 6, 23, 18, 30, 0)),
+        ("es", "el próximo martes a las 6 de la tarde", (2026, 6, 23, 18, 0, 0)),
+        ("es", "mañana a las 9", (2026, 6, 19, 9, 0, 0)),
+        ("es", "mañana a las 9 de la noche", (2026, 6, 19, 21, 0, 0)),
+        ("es", "Hoy 17:00", (2026, 6, 18, 17, 0, 0)),
+        ("es", "1 de diciembre a las 18:30", (2026, 12, 1, 18, 30, 0)),
+        ("es", "en 2 horas", (2026, 6, 18, 12, 0, 0)),
+        ("es", "ahora", (2026, 6, 18, 10, 0, 0)),
+        ("es", "tuesday 18:30", (2026, 6, 23, 18, 30, 0)),
+        ("sw", "jumanne 18:30", (2026, 6, 23, 18, 30, 0)),
+        ("sw", "jumanne ijayo saa 18:30", (2026, 6, 23, 18, 30, 0)),
+        ("sw", "jumanne saa kumi na mbili na nusu jioni", (2026, 6, 23, 18, 30, 0)),
+        ("sw", "jumanne saa 12 jioni", (2026, 6, 23, 18, 0, 0)),
+        ("sw", "kesho saa tatu asubuhi", (2026, 6, 19, 9, 0, 0)),
+        ("sw", "kesho saa sita usiku", (2026, 6, 19, 0, 0, 0)),
+        ("sw", "leo saa mbili usiku", (2026, 6, 18, 20, 0, 0)),
+        ("sw", "1 desemba 18:30", (2026, 12, 1, 18, 30, 0)),
+        ("en", "1 december 6pm", (2026, 12, 1, 18, 0, 0)),
+        ("en", "december 1st 2027 at 9am", (2027, 12, 1, 9, 0, 0)),
+    ],
+)
+def test_times_in_the_members_language(lang: str, text: str, expected: tuple[int, ...]) -> None:
+    result = parse_when(text, now=THURSDAY, tz=LONDON, lang=lang)
+    assert result.tzinfo is LONDON
+    assert wall(result) == expected
+
+
+def test_a_weekday_means_the_same_moment_in_every_language() -> None:
+    """On a Tuesday morning "martes 18:30" is tonight, as "tue 18:30" always was."""
+    for text, lang in (("tue 18:30", "en"), ("martes 18:30", "es"), ("jumanne 18:30", "sw")):
+        assert wall(parse_when(text, now=NOW, tz=LONDON, lang=lang)) == (2026, 6, 16, 18, 30, 0)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "says"),
+    [
+        ("es", "martes 25:00", "25:00"),
+        ("es", "mañana algo", 'could not read "mañana algo"'),
+        ("es", "pronto", "could not read"),
+        ("sw", "jumanne saa 13 jioni", "could not read"),
+        ("sw", "kesho 🎉", "plain letters"),
+        ("en", "martes 18:30", "could not read"),
+        ("es", "1/12/2026", "could not read"),
+    ],
+)
+def test_times_in_the_members_language_refused(lang: str, text: str, says: str) -> None:
+    with pytest.raises(UserInputError) as caught:
+        parse_when(text, now=THURSDAY, tz=LONDON, lang=lang)
+    assert says in str(caught.value)
+
+
+def test_a_refusal_reads_in_the_members_language() -> None:
+    with pytest.raises(UserInputError) as caught:
+        parse_when("martes pronto", now=THURSDAY, tz=LONDON, lang="es")
+    assert caught.value.text(words("es")) == 'No entendí "martes pronto" como una hora.'
+    assert caught.value.text(words("sw")) == 'Sikuelewa "martes pronto" kama wakati.'

@@ -39,9 +39,10 @@ from bot.community_spaces import named_spaces
 from bot.context import Context, insert_ignore
 from bot.errors import UserInputError
 from bot.grammar import CommandSpec, Flag, Invocation, tokenize
+from bot.i18n import N_
 from bot.models import Identity, Role
 from bot.numerals import row_id, whole_number
-from bot.prompts import PromptLibrary, library_for
+from bot.prompts import PromptLibrary, library_for, question_in
 from bot.router import Router
 
 USAGE = (
@@ -78,7 +79,13 @@ def _number(value: str | None, what: str, default: int, low: int, high: int) -> 
     text = value.strip().lower().removesuffix("s") if what == "--join-window" else value.strip()
     number = whole_number(text, low, high)
     if number is None:
-        raise UserInputError(f"`{what}` takes a whole number from {low} to {high}.", USAGE)
+        raise UserInputError(
+            N_("`{flag}` takes a whole number from {low} to {high}."),
+            USAGE,
+            flag=what,
+            low=low,
+            high=high,
+        )
     return number
 
 
@@ -90,16 +97,18 @@ def read_request(inv: Invocation, library: PromptLibrary) -> Request:
     if len(args) >= 2 and args[1].lower() in ("groups", "group") and args[0].isdigit():
         groups = whole_number(args[0], 1, 100)
         if groups is None:
-            raise UserInputError("Ask for 1 to 100 groups.", USAGE)
+            raise UserInputError(N_("Ask for 1 to 100 groups."), USAGE)
         args = args[2:]
     elif args and args[0].lower() == "size":
         size = whole_number(args[1], 2, 50) if len(args) >= 2 else None
         if size is None:
-            raise UserInputError("`size` takes a group size from 2 to 50.", USAGE)
+            raise UserInputError(N_("`size` takes a group size from 2 to 50."), USAGE)
         args = args[2:]
     elif args and args[0].isdigit():
         raise UserInputError(
-            f"`{args[0]}` what? Say `{args[0]} groups` or `size {args[0]}`.", USAGE
+            N_("`{number}` what? Say `{number} groups` or `size {number}`."),
+            USAGE,
+            number=args[0],
         )
     if not groups:
         size = size or DEFAULT_SIZE
@@ -107,24 +116,29 @@ def read_request(inv: Invocation, library: PromptLibrary) -> Request:
     parts: tuple[str, ...] = ()
     if len(args) > 1:
         raise UserInputError(
-            "I can't tell the provocation from the rest: give a provocation id, or put your "
-            "own question in quotes.",
+            N_(
+                "I can't tell which words are the question. Give a provocation id, or put your "
+                "own question in quotes."
+            ),
             USAGE,
         )
     if args and args[0] in quoted:
         parts = (args[0].strip(),)
         if not parts[0]:
-            raise UserInputError("The provocation in quotes is empty.", USAGE)
+            raise UserInputError(N_("The question in quotes is empty."), USAGE)
     elif args:
         prompt = library.get(args[0])
         if prompt.kind != "provocation":
             raise UserInputError(
-                f"'{prompt.id}' is a {prompt.kind} prompt, not a provocation.", USAGE
+                N_("'{id}' is a {kind} prompt, not a provocation."),
+                USAGE,
+                id=prompt.id,
+                kind=prompt.kind,
             )
         provocation_id, parts = prompt.id, prompt.parts
     source = (inv.flag("from") or "reactions").lower()
     if source not in SOURCES:
-        raise UserInputError(f"`--from` is one of {', '.join(SOURCES)}.", USAGE)
+        raise UserInputError(N_("`--from` is one of {sources}."), USAGE, sources=", ".join(SOURCES))
     return Request(
         groups=groups,
         size=size,
@@ -148,29 +162,32 @@ async def breakout_command(ctx: Context, inv: Invocation) -> None:
     main = ctx.event.place if topics else ctx.event.place.top()
     relayed = session.subspace_kind(capabilities) == SubSpaceKind.RELAY
     if main.direct and not (relayed and request.source == "checkin"):
-        raise UserInputError(
-            "Start a breakout in the space where the session is, not here."
-            + (
-                f" On {ctx.platform}, where people only talk to me directly, start it here "
-                "with `--from checkin`: whoever answered the latest direct check-in is in."
-                if relayed
-                else ""
+        if relayed:
+            raise UserInputError(
+                N_(
+                    "On {platform}, people only talk to me directly. Start the breakout here "
+                    "with `--from checkin`: whoever answered the latest direct check-in is in."
+                ),
+                platform=ctx.platform,
             )
-        )
+        raise UserInputError(N_("Start a breakout in the space where the session is, not here."))
     if request.source == "present" and Capability.PRESENCE not in capabilities:
         raise UserInputError(
-            f"`--from present` needs a platform that says who is present, and {ctx.platform} "
-            "does not. Use `--from reactions` instead.",
+            N_(
+                "`--from present` needs a platform that says who is here, and {platform} does "
+                "not. Use `--from reactions` instead."
+            ),
             USAGE,
+            platform=ctx.platform,
         )
     spaces = inv.flag("in")
     also = await named_spaces(ctx, spaces, USAGE) if spaces is not None else ()
     if len({main.platform, *(p.platform for p in also)}) != 1 + len(also):
-        raise UserInputError("Name one space on each platform after --in.", USAGE)
+        raise UserInputError(N_("Name one space on each platform after --in."), USAGE)
     for where in (main, *also):
         if await session.active_in(ctx, where.platform, where.space) is not None:
             end = ctx.command("breakout end", ctx.platform)
-            raise UserInputError(f"A breakout is already under way here; {end} ends it.")
+            raise UserInputError(N_("A breakout is already going on here. {end} ends it."), end=end)
     breakout = Breakout(
         community_id=ctx.community.id or 0,
         platform=ctx.platform,
@@ -218,22 +235,45 @@ async def _call(
     where: Place,
     on_result: str,
 ) -> None:
-    """The call to join, in one of the breakout's spaces, in the ways its platform offers."""
+    """The call to join, in one of the breakout's spaces, in the ways its platform offers,
+    in that space's language."""
     capabilities = ctx.capabilities(where.platform)
-    ways = ["reply `join`"]
+    words = ctx.words_in(where.platform, where.space)
+    reacting = Capability.REACTIONS in capabilities
     buttons: tuple[Button, ...] = ()
-    if Capability.REACTIONS in capabilities:
-        ways.insert(0, "react to this message")
     if Capability.BUTTONS in capabilities:
-        ways.insert(0, "press Join")
-        buttons = (Button(JOIN_ACTION, str(breakout.id), "Join"),)
+        buttons = (Button(JOIN_ACTION, str(breakout.id), words._("Join")),)
+    join_time = session.span(window, words)
+    if buttons and reacting:
+        call = words._(
+            "Breakout starting! To join, press Join, react to this message or reply `join` "
+            "within {window}.",
+            window=join_time,
+        )
+    elif buttons:
+        call = words._(
+            "Breakout starting! To join, press Join or reply `join` within {window}.",
+            window=join_time,
+        )
+    elif reacting:
+        call = words._(
+            "Breakout starting! To join, react to this message or reply `join` within {window}.",
+            window=join_time,
+        )
+    else:
+        call = words._(
+            "Breakout starting! To join, reply `join` within {window}.", window=join_time
+        )
+    box = session.span(breakout.box, words)
+    then = (
+        words._("Then I make groups of about {size} for {time}.", size=request.size, time=box)
+        if request.size
+        else words._("Then I make {groups} groups for {time}.", groups=request.groups, time=box)
+    )
     key = f"breakout:{breakout.id}:call" + ("" if where == breakout.main else f":{where.platform}")
     await ctx.send(
         where,
-        f"Breakout starting! To join, {', '.join(ways[:-1])}{' or ' if len(ways) > 1 else ''}"
-        f"{ways[-1]} within {session.span(window)}. Then I make "
-        + (f"groups of about {request.size}" if request.size else f"{request.groups} groups")
-        + f" for {session.span(breakout.box)}.",
+        f"{call} {then}",
         key=key,
         buttons=buttons,
         on_result=on_result,
@@ -262,12 +302,15 @@ async def _gather_checkin(ctx: Context, breakout: Breakout) -> None:
     last = await (latest_direct_round(ctx) if direct else latest_round_in(ctx, breakout.main))
     if last is None:
         raise UserInputError(
-            "There has been no check-in round here yet. Use `--from reactions` instead.", USAGE
+            N_("There has been no check-in round here yet. Use `--from reactions` instead."),
+            USAGE,
         )
     if last.anonymous:
         raise UserInputError(
-            "The last check-in here was anonymous, so I don't say who answered it. Use "
-            "`--from reactions` instead.",
+            N_(
+                "The last check-in here was anonymous, so I don't say who answered it. Use "
+                "`--from reactions` instead."
+            ),
             USAGE,
         )
     ids = await respondents(ctx, last)
@@ -299,7 +342,7 @@ async def _add(ctx: Context, breakout: Breakout, member_id: int, identity_id: in
 async def end_command(ctx: Context, inv: Invocation) -> None:
     breakout = await session.active_in(ctx, ctx.platform, ctx.event.place.space)
     if breakout is None:
-        raise UserInputError("No breakout is under way here.")
+        raise UserInputError(N_("No breakout is going on here."))
     await ctx.audit(ctx.community, ctx.member, "breakout.end", breakout_id=breakout.id)
     await ctx.reply(await session.end_early(ctx, breakout))
 
@@ -312,14 +355,14 @@ async def join(ctx: Context, breakout: Breakout) -> None:
     if breakout.state == BreakoutState.GATHERING:
         added = await _add(ctx, breakout, ctx.member.id or 0, ctx.identity.id or 0)
         await ctx.reply(
-            "You're in: groups are made when the call closes."
+            ctx._("You're in. I make the groups when the time to join is over.")
             if added
-            else "You're already in this breakout.",
+            else ctx._("You're already in this breakout."),
             private=True,
         )
         return
     if breakout.state != BreakoutState.RUNNING:
-        raise UserInputError("That breakout is over; there is nothing to join.")
+        raise UserInputError(N_("That breakout is over, so there is nothing to join."))
     mine = await session.active_group(ctx, ctx.member.id or 0)
     if mine is not None and mine[0].id == breakout.id:
         group = mine[1]
@@ -327,9 +370,16 @@ async def join(ctx: Context, breakout: Breakout) -> None:
         group = await session.place_late(ctx, breakout, ctx.member.id or 0, ctx.identity)
     rooms = await session.rooms_of(ctx, group.id)
     room = next((r for r in rooms if r.platform == ctx.platform), rooms[0])
+    asked = question_in(
+        ctx.bot.config, breakout.provocation_id, breakout.provocation, ctx.words.lang
+    )
     await ctx.reply(
-        f"You're in group {group.number}: {session.where_to_go(group, room)}.\n"
-        f"The provocation: {breakout.provocation}",
+        ctx._(
+            "You're in group {number}: {where}.\nThe question: {question}",
+            number=group.number,
+            where=session.where_to_go(group, room, ctx.words),
+            question=asked,
+        ),
         private=True,
     )
 
@@ -344,7 +394,7 @@ async def _joinable_here(ctx: Context) -> Breakout | None:
 async def join_command(ctx: Context, inv: Invocation) -> None:
     breakout = await _joinable_here(ctx)
     if breakout is None:
-        raise UserInputError("There is no breakout to join here.")
+        raise UserInputError(N_("There is no breakout to join here."))
     await join(ctx, breakout)
 
 
@@ -362,7 +412,7 @@ async def join_button(ctx: Context, event: ButtonPressed) -> None:
     ref = row_id(event.value)
     breakout = await session.load(ctx, ref) if ref is not None else None
     if breakout is None or breakout.state not in (BreakoutState.GATHERING, BreakoutState.RUNNING):
-        raise UserInputError("That breakout is over; there is nothing to join.")
+        raise UserInputError(N_("That breakout is over, so there is nothing to join."))
     await join(ctx, breakout)
 
 
@@ -392,7 +442,7 @@ async def _report(ctx: Context, text: str) -> bool:
     breakout, group = found
     text = text.strip()
     if not text:
-        raise UserInputError("Say what your group wants to share: `report <text>`.")
+        raise UserInputError(N_("Say what your group wants to share: `report <text>`."))
     await session.record_report(
         ctx,
         breakout,
@@ -407,7 +457,7 @@ async def _report(ctx: Context, text: str) -> bool:
 
 async def report_command(ctx: Context, inv: Invocation) -> None:
     if not await _report(ctx, inv.rest):
-        raise UserInputError("You are not in a breakout group that is waiting for a report.")
+        raise UserInputError(N_("You are not in a breakout group that is waiting for a report."))
 
 
 async def report_message(ctx: Context, event: MessageReceived) -> bool:

@@ -42,7 +42,10 @@ from bot.breakouts.models import (
     SubSpaceKind,
 )
 from bot.context import Scope
+from bot.errors import ENGLISH
+from bot.i18n import Words
 from bot.models import Identity
+from bot.prompts import parts_in
 
 log = logging.getLogger(__name__)
 
@@ -67,15 +70,14 @@ class Person:
         return Direct(self.platform, self.user_id)
 
 
-def span(delta: timedelta) -> str:
+def span(delta: timedelta, words: Words = ENGLISH) -> str:
     """A time span as people say it: "30 seconds", "1 minute", "90 seconds", "5 minutes"."""
     seconds = round(delta.total_seconds())
     if seconds % 60 == 0:
-        minutes = seconds // 60
-        return f"{minutes} minute" + ("" if minutes == 1 else "s")
+        return words.ngettext("{n} minute", "{n} minutes", seconds // 60)
     if seconds < 180:
-        return f"{seconds} seconds"
-    return f"about {round(seconds / 60)} minutes"
+        return words.ngettext("{n} second", "{n} seconds", seconds)
+    return words.ngettext("about {n} minute", "about {n} minutes", round(seconds / 60))
 
 
 def names(people: Sequence[Person]) -> str:
@@ -249,34 +251,64 @@ async def tell_room(
         )
         place = main
     if room.kind == SubSpaceKind.MAIN or place == main:
-        text = (f"Group {group.number}: ", *text)
+        words = scope.words_in(main.platform, main.space)
+        text = (words._("Group {number}: ", number=group.number), *text)
     await scope.send(place, *text, key=key)
 
 
+def space_words(scope: Scope, breakout: Breakout) -> Words:
+    """The breakout's language: its main space's (every group hears the same words)."""
+    return scope.words_in(breakout.platform, breakout.main.space)
+
+
+def room_name(scope: Scope, breakout: Breakout, group: BreakoutGroup) -> str:
+    return space_words(scope, breakout)._(
+        "Breakout {id} · group {number}", id=breakout.id, number=group.number
+    )
+
+
+def parts_of(scope: Scope, breakout: Breakout, words: Words) -> tuple[str, ...]:
+    """The provocation's parts in `words`' language when it came from the library."""
+    return parts_in(scope.bot.config, breakout.provocation_id, tuple(breakout.parts), words.lang)
+
+
 def intro(
-    breakout: Breakout, group: BreakoutGroup, count: int, members: Sequence[Person]
+    scope: Scope,
+    breakout: Breakout,
+    group: BreakoutGroup,
+    count: int,
+    members: Sequence[Person],
 ) -> list[Segment]:
-    parts = breakout.parts
-    first = f"Part 1 of {len(parts)}: {parts[0]}" if len(parts) > 1 else breakout.provocation
+    words = space_words(scope, breakout)
+    parts = parts_of(scope, breakout, words)
+    if len(parts) > 1:
+        first = words._("Part 1 of {total}: {question}", total=len(parts), question=parts[0])
+    else:
+        first = "\n".join(parts) if parts else breakout.provocation
     return [
-        f"Breakout group {group.number} of {count}: ",
+        words._("Breakout group {number} of {count}: ", number=group.number, count=count),
         *mentions(members),
-        f"\n{first}\nYou have {span(breakout.box)}. When time is up, one of you sends "
-        "`report <what you want to share>`.",
+        f"\n{first}\n"
+        + words._(
+            "You have {time}. When time is up, one of you sends `report <what you want to share>`.",
+            time=span(breakout.box, words),
+        ),
     ]
 
 
-def where_to_go(group: BreakoutGroup, room: BreakoutRoom) -> str:
+def where_to_go(group: BreakoutGroup, room: BreakoutRoom, words: Words = ENGLISH) -> str:
+    if room.kind == SubSpaceKind.SUBSPACE and room.space:
+        return words._("your group's room is {room}", room=room.space)
     if room.kind == SubSpaceKind.SUBSPACE:
-        return f"your group's room is {room.space or 'being opened now'}"
+        return words._("your group's room is being opened now")
     if room.kind == SubSpaceKind.THREAD:
-        return (
-            f"your group talks in the thread under “Breakout group {group.number}” in the "
-            "main space"
+        return words._(
+            "your group talks in the thread under “Breakout group {number}” in the main space",
+            number=group.number,
         )
     if room.kind == SubSpaceKind.RELAY:
-        return "write to me here: I pass your messages on to your group"
-    return "your group talks in the main space"
+        return words._("write to me here: I pass your messages on to your group")
+    return words._("your group talks in the main space")
 
 
 # --- the steps -----------------------------------------------------------------------------
@@ -294,7 +326,11 @@ async def split_now(scope: Scope, breakout: Breakout) -> None:
         scope.session.add(breakout)
         await scope.send(
             breakout.main,
-            f"Only {len(joined)} joined, so there is no breakout this time.",
+            space_words(scope, breakout).ngettext(
+                "Only {n} person joined, so there is no breakout this time.",
+                "Only {n} people joined, so there is no breakout this time.",
+                len(joined),
+            ),
             key=f"breakout:{bid}:too-few",
         )
         return
@@ -315,6 +351,7 @@ async def split_now(scope: Scope, breakout: Breakout) -> None:
     breakout.state = BreakoutState.RUNNING
     breakout.split_at, breakout.ends_at = scope.now, scope.now + breakout.box
     scope.session.add(breakout)
+    words = space_words(scope, breakout)
     summary: list[str] = []
     for number, member_ids in enumerate(made, start=1):
         group = BreakoutGroup(breakout_id=bid, number=number)
@@ -332,12 +369,18 @@ async def split_now(scope: Scope, breakout: Breakout) -> None:
             scope.session.add(row)
         chosen = set(member_ids)
         members = [p for p in joined if p.member_id in chosen]
-        summary.append(f"Group {number}: {names(members)}")
+        summary.append(words._("Group {number}: {names}", number=number, names=names(members)))
         for platform in dict.fromkeys(p.platform for p in members):
             room = await add_room(scope, group, mains[platform])
             await _open(scope, breakout, group, room, mains[platform], len(made), members)
     text = (
-        f"Breakout: {len(joined)} people in {len(made)} groups for {span(breakout.box)}.\n"
+        words._(
+            "Breakout: {people} people in {groups} groups for {time}.",
+            people=len(joined),
+            groups=len(made),
+            time=span(breakout.box, words),
+        )
+        + "\n"
         + "\n".join(summary)
     )
     for main in mains.values():
@@ -366,13 +409,13 @@ async def _open(
     count: int,
     members: list[Person],
 ) -> None:
-    bid, text = breakout.id, intro(breakout, group, count, members)
+    bid, text = breakout.id, intro(scope, breakout, group, count, members)
     if room.kind == SubSpaceKind.SUBSPACE:
         await scope.perform(
             OpenSubSpace(
                 key=f"breakout:{bid}:open:{room.platform}:b{bid}-g{group.number}",
                 parent=main,
-                name=f"Breakout {bid} · group {group.number}",
+                name=room_name(scope, breakout, group),
                 members=tuple(p.user_id for p in members if p.platform == room.platform),
             ),
             room.platform,
@@ -436,14 +479,17 @@ async def start_reporting(scope: Scope, breakout: Breakout) -> None:
     breakout.state = BreakoutState.REPORTING
     breakout.report_until = scope.now + breakout.report_box
     scope.session.add(breakout)
+    words = space_words(scope, breakout)
     for group in await groups_of(scope, bid or 0):
         await tell_group(
             scope,
             breakout,
             group,
-            f"Time is up. Please report back: one of you sends `report <your group's summary>` "
-            f"within {span(breakout.report_box)} "
-            "(the last report sent counts).",
+            words._(
+                "Time is up. Please report back: one of you sends "
+                "`report <your group's summary>` within {time}. The last report sent counts.",
+                time=span(breakout.report_box, words),
+            ),
             key=f"breakout:{bid}:g{group.number}:report-request",
         )
     await scope.schedule(
@@ -457,14 +503,25 @@ async def collate(scope: Scope, breakout: Breakout) -> None:
     breakout.state, breakout.closed_at = BreakoutState.CLOSED, scope.now
     scope.session.add(breakout)
     groups = await groups_of(scope, bid)
-    lines = [f"Breakout reports ({len(groups)} groups)", f"Provocation: {breakout.provocation}"]
+    words = space_words(scope, breakout)
+    lines = [
+        words.ngettext(
+            "Breakout reports ({n} group)", "Breakout reports ({n} groups)", len(groups)
+        ),
+        words._(
+            "The question: {question}",
+            question="\n".join(parts_of(scope, breakout, words)) or breakout.provocation,
+        ),
+    ]
     for group in groups:
         members = await people(scope, bid, group.id)
-        lines.append(f"\nGroup {group.number} ({names(members)}):\n{group.report or 'no report'}")
+        report = group.report or words._("no report")
+        head = words._("Group {number} ({names}):", number=group.number, names=names(members))
+        lines.append(f"\n{head}\n{report}")
     mains = await mains_of(scope, breakout)
     for platform, main in mains.items():
         await scope.send(main, "\n".join(lines), key=f"breakout:{bid}:collated:{platform}")
-    heading = f"Breakout: {breakout.provocation[:120]}"
+    heading = words._("Breakout: {question}", question=breakout.provocation[:120])
     await archive(
         scope, heading + "\n\n" + "\n".join(lines), ritual="breakout", key=f"breakout:{bid}:archive"
     )
@@ -485,26 +542,28 @@ async def collate(scope: Scope, breakout: Breakout) -> None:
                     group,
                     room,
                     mains[room.platform],
-                    "The breakout is over: I no longer pass messages on. Thank you!",
+                    words._("The breakout is over, so I no longer pass messages on. Thank you!"),
                     key=f"breakout:{bid}:g{group.number}:over",
                 )
 
 
 async def end_early(scope: Scope, breakout: Breakout) -> str:
     """`breakout end`: cancel the call, cut the time box short, or collate now; says which."""
+    words = space_words(scope, breakout)
     if breakout.state == BreakoutState.GATHERING:
         breakout.state, breakout.closed_at = BreakoutState.CLOSED, scope.now
         scope.session.add(breakout)
-        return "Breakout cancelled before the groups were made."
+        return words._("Breakout cancelled before the groups were made.")
     if breakout.state == BreakoutState.RUNNING:
         await start_reporting(scope, breakout)
-        return (
-            "Breakout ended early; groups have "
-            f"{span(breakout.report_box)} to report back "
-            f"(say {scope.command('breakout end', breakout.platform)} again to collate now)."
+        return words._(
+            "Breakout ended early. Groups have {time} to report back. Say {command} again "
+            "to put the reports together now.",
+            time=span(breakout.report_box, words),
+            command=scope.command("breakout end", breakout.platform),
         )
     await collate(scope, breakout)
-    return "Breakout closed; the reports are collated above."
+    return words._("Breakout closed. The reports are above.")
 
 
 async def record_report(
@@ -524,8 +583,12 @@ async def record_report(
         scope,
         breakout,
         group,
-        f"{name} sent your group's report: “{text}”. Anyone in the group can replace it with "
-        "another `report`.",
+        space_words(scope, breakout)._(
+            "{name} sent your group's report: “{text}”. Anyone in the group can send another "
+            "`report` to replace it.",
+            name=name,
+            text=text,
+        ),
         key=key,
     )
 
@@ -561,7 +624,7 @@ async def place_late(
             OpenSubSpace(
                 key=f"breakout:{bid}:invite:{member_id}:b{bid}-g{group.number}",
                 parent=main,
-                name=f"Breakout {bid} · group {group.number}",
+                name=room_name(scope, breakout, group),
                 members=tuple(p.user_id for p in members if p.platform == room.platform),
             ),
             room.platform,
@@ -592,12 +655,19 @@ async def on_part(scope: Scope, ref: str) -> None:
     if breakout is None or breakout.state != BreakoutState.RUNNING:
         return
     part, total = int(k), len(breakout.parts)
+    words = space_words(scope, breakout)
+    question = parts_of(scope, breakout, words)[part]
     for group in await groups_of(scope, breakout.id or 0):
         await tell_group(
             scope,
             breakout,
             group,
-            f"Part {part + 1} of {total}: {breakout.parts[part]}",
+            words._(
+                "Part {number} of {total}: {question}",
+                number=part + 1,
+                total=total,
+                question=question,
+            ),
             key=f"breakout:{bid}:g{group.number}:part:{part}",
         )
 
@@ -608,10 +678,15 @@ async def on_warn(scope: Scope, ref: str) -> None:
     if breakout is None or breakout.state != BreakoutState.RUNNING:
         return
     assert breakout.ends_at is not None and breakout.split_at is not None
+    words = space_words(scope, breakout)
     if which == "half":
-        text = f"Half time: {span((breakout.ends_at - breakout.split_at) / 2)} left."
+        half = span((breakout.ends_at - breakout.split_at) / 2, words)
+        text = words._("Half time: {time} left.", time=half)
     else:
-        text = f"{span(LAST_WARNING)} left: time to agree what your group reports back."
+        text = words._(
+            "{time} left: time to agree what your group reports back.",
+            time=span(LAST_WARNING, words),
+        )
     for group in await groups_of(scope, breakout.id or 0):
         await tell_group(
             scope, breakout, group, text, key=f"breakout:{bid}:g{group.number}:{which}"
@@ -672,7 +747,7 @@ async def on_opened(scope: Scope, ref: str, result: ActionResult) -> None:
         group,
         room,
         main,
-        *intro(breakout, group, count, members),
+        *intro(scope, breakout, group, count, members),
         key=f"breakout:{breakout.id}:g{group.number}:intro",
     )
     await relay.send_waiting(scope, room)

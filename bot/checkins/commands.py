@@ -36,12 +36,12 @@ EXPORT_USAGE = "checkin export csv|json|md [<round-id>]"
 def _moment(text: str, ctx: Context, flag: str) -> datetime:
     """An absolute or relative time ("tue 17:00", "in 2h", "2h") that must be in the future."""
     try:
-        at = parse_when(text, now=ctx.now, tz=ctx.tz)
+        at = parse_when(text, now=ctx.now, tz=ctx.tz, lang=ctx.words.lang)
     except UserInputError as exc:
         try:
             at = ctx.now + parse_duration(text)
         except UserInputError:
-            raise UserInputError(f"`--{flag}`: {exc.message}", OPEN_USAGE) from None
+            raise UserInputError(f"`--{flag}`: {exc.text(ctx.words)}", OPEN_USAGE) from None
     if at <= ctx.now:
         raise UserInputError(f"`--{flag} {text[:40]}` is in the past.", OPEN_USAGE)
     return at
@@ -54,7 +54,7 @@ def _offset(text: str, flag: str) -> timedelta:
     except UserInputError as exc:
         raise UserInputError(
             f"With `--every`, `--{flag}` is a length of time after each round opens "
-            f"(e.g. `--{flag} 2h`): {exc.message}",
+            f"(e.g. `--{flag} 2h`): {exc}",
             OPEN_USAGE,
         ) from None
 
@@ -237,7 +237,7 @@ async def status_command(ctx: Context, inv: Invocation) -> None:
 
 async def close_command(ctx: Context, inv: Invocation) -> None:
     r = await _round_here(ctx)
-    await rounds.close_round(ctx, r)
+    await rounds.close_round(ctx, r, languages=inv.switch("languages"))
     await ctx.audit(ctx.community, ctx.member, "checkin.close", round_id=r.id)
 
 
@@ -373,11 +373,12 @@ COMMANDS = [
     ),
     CommandSpec(
         ("checkin", "close"),
-        "checkin close",
-        "close the open check-in and post its summary",
+        "checkin close [--languages]",
+        "close the open check-in and post its summary (with each answer's language)",
         close_command,
         role=Role.CATALYST,
         takes_rest=False,
+        flags={"languages": Flag.SWITCH},
     ),
     CommandSpec(
         ("checkin", "stop"),

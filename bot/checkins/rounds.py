@@ -45,8 +45,10 @@ from bot.checkins.models import (
 )
 from bot.context import Context, Scope
 from bot.errors import UserInputError
+from bot.i18n import NAMES
 from bot.long_text import split_text
 from bot.models import Identity, Member, OutboxRow
+from bot.prompts import question_in
 from bot.reach import dm_order
 
 HOOK_POSTED = "checkin.posted"
@@ -161,10 +163,11 @@ async def open_round(
     if r.remind_at:
         await scope.schedule(TIMER_REMIND, r.id, r.remind_at, key=f"checkin:{r.id}:remind")
     if r.dm:
-        question = f"Check-in from {scope.bot.config.model.community.name}: {r.prompt}" + (
-            " Your answer is shared without your name." if r.anonymous else ""
-        )
         for member in await members_to_ask(scope, r.community_id):
+            asked = question_in(scope.bot.config, r.prompt_id, r.prompt, member_lang(scope, member))
+            question = f"Check-in from {scope.bot.config.model.community.name}: {asked}" + (
+                " Your answer is shared without your name." if r.anonymous else ""
+            )
             await ask_directly(scope, r, member, question, purpose="ask")
     return r
 
@@ -172,7 +175,8 @@ async def open_round(
 async def _post(scope: Scope, r: CheckinRound, place: Place, *, key: str, on_result: str) -> None:
     """The round's post in one of its spaces, in that platform's words and buttons."""
     capabilities = scope.capabilities(place.platform)
-    lines = [f"Check-in: {r.prompt}"]
+    lang = scope.words_in(place.platform, place.space).lang
+    lines = [f"Check-in: {question_in(scope.bot.config, r.prompt_id, r.prompt, lang)}"]
     if only_by_buttons(scope, r, place.platform):
         lines.append(
             "Press Answer to write your answer, or Pass. Answers typed in the chat are not "
@@ -643,8 +647,9 @@ async def remind(scope: Scope, ref: str) -> None:
     if r.deadline is not None and r.deadline <= scope.now:
         return  # the bot was down past the deadline: the round closes now, no use reminding
     closes = f" It closes {local(r.deadline, scope.bot.community.timezone)}." if r.deadline else ""
-    text = f"A reminder: the check-in “{r.prompt}” is still open.{closes}"
     for member in await not_yet(scope, r):
+        asked = question_in(scope.bot.config, r.prompt_id, r.prompt, member_lang(scope, member))
+        text = f"A reminder: the check-in “{asked}” is still open.{closes}"
         await ask_directly(scope, r, member, text, purpose="remind")
 
 
@@ -655,8 +660,12 @@ async def close_by_timer(scope: Scope, ref: str) -> None:
         await close_round(scope, r)
 
 
-async def close_round(scope: Scope, r: CheckinRound) -> bool:
+async def close_round(scope: Scope, r: CheckinRound, *, languages: bool = False) -> bool:
     """Close an open round and post its summary; False if it was closed already.
+
+    With `languages` (the organiser asked, `checkin close --languages`) the summary says
+    which language each named answer came in (an anonymous round's answers name nobody, so
+    neither their language, which could point to the person).
 
     An anonymous round's answers are re-inserted in a random order without their voter
     hashes, its key is destroyed and its acknowledgements' outbox rows deleted, all of it
@@ -681,7 +690,7 @@ async def close_round(scope: Scope, r: CheckinRound) -> bool:
         scope.bot.db.erase_after_commit(scope.session)
     r.state, r.closed_at = RoundState.CLOSED, scope.now
     scope.session.add(r)
-    text = await summary(scope, r, answers)
+    text = await summary(scope, r, answers, languages=languages)
     extras = await scope.session.exec(
         select(CheckinSpace).where(CheckinSpace.round_id == r.id).order_by(col(CheckinSpace.id))
     )
@@ -710,7 +719,20 @@ async def names_of(scope: Scope, answers: Sequence[CheckinAnswer]) -> dict[int, 
     return {m.id: m.display_name for m in rows.all() if m.id is not None}
 
 
-async def summary(scope: Scope, r: CheckinRound, answers: Sequence[CheckinAnswer]) -> str:
+async def languages_of(scope: Scope, answers: Sequence[CheckinAnswer]) -> dict[int, str]:
+    """Each answering member's language, by name, as " (Español)"."""
+    ids = {a.member_id for a in answers if a.member_id is not None}
+    rows = await scope.session.exec(select(Member).where(col(Member.id).in_(ids)))
+    return {m.id: f" ({NAMES[member_lang(scope, m)]})" for m in rows.all() if m.id is not None}
+
+
+def member_lang(scope: Scope, member: Member) -> str:
+    return scope.words_for(member).lang
+
+
+async def summary(
+    scope: Scope, r: CheckinRound, answers: Sequence[CheckinAnswer], *, languages: bool = False
+) -> str:
     """The closing post: the count, then every answer as written (passes only counted)."""
     t = tally(answers)
     counts = f"{plural(t.answered, 'answer', 'answers')}, {plural(t.passed, 'pass', 'passes')}"
@@ -718,8 +740,11 @@ async def summary(scope: Scope, r: CheckinRound, answers: Sequence[CheckinAnswer
     if not t.answered:
         return head
     names = await names_of(scope, answers)
+    said_in = await languages_of(scope, answers) if languages else {}
     lines = [
-        f"• {a.text}" if a.member_id is None else f"• {names.get(a.member_id, '?')}: {a.text}"
+        f"• {a.text}"
+        if a.member_id is None
+        else f"• {names.get(a.member_id, '?')}{said_in.get(a.member_id, '')}: {a.text}"
         for a in answers
         if not a.passed
     ]

@@ -21,6 +21,7 @@ from icalendar import Calendar, Component
 
 from bot.errors import UserInputError
 from bot.events.occurrences import Occurrence, as_instant
+from bot.i18n import N_
 
 if TYPE_CHECKING:
     from bot.events.models import Event
@@ -53,15 +54,15 @@ def read_calendar(data: bytes, *, usage: str) -> list[Component]:
         found = Component.from_ical(data, multiple=True)
     except (ValueError, IndexError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise UserInputError(
-            f"That is not an iCalendar file I can read ({str(exc)[:120]}).", usage
+            N_("That is not a calendar file I can read ({reason})."), usage, reason=str(exc)[:120]
         ) from None
     if not found:
         raise UserInputError(
-            "That is not an iCalendar file I can read (no complete VCALENDAR or VEVENT).", usage
+            N_("That is not an iCalendar file I can read (no complete VCALENDAR or VEVENT)."), usage
         )
     tops = [c for c in found if c.name in ("VCALENDAR", "VEVENT")]
     if not tops:
-        raise UserInputError("That file is not an iCalendar (VCALENDAR) file.", usage)
+        raise UserInputError(N_("That file is not an iCalendar (VCALENDAR) file."), usage)
     return tops
 
 
@@ -87,7 +88,7 @@ def split_series(tops: list[Component], *, default_tz: ZoneInfo) -> tuple[list[S
             found.append(_series(uid, components, timezones, default_tz))
         except (UserInputError, ValueError, KeyError, TypeError) as exc:
             name = str(components[0].get("SUMMARY") or uid)[:60]
-            reason = exc.message if isinstance(exc, UserInputError) else str(exc)[:120]
+            reason = str(exc)[:120]
             refused.append(f"“{name}”: {reason}")
     return found, refused
 
@@ -120,7 +121,7 @@ def _series(
     masters = [c for c in components if "RECURRENCE-ID" not in c]
     master = masters[0] if masters else min(components, key=lambda c: _start_key(c, default_tz))
     if "DTSTART" not in master:
-        raise UserInputError("it has no start time (DTSTART)")
+        raise UserInputError(N_("it has no start time (DTSTART)"))
     start_value = master.decoded("DTSTART")
     zone = _zone(start_value, default_tz)
     start = as_instant(start_value, zone)

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from adapters.contract import Destination
 from bot.checkins.models import CheckinRound
 from bot.context import Context
-from bot.errors import UserInputError
+from bot.errors import ENGLISH, UserInputError
 from bot.events import ical, native
 from bot.events.announce import announce
 from bot.events.failures import dead_letters, preview, requeue
@@ -37,6 +37,7 @@ from bot.events.occurrences import (
 )
 from bot.events.plan import ensure_plans, on_plan, plan_next, replan
 from bot.grammar import CommandSpec, Flag, Invocation
+from bot.i18n import N_, Words
 from bot.models import Community, Member, Role
 from bot.numerals import row_id
 from bot.recurrence import describe, next_times, parse_recurrence
@@ -64,31 +65,37 @@ def reminders(inv: Invocation) -> list[int]:
 
 async def event_add(ctx: Context, inv: Invocation) -> None:
     if len(inv.args) < 2:
-        raise UserInputError("Give a title in quotes and a start time.", ADD_USAGE)
+        raise UserInputError(N_("Give a title in quotes and a start time."), ADD_USAGE)
     title = inv.args[0].strip()
     if not title or len(title) > 200:
-        raise UserInputError("A title is 1 to 200 characters.", ADD_USAGE)
+        raise UserInputError(N_("A title is 1 to 200 characters."), ADD_USAGE)
     tz_name = inv.flag("tz")
     tz = zone(tz_name) if tz_name else ctx.tz
-    start = parse_when(" ".join(inv.args[1:]), now=ctx.now, tz=tz)
+    start = parse_when(" ".join(inv.args[1:]), now=ctx.now, tz=tz, lang=ctx.words.lang)
     if start <= ctx.now:
-        raise UserInputError(f"{local_when(start, tz)} is in the past.", ADD_USAGE)
+        raise UserInputError(
+            N_("{when} is in the past."), ADD_USAGE, when=local_when(start, tz, ctx.words.lang)
+        )
     duration = parse_duration(inv.flag("duration") or "60")
     link = inv.flag("link")
     if link and (urlsplit(link).scheme not in ("http", "https") or len(link) > 500):
-        raise UserInputError("A link is an http(s) address of at most 500 characters.", ADD_USAGE)
+        raise UserInputError(
+            N_("A link is a web address (http or https) of at most 500 characters."), ADD_USAGE
+        )
     every = inv.flag("every")
-    rule, start, taken = series_rule(every, start, tz) if every else (None, instant(start), "")
+    rule, start, taken = (
+        series_rule(every, start, tz, ctx.words) if every else (None, instant(start), "")
+    )
     followup = inv.pair("followup")
     after = parse_duration(followup[0]) if followup else None
     if followup and not 0 < len(followup[1].strip()) <= 1000:
-        raise UserInputError("A follow-up text is 1 to 1000 characters.", ADD_USAGE)
+        raise UserInputError(N_("A follow-up text is 1 to 1000 characters."), ADD_USAGE)
     as_round = inv.switch("followup-checkin")
     if as_round and not followup:
-        raise UserInputError("`--followup-checkin` goes with `--followup`.", ADD_USAGE)
+        raise UserInputError(N_("`--followup-checkin` goes with `--followup`."), ADD_USAGE)
     if as_round and ctx.event.place.direct:
         raise UserInputError(
-            "Add the event in the space where its follow-up round should open.", ADD_USAGE
+            N_("Add the event in the space where its follow-up round should open."), ADD_USAGE
         )
     event = Event(
         community_id=ctx.community.id or 0,
@@ -110,18 +117,29 @@ async def event_add(ctx: Context, inv: Invocation) -> None:
     )
     ahead = list(islice(upcoming(event, ctx.now), 3))
     if not ahead:
-        raise UserInputError("That rule has no occurrence after now.", ADD_USAGE)
+        raise UserInputError(N_("That rule has no date after now."), ADD_USAGE)
     ctx.session.add(event)
     await ctx.session.flush()
     await plan_next(ctx, event, after=ctx.now, since=ctx.now)
     await ctx.audit(ctx.community, ctx.member, "event.add", event_id=event.id, title=title)
     published = inv.switch("publish") and await native.publish(ctx, event)
-    also = " and published as a scheduled event here" if published else ""
-    times = next_times([o.start for o in ahead], community=zone(ctx.community.timezone), own=ctx.tz)
-    await ctx.reply(f"Event {event.id} added{also}.\n" + summary(ctx, event) + taken + "\n" + times)
+    added = (
+        ctx._("Event {id} added and published as a scheduled event here.", id=event.id)
+        if published
+        else ctx._("Event {id} added.", id=event.id)
+    )
+    times = next_times(
+        [o.start for o in ahead],
+        community=zone(ctx.community.timezone),
+        own=ctx.tz,
+        words=ctx.words,
+    )
+    await ctx.reply(f"{added}\n{summary(ctx, event)}{taken}\n{times}")
 
 
-def series_rule(every: str, start: datetime, tz: ZoneInfo) -> tuple[str, datetime, str]:
+def series_rule(
+    every: str, start: datetime, tz: ZoneInfo, words: Words = ENGLISH
+) -> tuple[str, datetime, str]:
     """The rule typed with `--every`, its first occurrence from `start` (stored as the
     event's start, so the rule's interval counts from there and the exported DTSTART is an
     occurrence) and, when the rule named no time of day, a line saying which one it took."""
@@ -130,13 +148,17 @@ def series_rule(every: str, start: datetime, tz: ZoneInfo) -> tuple[str, datetim
     taken = ""
     if not rec.has_time:
         rec = parse_recurrence(every, tz=tz, default_time=time(local.hour, local.minute))
-        taken = (
-            f"\n   “{every[:60]}” names no time of day, so it is at {local:%H:%M} "
-            f"({tz.key}), the start's; add a time (“{every[:40]} 18:00”) to choose another."
+        taken = "\n   " + words._(
+            "“{rule}” has no time of day, so it is at {time} ({zone}), when the event starts. "
+            "Add a time (“{example}”) to choose another.",
+            rule=every[:60],
+            time=f"{local:%H:%M}",
+            zone=tz.key,
+            example=f"{every[:40]} 18:00",
         )
     first = rec.first_from(local)
     if first is None:
-        raise UserInputError("That rule has no occurrence after the start.", ADD_USAGE)
+        raise UserInputError(N_("That rule has no date after the start."), ADD_USAGE)
     return rec.rrule, instant(first), taken
 
 
@@ -144,18 +166,26 @@ def summary(ctx: Context, event: Event) -> str:
     """An event as `event list` shows it, times in the caller's zone."""
     rule = recurrence(event)
     at = next_occurrence(event, ctx.now)
-    lines = [
-        f"{event.id}. “{event.title}”: "
-        + (f"next on {local_when(at.start, ctx.tz)} (your time)" if at else "no occurrence ahead")
-        + (f", {describe(rule)}" if rule else "")
-    ]
+    lang = ctx.words.lang
+    head = (
+        ctx._("next on {when} (your time)", when=local_when(at.start, ctx.tz, lang))
+        if at
+        else ctx._("no date ahead")
+    )
+    if rule:
+        head = f"{head}, {describe(rule)}"
+    lines = [f"{event.id}. “{event.title}”: {head}"]
     if event.remind:
-        lines.append("   reminders " + ", ".join(offset_words(r) for r in event.remind) + " before")
+        before = ", ".join(offset_words(r, ctx.words) for r in event.remind)
+        lines.append("   " + ctx._("reminders go out {offsets} before", offsets=before))
     if event.followup_seconds is not None:
-        lines.append(f"   follow-up {offset_words(event.followup_seconds)} after")
+        after = offset_words(event.followup_seconds, ctx.words)
+        lines.append("   " + ctx._("a follow-up {offset} after it", offset=after))
     if event.link:
-        lines.append(f"   link {event.link}")
-    lines.append(f"   calendar {ical.calendar_url(ctx.bot, event)}")
+        lines.append("   " + ctx._("Join at {url}", url=event.link))
+    lines.append(
+        "   " + ctx._("Add it to your calendar: {url}", url=ical.calendar_url(ctx.bot, event))
+    )
     return "\n".join(lines)
 
 
@@ -171,50 +201,73 @@ async def event_list(ctx: Context, inv: Invocation) -> None:
     ahead = [e for e in events if e.id in nexts]
     if not ahead:
         await ctx.reply(
-            f"No upcoming events. Add one with {ctx.command('event add', ctx.platform)}."
+            ctx._(
+                "No events coming up. Add one with {command}.",
+                command=ctx.command("event add", ctx.platform),
+            )
         )
         return
     ahead.sort(key=lambda e: nexts[e.id])
-    more = f"\n… and {len(ahead) - LIST_LIMIT} more" if len(ahead) > LIST_LIMIT else ""
-    await ctx.reply(
-        "Upcoming events:\n" + "\n".join(summary(ctx, e) for e in ahead[:LIST_LIMIT]) + more
+    more = (
+        "\n" + ctx._("… and {count} more", count=len(ahead) - LIST_LIMIT)
+        if len(ahead) > LIST_LIMIT
+        else ""
     )
+    shown = "\n".join(summary(ctx, e) for e in ahead[:LIST_LIMIT])
+    await ctx.reply(ctx._("Events coming up:") + f"\n{shown}{more}")
 
 
 async def event_cancel(ctx: Context, inv: Invocation) -> None:
     event_id = row_id(inv.args[0]) if inv.args else None
     if event_id is None:
-        raise UserInputError("Name the event by its number.", inv.spec.usage)
+        raise UserInputError(N_("Name the event by its number."), inv.spec.usage)
     event = await ctx.session.get(Event, event_id)
     if event is None or event.community_id != ctx.community.id or event.cancelled:
-        raise UserInputError(f"There is no event {inv.args[0][:12]} to cancel.", inv.spec.usage)
+        raise UserInputError(
+            N_("There is no event {id} to cancel."), inv.spec.usage, id=inv.args[0][:12]
+        )
     if len(inv.args) > 1:
         text = await cancel_occurrence(ctx, event, " ".join(inv.args[1:]))
     else:
         event.cancelled = True
-        text = f"Cancelled “{event.title}”"
-        if await native.withdraw(ctx, event):
-            text += " (and its scheduled event)"
+        text = (
+            ctx._("“{title}” and its scheduled event are cancelled", title=event.title)
+            if await native.withdraw(ctx, event)
+            else ctx._("“{title}” is cancelled", title=event.title)
+        )
     ctx.session.add(event)
     skipped = await replan(ctx, event)
     await ctx.audit(ctx.community, ctx.member, "event.cancel", event_id=event.id, what=text)
-    await ctx.reply(f"{text}; {skipped} pending messages withdrawn.")
+    await ctx.reply(
+        ctx.words.ngettext(
+            "{what}. {n} waiting message was taken back.",
+            "{what}. {n} waiting messages were taken back.",
+            skipped,
+            what=text,
+        )
+    )
 
 
 async def cancel_occurrence(ctx: Context, event: Event, day_text: str) -> str:
     """Add the occurrence on that day (in the event's zone) to its EXDATEs."""
     at = occurrence_on(ctx, event, day_text, inv_usage="event cancel <id> [<date>]")
     event.exdates = [*event.exdates, occurrence_key(at.start)]
-    return f"Cancelled “{at.title}” on {local_when(at.start, ctx.tz)}"
+    return ctx._(
+        "“{title}” on {when} is cancelled",
+        title=at.title,
+        when=local_when(at.start, ctx.tz, ctx.words.lang),
+    )
 
 
 def occurrence_on(ctx: Context, event: Event, day_text: str, *, inv_usage: str) -> Occurrence:
     """The event's occurrence ahead on that day, read in the event's zone."""
     tz = zone(event.timezone)
-    day = parse_when(day_text, now=ctx.now, tz=tz).date()
+    day = parse_when(day_text, now=ctx.now, tz=tz, lang=ctx.words.lang).date()
     at = next((o for o in upcoming(event, ctx.now) if o.start.astimezone(tz).date() >= day), None)
     if at is None or at.start.astimezone(tz).date() != day:
-        raise UserInputError(f"“{event.title}” has no occurrence ahead on {day}.", inv_usage)
+        raise UserInputError(
+            N_("“{title}” has no date ahead on {day}."), inv_usage, title=event.title, day=day
+        )
     return at
 
 
@@ -222,14 +275,16 @@ async def event_change(ctx: Context, inv: Invocation) -> None:
     """Move or retitle one occurrence: kept as an override of where the rule (or the
     calendar) put it, so its reminders follow it and a re-import keeps it."""
     if len(inv.args) < 2 or not inv.args[0].isdigit():
-        raise UserInputError("Name the event by its number, then the day.", CHANGE_USAGE)
+        raise UserInputError(N_("Name the event by its number, then the day."), CHANGE_USAGE)
     event = await ctx.session.get(Event, int(inv.args[0]))
     if event is None or event.community_id != ctx.community.id or event.cancelled:
-        raise UserInputError(f"There is no event {inv.args[0][:12]} to change.", CHANGE_USAGE)
+        raise UserInputError(
+            N_("There is no event {id} to change."), CHANGE_USAGE, id=inv.args[0][:12]
+        )
     to, title = inv.flag("to"), inv.flag("title")
     if not to and title is None:
         raise UserInputError(
-            'Say what changes: `--to <when>`, `--title "…"` or both.', CHANGE_USAGE
+            N_('Say what changes: `--to <when>`, `--title "…"` or both.'), CHANGE_USAGE
         )
     at = occurrence_on(ctx, event, " ".join(inv.args[1:]), inv_usage=CHANGE_USAGE)
     original = occurrence_key(at.original)
@@ -238,13 +293,15 @@ async def event_change(ctx: Context, inv: Invocation) -> None:
     change.setdefault("title", at.title)
     start = at.start
     if to:
-        start = instant(parse_when(to, now=ctx.now, tz=zone(event.timezone)))
+        start = instant(parse_when(to, now=ctx.now, tz=zone(event.timezone), lang=ctx.words.lang))
         if start <= ctx.now:
-            raise UserInputError(f"{local_when(start, ctx.tz)} is in the past.", CHANGE_USAGE)
+            raise UserInputError(
+                N_("{when} is in the past."), CHANGE_USAGE, when=local_when(start, ctx.tz)
+            )
         change["start"] = occurrence_key(start)
     if title is not None:
         if not 0 < len(title.strip()) <= 200:
-            raise UserInputError("A title is 1 to 200 characters.", CHANGE_USAGE)
+            raise UserInputError(N_("A title is 1 to 200 characters."), CHANGE_USAGE)
         change["title"] = title.strip()
     event.overrides = {**event.overrides, original: change}
     ctx.session.add(event)
@@ -252,8 +309,17 @@ async def event_change(ctx: Context, inv: Invocation) -> None:
     now_title = change.get("title", at.title)
     await ctx.audit(ctx.community, ctx.member, "event.change", event_id=event.id, **change)
     await ctx.reply(
-        f"Changed “{at.title}” on {local_when(at.start, ctx.tz)}: it is now “{now_title}” on "
-        f"{local_when(start, ctx.tz)} (your time); {skipped} pending messages withdrawn."
+        ctx.words.ngettext(
+            "Changed “{title}” on {was}. It is now “{new_title}” on {when} (your time). "
+            "{n} waiting message was taken back.",
+            "Changed “{title}” on {was}. It is now “{new_title}” on {when} (your time). "
+            "{n} waiting messages were taken back.",
+            skipped,
+            title=at.title,
+            was=local_when(at.start, ctx.tz, ctx.words.lang),
+            new_title=now_title,
+            when=local_when(start, ctx.tz, ctx.words.lang),
+        )
     )
 
 
@@ -261,7 +327,7 @@ async def event_import(ctx: Context, inv: Invocation) -> None:
     """The calendar is read (downloaded, for an address) after this event's transaction, in
     the background: a slow server would otherwise hold up every event behind it."""
     if len(inv.args) != 1:
-        raise UserInputError("Give one file or address.", ical.IMPORT_USAGE)
+        raise UserInputError(N_("Give one file or web address."), ical.IMPORT_USAGE)
     job = ImportJob(
         source=inv.args[0],
         remind=reminders(inv),
@@ -313,28 +379,37 @@ async def nudge(ctx: Context, inv: Invocation) -> None:
     text = " ".join(inv.args).strip()
     when = inv.flag("at")
     if not text or not when:
-        raise UserInputError("Give the text in quotes and --at <when>.", NUDGE_USAGE)
+        raise UserInputError(N_("Give the text in quotes and `--at <when>`."), NUDGE_USAGE)
     if len(text) > 2000:
-        raise UserInputError("A nudge is at most 2000 characters.", NUDGE_USAGE)
-    due = parse_when(when, now=ctx.now, tz=ctx.tz)
+        raise UserInputError(N_("A nudge is at most 2000 characters."), NUDGE_USAGE)
+    due = parse_when(when, now=ctx.now, tz=ctx.tz, lang=ctx.words.lang)
     if due < ctx.now - timedelta(minutes=1):
-        raise UserInputError(f"{local_when(due, ctx.tz)} is in the past.", NUDGE_USAGE)
+        raise UserInputError(
+            N_("{when} is in the past."), NUDGE_USAGE, when=local_when(due, ctx.tz)
+        )
     audience = (inv.flag("to") or "members").strip().lower()
     if audience in (NON_RESPONDERS, "nonresponders"):
         last = await latest_round(ctx)
         stored = f"{NON_RESPONDERS}:{last.id}"
-        who = f"everyone who has not answered check-in {last.id} by then"
+        who = ctx._("everyone who has not answered check-in {id} by then", id=last.id)
     else:
         try:
             role = Role.parse(audience.removesuffix("s"))
         except KeyError:
             raise UserInputError(
-                f"`{audience[:30]}` is not an audience: use members, non-responders, "
-                "catalysts or organisers.",
+                N_(
+                    "`{audience}` is not a group I can nudge. Pick members, non-responders, "
+                    "catalysts or organisers."
+                ),
                 NUDGE_USAGE,
+                audience=audience[:30],
             ) from None
         stored = role.label
-        who = "every member" if role is Role.MEMBER else f"every {role.label} (and above)"
+        who = (
+            ctx._("all members")
+            if role is Role.MEMBER
+            else ctx._("every {role} (and above)", role=role.label)
+        )
     row = Nudge(
         community_id=ctx.community.id or 0,
         text=text,
@@ -348,8 +423,13 @@ async def nudge(ctx: Context, inv: Invocation) -> None:
     await ctx.schedule("nudge.send", str(row.id), row.due_at, key=f"nudge:{row.id}")
     await ctx.audit(ctx.community, ctx.member, "nudge.add", nudge_id=row.id, audience=stored)
     await ctx.reply(
-        f"Nudge {row.id} goes to {who} on {local_when(row.due_at, ctx.tz)} (your time), "
-        "in each person's own time zone, outside their quiet hours."
+        ctx._(
+            "Nudge {id} goes to {who} on {when} (your time). Each person gets it in their own "
+            "time zone, outside their quiet hours.",
+            id=row.id,
+            who=who,
+            when=local_when(row.due_at, ctx.tz, ctx.words.lang),
+        )
     )
 
 
@@ -363,12 +443,17 @@ async def latest_round(ctx: Context) -> CheckinRound:
         )
     ).first()
     if last is None:
-        raise UserInputError("There has been no check-in round to nudge about yet.", NUDGE_USAGE)
+        raise UserInputError(
+            N_("There has been no check-in round to nudge about yet."), NUDGE_USAGE
+        )
     if last.anonymous and last.hmac_key is None:
         raise UserInputError(
-            f"Check-in {last.id} was anonymous and has closed, so nobody can tell any more who "
-            "did not answer it.",
+            N_(
+                "Check-in {id} was anonymous and has closed. Nobody can tell any more who did "
+                "not answer it."
+            ),
             NUDGE_USAGE,
+            id=last.id,
         )
     return last
 
@@ -376,14 +461,16 @@ async def latest_round(ctx: Context) -> CheckinRound:
 async def nudge_failures(ctx: Context, inv: Invocation) -> None:
     dead = await dead_letters(ctx, LIST_LIMIT)
     if not dead:
-        await ctx.reply("No failed deliveries.", private=True)
+        await ctx.reply(ctx._("No messages failed to send."), private=True)
         return
     retry = ctx.command("nudge retry <id>", ctx.platform)
-    lines = [f"Deliveries that failed (newest first; {retry} tries again):"]
+    lines = [
+        ctx._("Messages that failed to send, newest first ({retry} tries again):", retry=retry)
+    ]
     for row in dead:
+        tries = ctx.words.ngettext("{n} try", "{n} tries", row.attempts)
         lines.append(
-            f"{row.id}. {row.platform}, {row.attempts} tries: “{preview(row)}” — "
-            f"{(row.last_error or '')[:120]}"
+            f"{row.id}. {row.platform}, {tries}: “{preview(row)}” — {(row.last_error or '')[:120]}"
         )
     await ctx.reply("\n".join(lines), private=True)
 
@@ -391,9 +478,9 @@ async def nudge_failures(ctx: Context, inv: Invocation) -> None:
 async def nudge_retry(ctx: Context, inv: Invocation) -> None:
     outbox_id = row_id(inv.args[0]) if len(inv.args) == 1 else None
     if outbox_id is None:
-        raise UserInputError("Name the failed delivery by its number.", inv.spec.usage)
+        raise UserInputError(N_("Name the failed message by its number."), inv.spec.usage)
     row = await requeue(ctx, ctx.community, ctx.member, outbox_id)
-    await ctx.reply(f"Delivery {row.id} is queued again.", private=True)
+    await ctx.reply(ctx._("Message {id} will be sent again.", id=row.id), private=True)
 
 
 ORGANISER = Role.ORGANISER

@@ -15,6 +15,7 @@ from adapters.codec import decode_action
 from adapters.contract import SendMessage, plain_text
 from bot.context import Scope
 from bot.errors import UserInputError
+from bot.i18n import N_
 from bot.models import Community, Member, OutboxRow, OutboxState
 
 URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
@@ -60,7 +61,9 @@ async def requeue(
     row = await scope.session.get(OutboxRow, outbox_id) if 0 < outbox_id < 2**31 else None
     if row is None or row.state != OutboxState.DEAD:
         shown = str(outbox_id)[:12]
-        raise UserInputError(f"There is no failed delivery {shown}; `nudge failures` lists them.")
+        raise UserInputError(
+            N_("There is no failed message {id}. `nudge failures` lists them."), id=shown
+        )
     row.state, row.attempts, row.next_attempt_at = OutboxState.PENDING, 0, scope.now
     row.not_after = row.grace_until = None
     scope.session.add(row)

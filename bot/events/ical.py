@@ -30,6 +30,7 @@ from bot.events import occurrences
 from bot.events.calendars import YEAR, ImportReport, Series, compare, read_calendar, split_series
 from bot.events.models import Event
 from bot.events.plan import replan
+from bot.i18n import N_
 from bot.public_http import Refused, stream_public
 
 if TYPE_CHECKING:
@@ -78,20 +79,27 @@ async def read_source(source: str, *, allow_private: bool = False) -> bytes:
 def read_file(source: str) -> bytes:
     path = Path(source).expanduser()
     if path.suffix.lower() != ".ics":
-        raise UserInputError("I only read calendar files whose name ends in .ics.", IMPORT_USAGE)
+        raise UserInputError(
+            N_("I only read calendar files whose name ends in .ics."), IMPORT_USAGE
+        )
     try:
         if path.stat().st_size > MAX_BYTES:
             raise too_big()
         return path.read_bytes()
     except OSError as exc:
         raise UserInputError(
-            f"I cannot read {path.name[:80]}: {exc.strerror or exc}.", IMPORT_USAGE
+            N_("I cannot read {name}: {reason}."),
+            IMPORT_USAGE,
+            name=path.name[:80],
+            reason=exc.strerror or exc,
         ) from None
 
 
 async def fetch(url: str, *, allow_private: bool) -> bytes:
     if urlsplit(url).scheme.lower() not in ("http", "https"):
-        raise UserInputError("A calendar address starts with http:// or https://.", IMPORT_USAGE)
+        raise UserInputError(
+            N_("A calendar address starts with http:// or https://."), IMPORT_USAGE
+        )
     body = bytearray()
     try:
         async with (
@@ -100,7 +108,9 @@ async def fetch(url: str, *, allow_private: bool) -> bytes:
         ):
             if response.status_code != 200:
                 raise UserInputError(
-                    f"The calendar address answered HTTP {response.status_code}.", IMPORT_USAGE
+                    N_("That address sent back an error (HTTP {status})."),
+                    IMPORT_USAGE,
+                    status=response.status_code,
                 )
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > MAX_BYTES:
@@ -113,20 +123,22 @@ async def fetch(url: str, *, allow_private: bool) -> bytes:
         raise UserInputError(exc.reason, IMPORT_USAGE) from None
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise UserInputError(
-            f"I could not fetch that calendar ({type(exc).__name__}).", IMPORT_USAGE
+            N_("I could not fetch that calendar ({error})."), IMPORT_USAGE, error=type(exc).__name__
         ) from None
     return bytes(body)
 
 
 def too_big() -> UserInputError:
-    return UserInputError("That calendar is larger than 5 MB; I don't import it.", IMPORT_USAGE)
+    return UserInputError(
+        N_("That calendar is larger than 5 MB, so I don't import it."), IMPORT_USAGE
+    )
 
 
 def parse_calendar(data: bytes, *, default_tz: ZoneInfo) -> tuple[list[Series], list[str]]:
     """The series of an .ics document and the reasons some could not be used."""
     found, refused = split_series(read_calendar(data, usage=IMPORT_USAGE), default_tz=default_tz)
     if not found and not refused:
-        raise UserInputError("That calendar has no events (VEVENT) in it.", IMPORT_USAGE)
+        raise UserInputError(N_("That calendar has no events (VEVENT) in it."), IMPORT_USAGE)
     return found, refused
 
 

@@ -28,28 +28,39 @@ from adapters.contract import (
 from bot.checkins.models import CheckinRound
 from bot.checkins.rounds import RoundPlan, not_yet, open_round, open_round_in
 from bot.context import Queued, Scope
+from bot.errors import ENGLISH
 from bot.events.ical import calendar_url
 from bot.events.models import Nudge
 from bot.events.native import interested_members, native_home
 from bot.events.occurrences import local_when, occurrence_at
 from bot.events.plan import followup_due, grace, live_event, reminder_due
+from bot.i18n import Words
 from bot.models import Identity, Member, Role
 from bot.reach import dm_order
 
 log = logging.getLogger(__name__)
 
-Render = Callable[[ZoneInfo], str]
+Render = Callable[[ZoneInfo, Words], str]
+"""A fan-out's text for one recipient's time zone and language."""
 """The text for a recipient in the given zone."""
 
 
-def offset_words(seconds: int) -> str:
+_UNIT_WORDS: tuple[tuple[int, Callable[[Words, int], str]], ...] = (
+    (604800, lambda words, n: words.ngettext("{n} week", "{n} weeks", n)),
+    (86400, lambda words, n: words.ngettext("{n} day", "{n} days", n)),
+    (3600, lambda words, n: words.ngettext("{n} hour", "{n} hours", n)),
+    (60, lambda words, n: words.ngettext("{n} minute", "{n} minutes", n)),
+)
+
+
+def offset_words(seconds: int, words: Words = ENGLISH) -> str:
     """3600 -> "1 hour", 90000 -> "1 day 1 hour": how far ahead a reminder is."""
     parts = []
-    for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60)):
+    for size, unit in _UNIT_WORDS:
         count, seconds = divmod(seconds, size)
         if count:
-            parts.append(f"{count} {unit}{'s' if count > 1 else ''}")
-    return " ".join(parts) or "a moment"
+            parts.append(unit(words, count))
+    return " ".join(parts) or words._("a moment")
 
 
 async def fan_out(
@@ -71,21 +82,22 @@ async def fan_out(
     if reachable is None:
         reachable = await reachable_members(scope, min_role, key)
         scope.memo[("reachable", min_role)] = reachable
-    texts: dict[str, str] = {}
+    texts: dict[tuple[str, str], str] = {}
     purposes: dict[str, Purpose] = {}
     queued = []
     for member, identity in reachable:
         if only is not None and member.id not in only:
             continue
         tz_name = member.timezone or community.timezone
-        if tz_name not in texts:
-            texts[tz_name] = render(ZoneInfo(tz_name))
-            if purpose is not None:
-                purposes[tz_name] = purpose(ZoneInfo(tz_name))
+        words = scope.words_for(member)
+        if (tz_name, words.lang) not in texts:
+            texts[tz_name, words.lang] = render(ZoneInfo(tz_name), words)
+        if purpose is not None and tz_name not in purposes:
+            purposes[tz_name] = purpose(ZoneInfo(tz_name))
         action = SendMessage(
             key=f"{key}:m{member.id}",
             to=Direct(PlatformName(identity.platform), UserId(identity.external_id)),
-            text=(texts[tz_name],),
+            text=(texts[tz_name, words.lang],),
             purpose=purposes.get(tz_name),
         )
         queued.append(
@@ -163,14 +175,18 @@ async def on_remind(scope: Scope, ref: str) -> None:
         return
     url = calendar_url(scope.bot, event)
 
-    def render(tz: ZoneInfo) -> str:
+    def render(tz: ZoneInfo, words: Words) -> str:
         lines = [
-            f"Reminder: “{title}” starts in {offset_words(int(offset))}, "
-            f"on {local_when(at, tz)} (your time)."
+            words._(
+                "Reminder: “{title}” starts in {offset}, on {when} (your time).",
+                title=title,
+                offset=offset_words(int(offset), words),
+                when=local_when(at, tz, words.lang),
+            )
         ]
         if event.link:
-            lines.append(f"Join: {event.link}")
-        lines.append(f"Add it to your calendar: {url}")
+            lines.append(words._("Join at {url}", url=event.link))
+        lines.append(words._("Add it to your calendar: {url}", url=url))
         return "\n".join(lines)
 
     await fan_out(
@@ -191,9 +207,12 @@ async def on_remind(scope: Scope, ref: str) -> None:
     home = await native_home(scope, event)
     if home is not None:
         zone = ZoneInfo(event.timezone)
-        text = (
-            f"Reminder: “{event.title}” starts in {offset_words(int(offset))}, "
-            f"on {local_when(at, zone)} ({event.timezone})."
+        words = scope.words_in(home.platform, home.space)
+        text = words._(
+            "Reminder: “{title}” starts in {offset}, on {when}.",
+            title=event.title,
+            offset=offset_words(int(offset), words),
+            when=local_when(at, zone, words.lang),
         )
         await scope.send(home, text, key=f"event:{event_id}:{key}:r{offset}:home", not_after=at)
 
@@ -219,7 +238,9 @@ async def on_followup(scope: Scope, ref: str) -> None:
                 event.community_id,
                 place,
                 RoundPlan(
-                    prompt=f"After “{title}”: {text}",
+                    prompt=scope.words_in(place.platform, place.space)._(
+                        "After “{title}”: {text}", title=title, text=text
+                    ),
                     dm=True,
                     deadline=due + FOLLOWUP_ROUND_OPEN,
                 ),
@@ -227,8 +248,13 @@ async def on_followup(scope: Scope, ref: str) -> None:
             return
         log.info("follow-up for event %s: a round is open in %s; asking by DM", event_id, place)
 
-    def render(tz: ZoneInfo) -> str:
-        return f"After “{title}” ({local_when(at, tz)}): {text}"
+    def render(tz: ZoneInfo, words: Words) -> str:
+        return words._(
+            "After “{title}” ({when}): {text}",
+            title=title,
+            when=local_when(at, tz, words.lang),
+            text=text,
+        )
 
     await fan_out(
         scope,
@@ -256,7 +282,7 @@ async def on_nudge(scope: Scope, ref: str) -> None:
         scope,
         min_role=Role.MEMBER if only is not None else Role.parse(audience),
         key=f"nudge:{nudge.id}",
-        render=lambda tz: nudge.text,
+        render=lambda tz, words: nudge.text,
         due=nudge.due_at,
         only=only,
         purpose=lambda tz: _purpose(scope, "nudge", text=nudge.text),

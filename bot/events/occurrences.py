@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import recurring_ical_events
+from babel.dates import format_datetime
 from icalendar import Calendar, Component
 from icalendar import Event as VEvent
 
+from bot.i18n import DEFAULT
 from bot.recurrence import Recurrence
 from bot.when import localize
 
@@ -36,10 +38,11 @@ def instant(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(microsecond=0)
 
 
-def local_when(at: datetime, tz: ZoneInfo) -> str:
-    """ "Tue 1 Dec 2026, 11:30 Europe/London": a time as the recipient reads it."""
+def local_when(at: datetime, tz: ZoneInfo, lang: str = DEFAULT) -> str:
+    """ "Tue 1 Dec 2026, 11:30 Europe/London" ("mar 1 dic 2026, 11:30 Europe/London" in
+    Spanish): a time as the recipient reads it, in their language."""
     local = at.astimezone(tz)
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {tz.key}"
+    return f"{format_datetime(local, 'EEE d MMM y, HH:mm', locale=lang)} {tz.key}"
 
 
 def occurrence_key(at: datetime) -> str:

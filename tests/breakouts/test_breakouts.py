@@ -84,7 +84,7 @@ async def test_private_rooms_multi_part_time_box_reports_and_collation(harness: 
     assert collated_before == []
     await h.advance(timedelta(minutes=3))
     [collated] = [t for t in h.adapter.texts(MAIN) if t.startswith("Breakout reports")]
-    assert "Provocation: Together, pick the three behaviours" in collated
+    assert "The question: Together, pick the three behaviours" in collated
     assert "we keep listening, and slow down" in collated
     assert "first draft" not in collated
     assert collated.count("no report") == 1
@@ -162,7 +162,7 @@ async def test_breakout_end_cuts_the_box_short_and_timers_do_nothing(harness: Ha
     for space in opened:
         assert any(t.startswith("Time is up") for t in room_texts(h, space))
     replies = await h.say("ada", "breakout end")
-    assert any("collated" in r for r in replies)
+    assert any("The reports are above" in r for r in replies)
     assert sum(t.startswith("Breakout reports") for t in h.adapter.texts(MAIN)) == 1
     count = len(h.adapter.records)
     await h.advance(timedelta(minutes=15))
@@ -231,10 +231,10 @@ async def test_bad_commands_are_explained(sqlite_url: str, command: str, expecte
 async def test_one_breakout_at_a_time_and_too_few_people(harness: Harness) -> None:
     h = harness
     await h.say("ada", 'breakout "Why?"')
-    assert any("already under way" in r for r in await h.say("ada", 'breakout "Again?"'))
+    assert any("already going on" in r for r in await h.say("ada", 'breakout "Again?"'))
     await h.feed(h.message("bea", "join"))
     await h.advance(timedelta(seconds=60))
-    assert "Only 1 joined, so there is no breakout this time." in h.adapter.texts(MAIN)
+    assert "Only 1 person joined, so there is no breakout this time." in h.adapter.texts(MAIN)
     assert any("Breakout starting" in r for r in await h.say("ada", 'breakout "Again?"'))
 
 

@@ -138,7 +138,7 @@ async def test_nine_people_three_rooms_time_box_and_collated_reports(live: Live)
     [collated] = [
         m["text"] for m in await live.bot_texts("main", "ada") if "Breakout reports" in m["text"]
     ]
-    assert f"Provocation: {PROVOCATION}" in collated
+    assert f"The question: {PROVOCATION}" in collated
     for room, members in groups.items():
         block = collated.split(f"({', '.join(sorted(members, key=PEOPLE.index))}):\n")[1]
         expected = reports.get(room, "no report")

@@ -141,7 +141,7 @@ async def test_a_breakout_of_six_into_two_rooms_reports_back_to_the_main_room(
             await members[0].wait_event(room, c.from_bot("archived"))
 
     body = collated["content"]["body"]
-    assert f"Provocation: {provocation}" in body
+    assert f"The question: {provocation}" in body
     assert all(text in body for text in reports.values())
     announced = bob.events(c.room, c.from_bot("Breakout: 6 people in 2 groups"))
     assert len(announced) == 1
