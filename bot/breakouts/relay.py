@@ -119,7 +119,8 @@ async def carry_edit(scope: Scope, event: MessageReceived, prefix: str) -> bool:
             )
             await scope.perform(action, copy.platform)
         else:
-            await scope.send(place, prefix, "(edited) ", event.text, key=key)
+            edited = scope.words_in(place.platform, place.space)._("(edited)")
+            await scope.send(place, prefix, f"{edited} ", event.text, key=key)
     return bool(copies)
 
 

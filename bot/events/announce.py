@@ -19,6 +19,7 @@ from bot.context import Scope
 from bot.events.ical import calendar_url
 from bot.events.models import Event
 from bot.events.occurrences import local_when, next_occurrence
+from bot.i18n import Words
 
 SHOWN = 10
 """Events told of in one message; a calendar import that brings more says how many more."""
@@ -39,47 +40,58 @@ def digest(event: Event) -> str:
     return hashlib.sha256("\n".join(told).encode()).hexdigest()[:32]
 
 
-def news(scope: Scope, event: Event) -> str | None:
-    """What to tell of the event, or None: nothing changed since the spaces were last told,
-    it is over, or it was cancelled before anyone was told of it."""
+def is_news(scope: Scope, event: Event) -> bool:
+    """Whether to tell of the event: something changed since the spaces were last told, it is
+    not over, and it was not cancelled before anyone was told of it."""
     if digest(event) == event.announced:
-        return None
+        return False
     if event.cancelled:
-        return f"Event cancelled: “{event.title}”." if event.announced else None
+        return bool(event.announced)
+    return next_occurrence(event, scope.now) is not None
+
+
+def news(scope: Scope, event: Event, words: Words) -> str:
+    """What to tell of an event that `is_news`, in `words`' language."""
+    if event.cancelled:
+        return words._("Event cancelled: “{title}”.", title=event.title)
     upcoming = next_occurrence(event, scope.now)
-    if upcoming is None:
-        return None
-    when = local_when(upcoming.start, ZoneInfo(event.timezone))
-    head = "Event changed" if event.announced else "New event"
-    lines = [f"{head}: “{upcoming.title}”, {when}."]
+    assert upcoming is not None
+    when = local_when(upcoming.start, ZoneInfo(event.timezone), words.lang)
+    lines = [
+        words._("Event changed: “{title}”, {when}.", title=upcoming.title, when=when)
+        if event.announced
+        else words._("New event: “{title}”, {when}.", title=upcoming.title, when=when)
+    ]
     if event.link:
-        lines.append(f"Join: {event.link}")
-    lines.append(f"Add it to your calendar: {calendar_url(scope.bot, event)}")
+        lines.append(words._("Join: {link}", link=event.link))
+    lines.append(words._("Add it to your calendar: {link}", link=calendar_url(scope.bot, event)))
     return "\n".join(lines)
 
 
 async def announce(scope: Scope, events: Sequence[Event], *, origin: str | None) -> int:
     """Tell the community's spaces, except those on `origin` (the platform the events came
-    from), what is new about `events`, in one message; returns how many were news."""
+    from), what is new about `events`, in one message in each space's language; returns how
+    many were news."""
     spaces = [place for place in scope.community_spaces() if place.platform != origin]
     if not spaces:
         return 0
-    told: list[tuple[Event, str]] = []
-    for event in events:
-        text = news(scope, event)
-        if text is None:
-            continue
-        event.announced, event.announcements = digest(event), event.announcements + 1
-        scope.session.add(event)
-        told.append((event, text))
+    told = [event for event in events if is_news(scope, event)]
     if not told:
         return 0
-    parts = [text for _, text in told[:SHOWN]]
-    if len(told) > SHOWN:
-        parts.append(f"… and {len(told) - SHOWN} more events.")
-    tellings = ",".join(f"{event.id}.{event.announcements}" for event, _ in told)
+    texts = {}
+    for place in spaces:
+        words = scope.words_in(place.platform, place.space)
+        parts = [news(scope, event, words) for event in told[:SHOWN]]
+        if len(told) > SHOWN:
+            more = len(told) - SHOWN
+            parts.append(words.ngettext("… and {n} more event.", "… and {n} more events.", more))
+        texts[place] = "\n\n".join(parts)
+    for event in told:
+        event.announced, event.announcements = digest(event), event.announcements + 1
+        scope.session.add(event)
+    tellings = ",".join(f"{event.id}.{event.announcements}" for event in told)
     for place in spaces:
         where = f"{tellings}|{place.platform}|{place.space}"
         key = f"event:news:{hashlib.sha256(where.encode()).hexdigest()[:32]}"
-        await scope.send(place, "\n\n".join(parts), key=key)
+        await scope.send(place, texts[place], key=key)
     return len(told)
