@@ -154,7 +154,7 @@ async def me_quiet(ctx: Context, inv: Invocation) -> None:
         start, end = parse_quiet_hours(inv.args[0])
         ctx.member.quiet_start, ctx.member.quiet_end = start, end
         text = ctx._(
-            "Quiet hours are set: no nudges from {start} to {end}, your time ({zone}). "
+            "Quiet hours set: no nudges from {start} to {end}, your time ({zone}). "
             "Anything due then waits until they end.",
             start=f"{start:%H:%M}",
             end=f"{end:%H:%M}",

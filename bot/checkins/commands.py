@@ -356,7 +356,7 @@ async def export_command(ctx: Context, inv: Invocation) -> None:
     if len(inv.args) == 2:
         round_id = row_id(inv.args[1])
         if round_id is None:
-            raise UserInputError(N_("A round's id is a number."), EXPORT_USAGE)
+            raise UserInputError(N_("A round id is a number."), EXPORT_USAGE)
         r = await ctx.session.get(CheckinRound, round_id)
         if r is None or r.community_id != ctx.community.id:
             raise UserInputError(

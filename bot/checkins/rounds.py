@@ -189,30 +189,31 @@ async def _post(scope: Scope, r: CheckinRound, place: Place, *, key: str, on_res
     elif private_only(scope, r, place.platform):
         lines.append(
             words._(
-                "This round is anonymous, so answer me in a private message, not here: a reply "
-                "here shows your name. I am sending a message to everyone I know, or you can "
+                "This round is anonymous, so answer me privately, in a direct message, not here: "
+                "a reply here shows your name. I am sending one to everyone I know, or you can "
                 "write {answer} to me. You can change your answer until the round closes.",
                 answer=answer,
             )
         )
         lines.append(
             words._(
-                "Answers are shared without names. Note that the site's admins can read "
-                "private messages."
+                "Answers are shared without names. Note that the site's administrators can read "
+                "direct messages."
             )
         )
     else:
         passing = scope.command("checkin pass", place.platform)
-        lines.append(
+        how = [
             words._(
                 "Reply in this thread, or say {answer} (or {pass_}).", answer=answer, pass_=passing
             )
             if Capability.THREADS in capabilities
             else words._("Say {answer} (or {pass_}).", answer=answer, pass_=passing)
-        )
+        ]
         if Capability.BUTTONS in capabilities:
-            lines.append(words._("Or use the buttons."))
-        lines.append(words._("You can change your answer until the round closes."))
+            how.append(words._("Or use the buttons."))
+        how.append(words._("You can change your answer until the round closes."))
+        lines.append(" ".join(how))
     if r.anonymous and not private_only(scope, r, place.platform):
         lines.append(words._("This round is anonymous: answers are shared without names."))
     if r.deadline:
