@@ -72,10 +72,12 @@ async def test_a_round_asks_reminds_and_sums_up_each_member_in_their_language(
 
     await h.advance(timedelta(hours=1))
     assert h.adapter.direct_texts("bob")[-1].startswith(
-        f"Un recordatorio: el check-in “{PROMPT}” sigue abierto. Se cierra el "
+        f"Un recordatorio: el check-in “{PROMPT}” sigue abierto. "
+        "Se cierra el lun 02 mar 11:00 (Europe/London).\n"
     )
     assert h.adapter.direct_texts("carol")[-1].startswith(
-        f"A reminder: the check-in “{PROMPT}” is still open. It closes "
+        f"A reminder: the check-in “{PROMPT}” is still open. "
+        "It closes Mon 02 Mar 11:00 (Europe/London).\n"
     )
 
     bob_dm = h.place("dm-bob", direct=True)

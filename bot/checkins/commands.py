@@ -281,7 +281,9 @@ async def _open_series(
     first_one = (
         ctx._("The first one opens now.")
         if first <= ctx.now
-        else ctx._("The first one opens {when}.", when=rounds.local(first, recurrence.tz))
+        else ctx._(
+            "The first one opens {when}.", when=rounds.local(first, recurrence.tz, ctx.words)
+        )
     )
     stop = ctx._("Stop it with {stop}.", stop=ctx.cmd("checkin stop"))
     lines = " ".join(t for t in (opened, first_one, taken, stop) if t)

@@ -98,8 +98,25 @@ def anonymous_ack_prefix(round_id: int) -> str:
     return f"checkin:{round_id}:ack:"
 
 
-def local(at: datetime, tz: str) -> str:
-    return f"{at.astimezone(ZoneInfo(tz)):%a %d %b %H:%M} ({tz})"
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+MONTHS = (
+    N_("Jan"), N_("Feb"), N_("Mar"), N_("Apr"), N_("May"), N_("Jun"),
+    N_("Jul"), N_("Aug"), N_("Sep"), N_("Oct"), N_("Nov"), N_("Dec"),
+)  # fmt: skip
+
+
+def local(at: datetime, tz: str, words: Words) -> str:
+    """A moment in `tz` as the reader reads dates ("Tue 03 Mar 18:00 (Europe/London)"), with
+    the day's and month's names in their language, not the server's locale."""
+    here = at.astimezone(ZoneInfo(tz))
+    return words._(
+        "{weekday} {day} {month} {time} ({zone})",
+        weekday=words._(WEEKDAYS[here.weekday()]),
+        day=f"{here:%d}",
+        month=words._(MONTHS[here.month - 1]),
+        time=f"{here:%H:%M}",
+        zone=tz,
+    )
 
 
 def round_place(r: CheckinRound) -> Place:
@@ -217,7 +234,7 @@ async def _post(scope: Scope, r: CheckinRound, place: Place, *, key: str, on_res
     if r.anonymous and not private_only(scope, r, place.platform):
         lines.append(words._("This round is anonymous: answers are shared without names."))
     if r.deadline:
-        closes = local(r.deadline, scope.bot.community.timezone)
+        closes = local(r.deadline, scope.bot.community.timezone, words)
         lines.append(words._("It closes {when}.", when=closes))
     await scope.send(
         place,
@@ -648,11 +665,13 @@ async def remind(scope: Scope, ref: str) -> None:
         return
     if r.deadline is not None and r.deadline <= scope.now:
         return  # the bot was down past the deadline: the round closes now, no use reminding
-    closes = local(r.deadline, scope.bot.community.timezone) if r.deadline else None
+    deadline, tz = r.deadline, scope.bot.community.timezone
 
     def text(words: Words) -> str:
         still = words._("A reminder: the check-in “{prompt}” is still open.", prompt=r.prompt)
-        return still + " " + words._("It closes {when}.", when=closes) if closes else still
+        if deadline is None:
+            return still
+        return still + " " + words._("It closes {when}.", when=local(deadline, tz, words))
 
     for member in await not_yet(scope, r):
         await ask_directly(scope, r, member, text, purpose="remind")
