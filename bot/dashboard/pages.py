@@ -292,7 +292,7 @@ class Dashboard:
             tag(
                 "main",
                 tag("h1", "That was not done"),
-                tag("p", exc.message, role="alert"),
+                tag("p", exc.text(), role="alert"),
                 tag("p", tag("a", "Back to the dashboard", href=back)),
                 class_="signin",
             ),
