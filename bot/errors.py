@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.i18n import Words, usage_line, words
-
-ENGLISH = words(None)
-"""Where no reader is known (the command line)."""
+from bot.i18n import ENGLISH, Words, usage_line
 
 
 class CommunityBotError(Exception):

@@ -101,6 +101,10 @@ def words(lang: str | None) -> Words:
     return Words(choose(lang))
 
 
+ENGLISH = words(DEFAULT)
+"""Where no reader is known (the command line, a file written for no one in particular)."""
+
+
 def usage_line(usage: str, words: Words, command: Callable[[str], str]) -> str:
     """Usage lines (`me quiet <hh:mm>-<hh:mm> | me quiet off`, one a line) in the reader's
     words, each form of a command shown by `command` (with the platform's prefix).

@@ -264,6 +264,12 @@ async def test_export_link_serves_each_format_then_expires(harness: Harness) -> 
         assert ",Carol,,yes," in bodies["csv"]
         assert '"answer": "I say \\"yes\\", and, commas"' in bodies["json"]
         assert '- **Bob**: I say "yes", and, commas' in bodies["md"]
+        [reply] = await h.say("ada", "checkin export md")
+        spanish = await web.get(
+            reply.rsplit(" ", 1)[-1].removeprefix("http://127.0.0.1:8080"),
+            headers={"Accept-Language": "es-MX,es;q=0.9"},
+        )
+        assert spanish.text.startswith(f"# Check-in 1: {PROMPT}\n\n1 respondieron, 1 pasaron.")
         h.clock.advance(timedelta(minutes=15))
         assert (await web.get(url.removeprefix("http://127.0.0.1:8080"))).status_code == 404
         assert (await web.get("/checkins/export/guess")).status_code == 404
