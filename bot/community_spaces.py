@@ -8,6 +8,7 @@ from sqlmodel import col, select
 from adapters.contract import Place, PlatformName, SpaceId
 from bot.context import Context
 from bot.errors import UserInputError
+from bot.i18n import N_
 from bot.models import Space
 
 
@@ -20,8 +21,10 @@ async def named_spaces(ctx: Context, typed: str, usage: str) -> tuple[Place, ...
         configured = ctx.bot.config.model.community.spaces
         if not configured:
             raise UserInputError(
-                "The config names no community spaces; an organiser can list them in "
-                "[community] spaces, or name the spaces here.",
+                N_(
+                    "The settings list no community spaces. An organiser can list them under "
+                    "[community] spaces, or you can name the spaces here."
+                ),
                 usage,
             )
         found = ctx.community_spaces()
@@ -29,7 +32,7 @@ async def named_spaces(ctx: Context, typed: str, usage: str) -> tuple[Place, ...
         found = [await _known_space(ctx, ref, usage) for ref in refs]
     found = [f for f in dict.fromkeys(found) if f != ctx.event.place.top()]
     if not found:
-        raise UserInputError("Name at least one other space after --in.", usage)
+        raise UserInputError(N_("Name at least one other space after `--in`."), usage)
     return tuple(found)
 
 
@@ -47,7 +50,10 @@ async def _known_space(ctx: Context, ref: str, usage: str) -> Place:
         if row.first() is not None:
             return Place(PlatformName(platform), SpaceId(space))
     raise UserInputError(
-        f"I don't know the space `{ref[:80]}`. Name each as platform:space, one I am in and "
-        "someone has talked in (e.g. web:main).",
+        N_(
+            "I don't know the space `{space}`. Name each space as platform:space, for example "
+            "web:main. It must be a space I am in, where someone has talked."
+        ),
         usage,
+        space=ref[:80],
     )

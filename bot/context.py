@@ -36,6 +36,7 @@ from adapters.contract import (
     SpaceId,
 )
 from bot import i18n
+from bot.errors import UserInputError
 from bot.i18n import Words
 from bot.models import (
     AuditEntry,
@@ -322,6 +323,14 @@ class Context(Scope):
     def _(self, message: str, /, **params: object) -> str:
         """A message to the sender, in their language (`ctx._("Saved, {name}.", name=n)`)."""
         return self.words._(message, **params)
+
+    def cmd(self, text: str) -> str:
+        """A command as the sender types it here (`/checkin pass`), for a message."""
+        return self.command(text, self.platform)
+
+    def explain(self, error: UserInputError) -> str:
+        """Why the sender's command could not be used, in their language and platform's words."""
+        return error.reply_text(self.words, self.cmd)
 
     @property
     def tz(self) -> ZoneInfo:

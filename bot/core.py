@@ -41,10 +41,11 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.context import Context, Scope, insert_ignore
 from bot.db import Database, Savepoints
-from bot.errors import NotYet, PermissionDenied, UserInputError
+from bot.errors import Cmd, NotYet, PermissionDenied, Phrase, UserInputError
 from bot.grammar import CommandTable, Invocation
+from bot.i18n import N_
 from bot.metrics import Metrics
-from bot.models import Claimed, Community, Identity, Member, Role, SeenEvent, Space
+from bot.models import ROLE_NAMES, Claimed, Community, Identity, Member, Role, SeenEvent, Space
 from bot.pubsub import RESYNC, PubSub
 from bot.router import ResultHook, Router, TimerHandler
 from bot.scheduler import ManualScheduler, Scheduler
@@ -52,15 +53,15 @@ from bot.scheduler import ManualScheduler, Scheduler
 log = logging.getLogger(__name__)
 
 COMMUNITY_SLUG = "default"
-NOT_A_MEMBER = (
-    "Hello! I'm this community's bot, and I only talk with its members. If you'd like to "
-    "take part, join one of the community's rooms first."
+NOT_A_MEMBER = N_(
+    "Hello! I am this community's bot, and I only talk with its members. To take part, "
+    "join one of the community's rooms first."
 )
 """The answer to someone who writes privately but is in none of the community's spaces
 (on a platform that reports who is: `Capability.MEMBERSHIP`)."""
-SORRY = (
-    "Sorry, something went wrong with that. The organisers can find the details in the "
-    "bot's log; please try again in a moment."
+SORRY = N_(
+    "Sorry, something went wrong. Please try again in a moment. The organisers can find "
+    "what happened in the bot's log."
 )
 NOT_YET_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 """Seconds before each new try of an event that came too early (`NotYet`): a post's thread
@@ -287,10 +288,10 @@ class Bot:
             self._later(event)
             ctx = None
         except UserInputError as exc:
-            ctx = await self._answer_failure(event, exc.reply_text())
+            ctx = await self._answer_failure(event, exc)
         except Exception:
             log_failure(event)
-            ctx = await self._answer_failure(event, SORRY)
+            ctx = await self._answer_failure(event, None)
         finally:
             self._observe(event, started)
         if ctx is not None:
@@ -320,14 +321,14 @@ class Bot:
             self._later(event)
             return None
         except UserInputError as exc:
-            text = exc.reply_text()
+            failure: UserInputError | None = exc
         except Exception:
             log_failure(event)
-            text = SORRY
+            failure = None
         async with chain.block():
             ctx = await self._context(s, event)
             if isinstance(ctx, Context):
-                await ctx.reply(text, private=True)
+                await ctx.reply(_failure_text(ctx, failure), private=True)
             return ctx
 
     def _later(self, event: Inbound) -> None:
@@ -348,15 +349,15 @@ class Bot:
 
         self.spawn(f"handle {event.event_id} again", again())
 
-    async def _answer_failure(self, event: Inbound, text: str) -> Scope | None:
+    async def _answer_failure(self, event: Inbound, failure: UserInputError | None) -> Scope | None:
         """After a failure that ended the event's transaction: record the event as seen and
-        answer the caller (bad input's explanation, or an apology), in a transaction of its
-        own."""
+        answer the caller (bad input's explanation, or an apology when `failure` is None), in
+        a transaction of its own."""
         try:
             async with self.db.session() as s:
                 ctx = await self._context(s, event)
                 if isinstance(ctx, Context):
-                    await ctx.reply(text, private=True)
+                    await ctx.reply(_failure_text(ctx, failure), private=True)
                 return ctx
         except Exception:
             log.exception("could not apologise for %s event %s", event.platform, event.event_id)
@@ -386,7 +387,10 @@ class Bot:
             if not present:
                 scope = self.scope(s)
                 key = f"not-a-member:{event.platform}:{event.event_id}"
-                await scope.send(event.place, NOT_A_MEMBER, key=key)
+                words = i18n.words(
+                    i18n.choose(event.actor.locale, self.config.model.community.language)
+                )
+                await scope.send(event.place, words._(NOT_A_MEMBER), key=key)
                 return scope
         member, identity = await self._member_of(s, event.actor, now, found)
         if identity.left_at is not None and not event.place.direct:  # back in a space
@@ -499,7 +503,7 @@ class Bot:
                 if button:
                     await button(ctx, event)
                     return
-            raise UserInputError("That button no longer does anything.")
+            raise UserInputError(N_("That button does not work any more."))
         elif isinstance(event, ReactionAdded):
             for r in self.routers:
                 for reaction in r.reactions:
@@ -561,6 +565,10 @@ class Bot:
             await scope.schedule(kind, ref, occurrence, key=f"{job_id}@{occurrence.isoformat()}")
 
 
+def _failure_text(ctx: Context, failure: UserInputError | None) -> str:
+    return ctx.explain(failure) if failure is not None else ctx._(SORRY)
+
+
 def hour_of(at: datetime) -> datetime:
     """When an event was seen, to the hour: enough to forget it after days, and not the
     moment of an anonymous answer, which the bot must not keep."""
@@ -586,7 +594,15 @@ def granted_role(actor: Actor) -> Role | None:
 def check_role(role: Role, invocation: Invocation) -> None:
     needed = invocation.spec.role
     if role < needed:
-        names = " or ".join(r.label for r in Role if r >= needed)
+        command, yours = Cmd(" ".join(invocation.spec.path)), Phrase(ROLE_NAMES[role])
+        if needed is Role.ORGANISER:
+            raise PermissionDenied(
+                N_("{command} needs the organiser role; you are {role}."),
+                command=command,
+                role=yours,
+            )
         raise PermissionDenied(
-            f"`{' '.join(invocation.spec.path)}` needs the {names} role; you are {role.article}."
+            N_("{command} needs the catalyst or organiser role; you are {role}."),
+            command=command,
+            role=yours,
         )

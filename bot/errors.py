@@ -2,37 +2,78 @@
 
 from __future__ import annotations
 
-from bot.i18n import Words, words
+from collections.abc import Callable
+from dataclasses import dataclass
 
-ENGLISH = words(None)
+from bot.i18n import ENGLISH, Words, usage_line
 
 
 class CommunityBotError(Exception):
     """Base of every error the bot raises on purpose."""
 
 
+@dataclass(frozen=True)
+class Cmd:
+    """A command named in an error's message (`help`): shown as the reader types it on their
+    platform (`/help`, `!help`), which is known only where the error is answered."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A catalog message inside an error's message (a role's name), translated with it."""
+
+    message: str
+
+
+def plain_command(text: str) -> str:
+    return f"`{text}`"
+
+
 class UserInputError(CommunityBotError):
     """What the caller typed cannot be used; the message is written for them.
 
     `message` is an English catalog message with named parameters (`params`), translated
-    into the caller's language when answered. `usage` is the right form of the command,
-    shown after the message.
+    into the caller's language when answered; a parameter may be a `Cmd`, a `Phrase` or
+    another `UserInputError` (the reason inside). `usage` is the right form of the command (a usage
+    line marked with `N_`), shown after the message.
     """
 
     def __init__(self, message: str, usage: str | None = None, /, **params: object) -> None:
-        super().__init__(message.format(**params) if params else message)
+        super().__init__(message)
         self.message = message
         self.usage = usage
         self.params = params
 
-    def text(self, words: Words = ENGLISH) -> str:
-        """The message alone, in `words`."""
-        return words._(self.message, **self.params)
+    def __str__(self) -> str:
+        """The English text, values filled in (for logs and tests)."""
+        return self.text()
 
-    def reply_text(self, words: Words = ENGLISH) -> str:
+    def text(self, words: Words = ENGLISH, command: Callable[[str], str] = plain_command) -> str:
+        """The message alone, in `words`, with commands as `command` shows them."""
+        shown = {
+            name: command(value.text)
+            if isinstance(value, Cmd)
+            else words._(value.message)
+            if isinstance(value, Phrase)
+            else value.text(words, command)
+            if isinstance(value, UserInputError)
+            else value
+            for name, value in self.params.items()
+        }
+        return words._(self.message, **shown)
+
+    def reply_text(
+        self, words: Words = ENGLISH, command: Callable[[str], str] = plain_command
+    ) -> str:
+        """The message and, if any, the usage line; in English with bare commands unless
+        told the reader's words and platform."""
         if self.usage:
-            return f"{self.text(words)}\nUsage: {words._(self.usage)}"
-        return self.text(words)
+            usage = usage_line(self.usage, words, command)
+            message = self.text(words, command)
+            return words._("{message}\nUsage: {usage}", message=message, usage=usage)
+        return self.text(words, command)
 
 
 class PermissionDenied(UserInputError):

@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.errors import UserInputError
+from bot.errors import Cmd, UserInputError
+from bot.i18n import N_
 from bot.models import Role
 
 if TYPE_CHECKING:
@@ -91,7 +92,8 @@ def tokenize(text: str) -> list[Token]:
                 j += 1
             if j >= n:
                 raise UserInputError(
-                    f"A quoted text starting at “{text[i : i + 20]}” is not closed."
+                    N_("The quote that starts with “{start}” has no closing mark."),
+                    start=text[i : i + 20],
                 )
             tokens.append(Token(text[i + 1 : j], True, start, j + 1))
             i = j + 1
@@ -122,18 +124,20 @@ class CommandTable:
         return {p[0] for p in self._specs}
 
     def usages(self, name: str) -> str:
+        """The usage lines of the commands starting with `name`, one a line."""
         return "\n".join(s.usage for s in self.specs() if s.path[0] == name)
 
     def parse(self, text: str) -> Invocation:
         """Match `text` to a command; raises `UserInputError` saying what was wrong."""
         if len(text) > MAX_COMMAND_LENGTH:
             raise UserInputError(
-                f"That command is {len(text):,} characters long; the limit is "
-                f"{MAX_COMMAND_LENGTH:,}."
+                N_("That command has {length} characters. The most I take is {limit}."),
+                length=f"{len(text):,}",
+                limit=f"{MAX_COMMAND_LENGTH:,}",
             )
         stripped = text.strip()
         if not stripped:
-            raise UserInputError("Say a command, for example `help`.")
+            raise UserInputError(N_("Say a command, for example {help}."), help=Cmd("help"))
         heads = [m for m in re.finditer(r"\S+", stripped)][:3]
         words = [m.group().lower() for m in heads]
         spec, used = None, 0
@@ -144,9 +148,13 @@ class CommandTable:
         if spec is None:
             name = words[0]
             if name in self.names():
-                raise UserInputError(f"I can't read `{_clip(stripped)}`.", self.usages(name))
+                raise UserInputError(
+                    N_("I can't read {typed}."), self.usages(name), typed=Cmd(_clip(stripped))
+                )
             raise UserInputError(
-                f"`{_clip(name)}` is not a command I know. Say `help` to see what you can do."
+                N_("I don't know the command {typed}. Say {help} to see what you can do."),
+                typed=Cmd(_clip(name)),
+                help=Cmd("help"),
             )
         rest = stripped[heads[used - 1].end() :].lstrip()
         if spec.free_text:
@@ -154,10 +162,12 @@ class CommandTable:
         try:
             tokens = tokenize(rest)
         except UserInputError as exc:
-            raise UserInputError(exc.message, spec.usage) from None
+            raise UserInputError(exc.message, spec.usage, **exc.params) from None
         args, flags = _read_args(tokens, spec)
         if args and not spec.takes_rest:
-            raise UserInputError(f"`{' '.join(spec.path)}` takes no more words.", spec.usage)
+            raise UserInputError(
+                N_("{command} takes no more words."), spec.usage, command=Cmd(" ".join(spec.path))
+            )
         return Invocation(spec, tuple(args), flags, rest)
 
 
@@ -171,24 +181,28 @@ def _read_args(tokens: list[Token], spec: CommandSpec) -> tuple[list[str], dict[
             name = tok.text[2:].lower()
             kind = spec.flags.get(name)
             if kind is None:
-                known = ", ".join(f"--{f}" for f in spec.flags) or "none"
                 raise UserInputError(
-                    f"`{' '.join(spec.path)}` has no option `--{_clip(name, 30)}` "
-                    f"(options: {known}).",
+                    N_("{command} has no option `--{option}`."),
                     spec.usage,
+                    command=Cmd(" ".join(spec.path)),
+                    option=_clip(name, 30),
                 )
             if name in flags:
-                raise UserInputError(f"`--{name}` is given twice.", spec.usage)
+                raise UserInputError(N_("You gave `--{option}` twice."), spec.usage, option=name)
             if kind is Flag.SWITCH:
                 flags[name] = True
             else:
                 if i + 1 >= len(tokens):
-                    raise UserInputError(f"`--{name}` needs a value.", spec.usage)
+                    raise UserInputError(
+                        N_("`--{option}` needs a value after it."), spec.usage, option=name
+                    )
                 value, i = _flag_value(tokens, i + 1)
                 if kind is Flag.PAIR:
                     if i >= len(tokens) or not tokens[i].quoted or not value:
                         raise UserInputError(
-                            f"`--{name}` needs a value and a quoted text.", spec.usage
+                            N_("`--{option}` needs a value, then a text in quotes."),
+                            spec.usage,
+                            option=name,
                         )
                     flags[name] = (value, tokens[i].text)
                     i += 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import gettext
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,3 +105,28 @@ class Words:
 def words(lang: str | None) -> Words:
     """The messages in `lang` (any tag naming a shipped language), else in the default."""
     return Words(choose(lang))
+
+
+ENGLISH = words(DEFAULT)
+"""Where no reader is known (the command line, a file written for no one in particular)."""
+
+
+def usage_line(usage: str, words: Words, command: Callable[[str], str]) -> str:
+    """Usage lines (`me quiet <hh:mm>-<hh:mm> | me quiet off`, one a line) in the reader's
+    words, each form of a command shown by `command` (with the platform's prefix).
+
+    A form starts with the command's first word; a `|` between other words (`"<prompt>" |
+    <prompt-id>`) is a choice inside one form.
+    """
+    return "\n".join(_usage_forms(line, words, command) for line in usage.splitlines())
+
+
+def _usage_forms(usage: str, words: Words, command: Callable[[str], str]) -> str:
+    name = usage.split(maxsplit=1)[0] if usage.strip() else ""
+    forms: list[str] = []
+    for part in words._(usage).split(" | "):
+        if forms and not part.startswith(name):
+            forms[-1] += f" | {part}"
+        else:
+            forms.append(part)
+    return " | ".join(command(form) for form in forms)

@@ -1,4 +1,4 @@
-"""One member across platforms: `me`, `me link`, `me unlink`, `me reach`.
+"""One member across platforms: `me`, `me link`, `me unlink`, `me reach`, `me lang`.
 
 `me link` on one platform gives a one-time code; `me link <code>` on another joins the two
 accounts into one member. Only the code's hash is kept; it works once, for ten minutes, and a
@@ -14,11 +14,13 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlmodel import col
 
+from bot import i18n
 from bot.context import Context
-from bot.errors import UserInputError
+from bot.errors import Cmd, UserInputError, plain_command
 from bot.grammar import CommandSpec, Invocation
+from bot.i18n import N_
 from bot.merge import identities_of, merge_members, split_identity
-from bot.models import LinkCode, LinkGuard, Member, Role
+from bot.models import ROLE_NAMES, LinkCode, LinkGuard, Member, Role
 from bot.personal import data_command, forget_command, http_routes
 from bot.reach import dm_order
 from bot.router import Router
@@ -30,7 +32,10 @@ CODE_LENGTH = 8
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_WRONG_CODES = 10
 LOCKOUT = timedelta(hours=1)
-LINK_USAGE = "me link | me link <code>"
+LINK_USAGE = N_("me link | me link <code>")
+UNLINK_USAGE = N_("me unlink <platform>")
+REACH_USAGE = N_("me reach <platform> | me reach auto")
+LANG_USAGE = N_("me lang | me lang <code> | me lang auto")
 
 
 def code_hash(code: str) -> str:
@@ -51,21 +56,67 @@ async def me_command(ctx: Context, inv: Invocation) -> None:
     m = ctx.member
     assert m.id is not None
     accounts = ", ".join(f"{i.platform}:{i.external_id}" for i in await identities_of(ctx, m.id))
-    quiet = f"{m.quiet_start:%H:%M}-{m.quiet_end:%H:%M}" if m.quiet_start and m.quiet_end else "off"
+    quiet = (
+        f"{m.quiet_start:%H:%M}-{m.quiet_end:%H:%M}"
+        if m.quiet_start and m.quiet_end
+        else ctx._("off")
+    )
     lines = [
-        f"You are {m.display_name}, {Role(m.role).article}.",
-        f"Your accounts: {accounts}.",
-        f"Time zone: {ctx.tz.key}. Quiet hours: {quiet}. Nudges: "
-        f"{'paused' if m.paused else 'on'}. Direct messages reach you on "
-        f"{m.reach or 'the platform where you are asked'}.",
-        f"Link another account with {ctx.command('me link', ctx.platform)}.",
+        ctx._("You are {name}, {role}.", name=m.display_name, role=ctx._(ROLE_NAMES[Role(m.role)])),
+        ctx._("Your accounts: {accounts}.", accounts=accounts),
+        ctx._("Language: {language}.", language=i18n.NAMES[ctx.words.lang]),
+        ctx._("Time zone: {zone}. Quiet hours: {quiet}.", zone=ctx.tz.key, quiet=quiet),
+        ctx._("Nudges are paused.") if m.paused else ctx._("Nudges are on."),
+        ctx._("Direct messages reach you on {platform}.", platform=m.reach)
+        if m.reach
+        else ctx._("Direct messages reach you where you are asked."),
+        ctx._("Link another account with {link}.", link=ctx.cmd("me link")),
     ]
     await ctx.reply("\n".join(lines), private=True)
 
 
+def _choices() -> str:
+    return ", ".join(f"{code} ({i18n.NAMES[code]})" for code in i18n.LANGUAGES)
+
+
+async def lang_command(ctx: Context, inv: Invocation) -> None:
+    """Show or choose the language the bot writes to the caller in; `auto` follows the
+    platform's (or the community's) again."""
+    if len(inv.args) > 1:
+        raise UserInputError(N_("Give one language code."), LANG_USAGE)
+    if not inv.args:
+        await ctx.reply(
+            ctx._(
+                "I write to you in {language}. You can choose: {choices}. "
+                "To change it, say {example}.",
+                language=i18n.NAMES[ctx.words.lang],
+                choices=_choices(),
+                example=ctx.cmd("me lang es"),
+            ),
+            private=True,
+        )
+        return
+    typed = inv.args[0]
+    if typed.lower() == "auto":
+        ctx.member.language = None
+    else:
+        chosen = i18n.supported(typed)
+        if chosen is None:
+            raise UserInputError(
+                N_("I don't speak `{code}`. You can choose: {choices}."),
+                LANG_USAGE,
+                code=typed[:20],
+                choices=_choices(),
+            )
+        ctx.member.language = chosen
+    ctx.session.add(ctx.member)
+    text = ctx._("From now on I write to you in {language}.", language=i18n.NAMES[ctx.words.lang])
+    await ctx.reply(text, private=True)
+
+
 async def link_command(ctx: Context, inv: Invocation) -> None:
     if len(inv.args) > 1:
-        raise UserInputError("Give one code, or none to get a code.", LINK_USAGE)
+        raise UserInputError(N_("Give one code, or none to get a new code."), LINK_USAGE)
     if inv.args:
         await _use_code(ctx, inv.args[0])
     else:
@@ -82,8 +133,13 @@ async def _give_code(ctx: Context) -> None:
     )
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
     await ctx.reply(
-        f"Your link code is {code}. On your other platform, say `me link {code}` to me within "
-        f"{minutes} minutes: the two accounts then become one member. The code works once.",
+        ctx._(
+            "Your link code is {code}. On your other platform, say {link} to me within "
+            "{minutes} minutes. Then your two accounts become one member. The code works once.",
+            code=code,
+            link=plain_command(f"me link {code}"),
+            minutes=minutes,
+        ),
         private=True,
     )
 
@@ -95,7 +151,9 @@ async def _use_code(ctx: Context, typed: str) -> None:
     if guard.locked_until is not None and guard.locked_until > ctx.now:
         until = guard.locked_until.astimezone(ctx.tz)
         raise UserInputError(
-            f"Too many wrong codes: linking is locked for you until {until:%H:%M} ({ctx.tz.key})."
+            N_("Too many wrong codes. You can't link accounts until {time} ({zone})."),
+            time=f"{until:%H:%M}",
+            zone=ctx.tz.key,
         )
     taken = (
         await ctx.session.exec(
@@ -115,8 +173,11 @@ async def _use_code(ctx: Context, typed: str) -> None:
             guard.failures, guard.locked_until = 0, ctx.now + LOCKOUT
         ctx.session.add(guard)
         await ctx.reply(
-            "That code is not valid: it may be mistyped, used already, older than ten minutes, "
-            "or your own. Ask for a new one with `me link` on your other platform.",
+            ctx._(
+                "That code does not work. It may have a typo, be used already, be older than "
+                "ten minutes, or be your own. Get a new one with {link} on your other platform.",
+                link=plain_command("me link"),
+            ),
             private=True,
         )
         return
@@ -132,55 +193,69 @@ async def _use_code(ctx: Context, typed: str) -> None:
     await ctx.audit(ctx.community, keep, "member.link", member_id=keep.id, merged=gone.id)
     await merge_members(ctx, keep, gone)
     await ctx.reply(
-        f"Linked: you are one member on {', '.join(platforms)} now, with the higher of your "
-        f"roles. Say {ctx.command('me', ctx.platform)} to see your accounts.",
+        ctx._(
+            "Linked! You are now one member on {platforms}, with the higher of your roles. "
+            "Say {me} to see your accounts.",
+            platforms=", ".join(platforms),
+            me=ctx.cmd("me"),
+        ),
         private=True,
     )
 
 
 async def unlink_command(ctx: Context, inv: Invocation) -> None:
     if len(inv.args) != 1:
-        raise UserInputError("Name the platform to unlink.", "me unlink <platform>")
+        raise UserInputError(N_("Name the platform to unlink."), UNLINK_USAGE)
     platform = inv.args[0].lower()
     member = ctx.member
     assert member.id is not None
     mine = await identities_of(ctx, member.id)
     leaving = [i for i in mine if i.platform == platform]
     if not leaving:
-        raise UserInputError(f"You have no account on `{platform[:32]}` linked to you.")
+        raise UserInputError(
+            N_("You have no account on `{platform}` linked to you."), platform=platform[:32]
+        )
     if len(leaving) == len(mine):
-        raise UserInputError("That is your only account; there is nothing to unlink it from.")
+        raise UserInputError(N_("That is your only account, so there is nothing to unlink."))
     for identity in leaving:
         alone = await split_identity(ctx, member, identity)
         await ctx.audit(ctx.community, member, "member.unlink", member_id=member.id, split=alone.id)
     await ctx.reply(
-        f"Unlinked: your {platform} account is a member of its own again. What you said "
-        "before stays with this account.",
+        ctx._(
+            "Unlinked. Your {platform} account is a member on its own again. What you said "
+            "before stays with this account.",
+            platform=platform,
+        ),
         private=True,
     )
 
 
 async def reach_command(ctx: Context, inv: Invocation) -> None:
     if len(inv.args) != 1:
-        raise UserInputError("Name one platform, or `auto`.", "me reach <platform> | me reach auto")
+        raise UserInputError(N_("Name one platform, or `auto`."), REACH_USAGE)
     platform = inv.args[0].lower()
     member = ctx.member
     assert member.id is not None
     if platform == "auto":
         member.reach = None
-        text = "Direct messages reach you where you are asked, as before."
+        text = ctx._("Direct messages reach you where you are asked, as before.")
     else:
         usable = {i.platform for i in dm_order(ctx, member, await identities_of(ctx, member.id))}
         if platform not in usable:
-            have = ", ".join(sorted(usable)) or "none"
             raise UserInputError(
-                f"I can't reach you on `{platform[:32]}`. Platforms of yours with direct "
-                f"messages: {have}. Link another with `me link`."
+                N_(
+                    "I can't reach you on `{platform}`. Your platforms with direct messages: "
+                    "{usable}. Link another one with {link}."
+                ),
+                platform=platform[:32],
+                usable=", ".join(sorted(usable)) or "-",
+                link=Cmd("me link"),
             )
         member.reach = platform
-        text = (
-            f"Reminders, nudges and questions now reach you on {platform}. If it refuses them, "
-            "your other linked platforms are used."
+        text = ctx._(
+            "Reminders, nudges and questions now reach you on {platform}. If they can't get "
+            "through there, I use your other linked platforms.",
+            platform=platform,
         )
     ctx.session.add(member)
     await ctx.reply(text, private=True)
@@ -189,31 +264,37 @@ async def reach_command(ctx: Context, inv: Invocation) -> None:
 router = Router(
     name="identities",
     commands=[
-        CommandSpec(("me",), "me", "your accounts and settings", me_command, takes_rest=False),
+        CommandSpec(("me",), "me", N_("your accounts and settings"), me_command, takes_rest=False),
         CommandSpec(
-            ("me", "link"), LINK_USAGE, "join your account on another platform", link_command
+            ("me", "link"), LINK_USAGE, N_("join your account on another platform"), link_command
         ),
         CommandSpec(
-            ("me", "unlink"), "me unlink <platform>", "split off a linked account", unlink_command
+            ("me", "unlink"), UNLINK_USAGE, N_("split off a linked account"), unlink_command
         ),
         CommandSpec(
             ("me", "data"),
             "me data",
-            "a file of everything I keep about you",
+            N_("a file of everything I keep about you"),
             data_command,
             takes_rest=False,
         ),
         CommandSpec(
             ("me", "forget"),
-            "me forget [confirm]",
-            "erase everything I keep about you",
+            N_("me forget [confirm]"),
+            N_("erase everything I keep about you"),
             forget_command,
         ),
         CommandSpec(
             ("me", "reach"),
-            "me reach <platform> | me reach auto",
-            "choose where direct messages reach you",
+            REACH_USAGE,
+            N_("choose where direct messages reach you"),
             reach_command,
+        ),
+        CommandSpec(
+            ("me", "lang"),
+            LANG_USAGE,
+            N_("show or choose the language I use with you"),
+            lang_command,
         ),
     ],
     http=[http_routes],

@@ -6,11 +6,14 @@ from sqlmodel import col, func, or_, select
 
 from bot.context import Context, Scope
 from bot.dashboard.auth import close_sessions_of
-from bot.errors import UserInputError
+from bot.errors import Cmd, UserInputError
 from bot.grammar import CommandSpec, Invocation
-from bot.models import Community, Identity, Member, Role
+from bot.i18n import N_, usage_line
+from bot.models import ROLE_NAMES, Community, Identity, Member, Role
 from bot.router import Router
 from bot.when import parse_quiet_hours, zone
+
+HELP_USAGE = N_("help [<command>]")
 
 
 async def help_command(ctx: Context, inv: Invocation) -> None:
@@ -20,12 +23,11 @@ async def help_command(ctx: Context, inv: Invocation) -> None:
         specs = [s for s in specs if s.path[0] == topic]
         if not specs:
             raise UserInputError(
-                f"There is no `{topic[:40]}` command you can run.", "help [<command>]"
+                N_("You can't run a command called {command}."), HELP_USAGE, command=Cmd(topic[:40])
             )
-        lines = [f"{s.usage}\n    {s.summary}" for s in specs]
-    else:
-        lines = [f"{s.usage}  — {s.summary}" for s in specs]
-    await ctx.reply(f"What you can do (as {ctx.role.article}):\n" + "\n".join(lines), private=True)
+    lines = [f"{usage_line(s.usage, ctx.words, ctx.cmd)} — {ctx._(s.summary)}" for s in specs]
+    head = ctx._("What you can do as {role}:", role=ctx._(ROLE_NAMES[ctx.role]))
+    await ctx.reply(head + "\n" + "\n".join(lines), private=True)
 
 
 async def find_member(ctx: Context, who: str) -> Member:
@@ -42,11 +44,16 @@ async def find_member(ctx: Context, who: str) -> Member:
     found = (await ctx.session.exec(select(Identity).where(*where))).all()
     if not found:
         raise UserInputError(
-            f"I don't know anyone called `{who[:60]}` yet. They need to say something to me "
-            "first, or name them as platform:id (e.g. web:bob)."
+            N_(
+                "I don't know anyone called `{who}` yet. They need to say something to me first. "
+                "Or name them as platform:id, for example web:bob."
+            ),
+            who=who[:60],
         )
     if len({i.member_id for i in found}) > 1:
-        raise UserInputError(f"More than one person is called `{who[:60]}`; use platform:id.")
+        raise UserInputError(
+            N_("More than one person is called `{who}`. Name them as platform:id."), who=who[:60]
+        )
     member = await ctx.session.get(Member, found[0].member_id)
     assert member is not None
     return member
@@ -54,17 +61,25 @@ async def find_member(ctx: Context, who: str) -> Member:
 
 async def role_command(ctx: Context, inv: Invocation) -> None:
     if len(inv.args) != 2:
-        raise UserInputError("Name a role and a person.", inv.spec.usage)
+        raise UserInputError(N_("Name a role and a person."), inv.spec.usage)
     try:
         role = Role.parse(inv.args[0])
     except KeyError:
         raise UserInputError(
-            f"`{inv.args[0][:30]}` is not a role; roles are member, catalyst and organiser.",
+            N_("`{typed}` is not a role. The roles are member, catalyst and organiser."),
             inv.spec.usage,
+            typed=inv.args[0][:30],
         ) from None
     target = await find_member(ctx, inv.args[1])
     before = await change_role(ctx, ctx.community, ctx.member, target, role)
-    await ctx.reply(f"{target.display_name} is now {role.article} (was {before.label}).")
+    await ctx.reply(
+        ctx._(
+            "{name} is now {role}. Before, they were {before}.",
+            name=target.display_name,
+            role=ctx._(ROLE_NAMES[role]),
+            before=ctx._(ROLE_NAMES[before]),
+        )
+    )
 
 
 async def only_organiser(scope: Scope, community: Community, member: Member) -> bool:
@@ -93,7 +108,9 @@ async def change_role(
         and role < Role.ORGANISER
         and await only_organiser(scope, community, actor)
     ):
-        raise UserInputError("You are the only organiser; make someone else one first.")
+        raise UserInputError(
+            N_("You are the only organiser. Make someone else an organiser first.")
+        )
     before = Role(target.role)
     target.role = role
     scope.session.add(target)
@@ -114,26 +131,34 @@ async def change_role(
 
 async def me_tz(ctx: Context, inv: Invocation) -> None:
     if len(inv.args) != 1:
-        raise UserInputError("Name one time zone.", inv.spec.usage)
+        raise UserInputError(N_("Name one time zone."), inv.spec.usage)
     tz = zone(inv.args[0])
     ctx.member.timezone = tz.key
     ctx.session.add(ctx.member)
     local = ctx.now.astimezone(tz)
-    await ctx.reply(f"Your time zone is now {tz.key} (it is {local:%H:%M} there).", private=True)
+    await ctx.reply(
+        ctx._(
+            "Your time zone is now {zone}. It is {time} there.", zone=tz.key, time=f"{local:%H:%M}"
+        ),
+        private=True,
+    )
 
 
 async def me_quiet(ctx: Context, inv: Invocation) -> None:
     if len(inv.args) != 1:
-        raise UserInputError("Give your quiet hours as one range.", inv.spec.usage)
+        raise UserInputError(N_("Give your quiet hours as one range."), inv.spec.usage)
     if inv.args[0].lower() == "off":
         ctx.member.quiet_start = ctx.member.quiet_end = None
-        text = "Quiet hours are off: nudges can reach you at any time."
+        text = ctx._("Quiet hours are off. Nudges can reach you at any time.")
     else:
         start, end = parse_quiet_hours(inv.args[0])
         ctx.member.quiet_start, ctx.member.quiet_end = start, end
-        text = (
-            f"Quiet hours set: no nudges between {start:%H:%M} and {end:%H:%M} your time "
-            f"({ctx.tz.key}); anything due then waits until they end."
+        text = ctx._(
+            "Quiet hours set: no nudges from {start} to {end}, your time ({zone}). "
+            "Anything due then waits until they end.",
+            start=f"{start:%H:%M}",
+            end=f"{end:%H:%M}",
+            zone=ctx.tz.key,
         )
     ctx.session.add(ctx.member)
     await ctx.reply(text, private=True)
@@ -142,39 +167,46 @@ async def me_quiet(ctx: Context, inv: Invocation) -> None:
 async def me_pause(ctx: Context, inv: Invocation) -> None:
     ctx.member.paused = True
     ctx.session.add(ctx.member)
-    resume = ctx.command("me resume", ctx.platform)
-    await ctx.reply(f"Paused: I won't nudge you until you say {resume}.", private=True)
+    await ctx.reply(
+        ctx._("Paused. I won't nudge you until you say {resume}.", resume=ctx.cmd("me resume")),
+        private=True,
+    )
 
 
 async def me_resume(ctx: Context, inv: Invocation) -> None:
     ctx.member.paused = False
     ctx.session.add(ctx.member)
-    await ctx.reply("Welcome back: nudges are on again.", private=True)
+    await ctx.reply(ctx._("Welcome back! Nudges are on again."), private=True)
 
 
 router = Router(
     name="members",
     commands=[
-        CommandSpec(("help",), "help [<command>]", "list what you can do", help_command),
+        CommandSpec(("help",), HELP_USAGE, N_("list what you can do"), help_command),
         CommandSpec(
             ("role",),
-            "role <catalyst|organiser|member> <user>",
-            "give someone a role",
+            N_("role <catalyst|organiser|member> <user>"),
+            N_("give someone a role"),
             role_command,
             role=Role.ORGANISER,
         ),
-        CommandSpec(("me", "tz"), "me tz <zone>", "set your time zone (e.g. Europe/London)", me_tz),
+        CommandSpec(
+            ("me", "tz"),
+            N_("me tz <zone>"),
+            N_("set your time zone (for example Europe/London)"),
+            me_tz,
+        ),
         CommandSpec(
             ("me", "quiet"),
-            "me quiet <hh:mm>-<hh:mm> | me quiet off",
-            "set hours when no nudges reach you",
+            N_("me quiet <hh:mm>-<hh:mm> | me quiet off"),
+            N_("set hours when no nudges reach you"),
             me_quiet,
         ),
         CommandSpec(
-            ("me", "pause"), "me pause", "stop all nudges to you", me_pause, takes_rest=False
+            ("me", "pause"), "me pause", N_("stop all nudges to you"), me_pause, takes_rest=False
         ),
         CommandSpec(
-            ("me", "resume"), "me resume", "start nudges again", me_resume, takes_rest=False
+            ("me", "resume"), "me resume", N_("start nudges again"), me_resume, takes_rest=False
         ),
     ],
 )

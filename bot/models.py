@@ -14,6 +14,8 @@ from sqlalchemy import JSON, Column, DateTime, Dialect, Index, Text, UniqueConst
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from bot.i18n import N_
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out, on every backend.
@@ -59,9 +61,13 @@ class Role(enum.IntEnum):
     def label(self) -> str:
         return self.name.lower()
 
-    @property
-    def article(self) -> str:
-        return f"an {self.label}" if self is Role.ORGANISER else f"a {self.label}"
+
+ROLE_NAMES = {
+    Role.MEMBER: N_("a member"),
+    Role.CATALYST: N_("a catalyst"),
+    Role.ORGANISER: N_("an organiser"),
+}
+"""A role as a message names a person holding it ("You are {role}."): catalog messages."""
 
 
 class Community(SQLModel, table=True):

@@ -26,10 +26,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from adapters.contract import Secret
+from bot import i18n
 from bot.checkins.models import CheckinAnswer
 from bot.context import Context, Scope
 from bot.errors import UserInputError
 from bot.grammar import Invocation
+from bot.i18n import N_
 from bot.members import only_organiser
 from bot.merge import identities_of, member_references
 from bot.models import DataLink, Identity, Member
@@ -205,17 +207,23 @@ async def forget_command(ctx: Context, inv: Invocation) -> None:
     """Twice: once to be told what it does, once with `confirm` to do it."""
     if [a.lower() for a in inv.args] != ["confirm"]:
         await ctx.reply(
-            "This erases everything I keep about you on every platform linked to you: your "
-            "accounts, settings, attributed answers and deliveries. Anonymous answers stay, "
-            "since nothing ties them to you. It cannot be undone. To go ahead, say "
-            f"{ctx.command('me forget confirm', ctx.platform)}.",
+            ctx._(
+                "This erases all I keep about you on every platform linked to you: your "
+                "accounts, settings, answers with your name and the messages I sent you. "
+                "Anonymous answers stay, since nothing ties them to you. You can't undo this. "
+                "To go ahead, say {confirm}.",
+                confirm=ctx.cmd("me forget confirm"),
+            ),
             private=True,
         )
         return
     if await only_organiser(ctx, ctx.community, ctx.member):
-        raise UserInputError("You are the only organiser; make someone else one first.")
+        raise UserInputError(
+            N_("You are the only organiser. Make someone else an organiser first.")
+        )
+    words = ctx.words  # the member's language, read before the member is erased
     await forget_member(ctx, ctx.member)
-    await ctx.reply("Done: I have erased what I kept about you. Welcome back any time.")
+    await ctx.reply(words._("Done. I have erased what I kept about you. Welcome back any time."))
 
 
 async def data_command(ctx: Context, inv: Invocation) -> None:
@@ -234,7 +242,10 @@ async def data_command(ctx: Context, inv: Invocation) -> None:
     minutes = int(DATA_LINK_LIFETIME.total_seconds() // 60)
     base = (ctx.bot.web_url or "").rstrip("/")
     await ctx.reply(
-        f"Everything I keep about you, as a file (the link works once, for {minutes} minutes): ",
+        ctx._(
+            "All I keep about you, as a file. The link works once, for {minutes} minutes: ",
+            minutes=minutes,
+        ),
         Secret(f"{base}{DATA_PATH}/{token}", DATA_LINK_STORED),
         private=True,
     )
@@ -254,8 +265,13 @@ def http_routes(bot: Bot) -> list[BaseRoute]:
             ).first()
             member = await s.get(Member, taken[0]) if taken else None
             if member is None:
+                words = i18n.words(i18n.negotiate(request.headers.get("accept-language")))
                 return PlainTextResponse(
-                    "This link is unknown, used or expired; ask for a new one with `me data`.",
+                    words._(
+                        "This link does not work: it is wrong, used or too old. Ask me for a "
+                        "new one with {data}.",
+                        data="`me data`",
+                    ),
                     status_code=404,
                 )
             data = await member_data(scope, member)

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from dateutil.rrule import rrule, rrulestr
 
-from bot.errors import ENGLISH, UserInputError
-from bot.i18n import N_, Words
+from bot.errors import UserInputError
+from bot.i18n import ENGLISH, N_, Words
 from bot.numerals import whole_number
 from bot.when import localize, normalise, time_of_day, weekday, zone
 

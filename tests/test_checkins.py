@@ -243,7 +243,7 @@ async def test_bad_input_is_stored_and_echoed_faithfully(harness: Harness) -> No
 async def test_an_answer_over_the_limit_is_refused_clearly(harness: Harness) -> None:
     await harness.say("ada", f'checkin open "{PROMPT}"')
     [reply] = await reply_in_thread(harness, "bob", "y" * 20_001)
-    assert "the limit is 20,000" in reply
+    assert "The most I take is 20,000" in reply
 
 
 async def test_status_counts_and_names_who_has_not_answered(harness: Harness) -> None:
@@ -276,6 +276,12 @@ async def test_export_link_serves_each_format_then_expires(harness: Harness) -> 
         assert ",Carol,,yes," in bodies["csv"]
         assert '"answer": "I say \\"yes\\", and, commas"' in bodies["json"]
         assert '- **Bob**: I say "yes", and, commas' in bodies["md"]
+        [reply] = await h.say("ada", "checkin export md")
+        spanish = await web.get(
+            reply.rsplit(" ", 1)[-1].removeprefix("http://127.0.0.1:8080"),
+            headers={"Accept-Language": "es-MX,es;q=0.9"},
+        )
+        assert spanish.text.startswith(f"# Check-in 1: {PROMPT}\n\n1 respondieron, 1 pasaron.")
         h.clock.advance(timedelta(minutes=15))
         assert (await web.get(url.removeprefix("http://127.0.0.1:8080"))).status_code == 404
         assert (await web.get("/checkins/export/guess")).status_code == 404
@@ -393,7 +399,7 @@ async def _anonymous_round_is_unlinkable(h: Harness, how: str) -> None:
     await assert_unlinkable(
         h, ["secret one, edited", "secret two"], ["first draft"], moments, events
     )
-    acks = [r for r in h.adapter.records if "Answer again" in r.text]
+    acks = [r for r in h.adapter.records if "answer again before the round closes" in r.text]
     assert len(acks) == 4 and len({r.text for r in acks}) == 1  # answered, edited or passed
 
 
@@ -404,7 +410,7 @@ async def test_recurring_rounds_follow_the_wall_clock_across_dst(database_url: s
         [reply] = await h.say(
             "ada", f'checkin open "{PROMPT}" --every "monday 09:30" --until 3h --remind 1h'
         )
-        assert "The first opens Mon 23 Mar 09:30 (Europe/London)." in reply
+        assert "The first one opens Mon 23 Mar 09:30 (Europe/London)." in reply
         expected = [
             datetime(2026, 3, 23, 9, 30, tzinfo=UTC),  # GMT
             datetime(2026, 3, 30, 8, 30, tzinfo=UTC),  # BST
@@ -463,7 +469,7 @@ async def test_a_fortnightly_series_typed_on_a_sunday_first_opens_that_thursday(
         [reply] = await h.say(
             "ada", f'checkin open "{PROMPT}" --every "every 2 weeks on thursday 18:00"'
         )
-        assert "The first opens Thu 05 Mar 18:00 (Europe/London)." in reply
+        assert "The first one opens Thu 05 Mar 18:00 (Europe/London)." in reply
         assert reply.endswith(
             "Next:\n- Thu 5 Mar 2026, 18:00 Europe/London\n- Thu 19 Mar 2026, 18:00 "
             "Europe/London\n- Thu 2 Apr 2026, 18:00 Europe/London"
@@ -471,7 +477,7 @@ async def test_a_fortnightly_series_typed_on_a_sunday_first_opens_that_thursday(
         await h.advance(datetime(2026, 3, 5, 18, 0, tzinfo=UTC) - h.clock.now())
         assert [r.opened_at for r in await rounds(h)] == [datetime(2026, 3, 5, 18, tzinfo=UTC)]
         replies = await h.say("ada", f'checkin open "{PROMPT}" --every weekly', space="other")
-        said = "“weekly” names no time of day, so it runs at 18:00, the time you typed it"
+        said = "“weekly” has no time of day, so it runs at 18:00, the time you typed it"
         assert any(said in r for r in replies)
 
 

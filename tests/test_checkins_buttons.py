@@ -61,7 +61,7 @@ async def test_answer_and_pass_by_button_are_recorded_and_replace(harness: Harne
 async def test_an_anonymous_round_with_forms_refuses_typed_answers(harness: Harness) -> None:
     h = harness
     await h.say("ada", f'checkin open "{PROMPT}" --anonymous')
-    assert "Answers typed in the chat are not taken" in post_action(h).text[0]
+    assert "I don't take answers typed in the chat" in post_action(h).text[0]
     await reply_in_thread(h, "bob", "my secret in the thread")
     refused = await h.say("carol", "checkin my secret as a command")
     await h.say("dan", "checkin pass")
@@ -96,7 +96,7 @@ async def test_a_button_for_no_round_gets_a_clear_reply(harness: Harness, value:
     h = harness
     await h.say("ada", f'checkin open "{PROMPT}"')
     await h.feed(h.press("bob", post_of(h).message_id, "checkin.pass", value))
-    assert any("no longer exists" in t for t in h.adapter.direct_texts("bob"))
+    assert any("That check-in is gone." in t for t in h.adapter.direct_texts("bob"))
     assert await stored(h) == []
 
 

@@ -82,7 +82,7 @@ async def test_recurring_rounds_register_with_the_real_scheduler(tmp_path: Path)
         )
         await chat.post("weekly", "ada", "/checkin stop")
         await chat.wait_for(
-            "weekly", "ada", from_bot("Stopped the recurring check-in 1"), deadline=5
+            "weekly", "ada", from_bot("Stopped the repeating check-in 1"), deadline=5
         )
         proc.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(proc.communicate(), timeout=20)

@@ -116,7 +116,7 @@ def buttons_on(h: Harness, platform: str) -> tuple[Button, ...]:
         ("--in matrix:lounge", "don't know the space"),
         ("--in lounge", "don't know the space"),
         ("--in fake:main", "at least one other space"),
-        ('--in other:lounge --every "monday 9:00"', "leave out --in"),
+        ('--in other:lounge --every "monday 9:00"', "Leave out `--in`"),
     ],
 )
 async def test_spaces_that_cannot_be_used_are_refused(h: Harness, flags: str, error: str) -> None:

@@ -123,7 +123,7 @@ async def test_bad_calendars_are_refused_with_a_reason(harness: Harness, tmp_pat
     for command, expected in cases.items():
         [reply] = await h.say("ada", command)
         assert expected in reply, (command, reply)
-        assert "Usage: event import" in reply
+        assert "Usage: `!event import" in reply
     assert await events(h) == []
 
 

@@ -250,7 +250,7 @@ async def test_event_add_bad_input(harness: Harness) -> None:
         'event add "X"': "Give a title in quotes and a start time",
         'event add "X" tomorrow --every hourly': "at most daily",
         'event add "X" tomorrow --link ftp://x': "web address (http or https)",
-        'event add "X" tomorrow --followup 1d': "needs a value and a quoted text",
+        'event add "X" tomorrow --followup 1d': "needs a value, then a text in quotes",
         "event cancel 99": "no event 99",
     }
     for command, expected in cases.items():

@@ -78,20 +78,20 @@ def test_pair_flag_takes_a_value_and_a_quoted_text() -> None:
     [
         ("", "Say a command"),
         ("   ", "Say a command"),
-        ("dance", "not a command I know"),
-        ('checkin open "unclosed', "is not closed"),
-        ("checkin open q --until", "needs a value"),
+        ("dance", "I don't know the command `dance`"),
+        ('checkin open "unclosed', "has no closing mark"),
+        ("checkin open q --until", "needs a value after it"),
         ("checkin open q --colour red", "has no option `--colour`"),
-        ("checkin open q --anonymous --anonymous", "given twice"),
+        ("checkin open q --anonymous --anonymous", "`--anonymous` twice"),
         ("me pause now", "takes no more words"),
-        ('event add "x" --followup 1d', "needs a value and a quoted text"),
-        ("x" * 10_000, "limit is 8,000"),
+        ('event add "x" --followup 1d', "then a text in quotes"),
+        ("x" * 10_000, "The most I take is 8,000"),
     ],
 )
 def test_bad_input_says_what_is_wrong(text: str, expected: str) -> None:
     with pytest.raises(UserInputError) as err:
         TABLE.parse(text)
-    assert expected in err.value.message
+    assert expected in err.value.text()
 
 
 def test_a_wrong_subcommand_shows_the_right_forms() -> None:

@@ -45,7 +45,7 @@ async def test_a_member_is_refused_role_naming_the_role_needed(harness: Harness)
 async def test_organiser_gives_a_role_and_it_is_audited(harness: Harness) -> None:
     await harness.say("carol", "help")
     [reply] = await harness.say("ada", "role catalyst carol")
-    assert reply == "Carol is now a catalyst (was member)."
+    assert reply == "Carol is now a catalyst. Before, they were a member."
     assert (await member(harness, "carol")).role == Role.CATALYST
     async with harness.bot.db.reader() as s:
         [entry] = (await s.exec(select(AuditEntry))).all()
@@ -100,11 +100,11 @@ async def test_unknown_time_zone_is_refused_naming_it(harness: Harness, zone: st
 
 async def test_unreadable_commands_get_the_right_form(harness: Harness) -> None:
     [unknown] = await harness.say("bob", "dance wildly")
-    assert "not a command I know" in unknown and "help" in unknown
+    assert "I don't know the command" in unknown and "help" in unknown
     [quiet] = await harness.say("bob", "me quiet sometimes")
-    assert "Usage: me quiet" in quiet
+    assert "Usage: `!me quiet" in quiet, "a usage line names the command as typed here"
     [long] = await harness.say("bob", "me tz " + "x" * 10_000)
-    assert "limit" in long
+    assert "The most I take is 8,000" in long
 
 
 async def test_a_redelivered_event_is_handled_once(harness: Harness) -> None:

@@ -55,7 +55,7 @@ async def test_forget_leaves_nothing_of_the_member_in_any_table(h: Harness) -> N
     assert any(MARKS.search(text) for _, text in await every_row(h))
 
     [warning] = await h.say("bob", "me forget")
-    assert "cannot be undone" in warning and "!me forget confirm" in warning
+    assert "You can't undo this" in warning and "!me forget confirm" in warning
     assert any(MARKS.search(text) for _, text in await every_row(h))
     await h.say("bob", "me forget confirm")
 

@@ -100,7 +100,7 @@ async def test_odd_unicode_and_huge_text_are_stored_faithfully(chat: ChatClient)
 async def test_a_malformed_command_gets_a_reply_not_a_crash(chat: ChatClient) -> None:
     await chat.post("main", "bob", '/me tz "unclosed')
     reply = await chat.wait_for("@bob", "bob", from_bot)
-    assert "not closed" in str(reply["text"])
+    assert "has no closing mark" in str(reply["text"])
     await chat.post("main", "bob", "/help")
     await chat.wait_for("@bob", "bob", lambda m: "What you can do" in str(m["text"]))
 
@@ -300,3 +300,16 @@ async def test_names_that_look_like_the_bots_are_refused(chat: ChatClient, user:
 async def test_a_name_merely_containing_the_bots_is_allowed(chat: ChatClient) -> None:
     await chat.post("main", "community-bot-fan", "hello")
     assert [m["user"] for m in await chat.messages("main", "bob")] == ["community-bot-fan"]
+
+
+async def test_the_browsers_language_is_the_members_until_they_choose(chat: ChatClient) -> None:
+    swahili = {"Accept-Language": "fr-FR, sw-KE;q=0.9, en;q=0.5"}
+    body = {"room": "@bea", "user": "bea", "text": "/me lang"}
+    r = await chat.http.post("/api/chat/messages", json=body, headers=swahili)
+    assert r.status_code == 201, r.text
+    reply = await chat.wait_for("@bea", "bea", from_bot)
+    assert str(reply["text"]).startswith("Ninakuandikia kwa Kiswahili."), reply["text"]
+    body["text"] = "/me lang en"
+    r = await chat.http.post("/api/chat/messages", json=body, headers=swahili)
+    chosen = await chat.wait_for("@bea", "bea", lambda m: from_bot(m) and "now" in m["text"])
+    assert chosen["text"] == "From now on I write to you in English."

@@ -99,10 +99,14 @@ def actor_of(
     user: Mapping[str, Any],
     member: Mapping[str, Any] | None = None,
     roles: Mapping[str, str] | None = None,
+    locale: object = None,
 ) -> Actor:
+    """The person; `locale` is the language an interaction says their client uses."""
     held = (member or {}).get("roles") or []
     granted = tuple(sorted({roles[str(r)] for r in held if str(r) in roles})) if roles else ()
-    return Actor(PLATFORM, UserId(str(user["id"])), display_name(user, member), granted)
+    name = display_name(user, member)
+    spoken = locale if isinstance(locale, str) and locale else None
+    return Actor(PLATFORM, UserId(str(user["id"])), name, granted, locale=spoken)
 
 
 def place_of(channel_id: str, guild_id: str | None, view: View) -> Place:
@@ -191,7 +195,7 @@ def interaction(data: Mapping[str, Any], view: View) -> Inbound | None:
     guild = data.get("guild_id")
     common: dict[str, Any] = {
         "event_id": EventId(str(data["id"])),
-        "actor": actor_of(user, member, view.roles),
+        "actor": actor_of(user, member, view.roles, data.get("locale")),
         "place": place_of(str(channel), str(guild) if guild else None, view),
         "raw": data,
     }

@@ -188,6 +188,8 @@ class SlackAdapter:
         self._app: AsyncApp | None = None
         self._socket: Any = None
         self._names: dict[str, str] = {}
+        self._locales: dict[str, str] = {}
+        """user id -> the language their Slack is set to, for those resolved so far."""
         self.organisers_from_admins = organisers_from_admins
         self.catalyst_usergroup = catalyst_usergroup
         self._admins: set[str] = set()
@@ -295,7 +297,7 @@ class SlackAdapter:
         roles = dict.fromkeys(self._catalysts, "catalyst") | dict.fromkeys(
             self._admins, "organiser"
         )
-        return Directory(self.self_id, self._names, commands, roles)
+        return Directory(self.self_id, self._names, commands, roles, self._locales)
 
     async def _deliver(self, event: Inbound | None) -> None:
         if event is None or self._sink is None:
@@ -348,12 +350,13 @@ class SlackAdapter:
                 await self._name(user_id)
 
     async def _name(self, user_id: str) -> str:
-        """A person's display name, from `users.info` once, then from the cache."""
+        """A person's display name (and language), from `users.info` once, then from the
+        cache."""
         known = self._names.get(user_id)
         if known is not None:
             return known
         try:
-            found = await self.client.users_info(user=user_id)
+            found = await self.client.users_info(user=user_id, include_locale=True)
             user = found.get("user") or {}
             profile = user.get("profile") or {}
             name = profile.get("display_name") or user.get("real_name") or user.get("name")
@@ -363,8 +366,12 @@ class SlackAdapter:
         if self.organisers_from_admins and (user.get("is_admin") or user.get("is_owner")):
             self._admins.add(user_id)
         if len(self._names) >= NAME_CACHE:
-            self._names.pop(next(iter(self._names)))
+            oldest = next(iter(self._names))
+            del self._names[oldest]
+            self._locales.pop(oldest, None)
         self._names[user_id] = str(name or user_id)
+        if isinstance(user.get("locale"), str):
+            self._locales[user_id] = user["locale"]
         return self._names[user_id]
 
     async def _refresh_catalysts(self) -> None:

@@ -76,11 +76,14 @@ class Directory:
     """slash command as registered (`/checkin`) -> the command word it stands for."""
     roles: Mapping[str, str] = field(default_factory=dict)
     """user id -> the role the workspace gives them, where the config maps one."""
+    locales: Mapping[str, str] = field(default_factory=dict)
+    """user id -> the language their Slack is set to (`users.info`'s `locale`, `es-LA`)."""
 
     def actor(self, user_id: str, fallback: str | None = None) -> Actor:
         name = self.names.get(user_id) or fallback or user_id
         role = self.roles.get(user_id)
-        return Actor(PLATFORM, UserId(user_id), name, (role,) if role else ())
+        roles = (role,) if role else ()
+        return Actor(PLATFORM, UserId(user_id), name, roles, locale=self.locales.get(user_id))
 
 
 # --- inbound ------------------------------------------------------------------------------

@@ -66,6 +66,7 @@ from adapters.webchat.translate import (
     message_json,
     place_of,
 )
+from bot import i18n
 from bot.clock import Clock
 from bot.db import Database
 from bot.errors import PlatformError
@@ -80,6 +81,11 @@ REVEAL_FOR = 15 * 60.0
 """Seconds a message's one-time links are shown: as long as they work."""
 NOTE_LIMIT = 6_000
 """Bytes of an event sent whole to the other processes; a longer one is sent by id."""
+
+
+def spoken(request: Request) -> str | None:
+    """The shipped language the browser's `Accept-Language` prefers, as the person's locale."""
+    return i18n.negotiate(request.headers.get("accept-language"))
 
 
 async def read_json(request: Request) -> dict[str, Any]:
@@ -391,12 +397,12 @@ class WebChat:
         except BadRequest as exc:
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
         m = await self._store(room, user, text, thread)
-        await self._deliver_inbound(m)
+        await self._deliver_inbound(m, spoken(request))
         return JSONResponse({"id": str(m.id)}, status_code=201)
 
-    async def _deliver_inbound(self, m: Posted) -> None:
+    async def _deliver_inbound(self, m: Posted, locale: str | None) -> None:
         if self._sink is not None:
-            await self._sink(translate.inbound(m))
+            await self._sink(translate.inbound(m, locale))
 
     async def _find_message(self, data: dict[str, Any]) -> WebMessage:
         mid = translate.message_id(data.get("message"))
@@ -435,7 +441,7 @@ class WebChat:
             await self._sink(
                 ButtonPressed(
                     event_id=EventId(f"btn-{uuid.uuid4().hex}"),
-                    actor=Actor(PLATFORM, UserId(user), user),
+                    actor=Actor(PLATFORM, UserId(user), user, locale=spoken(request)),
                     place=place_of(m.room, m.thread),
                     message_id=MessageId(str(m.id)),
                     action=str(action),
@@ -455,7 +461,7 @@ class WebChat:
             await self._sink(
                 ReactionAdded(
                     event_id=EventId(f"react-{m.id}-{user}-{key}"),
-                    actor=Actor(PLATFORM, UserId(user), user),
+                    actor=Actor(PLATFORM, UserId(user), user, locale=spoken(request)),
                     place=place_of(m.room, None),
                     message_id=MessageId(str(m.id)),
                     key=key,

@@ -160,13 +160,13 @@ def looks_like(value: str, other: str) -> bool:
     return skeleton(value) == skeleton(other)
 
 
-def inbound(m: Stored) -> Inbound:
+def inbound(m: Stored, locale: str | None = None) -> Inbound:
     """A person's message, stored, as the core's event: a command if it starts with a
-    prefix, else a message."""
+    prefix, else a message. `locale` is the language their browser asks for."""
     assert m.id is not None
     common: dict[str, Any] = {
         "event_id": EventId(f"msg-{m.id}"),
-        "actor": Actor(PLATFORM, UserId(m.user), m.user),
+        "actor": Actor(PLATFORM, UserId(m.user), m.user, locale=locale),
         "place": place_of(m.room, m.thread),
         "raw": {"id": m.id, "room": m.room, "text": m.text[:200]},
     }

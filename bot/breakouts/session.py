@@ -42,8 +42,7 @@ from bot.breakouts.models import (
     SubSpaceKind,
 )
 from bot.context import Scope
-from bot.errors import ENGLISH
-from bot.i18n import Words
+from bot.i18n import ENGLISH, Words
 from bot.models import Identity
 from bot.prompts import parts_in
 

@@ -17,20 +17,21 @@ from bot.checkins.models import CheckinRound, CheckinSeries
 from bot.checkins.series import as_series
 from bot.community_spaces import named_spaces
 from bot.context import Context
-from bot.errors import NotYet, UserInputError
+from bot.errors import Cmd, NotYet, UserInputError
 from bot.grammar import QUOTES, CommandSpec, Flag, Invocation
+from bot.i18n import N_
 from bot.models import Role
 from bot.numerals import row_id
 from bot.prompts import library_for
 from bot.recurrence import describe, next_times, parse_recurrence
 from bot.when import parse_duration, parse_when, zone
 
-OPEN_USAGE = (
+OPEN_USAGE = N_(
     'checkin open "<prompt>" | <prompt-id> [--until <when>] [--anonymous] [--dm] '
     "[--remind <when>] [--every <recurrence>] [--in <platform:space>,...|community]"
 )
-ANSWER_USAGE = "checkin <your answer> | checkin pass"
-EXPORT_USAGE = "checkin export csv|json|md [<round-id>]"
+ANSWER_USAGE = N_("checkin <your answer> | checkin pass")
+EXPORT_USAGE = N_("checkin export csv|json|md [<round-id>]")
 
 
 def _moment(text: str, ctx: Context, flag: str) -> datetime:
@@ -41,9 +42,13 @@ def _moment(text: str, ctx: Context, flag: str) -> datetime:
         try:
             at = ctx.now + parse_duration(text)
         except UserInputError:
-            raise UserInputError(f"`--{flag}`: {exc.text(ctx.words)}", OPEN_USAGE) from None
+            raise UserInputError(
+                N_("`--{option}`: {problem}"), OPEN_USAGE, option=flag, problem=exc
+            ) from None
     if at <= ctx.now:
-        raise UserInputError(f"`--{flag} {text[:40]}` is in the past.", OPEN_USAGE)
+        raise UserInputError(
+            N_("`--{option} {typed}` is in the past."), OPEN_USAGE, option=flag, typed=text[:40]
+        )
     return at
 
 
@@ -53,37 +58,47 @@ def _offset(text: str, flag: str) -> timedelta:
         return parse_duration(text.strip().removeprefix("in "))
     except UserInputError as exc:
         raise UserInputError(
-            f"With `--every`, `--{flag}` is a length of time after each round opens "
-            f"(e.g. `--{flag} 2h`): {exc}",
+            N_(
+                "With `--every`, `--{option}` is a length of time after each round opens, "
+                "for example `--{option} 2h`. {problem}"
+            ),
             OPEN_USAGE,
+            option=flag,
+            problem=exc,
         ) from None
 
 
 def _prompt(ctx: Context, inv: Invocation) -> tuple[str, str | None]:
     """The prompt text and library id: a quoted text is a free prompt, a bare word an id."""
     if not inv.args:
-        raise UserInputError("Give a prompt in quotes, or a prompt id.", OPEN_USAGE)
+        raise UserInputError(N_("Give a question in quotes, or a prompt id."), OPEN_USAGE)
     if len(inv.args) > 1:
         raise UserInputError(
-            "Put a prompt of several words in quotes, or give one prompt id.", OPEN_USAGE
+            N_("Put a question of several words in quotes, or give one prompt id."), OPEN_USAGE
         )
     text = inv.args[0]
     if inv.rest.lstrip()[:1] in QUOTES:
         if not text.strip():
-            raise UserInputError("The prompt is empty.", OPEN_USAGE)
+            raise UserInputError(N_("The question is empty."), OPEN_USAGE)
         return text, None
     config = ctx.bot.config
     prompt = library_for(config).get(text)
     if prompt.kind == "provocation":
         raise UserInputError(
-            f"'{prompt.id}' is a breakout provocation; pick a check-in prompt or quote your own."
+            N_(
+                "`{id}` is a prompt for breakouts. Pick a check-in prompt, or write your own "
+                "question in quotes."
+            ),
+            id=prompt.id,
         )
     return prompt.text, prompt.id
 
 
-PRIVATE_ONLY = (
-    "This check-in is anonymous, so I did not take that: a reply there shows your name. "
-    "Answer me here, privately, instead."
+REMIND_BEFORE_CLOSE = N_("The reminder must come before the round closes.")
+NONE_OPEN = N_("There is no check-in open here.")
+PRIVATE_ONLY = N_(
+    "This check-in is anonymous, so I did not take that answer: a reply there shows your "
+    "name. Answer me here, in private, instead."
 )
 
 
@@ -91,30 +106,49 @@ async def open_command(ctx: Context, inv: Invocation) -> None:
     place = ctx.event.place
     if place.direct:
         raise UserInputError(
-            "Open a check-in in the space where people should answer, not in a direct "
-            "conversation with me."
+            N_(
+                "Open a check-in in the space where people should answer, not in a private chat "
+                "with me."
+            )
         )
     text, prompt_id = _prompt(ctx, inv)
     until, remind = inv.flag("until"), inv.flag("remind")
     every, spaces = inv.flag("every"), inv.flag("in")
     if every is not None:
         if spaces is not None:
-            raise UserInputError("A recurring check-in opens in one space; leave out --in.")
+            raise UserInputError(
+                N_("A check-in that repeats opens in one space. Leave out `--in`.")
+            )
         await _open_series(ctx, text, prompt_id, every, until, remind, inv)
         return
     also = await named_spaces(ctx, spaces, OPEN_USAGE) if spaces is not None else ()
     for where in (place.top(), *also):
         existing = await rounds.open_round_in(ctx, where)
         if existing is not None:
-            here = "here" if where == place.top() else f"in {where.platform}:{where.space}"
+            if where == place.top():
+                raise UserInputError(
+                    N_(
+                        "Check-in {id} (“{prompt}”) is still open here. "
+                        "Close it with {close} first."
+                    ),
+                    id=existing.id,
+                    prompt=existing.prompt[:60],
+                    close=Cmd("checkin close"),
+                )
             raise UserInputError(
-                f"Check-in {existing.id} (“{existing.prompt[:60]}”) is still open {here}; "
-                f"close it with {ctx.command('checkin close', ctx.platform)} first."
+                N_(
+                    "Check-in {id} (“{prompt}”) is still open in {space}. "
+                    "Close it with {close} first."
+                ),
+                id=existing.id,
+                prompt=existing.prompt[:60],
+                space=f"{where.platform}:{where.space}",
+                close=Cmd("checkin close"),
             )
     deadline = _moment(until, ctx, "until") if until else None
     remind_at = _moment(remind, ctx, "remind") if remind else None
     if deadline and remind_at and remind_at >= deadline:
-        raise UserInputError("The reminder must come before the round closes.", OPEN_USAGE)
+        raise UserInputError(REMIND_BEFORE_CLOSE, OPEN_USAGE)
     r = await rounds.open_round(
         ctx,
         ctx.community.id or 0,
@@ -131,7 +165,7 @@ async def open_command(ctx: Context, inv: Invocation) -> None:
         opened_by=ctx.member,
     )
     await ctx.audit(ctx.community, ctx.member, "checkin.open", round_id=r.id)
-    await ctx.reply(f"Check-in {r.id} is open.", private=True)
+    await ctx.reply(ctx._("Check-in {id} is open.", id=r.id), private=True)
 
 
 async def _open_series(
@@ -149,15 +183,18 @@ async def _open_series(
     if not recurrence.has_time:
         local = ctx.now.astimezone(tz)
         recurrence = parse_recurrence(every, tz=tz, default_time=time(local.hour, local.minute))
-        taken = (
-            f" “{every[:60]}” names no time of day, so it runs at {local:%H:%M}, the time you "
-            f"typed it; add a time (“{every[:40]} 18:00”) to choose another."
+        taken = ctx._(
+            "“{every}” has no time of day, so it runs at {time}, the time you typed it. To "
+            "choose another time, add one, like “{example}”.",
+            every=every[:60],
+            time=f"{local:%H:%M}",
+            example=f"{every[:40]} 18:00",
         )
     dtstart = recurrence.first_from(ctx.now) or ctx.now
     close_after = _offset(until, "until") if until else None
     remind_after = _offset(remind, "remind") if remind else None
     if close_after and remind_after and remind_after >= close_after:
-        raise UserInputError("The reminder must come before the round closes.", OPEN_USAGE)
+        raise UserInputError(REMIND_BEFORE_CLOSE, OPEN_USAGE)
     row = CheckinSeries(
         community_id=ctx.community.id or 0,
         platform=ctx.platform,
@@ -179,16 +216,25 @@ async def _open_series(
     coming = recurrence.next_ones(ctx.now, dtstart=dtstart, count=3)
     first = coming[0] if coming else None
     if first is None:
-        raise UserInputError(f"“{every[:60]}” never comes round again.", OPEN_USAGE)
+        raise UserInputError(N_("“{every}” never comes again."), OPEN_USAGE, every=every[:60])
     ctx.after_commit.append(partial(ctx.bot.scheduler.ensure, as_series(row)))
     await ctx.audit(ctx.community, ctx.member, "checkin.series", series_id=row.id)
-    when = "now" if first <= ctx.now else rounds.local(first, recurrence.tz)
-    await ctx.reply(
-        f"Check-in series {row.id}: {describe(recurrence)}, I'll open “{text}” here. "
-        f"The first opens {when}.{taken} Stop it with "
-        f"{ctx.command('checkin stop', ctx.platform)}.\n"
-        + next_times(coming, community=tz, own=ctx.tz)
+    opened = ctx._(
+        "Check-in series {id}: {rule}, I'll open “{prompt}” here.",
+        id=row.id,
+        rule=describe(recurrence),
+        prompt=text,
     )
+    first_one = (
+        ctx._("The first one opens now.")
+        if first <= ctx.now
+        else ctx._(
+            "The first one opens {when}.", when=rounds.local(first, recurrence.tz, ctx.words)
+        )
+    )
+    stop = ctx._("Stop it with {stop}.", stop=ctx.cmd("checkin stop"))
+    lines = " ".join(t for t in (opened, first_one, taken, stop) if t)
+    await ctx.reply(lines + "\n" + next_times(coming, community=tz, own=ctx.tz))
 
 
 async def answer_command(ctx: Context, inv: Invocation) -> None:
@@ -202,7 +248,7 @@ async def answer_command(ctx: Context, inv: Invocation) -> None:
                 await rounds.mark_asked(ctx, r, ctx.member.id or 0)
         if r is None:
             raise UserInputError(
-                "No check-in has asked you here; answer in the space where it was opened."
+                N_("No check-in has asked you here. Answer in the space where it was opened.")
             )
     else:
         r = await rounds.open_round_in(ctx, place, locked=True)
@@ -210,8 +256,9 @@ async def answer_command(ctx: Context, inv: Invocation) -> None:
         r = r or await rounds.latest_round_in(ctx, place)
         if r is None:
             raise UserInputError(
-                "There is no check-in open here. A catalyst can open one with `checkin open`.",
+                N_("There is no check-in open here. A catalyst can open one with {open}."),
                 ANSWER_USAGE,
+                open=Cmd("checkin open"),
             )
         if rounds.private_only(ctx, r, ctx.platform):
             raise UserInputError(PRIVATE_ONLY)
@@ -221,17 +268,27 @@ async def answer_command(ctx: Context, inv: Invocation) -> None:
 async def _round_here(ctx: Context) -> CheckinRound:
     r = await rounds.open_round_in(ctx, ctx.event.place)
     if r is None:
-        raise UserInputError("There is no check-in open here.")
+        raise UserInputError(NONE_OPEN)
     return r
 
 
 async def status_command(ctx: Context, inv: Invocation) -> None:
     r = await _round_here(ctx)
     t = rounds.tally(await rounds.answers_of(ctx, r.id or 0))
-    text = f"Check-in {r.id} (“{r.prompt[:80]}”): {t.answered} answered, {t.passed} passed."
+    text = ctx._(
+        "Check-in {id} (“{prompt}”): {answered} answered, {passed} passed.",
+        id=r.id,
+        prompt=r.prompt[:80],
+        answered=t.answered,
+        passed=t.passed,
+    )
     if not r.anonymous:
         waiting = sorted(m.display_name for m in await rounds.not_yet(ctx, r))
-        text += " Not yet: " + (", ".join(waiting) if waiting else "nobody") + "."
+        text += " " + (
+            ctx._("Not yet: {names}.", names=", ".join(waiting))
+            if waiting
+            else ctx._("Everyone has answered.")
+        )
     await ctx.reply(text, private=True)
 
 
@@ -243,25 +300,32 @@ async def close_command(ctx: Context, inv: Invocation) -> None:
 
 async def export_command(ctx: Context, inv: Invocation) -> None:
     if not inv.args or inv.args[0].lower() not in export.FORMATS or len(inv.args) > 2:
-        raise UserInputError("Name a format: csv, json or md.", EXPORT_USAGE)
+        raise UserInputError(N_("Name a file type: csv, json or md."), EXPORT_USAGE)
     fmt = inv.args[0].lower()
     if len(inv.args) == 2:
         round_id = row_id(inv.args[1])
         if round_id is None:
-            raise UserInputError("A round id is a number.", EXPORT_USAGE)
+            raise UserInputError(N_("A round id is a number."), EXPORT_USAGE)
         r = await ctx.session.get(CheckinRound, round_id)
         if r is None or r.community_id != ctx.community.id:
-            raise UserInputError(f"There is no check-in {inv.args[1][:20]}.", EXPORT_USAGE)
+            raise UserInputError(
+                N_("There is no check-in {id}."), EXPORT_USAGE, id=inv.args[1][:20]
+            )
     else:
         found = await rounds.latest_round_in(ctx, ctx.event.place)
         if found is None:
-            raise UserInputError("There has been no check-in here yet.", EXPORT_USAGE)
+            raise UserInputError(N_("There has not been a check-in here yet."), EXPORT_USAGE)
         r = found
     link = await export.make_link(ctx, r.id or 0, fmt)
     await ctx.audit(ctx.community, ctx.member, "checkin.export", round_id=r.id, format=fmt)
     minutes = int(export.LINK_LIFETIME.total_seconds() // 60)
     await ctx.reply(
-        f"Check-in {r.id} as {fmt.upper()} (the link works for {minutes} minutes): ",
+        ctx._(
+            "Check-in {id} as {format}. The link works for {minutes} minutes: ",
+            id=r.id,
+            format=fmt.upper(),
+            minutes=minutes,
+        ),
         Secret(link, export.STORED),
         private=True,
     )
@@ -282,7 +346,7 @@ async def answer_message(ctx: Context, event: MessageReceived) -> bool:
         if r is None and await rounds.posting_in(ctx, place):
             raise NotYet("a round's post here has not come back from the platform yet")
         if r is not None and place.thread is not None and rounds.private_only(ctx, r, ctx.platform):
-            await ctx.reply(PRIVATE_ONLY, private=True)
+            await ctx.reply(ctx._(PRIVATE_ONLY), private=True)
             return True
     if r is None and place.direct:
         member_id = ctx.member.id or 0
@@ -302,7 +366,7 @@ async def _round_of_button(ctx: Context, event: ButtonPressed) -> CheckinRound:
     if event.value.isascii() and event.value.isdigit() and len(event.value) < 19:
         r = await ctx.session.get(CheckinRound, int(event.value))
     if r is None or r.community_id != ctx.community.id:
-        raise UserInputError("That check-in no longer exists.")
+        raise UserInputError(N_("That check-in is gone."))
     return r
 
 
@@ -312,10 +376,13 @@ async def answer_button(ctx: Context, event: ButtonPressed) -> None:
     if event.text is not None:
         await rounds.answer(ctx, r, event.text, by_button=True)
         return
-    how = "Reply to my message with your answer" if event.place.direct else "Reply in the thread"
-    await ctx.reply(
-        f"{how}, or say {ctx.command('checkin <your answer>', ctx.platform)}.", private=True
+    answer = ctx.cmd(ctx._("checkin <your answer>"))
+    text = (
+        ctx._("Reply to my message with your answer, or say {answer}.", answer=answer)
+        if event.place.direct
+        else ctx._("Reply in the thread, or say {answer}.", answer=answer)
     )
+    await ctx.reply(text, private=True)
 
 
 async def pass_button(ctx: Context, event: ButtonPressed) -> None:
@@ -337,14 +404,16 @@ async def stop_command(ctx: Context, inv: Invocation) -> None:
     """Stop the recurring check-ins of this space (rounds already open stay open)."""
     stopped = await series_in(ctx)
     if not stopped:
-        raise UserInputError("No recurring check-in runs here.")
+        raise UserInputError(N_("No repeating check-in runs here."))
     for row in stopped:
         row.active = False
         ctx.session.add(row)
         ctx.after_commit.append(partial(ctx.bot.scheduler.remove, as_series(row).job_id))
         await ctx.audit(ctx.community, ctx.member, "checkin.stop", series_id=row.id)
     await ctx.reply(
-        "Stopped the recurring check-in " + ", ".join(str(r.id) for r in stopped) + " here."
+        ctx._(
+            "Stopped the repeating check-in {ids} here.", ids=", ".join(str(r.id) for r in stopped)
+        )
     )
 
 
@@ -352,7 +421,7 @@ COMMANDS = [
     CommandSpec(
         ("checkin", "open"),
         OPEN_USAGE,
-        "open a check-in round here",
+        N_("open a check-in round here"),
         open_command,
         role=Role.CATALYST,
         flags={
@@ -367,14 +436,17 @@ COMMANDS = [
     CommandSpec(
         ("checkin", "status"),
         "checkin status",
-        "how many answered the open check-in",
+        N_("how many answered the open check-in"),
         status_command,
         takes_rest=False,
     ),
     CommandSpec(
         ("checkin", "close"),
         "checkin close [--languages]",
-        "close the open check-in and post its summary (with each answer's language)",
+        N_(
+            "close the open check-in and post its summary. `--languages` shows the language of "
+            "each answer."
+        ),
         close_command,
         role=Role.CATALYST,
         takes_rest=False,
@@ -383,7 +455,7 @@ COMMANDS = [
     CommandSpec(
         ("checkin", "stop"),
         "checkin stop",
-        "stop the recurring check-ins of this space",
+        N_("stop the repeating check-ins of this space"),
         stop_command,
         role=Role.CATALYST,
         takes_rest=False,
@@ -391,14 +463,14 @@ COMMANDS = [
     CommandSpec(
         ("checkin", "export"),
         EXPORT_USAGE,
-        "a link to the answers as a file",
+        N_("a link to the answers as a file"),
         export_command,
         role=Role.CATALYST,
     ),
     CommandSpec(
         ("checkin",),
         ANSWER_USAGE,
-        "answer the open check-in (answer again to change it)",
+        N_("answer the open check-in (answer again to change it)"),
         answer_command,
         free_text=True,
     ),

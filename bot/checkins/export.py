@@ -23,8 +23,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot import i18n
 from bot.checkins.models import CheckinAnswer, CheckinExport, CheckinRound, RoundState
 from bot.config import Config
+from bot.i18n import ENGLISH, Words
 from bot.models import Member
 from bot.tokens import token_hash
 
@@ -123,7 +125,7 @@ def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 
 
-def render(export: Export, fmt: str) -> str:
+def render(export: Export, fmt: str, words: Words = ENGLISH) -> str:
     """The export as text in `fmt` (one of `FORMATS`); every answer exactly as written."""
     r = export.round
     if fmt == "csv":
@@ -165,14 +167,23 @@ def render(export: Export, fmt: str) -> str:
         }
         return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     if fmt == "md":
+        counts = words._(
+            "{answered} answered, {passed} passed.",
+            answered=export.answered,
+            passed=export.passed,
+        )
+        about = [
+            counts,
+            words._("Anonymous.") if r.anonymous else "",
+            words._("Opened {when}.", when=_iso(r.opened_at)),
+            words._("Closed {when}.", when=_iso(r.closed_at))
+            if r.closed_at
+            else words._("Still open."),
+        ]
         lines = [
-            f"# Check-in {r.id}: {r.prompt}",
+            words._("# Check-in {id}: {prompt}", id=r.id, prompt=r.prompt),
             "",
-            f"{export.answered} answered, {export.passed} passed"
-            + (" (anonymous)" if r.anonymous else "")
-            + f"; opened {_iso(r.opened_at)}"
-            + (f", closed {_iso(r.closed_at)}" if r.closed_at else ", still open")
-            + ".",
+            " ".join(a for a in about if a),
             "",
         ]
         for row in export.rows:
@@ -212,10 +223,10 @@ async def make_link(
     return f"{base_url(scope.bot.config)}{PATH}/{token}"
 
 
-def file_response(export: Export, fmt: str) -> Response:
+def file_response(export: Export, fmt: str, words: Words = ENGLISH) -> Response:
     """The export as a download (for the chat's links and the dashboard's buttons)."""
     return Response(
-        render(export, fmt),
+        render(export, fmt, words),
         media_type=MEDIA[fmt],
         headers={
             "Content-Disposition": f'attachment; filename="checkin-{export.round.id}.{fmt}"',
@@ -227,15 +238,20 @@ def file_response(export: Export, fmt: str) -> Response:
 def http_routes(bot: Bot) -> list[BaseRoute]:
     async def download(request: Request) -> Response:
         token = request.path_params["token"]
+        browser = i18n.negotiate(request.headers.get("accept-language"))
+        words = i18n.words(i18n.choose(browser, bot.config.model.community.language))
         async with bot.db.reader() as s:
             link = await s.get(CheckinExport, token_hash(token))
             if link is None or link.expires_at <= bot.clock.now():
                 return PlainTextResponse(
-                    "This export link is unknown or has expired; ask for a new one with "
-                    "`checkin export`.",
+                    words._(
+                        "This link does not work: it is wrong or too old. Ask me for a new one "
+                        "with {export}.",
+                        export="`checkin export`",
+                    ),
                     status_code=404,
                 )
             export = await load_export(s, link.round_id)
-        return file_response(export, link.format)
+        return file_response(export, link.format, words)
 
     return [Route(PATH + "/{token}", download)]

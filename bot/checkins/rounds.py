@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import random
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,7 +45,7 @@ from bot.checkins.models import (
 )
 from bot.context import Context, Scope
 from bot.errors import UserInputError
-from bot.i18n import NAMES
+from bot.i18n import N_, NAMES, Words
 from bot.long_text import split_text
 from bot.models import Identity, Member, OutboxRow
 from bot.prompts import question_in
@@ -64,8 +64,8 @@ scrolled through by dozens of messages of answers is not read."""
 SUMMARY_LINK_LIFETIME = timedelta(days=7)
 ANSWER_ACTION = "checkin.answer"
 PASS_ACTION = "checkin.pass"
-ANSWER_FORM = TextForm("Check-in", "Your answer", max_length=3000)
-"""The modal's field: 3,000 characters is the most Slack's text input takes."""
+ANSWER_FORM_MAX = 3000
+"""The answer form's field: 3,000 characters is the most Slack's text input takes."""
 
 
 @dataclass(frozen=True)
@@ -99,16 +99,29 @@ def anonymous_ack_prefix(round_id: int) -> str:
     return f"checkin:{round_id}:ack:"
 
 
-def local(at: datetime, tz: str) -> str:
-    return f"{at.astimezone(ZoneInfo(tz)):%a %d %b %H:%M} ({tz})"
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+MONTHS = (
+    N_("Jan"), N_("Feb"), N_("Mar"), N_("Apr"), N_("May"), N_("Jun"),
+    N_("Jul"), N_("Aug"), N_("Sep"), N_("Oct"), N_("Nov"), N_("Dec"),
+)  # fmt: skip
+
+
+def local(at: datetime, tz: str, words: Words) -> str:
+    """A moment in `tz` as the reader reads dates ("Tue 03 Mar 18:00 (Europe/London)"), with
+    the day's and month's names in their language, not the server's locale."""
+    here = at.astimezone(ZoneInfo(tz))
+    return words._(
+        "{weekday} {day} {month} {time} ({zone})",
+        weekday=words._(WEEKDAYS[here.weekday()]),
+        day=f"{here:%d}",
+        month=words._(MONTHS[here.month - 1]),
+        time=f"{here:%H:%M}",
+        zone=tz,
+    )
 
 
 def round_place(r: CheckinRound) -> Place:
     return Place(PlatformName(r.platform), SpaceId(r.space))
-
-
-def plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
 
 
 # --- opening ---------------------------------------------------------------------------------
@@ -163,11 +176,18 @@ async def open_round(
     if r.remind_at:
         await scope.schedule(TIMER_REMIND, r.id, r.remind_at, key=f"checkin:{r.id}:remind")
     if r.dm:
-        for member in await members_to_ask(scope, r.community_id):
-            asked = question_in(scope.bot.config, r.prompt_id, r.prompt, member_lang(scope, member))
-            question = f"Check-in from {scope.bot.config.model.community.name}: {asked}" + (
-                " Your answer is shared without your name." if r.anonymous else ""
+        community = scope.bot.config.model.community.name
+
+        def question(words: Words) -> str:
+            prompt = question_in(scope.bot.config, r.prompt_id, r.prompt, words.lang)
+            asked = words._(
+                "Check-in from {community}: {prompt}", community=community, prompt=prompt
             )
+            if r.anonymous:
+                return asked + " " + words._("Your answer is shared without your name.")
+            return asked
+
+        for member in await members_to_ask(scope, r.community_id):
             await ask_directly(scope, r, member, question, purpose="ask")
     return r
 
@@ -175,43 +195,56 @@ async def open_round(
 async def _post(scope: Scope, r: CheckinRound, place: Place, *, key: str, on_result: str) -> None:
     """The round's post in one of its spaces, in that platform's words and buttons."""
     capabilities = scope.capabilities(place.platform)
-    lang = scope.words_in(place.platform, place.space).lang
-    lines = [f"Check-in: {question_in(scope.bot.config, r.prompt_id, r.prompt, lang)}"]
+    words = scope.words_in(place.platform, place.space)
+    answer = scope.command(words._("checkin <your answer>"), place.platform)
+    prompt = question_in(scope.bot.config, r.prompt_id, r.prompt, words.lang)
+    lines = [words._("Check-in: {prompt}", prompt=prompt)]
     if only_by_buttons(scope, r, place.platform):
         lines.append(
-            "Press Answer to write your answer, or Pass. Answers typed in the chat are not "
-            "taken, so no answer is ever a message here. You can change yours until the round "
-            "closes."
+            words._(
+                "Press Answer to write your answer, or Pass. I don't take answers typed in the "
+                "chat, so no answer is ever a message here. You can change yours until the "
+                "round closes."
+            )
         )
     elif private_only(scope, r, place.platform):
         lines.append(
-            "This round is anonymous, so answer me privately, in a direct message (I am sending "
-            "one to everyone I know; or write "
-            f"{scope.command('checkin <your answer>', place.platform)} to me), not here: a "
-            "reply here shows your name. You can change your answer until the round closes."
+            words._(
+                "This round is anonymous, so answer me privately, in a direct message, not here: "
+                "a reply here shows your name. I am sending one to everyone I know, or you can "
+                "write {answer} to me. You can change your answer until the round closes.",
+                answer=answer,
+            )
         )
         lines.append(
-            "Answers are shared without names. Note that the site's administrators can read "
-            "direct messages."
+            words._(
+                "Answers are shared without names. Note that the site's administrators can read "
+                "direct messages."
+            )
         )
     else:
-        threads = Capability.THREADS in capabilities
-        how = "Reply in this thread, or say" if threads else "Say"
-        buttons = " Or use the buttons." if Capability.BUTTONS in capabilities else ""
-        lines.append(
-            f"{how} {scope.command('checkin <your answer>', place.platform)} (or "
-            f"{scope.command('checkin pass', place.platform)}).{buttons} You can change your "
-            "answer until the round closes."
-        )
+        passing = scope.command("checkin pass", place.platform)
+        how = [
+            words._(
+                "Reply in this thread, or say {answer} (or {pass_}).", answer=answer, pass_=passing
+            )
+            if Capability.THREADS in capabilities
+            else words._("Say {answer} (or {pass_}).", answer=answer, pass_=passing)
+        ]
+        if Capability.BUTTONS in capabilities:
+            how.append(words._("Or use the buttons."))
+        how.append(words._("You can change your answer until the round closes."))
+        lines.append(" ".join(how))
     if r.anonymous and not private_only(scope, r, place.platform):
-        lines.append("This round is anonymous: answers are shared without names.")
+        lines.append(words._("This round is anonymous: answers are shared without names."))
     if r.deadline:
-        lines.append(f"It closes {local(r.deadline, scope.bot.community.timezone)}.")
+        closes = local(r.deadline, scope.bot.community.timezone, words)
+        lines.append(words._("It closes {when}.", when=closes))
     await scope.send(
         place,
         "\n".join(lines),
         key=key,
-        buttons=answer_buttons(scope, r, place.platform),
+        buttons=answer_buttons(scope, r, place.platform, words),
         on_result=on_result,
     )
 
@@ -251,15 +284,21 @@ def only_by_buttons(scope: Scope, r: CheckinRound, platform: str) -> bool:
     return r.anonymous and Capability.MODALS in scope.capabilities(platform)
 
 
-def answer_buttons(scope: Scope, r: CheckinRound, platform: str) -> tuple[Button, ...]:
+def answer_buttons(
+    scope: Scope, r: CheckinRound, platform: str, words: Words
+) -> tuple[Button, ...]:
     """Answer (a form, where the platform has them) and Pass, where it has buttons."""
     capabilities = scope.capabilities(platform)
     if Capability.BUTTONS not in capabilities:
         return ()
-    form = ANSWER_FORM if Capability.MODALS in capabilities else None
+    form = (
+        TextForm(words._("Check-in"), words._("Your answer"), max_length=ANSWER_FORM_MAX)
+        if Capability.MODALS in capabilities
+        else None
+    )
     return (
-        Button(ANSWER_ACTION, str(r.id), "Answer", form),
-        Button(PASS_ACTION, str(r.id), "Pass"),
+        Button(ANSWER_ACTION, str(r.id), words._("Answer"), form),
+        Button(PASS_ACTION, str(r.id), words._("Pass")),
     )
 
 
@@ -305,14 +344,9 @@ async def members_to_ask(scope: Scope, community_id: int) -> list[Member]:
     return list(rows.all())
 
 
-async def ask_directly(
-    scope: Scope, r: CheckinRound, member: Member, text: str, *, purpose: str
-) -> bool:
-    """DM one member `text` and how to answer, where they want DMs (else on the round's
-    platform, else another of theirs); False if they have no platform with DMs.
-
-    Being asked directly makes the member's DMs answers to this round.
-    """
+async def direct_to(scope: Scope, r: CheckinRound, member: Member) -> Direct | None:
+    """Where to DM a member about a round: where they want DMs, else on the round's platform,
+    else another of theirs; None if they have no platform with DMs."""
     identities = (
         await scope.session.exec(
             select(Identity).where(Identity.member_id == member.id, col(Identity.left_at).is_(None))
@@ -320,20 +354,34 @@ async def ask_directly(
     ).all()
     usable = dm_order(scope, member, identities, prefer=r.platform)
     if not usable:
+        return None
+    return Direct(PlatformName(usable[0].platform), UserId(usable[0].external_id))
+
+
+async def ask_directly(
+    scope: Scope, r: CheckinRound, member: Member, text: Callable[[Words], str], *, purpose: str
+) -> bool:
+    """DM one member `text` (in their language) and how to answer (see `direct_to`); False if
+    they have no platform with DMs.
+
+    Being asked directly makes the member's DMs answers to this round.
+    """
+    to = await direct_to(scope, r, member)
+    if to is None:
         return False
-    chosen = usable[0]
     assert r.id is not None and member.id is not None
     await mark_asked(scope, r, member.id)
+    words = scope.words_for(member)
     how = (
-        "Press Answer to write your answer, or Pass."
-        if only_by_buttons(scope, r, chosen.platform)
-        else "Answer me here (or say `pass`)."
+        words._("Press Answer to write your answer, or Pass.")
+        if only_by_buttons(scope, r, to.platform)
+        else words._("Answer me here (or say {pass_}).", pass_="`pass`")
     )
     await scope.send(
-        Direct(PlatformName(chosen.platform), UserId(chosen.external_id)),
-        f"{text}\n{how}",
+        to,
+        f"{text(words)}\n{how}",
         key=f"checkin:{r.id}:{purpose}:{member.id}",
-        buttons=answer_buttons(scope, r, chosen.platform),
+        buttons=answer_buttons(scope, r, to.platform, words),
         recipient=member,
         purpose=Purpose(
             f"checkin.{'invite' if purpose == 'ask' else purpose}",
@@ -513,23 +561,28 @@ async def answer(
     the round was read locked already."""
     if not by_button and only_by_buttons(ctx, r, ctx.platform):
         raise UserInputError(
-            "This check-in is anonymous, so it takes answers only through its Answer and Pass "
-            "buttons: that way no answer is ever a message in the chat. Your message was not "
-            "taken."
+            N_(
+                "This check-in is anonymous, so it takes answers only through its Answer and "
+                "Pass buttons. That way no answer is ever a message in the chat. I did not take "
+                "your message."
+            )
         )
     if not locked:
         await lock(ctx, r)
     if r.state != RoundState.OPEN:
         await ctx.reply(
-            "This check-in round is closed, so answers are no longer taken. Thank you all "
-            "the same!",
+            ctx._("This check-in is closed, so I can't take answers now. Thank you all the same!"),
             private=True,
         )
         return
     if len(text) > MAX_ANSWER:
         raise UserInputError(
-            f"That answer is {len(text):,} characters long; the limit is {MAX_ANSWER:,}. "
-            "Please shorten it and answer again."
+            N_(
+                "That answer has {length} characters. The most I take is {limit}. Please make "
+                "it shorter and answer again."
+            ),
+            length=f"{len(text):,}",
+            limit=f"{MAX_ANSWER:,}",
         )
     assert r.id is not None and ctx.member.id is not None
     passed = text.strip().lower() == PASS
@@ -549,18 +602,21 @@ async def answer(
         # its outbox row (addressed to the member) is deleted when the round closes.
         await ctx.send(
             ctx.private_place(),
-            "Thanks, noted. It will be shared without your name. Answer again to change it "
-            "until the round closes.",
+            ctx._(
+                "Thanks, noted. It will be shared without your name. To change it, answer again "
+                "before the round closes."
+            ),
             key=f"{anonymous_ack_prefix(r.id)}{secrets.token_hex(8)}",
         )
         return
     if passed:
-        ack = "Pass noted, thank you."
+        ack = ctx._("Pass noted, thank you.")
     elif not replaced:
-        ack = "Thanks, your answer is in."
+        ack = ctx._("Thanks, your answer is in.")
     else:
-        ack = "Thanks, your answer is updated."
-    await ctx.reply(ack + " Answer again to change it until the round closes.", private=True)
+        ack = ctx._("Thanks, your answer is updated.")
+    again = ctx._("To change it, answer again before the round closes.")
+    await ctx.reply(f"{ack} {again}", private=True)
 
 
 async def merge_voters(scope: Scope, keep: int, gone: int) -> None:
@@ -646,10 +702,16 @@ async def remind(scope: Scope, ref: str) -> None:
         return
     if r.deadline is not None and r.deadline <= scope.now:
         return  # the bot was down past the deadline: the round closes now, no use reminding
-    closes = f" It closes {local(r.deadline, scope.bot.community.timezone)}." if r.deadline else ""
+    deadline, tz = r.deadline, scope.bot.community.timezone
+
+    def text(words: Words) -> str:
+        asked = question_in(scope.bot.config, r.prompt_id, r.prompt, words.lang)
+        still = words._("A reminder: the check-in “{prompt}” is still open.", prompt=asked)
+        if deadline is None:
+            return still
+        return still + " " + words._("It closes {when}.", when=local(deadline, tz, words))
+
     for member in await not_yet(scope, r):
-        asked = question_in(scope.bot.config, r.prompt_id, r.prompt, member_lang(scope, member))
-        text = f"A reminder: the check-in “{asked}” is still open.{closes}"
         await ask_directly(scope, r, member, text, purpose="remind")
 
 
@@ -690,13 +752,20 @@ async def close_round(scope: Scope, r: CheckinRound, *, languages: bool = False)
         scope.bot.db.erase_after_commit(scope.session)
     r.state, r.closed_at = RoundState.CLOSED, scope.now
     scope.session.add(r)
-    text = await summary(scope, r, answers, languages=languages)
+    texts: dict[str, str] = {}
+
+    async def summary_in(words: Words) -> str:
+        if words.lang not in texts:
+            texts[words.lang] = await summary(scope, r, answers, words, languages=languages)
+        return texts[words.lang]
+
     extras = await scope.session.exec(
         select(CheckinSpace).where(CheckinSpace.round_id == r.id).order_by(col(CheckinSpace.id))
     )
     threads = [r.thread, *(e.thread for e in extras.all())]
     for n, (place, thread) in enumerate(zip(await places_of(scope, r), threads, strict=True)):
         key = f"checkin:{r.id}:summary" + (f":{n}" if n else "")
+        text = await summary_in(scope.words_in(place.platform, place.space))
         capabilities = scope.capabilities(place.platform)
         broadcast = False
         if thread is not None and Capability.TOPICS in capabilities:
@@ -707,8 +776,33 @@ async def close_round(scope: Scope, r: CheckinRound, *, languages: bool = False)
         await scope.send(
             place, text, key=key, purpose=Purpose("checkin.summary"), broadcast=broadcast
         )
+    if r.dm and not r.anonymous:  # an outbox row must never pair a member with answers
+        for member in await asked(scope, r):
+            to = await direct_to(scope, r, member)
+            if to is not None:
+                await scope.send(
+                    to,
+                    await summary_in(scope.words_for(member)),
+                    key=f"checkin:{r.id}:summary:member:{member.id}",
+                    recipient=member,
+                    purpose=Purpose("checkin.summary"),
+                )
+    text = await summary_in(scope.words_for(None))
     await archive(scope, text, ritual="checkin", key=f"checkin:{r.id}:archive")
     return True
+
+
+async def asked(scope: Scope, r: CheckinRound) -> Sequence[Member]:
+    """The members a round asked directly (`--dm`): they get its summary directly too, in
+    their own language, as they may not read the space it was opened in."""
+    return (
+        await scope.session.exec(
+            select(Member)
+            .join(CheckinAsked, col(CheckinAsked.member_id) == col(Member.id))
+            .where(CheckinAsked.round_id == r.id)
+            .order_by(col(Member.id))
+        )
+    ).all()
 
 
 async def names_of(scope: Scope, answers: Sequence[CheckinAnswer]) -> dict[int, str]:
@@ -723,20 +817,26 @@ async def languages_of(scope: Scope, answers: Sequence[CheckinAnswer]) -> dict[i
     """Each answering member's language, by name, as " (Español)"."""
     ids = {a.member_id for a in answers if a.member_id is not None}
     rows = await scope.session.exec(select(Member).where(col(Member.id).in_(ids)))
-    return {m.id: f" ({NAMES[member_lang(scope, m)]})" for m in rows.all() if m.id is not None}
-
-
-def member_lang(scope: Scope, member: Member) -> str:
-    return scope.words_for(member).lang
+    return {m.id: f" ({NAMES[scope.words_for(m).lang]})" for m in rows.all() if m.id is not None}
 
 
 async def summary(
-    scope: Scope, r: CheckinRound, answers: Sequence[CheckinAnswer], *, languages: bool = False
+    scope: Scope,
+    r: CheckinRound,
+    answers: Sequence[CheckinAnswer],
+    words: Words,
+    *,
+    languages: bool = False,
 ) -> str:
     """The closing post: the count, then every answer as written (passes only counted)."""
     t = tally(answers)
-    counts = f"{plural(t.answered, 'answer', 'answers')}, {plural(t.passed, 'pass', 'passes')}"
-    head = f"Check-in closed: {r.prompt}\n{counts}."
+    counts = words._(
+        "{answers}, {passes}.",
+        answers=words.ngettext("{n} answer", "{n} answers", t.answered),
+        passes=words.ngettext("{n} pass", "{n} passes", t.passed),
+    )
+    prompt = question_in(scope.bot.config, r.prompt_id, r.prompt, words.lang)
+    head = words._("Check-in closed: {prompt}", prompt=prompt) + "\n" + counts
     if not t.answered:
         return head
     names = await names_of(scope, answers)
@@ -756,8 +856,12 @@ async def summary(
         return whole
     link = await export.make_link(scope, r.id or 0, "md", lifetime=SUMMARY_LINK_LIFETIME)
     days = SUMMARY_LINK_LIFETIME.days
-    return (
-        f"{head}\n\nThe answers would take {parts} messages here, so they are in a file "
-        f"instead: {link} (the link works for {days} days; "
-        f"{scope.command(f'checkin export md {r.id}', r.platform)} makes a new one)."
+    in_file = words._(
+        "The answers would take {parts} messages here, so they are in a file instead: {link} "
+        "The link works for {days} days. To get a new one, say {export}.",
+        parts=parts,
+        link=link,
+        days=days,
+        export=scope.command(f"checkin export md {r.id}", r.platform),
     )
+    return f"{head}\n\n{in_file}"

@@ -350,7 +350,7 @@ class Dashboard:
             tag(
                 "main",
                 tag("h1", words._("That was not done")),
-                tag("p", exc.message, role="alert"),
+                tag("p", exc.text(words), role="alert"),
                 tag("p", tag("a", words._("Back to the dashboard"), href=back)),
                 class_="signin",
             ),

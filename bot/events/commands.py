@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from adapters.contract import Destination
 from bot.checkins.models import CheckinRound
 from bot.context import Context
-from bot.errors import ENGLISH, UserInputError
+from bot.errors import UserInputError
 from bot.events import ical, native
 from bot.events.announce import announce
 from bot.events.failures import dead_letters, preview, requeue
@@ -37,7 +37,7 @@ from bot.events.occurrences import (
 )
 from bot.events.plan import ensure_plans, on_plan, plan_next, replan
 from bot.grammar import CommandSpec, Flag, Invocation
-from bot.i18n import N_, Words
+from bot.i18n import ENGLISH, N_, Words
 from bot.models import Community, Member, Role
 from bot.numerals import row_id
 from bot.recurrence import describe, next_times, parse_recurrence

@@ -28,13 +28,12 @@ from adapters.contract import (
 from bot.checkins.models import CheckinRound
 from bot.checkins.rounds import RoundPlan, not_yet, open_round, open_round_in
 from bot.context import Queued, Scope
-from bot.errors import ENGLISH
 from bot.events.ical import calendar_url
 from bot.events.models import Nudge
 from bot.events.native import interested_members, native_home
 from bot.events.occurrences import local_when, occurrence_at
 from bot.events.plan import followup_due, grace, live_event, reminder_due
-from bot.i18n import Words
+from bot.i18n import ENGLISH, Words
 from bot.models import Identity, Member, Role
 from bot.reach import dm_order
 

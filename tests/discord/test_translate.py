@@ -201,6 +201,14 @@ def test_slash_commands_become_the_command_language(
     assert event.text == text and event.event_id == "900" and event.actor.user_id == "200"
 
 
+def test_an_interaction_carries_the_users_client_language() -> None:
+    body = {**p.slash("902", "help", []), "locale": "es-ES"}
+    event = t.to_inbound("INTERACTION_CREATE", body, VIEW)
+    assert event is not None and event.actor.locale == "es-ES"
+    message = t.to_inbound("MESSAGE_CREATE", p.message_create("503", "200", "Ada", "hi"), VIEW)
+    assert message is not None and message.actor.locale is None, "a message says no language"
+
+
 def test_unknown_commands_and_sub_commands_are_ignored() -> None:
     assert t.to_inbound("INTERACTION_CREATE", p.slash("901", "nope", []), VIEW) is None
     odd = p.slash("902", "checkin", [{"type": 1, "name": "explode", "options": []}])

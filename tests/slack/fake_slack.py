@@ -189,8 +189,10 @@ class FakeSlack:
         admin: bool = False,
         owner: bool = False,
         bot: bool = False,
+        locale: str = "en-US",
     ) -> str:
         self.users[user_id] = {
+            "locale": locale,
             "id": user_id,
             "team_id": TEAM,
             "name": name.lower(),
@@ -480,7 +482,9 @@ class FakeSlack:
         user = self.users.get(str(args.get("user")))
         if user is None:
             raise SlackError("user_not_found")
-        return {"user": user}
+        if str(args.get("include_locale")).lower() in {"1", "true"}:
+            return {"user": user}
+        return {"user": {k: v for k, v in user.items() if k != "locale"}}
 
     async def _usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         found = self.usergroups.get(str(args["usergroup"]))

@@ -94,6 +94,19 @@ async def test_messages_and_slash_commands_arrive_with_names(
     assert isinstance(command, CommandInvoked) and command.text == "checkin pass"
 
 
+async def test_a_person_arrives_with_the_language_their_slack_is_set_to(
+    fake_slack: FakeSlack, adapter: tuple[SlackAdapter, Inbox]
+) -> None:
+    _, inbox = adapter
+    fake_slack.add_user("U0BEA", "Bea", locale="es-LA")
+    await fake_slack.say("U0BEA", GENERAL, "Hola")
+    message = await inbox.next(MessageReceived)
+    assert message.actor.display_name == "Bea" and message.actor.locale == "es-LA"
+    await fake_slack.slash("U0BEA", GENERAL, "/cb-checkin", "pass")
+    command = await inbox.next(CommandInvoked)
+    assert command.actor.locale == "es-LA"
+
+
 async def test_a_message_is_sent_once_per_key_and_pings_only_mentions(
     fake_slack: FakeSlack, adapter: tuple[SlackAdapter, Inbox]
 ) -> None:
