@@ -1,11 +1,11 @@
 """One community on two platforms at once, served by one real `community-bot run` process.
 
-`community` starts the process with the web chat and Matrix (the suite's real Synapse), its
-`[community] spaces` naming the web chat's `main` room and a Matrix room all six Matrix
-members are in; `community_on` does the same with the other platform a test is parametrized
-with (`matrix`, or the fake Slack). People act as they would: on the web chat through its
-HTTP API, on the other platform through a `Side`; tests wait, with deadlines, for what the
-bot does there, never by sleeping.
+`community_on` starts the process with the web chat and the other platform a test is
+parametrized with (Matrix on the suite's real Synapse, or the fake Slack), its `[community]
+spaces` naming the web chat's `main` room and a space on the other platform that the people
+named by `there` are in (all six unless a test module narrows it). People act as they
+would: on the web chat through its HTTP API, on the other platform through a `Side`; tests
+wait, with deadlines, for what the bot does there, never by sleeping.
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import httpx
 import pytest
 
+from adapters.matrix.translate import WORD_JOINER
 from tests.bot_process import bot_process
 from tests.matrix.fixtures import BOT_USER, MEMBER_USERS
-from tests.matrix.people import Person, person, sent_by
+from tests.matrix.people import Event, Person, person, sent_by
 from tests.slack.community import PEOPLE as SLACK_PEOPLE
-from tests.slack.fake_slack import APP_TOKEN, BOT_TOKEN, GENERAL, FakeSlack
+from tests.slack.fake_slack import APP_TOKEN, BOT_TOKEN, GENERAL, FakeSlack, plain
 from tests.synapse import MatrixUser, SynapseServer
 from tests.webchat_client import ChatClient
 
@@ -45,10 +47,18 @@ class Side(Protocol):
     space: str
     """The community space there (a Matrix room id, a Slack channel id)."""
 
+    ping: str
+    """What pings everyone in a space there, written as a person would."""
+
     def user_id(self, name: str) -> str: ...
 
-    async def say(self, name: str, text: str, thread: str | None = None) -> str:
-        """`name` writes in the community space (in a thread); the message's id."""
+    async def say(
+        self, name: str, text: str, thread: str | None = None, space: str | None = None
+    ) -> str:
+        """`name` writes in the community space, or `space` (in a thread); the message's id."""
+
+    async def edit(self, name: str, space: str, message_id: str, text: str) -> None:
+        """`name` edits what they wrote."""
 
     async def command(self, name: str, text: str) -> None:
         """`name` gives the bot a command (`me link`, `checkin pass`) as typed there."""
@@ -59,6 +69,21 @@ class Side(Protocol):
     async def posted(self, containing: str) -> tuple[str, str]:
         """The bot's post in the community space containing `containing`: text, thread."""
 
+    async def brought_into(self, name: str, containing: str) -> tuple[str, str]:
+        """A space the bot brought `name` into (a breakout's room) once its message there
+        contains `containing`: the space and that message's text."""
+
+    async def heard(self, name: str, space: str, containing: str) -> tuple[str, bool]:
+        """The bot's message in `space` containing `containing`, as `name` reads it, and
+        whether it pings anyone."""
+
+    def bot_texts(self, name: str, space: str, containing: str) -> list[str]:
+        """The bot's messages in `space` containing `containing` that `name` has seen."""
+
+    async def refuse_dms(self, name: str) -> str:
+        """From now on the platform refuses, for good, the bot's direct messages to `name`
+        (who can still speak in the community space); the error it answers with."""
+
 
 @dataclass
 class MatrixSide:
@@ -68,6 +93,7 @@ class MatrixSide:
     room: str
     bot_id: str
     platform: str = "matrix"
+    ping: str = "@room"
 
     @property
     def space(self) -> str:
@@ -76,8 +102,13 @@ class MatrixSide:
     def user_id(self, name: str) -> str:
         return self.people[name].user_id
 
-    async def say(self, name: str, text: str, thread: str | None = None) -> str:
-        return await self.people[name].say(self.room, text, thread)
+    async def say(
+        self, name: str, text: str, thread: str | None = None, space: str | None = None
+    ) -> str:
+        return await self.people[name].say(space or self.room, text, thread)
+
+    async def edit(self, name: str, space: str, message_id: str, text: str) -> None:
+        await self.people[name].edit(space, message_id, text)
 
     async def command(self, name: str, text: str) -> None:
         await self.say(name, f"!{text}")
@@ -113,6 +144,47 @@ class MatrixSide:
         )
         return str(event["content"]["body"]), str(event["event_id"])
 
+    async def brought_into(self, name: str, containing: str) -> tuple[str, str]:
+        member = self.people[name]
+
+        def shared(_room: str, state: list[Event]) -> bool:
+            return any(
+                e.get("type") == "m.room.member"
+                and e.get("state_key") == member.user_id
+                and e.get("sender") == self.bot_id
+                and not (e.get("content") or {}).get("is_direct")
+                for e in state
+            )
+
+        room = await member.accept_invite(shared)
+        said = await member.wait_event(room, sent_by(self.bot_id, containing=containing))
+        return room, str(said["content"]["body"])
+
+    async def heard(self, name: str, space: str, containing: str) -> tuple[str, bool]:
+        mine = sent_by(self.bot_id, containing=containing)
+        event = await self.people[name].wait_event(space, mine, DEADLINE_S)
+        body = str(event["content"]["body"])
+        pings = self.ping in body or event["content"].get("m.mentions") != {"user_ids": []}
+        return body.replace(WORD_JOINER, ""), pings
+
+    def bot_texts(self, name: str, space: str, containing: str) -> list[str]:
+        mine = sent_by(self.bot_id, containing=containing)
+        return [str(e["content"]["body"]) for e in self.people[name].events(space, mine)]
+
+    async def refuse_dms(self, name: str) -> str:
+        """`name` refuses every invitation (MSC4380's `m.invite_permission_config`), so the
+        bot cannot open a direct room with them."""
+        client = self.people[name].client
+        setting = f"/_matrix/client/v3/user/{client.user_id}/account_data/"
+        async with httpx.AsyncClient(base_url=client.homeserver, timeout=10) as http:
+            r = await http.put(
+                setting + "m.invite_permission_config",
+                json={"default_action": "block"},
+                headers={"Authorization": f"Bearer {client.access_token}"},
+            )
+        r.raise_for_status()
+        return "M_INVITE_BLOCKED"
+
 
 @dataclass
 class SlackSide:
@@ -121,12 +193,18 @@ class SlackSide:
     fake: FakeSlack
     platform: str = "slack"
     space: str = GENERAL
+    ping: str = "<!channel>"
 
     def user_id(self, name: str) -> str:
         return SLACK_PEOPLE[name]
 
-    async def say(self, name: str, text: str, thread: str | None = None) -> str:
-        return await self.fake.say(SLACK_PEOPLE[name], GENERAL, text, thread)
+    async def say(
+        self, name: str, text: str, thread: str | None = None, space: str | None = None
+    ) -> str:
+        return await self.fake.say(SLACK_PEOPLE[name], space or GENERAL, text, thread)
+
+    async def edit(self, name: str, space: str, message_id: str, text: str) -> None:
+        await self.fake.edit(SLACK_PEOPLE[name], space, message_id, text)
 
     async def command(self, name: str, text: str) -> None:
         word, _, rest = text.partition(" ")
@@ -148,6 +226,30 @@ class SlackSide:
             lambda: self.fake.bot_message(GENERAL, containing), DEADLINE_S
         )
         return str(found["text"]), str(found["ts"])
+
+    async def brought_into(self, name: str, containing: str) -> tuple[str, str]:
+        user = SLACK_PEOPLE[name]
+
+        def found() -> tuple[str, str] | None:
+            for channel in list(self.fake.channels.values()):
+                said = self.fake.bot_message(channel.id, containing)
+                if channel.is_private and user in channel.members and said is not None:
+                    return channel.id, plain(said["text"])
+            return None
+
+        return await self.fake.until(found, DEADLINE_S)
+
+    async def heard(self, name: str, space: str, containing: str) -> tuple[str, bool]:
+        found = await self.fake.until(lambda: self.fake.bot_message(space, containing), DEADLINE_S)
+        text = str(found["text"])
+        return plain(text), self.ping in text
+
+    def bot_texts(self, name: str, space: str, containing: str) -> list[str]:
+        return [plain(t) for t in self.fake.texts(space) if containing in plain(t)]
+
+    async def refuse_dms(self, name: str) -> str:
+        self.fake.undirectable.add(SLACK_PEOPLE[name])
+        return "channel_not_found"
 
 
 @dataclass
@@ -228,11 +330,11 @@ async def _drain(stream: asyncio.StreamReader, into: list[str]) -> None:
 
 @asynccontextmanager
 async def matrix_community(
-    tmp_path: Path, synapse: SynapseServer, users: dict[str, MatrixUser]
+    tmp_path: Path, synapse: SynapseServer, users: dict[str, MatrixUser], there: tuple[str, ...]
 ) -> AsyncIterator[Community]:
     bot = users[BOT_USER]
     async with AsyncExitStack() as stack:
-        people = {n: await stack.enter_async_context(person(synapse, users[n])) for n in NAMES}
+        people = {n: await stack.enter_async_context(person(synapse, users[n])) for n in there}
         owner, *others = people.values()
         room = await owner.create_room(
             "Community", invite=(bot.user_id, *(o.user_id for o in others))
@@ -247,6 +349,7 @@ async def matrix_community(
                 f'user_id = "{bot.user_id}"',
                 f'access_token_env = "{MATRIX_TOKEN_ENV}"',
                 f'rooms = ["{room}"]',
+                "exempt_from_rate_limit = true",
             ]
         )
         async with running(tmp_path, side, matrix, {MATRIX_TOKEN_ENV: bot.access_token}) as c:
@@ -262,11 +365,11 @@ async def matrix_community(
 
 
 @asynccontextmanager
-async def slack_community(tmp_path: Path) -> AsyncIterator[Community]:
+async def slack_community(tmp_path: Path, there: tuple[str, ...]) -> AsyncIterator[Community]:
     fake = FakeSlack()
     await fake.start()
     try:
-        for name in NAMES:
+        for name in there:
             fake.add_user(SLACK_PEOPLE[name], name.capitalize())
             fake.channels[GENERAL].members.add(SLACK_PEOPLE[name])
         slack = "\n".join(
@@ -288,12 +391,10 @@ async def slack_community(tmp_path: Path) -> AsyncIterator[Community]:
 
 
 @pytest.fixture
-async def community(
-    tmp_path: Path, synapse: SynapseServer, matrix_users: dict[str, MatrixUser]
-) -> AsyncIterator[Community]:
-    """The bot on the web chat and Matrix, each with a community space."""
-    async with matrix_community(tmp_path, synapse, matrix_users) as c:
-        yield c
+def there() -> tuple[str, ...]:
+    """Who is in the community space on the other platform: everyone, unless a test module
+    overrides this fixture."""
+    return NAMES
 
 
 @pytest.fixture(
@@ -302,14 +403,16 @@ async def community(
         pytest.param("slack", marks=pytest.mark.slack),
     ]
 )
-async def community_on(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Community]:
+async def community_on(
+    request: pytest.FixtureRequest, tmp_path: Path, there: tuple[str, ...]
+) -> AsyncIterator[Community]:
     """The bot on the web chat and the platform the test runs with: Matrix, or the fake
     Slack. Starts Synapse only for Matrix."""
     if request.param == "slack":
-        async with slack_community(tmp_path) as c:
+        async with slack_community(tmp_path, there) as c:
             yield c
         return
     synapse = request.getfixturevalue("synapse")
     users = request.getfixturevalue("matrix_users")
-    async with matrix_community(tmp_path, synapse, users) as c:
+    async with matrix_community(tmp_path, synapse, users, there) as c:
         yield c

@@ -147,6 +147,10 @@ class FakeSlack:
         self.ephemerals: list[dict[str, Any]] = []
         self.views: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
+        self.undirectable: set[str] = set()
+        """People the bot cannot open a direct conversation with (as with a member of
+        another organisation in a shared channel): a DM to them answers `channel_not_found`,
+        while they still speak in channels."""
         self.violations: list[str] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.posted: list[Posted] = []
@@ -293,7 +297,7 @@ class FakeSlack:
             return bucket.take()
         channel = str(args.get("channel", ""))
         bucket = self._channel_buckets.setdefault(
-            self._dm_of(channel) if channel.startswith("U") else channel,
+            self.dm_channel(channel) if channel.startswith("U") else channel,
             Bucket(self.per_channel, self.channel_burst),
         )
         wait = bucket.take()
@@ -314,7 +318,7 @@ class FakeSlack:
 
     def _dm_of(self, user_id: str) -> str:
         """The bot's DM channel with a user, opened on first use (as Slack does)."""
-        if user_id not in self.users:
+        if user_id not in self.users or user_id in self.undirectable:
             raise SlackError("channel_not_found")
         dm = f"D{user_id[1:]}"
         if dm not in self.channels:
@@ -772,7 +776,7 @@ class FakeSlack:
         """The bot's latest message in a channel (or one thread) containing `containing`."""
         channel = self.channels.get(channel_id)
         for m in reversed(channel.messages if channel else []):
-            if m.get("user") != BOT or containing not in _plain(m["text"]):
+            if m.get("user") != BOT or containing not in plain(m["text"]):
                 continue
             if thread_ts is None or m.get("thread_ts") == thread_ts:
                 return m
@@ -790,7 +794,7 @@ class FakeSlack:
             (
                 e
                 for e in reversed(self.ephemerals)
-                if e["user"] == user and containing in _plain(e["text"])
+                if e["user"] == user and containing in plain(e["text"])
             ),
             None,
         )
@@ -810,7 +814,7 @@ class FakeSlack:
         ]
 
 
-def _plain(mrkdwn: str) -> str:
+def plain(mrkdwn: str) -> str:
     return mrkdwn.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
