@@ -424,8 +424,8 @@ async def test_a_checkin_runs_live_in_two_pages_and_shows_on_the_dashboard(
     checkins = dash.get_by_role("region", name="Check-ins")
     round_one = checkins.get_by_role("article", name=f"Round 1: {prompt}")
     await expect(round_one).to_contain_text("2 answered, 0 passed")
-    await expect(round_one.locator(".answers li")).to_have_text(
-        ["bob: A long walk by the river", "ada: Tea with the new members"]
+    await expect(round_one.locator(".answers li")).to_have_text(  # each with its platform
+        ["bob: A long walk by the river web", "ada: Tea with the new members web"]
     )
     per_round = checkins.get_by_role("img", name="Answers and passes per round")
     await expect(per_round).to_be_visible()

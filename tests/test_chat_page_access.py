@@ -48,8 +48,16 @@ STYLED = "Answer with `checkin`, *today* or **now**: see https://example.org/a"
 MEMBER = "my `code` *stays* <b>plain</b>"
 
 
+SHARE = "Say what your group wants to share: `report <text>`."
+"""A catalog message with markup: the screenshots show the bot in the reader's language."""
+
+
 async def styled(ctx: Context, inv: Invocation) -> None:
     await ctx.reply(STYLED)
+
+
+async def share(ctx: Context, inv: Invocation) -> None:
+    await ctx.reply(ctx._(SHARE))
 
 
 @pytest.fixture
@@ -61,7 +69,10 @@ async def bot(tmp_path: Path) -> AsyncIterator[Running]:
     )
     extra = Router(
         name="styled",
-        commands=[CommandSpec(("styled",), "styled", "a reply with markup", styled)],
+        commands=[
+            CommandSpec(("styled",), "styled", "a reply with markup", styled),
+            CommandSpec(("share",), "share", "a reply in the reader's language", share),
+        ],
     )
     async with running(config, port=0, routers=[*ROUTERS, extra]) as run:
         yield run
@@ -234,9 +245,11 @@ async def test_a_phone_screenshot_of_the_chat_page_in_each_language(
     await box.fill(GREETING[lang])
     await box.press("Enter")
     await expect(message(page, GREETING[lang])).to_be_visible()
-    await box.fill("/styled")
+    await box.fill("/share")
     await box.press("Enter")
-    await expect(message(page, "Answer with")).to_be_visible()
+    said = words._(SHARE)
+    assert lang == "en" or said != SHARE, "the bot's reply is in the reader's language"
+    await expect(message(page, said.split("`")[0].strip())).to_be_visible()
     await expect(page.locator("html")).to_have_attribute("lang", lang)
     rooms = page.get_by_role("button", name=re.compile(words._(chat_page.TEXT["rooms"])))
     await expect(rooms).to_be_visible()

@@ -106,9 +106,9 @@ async def test_rounds_are_listed_newest_first_with_their_answers_and_charts(
     assert not {"Bob", "Dan", "bob", "dan"} & set(re.findall(r"\w+", anonymous))
 
     per_round = chart(page, "Answers and passes per round")
-    assert "<desc>02 Mar: Answered 1, Passed 1; 03 Mar: Answered 2, Passed 0</desc>" in per_round
+    assert ">02 Mar: Answered 1, Passed 1; 03 Mar: Answered 2, Passed 0</desc>" in per_round
     per_platform = chart(page, "Members reached per platform")
-    assert "<desc>fake: Members, named 2, Replies, anonymous 2</desc>" in per_platform
+    assert ">fake: Members, named 2, Replies, anonymous 2</desc>" in per_platform
 
     # Who answered the anonymous round (2) is never asked for: no statement that reads an
     # answer's member or voter hash carries that round's id.

@@ -372,7 +372,12 @@ async def import_calendar(bot: Bot, job: ImportJob) -> None:
             await scope.send(job.answer, report.text(), key=job.key)
     except UserInputError as exc:
         async with bot.transaction() as scope:
-            await scope.send(job.refusal, exc.reply_text(), key=job.key)
+            member = await scope.session.get(Member, job.member_id)
+            platform = job.refusal.platform
+            text = exc.reply_text(
+                scope.words_for(member), lambda command: scope.command(command, platform)
+            )
+            await scope.send(job.refusal, text, key=job.key)
 
 
 async def nudge(ctx: Context, inv: Invocation) -> None:

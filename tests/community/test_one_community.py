@@ -21,7 +21,7 @@ async def test_two_members_link_their_accounts_and_me_lists_both(community_on: C
     other = c.other
     for name in ("bob", "carol"):
         await link(c, name)
-        assert "Linked: you are one member on" in await other.told(name, "Linked")
+        assert "Linked! You are now one member on" in await other.told(name, "Linked")
         await other.command(name, "me")
         accounts = await other.told(name, "Your accounts")
         mine = {f"web:{name}", f"{other.platform}:{other.user_id(name)}"}

@@ -247,7 +247,7 @@ async def test_a_nudge_reaches_a_member_in_their_dm_once(
         alice, bob = c.people["alice"], c.people["bob"]
         await bob.say(c.room, "Hi all, bob here")  # the bot meets bob: he is a member
         await alice.say(c.room, f'!nudge "{text}" --at "in 2h" --to members')
-        await alice.wait_event(c.room, c.from_bot("goes to every member"))
+        await alice.wait_event(c.room, c.from_bot("goes to all members"))
 
         clock.advance(timedelta(hours=2))
         dm = await c.dm("bob")

@@ -214,7 +214,7 @@ async def test_a_relayed_breakout_of_four_passes_each_message_to_the_other_three
         await s.graph.says(BEN, "Ben", "report Moss grows where nobody walks")
         await s.graph.receives(BEN, "Moss grows where nobody walks")
         await s.graph.says(FAY, "Fay", "Breakout End")
-        collated = await s.graph.receives(FAY, "Breakout reports (1 groups)")
+        collated = await s.graph.receives(FAY, "Breakout reports (1 group)")
         assert "Moss grows where nobody walks" in collated.text
         for wa_id in four:
             await s.graph.receives(wa_id, "I no longer pass messages on")
