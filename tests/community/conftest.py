@@ -94,6 +94,7 @@ class MatrixSide:
     bot_id: str
     platform: str = "matrix"
     ping: str = "@room"
+    refusing: set[str] = field(default_factory=set)
 
     @property
     def space(self) -> str:
@@ -173,17 +174,28 @@ class MatrixSide:
 
     async def refuse_dms(self, name: str) -> str:
         """`name` refuses every invitation (MSC4380's `m.invite_permission_config`), so the
-        bot cannot open a direct room with them."""
+        bot cannot open a direct room with them (until `welcome_again`)."""
+        await self._invitations(name, {"default_action": "block"})
+        self.refusing.add(name)
+        return "M_INVITE_BLOCKED"
+
+    async def welcome_again(self) -> None:
+        """Those who refused take invitations again: the accounts outlive the test (the
+        homeserver is shared by the session's tests)."""
+        for name in sorted(self.refusing):
+            await self._invitations(name, {})
+        self.refusing.clear()
+
+    async def _invitations(self, name: str, config: dict[str, str]) -> None:
         client = self.people[name].client
         setting = f"/_matrix/client/v3/user/{client.user_id}/account_data/"
         async with httpx.AsyncClient(base_url=client.homeserver, timeout=10) as http:
             r = await http.put(
                 setting + "m.invite_permission_config",
-                json={"default_action": "block"},
+                json=config,
                 headers={"Authorization": f"Bearer {client.access_token}"},
             )
         r.raise_for_status()
-        return "M_INVITE_BLOCKED"
 
 
 @dataclass
@@ -352,16 +364,19 @@ async def matrix_community(
                 "exempt_from_rate_limit = true",
             ]
         )
-        async with running(tmp_path, side, matrix, {MATRIX_TOKEN_ENV: bot.access_token}) as c:
-            await owner.wait_event(
-                room,
-                lambda e: (
-                    e.get("type") == "m.room.member"
-                    and e.get("state_key") == bot.user_id
-                    and e["content"].get("membership") == "join"
-                ),
-            )
-            yield c
+        try:
+            async with running(tmp_path, side, matrix, {MATRIX_TOKEN_ENV: bot.access_token}) as c:
+                await owner.wait_event(
+                    room,
+                    lambda e: (
+                        e.get("type") == "m.room.member"
+                        and e.get("state_key") == bot.user_id
+                        and e["content"].get("membership") == "join"
+                    ),
+                )
+                yield c
+        finally:
+            await side.welcome_again()
 
 
 @asynccontextmanager
