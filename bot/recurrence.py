@@ -14,7 +14,7 @@ from datetime import UTC, datetime, time, timedelta
 from itertools import islice, takewhile
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, get_day_names
 from dateutil.rrule import rrule, rrulestr
 
 from bot.errors import UserInputError
@@ -28,7 +28,6 @@ USAGE = N_(
 )
 
 _DAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _FREQ_WORDS = {
     "daily": "DAILY",
     "weekly": "WEEKLY",
@@ -39,7 +38,6 @@ _FREQ_WORDS = {
 _UNITS = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}
 _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3}
 _ORDINALS |= {"fourth": 4, "4th": 4, "last": -1}
-_ORDINAL_NAMES = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
 _DESCRIBED = frozenset(
     ["FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYHOUR", "BYMINUTE", "BYSECOND", "COUNT", "UNTIL"]
 )
@@ -311,48 +309,91 @@ def _too_often() -> UserInputError:
     return UserInputError(N_("A rule can repeat at most daily, at one time of day."), USAGE)
 
 
-def describe(rec: Recurrence) -> str:
+def describe(rec: Recurrence, words: Words = ENGLISH) -> str:
     """The rule in words for people, e.g. "every Monday at 09:30 (Europe/London)"."""
     try:
-        words = _describe(_parts(rec.rrule))
+        said = _describe(_parts(rec.rrule), words)
     except (UserInputError, ValueError, KeyError):
-        words = None
-    return f"{words or 'on the rule ' + rec.rrule} ({rec.tz})"
+        said = None
+    if said is None:
+        said = words._("on the rule {rule}", rule=rec.rrule)
+    return f"{said} ({rec.tz})"
 
 
-def _describe(parts: dict[str, str]) -> str | None:
+def _every(freq: str, n: int, words: Words) -> str:
+    if freq == "DAILY":
+        return words.ngettext("every day", "every {n} days", n)
+    if freq == "WEEKLY":
+        return words.ngettext("every week", "every {n} weeks", n)
+    if freq == "MONTHLY":
+        return words.ngettext("every month", "every {n} months", n)
+    return words.ngettext("every year", "every {n} years", n)
+
+
+_ON_THE_NTH_DAY = {
+    1: N_("{every} on the first {day}"),
+    2: N_("{every} on the second {day}"),
+    3: N_("{every} on the third {day}"),
+    4: N_("{every} on the fourth {day}"),
+    -1: N_("{every} on the last {day}"),
+}
+
+
+def _day_name(code: str, words: Words) -> str:
+    return str(get_day_names("wide", locale=words.lang)[_DAY_CODES.index(code)])
+
+
+def _describe(parts: dict[str, str], words: Words) -> str | None:
     if set(parts) - _DESCRIBED or parts.get("FREQ") not in _UNITS:
         return None
     freq, interval = parts["FREQ"], int(parts.get("INTERVAL", "1"))
-    unit = _UNITS[freq]
-    words = f"every {unit}" if interval == 1 else f"every {interval} {unit}s"
+    said = _every(freq, interval, words)
     byday, monthday = parts.get("BYDAY"), parts.get("BYMONTHDAY")
     if freq == "WEEKLY" and byday and set(byday.split(",")) <= set(_DAY_CODES):
         codes = byday.split(",")
-        days = _listed([_DAY_NAMES[_DAY_CODES.index(code)] for code in codes])
         if codes == ["MO", "TU", "WE", "TH", "FR"]:
-            days = "weekday" if interval == 1 else "weekdays"
-        words = f"every {days}" if interval == 1 else f"{words} on {days}"
+            said = (
+                words._("every weekday")
+                if interval == 1
+                else words._("{every} on weekdays", every=said)
+            )
+        else:
+            days = _listed([_day_name(code, words) for code in codes], words)
+            said = (
+                words._("every {days}", days=days)
+                if interval == 1
+                else words._("{every} on {days}", every=said, days=days)
+            )
     elif freq == "MONTHLY" and byday and (match := re.fullmatch(r"(-1|[1-4])(\w\w)", byday)):
-        name = _DAY_NAMES[_DAY_CODES.index(match[2])]
-        words += f" on the {_ORDINAL_NAMES[int(match[1])]} {name}"
+        day = _day_name(match[2], words)
+        said = words._(_ON_THE_NTH_DAY[int(match[1])], every=said, day=day)
     elif freq == "MONTHLY" and monthday and re.fullmatch(r"-1|\d{1,2}", monthday):
-        words += " on the last day" if monthday == "-1" else f" on the {_nth(int(monthday))}"
+        if monthday == "-1":
+            said = words._("{every} on the last day", every=said)
+        else:  # English writes "the 15th"; the catalogs' languages the plain number
+            nth = _nth(int(monthday)) if words.lang == "en" else monthday
+            said = words._("{every} on the {nth}", every=said, nth=nth)
     elif byday or monthday:
         return None
     if "BYHOUR" in parts or "BYMINUTE" in parts or "BYSECOND" in parts:
         at = time(int(parts["BYHOUR"]), int(parts["BYMINUTE"]), int(parts.get("BYSECOND", 0)))
-        words += f" at {at:%H:%M:%S}" if at.second else f" at {at:%H:%M}"
+        clock = f"{at:%H:%M:%S}" if at.second else f"{at:%H:%M}"
+        said = words._("{rule} at {time}", rule=said, time=clock)
     if "COUNT" in parts:
-        words += f", {int(parts['COUNT'])} times"
+        count = int(parts["COUNT"])
+        said = words.ngettext("{rule}, {n} time", "{rule}, {n} times", count, rule=said)
     if "UNTIL" in parts:
         until = parts["UNTIL"]
-        words += f", until {until[:4]}-{until[4:6]}-{until[6:8]}"
-    return words
+        said = words._(
+            "{rule}, until {date}", rule=said, date=f"{until[:4]}-{until[4:6]}-{until[6:8]}"
+        )
+    return said
 
 
-def _listed(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+def _listed(names: list[str], words: Words) -> str:
+    if len(names) == 1:
+        return names[0]
+    return words._("{some} and {last}", some=", ".join(names[:-1]), last=names[-1])
 
 
 def _nth(day: int) -> str:

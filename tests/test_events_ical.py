@@ -74,7 +74,7 @@ async def test_import_a_file_then_reimport_updates_by_uid(harness: Harness, tmp_
         "Imported the calendar: 2 new, 0 updated.",
         "In the coming year:",
         "- “Standup”: new, 52 occurrences",
-        "- “Launch”: new, 1 occurrences",
+        "- “Launch”: new, 1 occurrence",
     ]
     weekly, once = await events(h)
     assert (weekly.timezone, weekly.rrule) == ("America/New_York", "FREQ=WEEKLY")

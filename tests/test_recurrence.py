@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from bot import recurrence
 from bot.errors import UserInputError
+from bot.events.calendars import Changes, ImportReport
+from bot.i18n import words
 from bot.recurrence import Recurrence, describe, parse_recurrence
 from bot.when import localize
 
@@ -210,6 +212,30 @@ def test_parse_recurrence_raises_only_user_input_errors(text: str) -> None:
 )
 def test_describe(text: str, expected: str) -> None:
     assert describe(parse_recurrence(text, tz=LONDON)).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("every 2 weeks on thursday 18:00", "es", "cada 2 semanas, los jueves a las 18:00"),
+        ("mon, wed, fri", "es", "cada lunes, miércoles y viernes"),
+        ("monthly on the last tuesday", "sw", "kila mwezi, Jumanne ya mwisho"),
+        ("monthly on the 15th", "es", "cada mes, el día 15"),
+        ("FREQ=DAILY;COUNT=3", "sw", "kila siku, mara 3"),
+    ],
+)
+def test_a_rule_is_described_in_the_readers_language(text: str, lang: str, expected: str) -> None:
+    assert describe(parse_recurrence(text, tz=LONDON), words(lang)).startswith(expected)
+
+
+def test_an_import_report_reads_in_the_readers_language() -> None:
+    report = ImportReport(created=1, series=[Changes("Choir", new=True, added=12)])
+    assert report.text(words("es")).splitlines() == [
+        "Importé el calendario. Nuevos: 1. Actualizados: 0.",
+        "En el próximo año:",
+        "- “Choir”: nuevo, 12 fechas",
+    ]
+    assert report.text().splitlines()[-1] == "- “Choir”: new, 12 occurrences"
 
 
 def test_describe_names_the_zone() -> None:

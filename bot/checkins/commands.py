@@ -222,7 +222,7 @@ async def _open_series(
     opened = ctx._(
         "Check-in series {id}: {rule}, I'll open “{prompt}” here.",
         id=row.id,
-        rule=describe(recurrence),
+        rule=describe(recurrence, ctx.words),
         prompt=text,
     )
     first_one = (

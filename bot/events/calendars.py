@@ -21,7 +21,7 @@ from icalendar import Calendar, Component
 
 from bot.errors import UserInputError
 from bot.events.occurrences import Occurrence, as_instant
-from bot.i18n import N_
+from bot.i18n import ENGLISH, N_, Words
 
 if TYPE_CHECKING:
     from bot.events.models import Event
@@ -192,19 +192,24 @@ class Changes:
     moved: int = 0
     cancelled: int = 0
 
-    def text(self) -> str:
-        counts = [
-            f"{n} {word}"
-            for n, word in (
-                (self.added, "occurrences" if self.new else "added"),
-                (self.changed, "changed"),
-                (self.moved, "moved"),
-                (self.cancelled, "cancelled"),
+    def text(self, words: Words = ENGLISH) -> str:
+        counts = []
+        if self.added or self.new:
+            counts.append(
+                words.ngettext("{n} occurrence", "{n} occurrences", self.added)
+                if self.new
+                else words.ngettext("{n} added", "{n} added", self.added)
             )
-            if n or (self.new and word == "occurrences")
-        ]
-        what = "new, " if self.new else ""
-        return f"“{self.title}”: {what}" + (", ".join(counts) or "no change")
+        if self.changed:
+            counts.append(words.ngettext("{n} changed", "{n} changed", self.changed))
+        if self.moved:
+            counts.append(words.ngettext("{n} moved", "{n} moved", self.moved))
+        if self.cancelled:
+            counts.append(words.ngettext("{n} cancelled", "{n} cancelled", self.cancelled))
+        said = ", ".join(counts) or words._("no change")
+        if self.new:
+            return words._("“{title}”: new, {counts}", title=self.title, counts=said)
+        return words._("“{title}”: {counts}", title=self.title, counts=said)
 
 
 def compare(title: str, before: list[Occurrence] | None, after: list[Occurrence]) -> Changes:
@@ -257,21 +262,35 @@ class ImportReport:
 
     SHOWN = 20
 
-    def text(self) -> str:
-        lines = [f"Imported the calendar: {self.created} new, {self.updated} updated."]
+    def text(self, words: Words = ENGLISH) -> str:
+        lines = [
+            words._(
+                "Imported the calendar: {created} new, {updated} updated.",
+                created=self.created,
+                updated=self.updated,
+            )
+        ]
         if self.series:
-            lines.append("In the coming year:")
-            lines += [f"- {c.text()}" for c in self.series[: self.SHOWN]]
+            lines.append(words._("In the coming year:"))
+            lines += [f"- {c.text(words)}" for c in self.series[: self.SHOWN]]
             if len(self.series) > self.SHOWN:
-                lines.append(f"- … and {len(self.series) - self.SHOWN} more series")
+                more = len(self.series) - self.SHOWN
+                lines.append(
+                    words.ngettext("- … and {n} more series", "- … and {n} more series", more)
+                )
         if self.left_out:
             lines.append(
-                f"It has more than {self.limit:,} occurrences in the coming year, so I "
-                f"left out the last {self.left_out} events; split the calendar to import them."
+                words._(
+                    "It has more than {limit} occurrences in the coming year, so I left out the "
+                    "last {left_out} events. Split the calendar to import them.",
+                    limit=f"{self.limit:,}",
+                    left_out=self.left_out,
+                )
             )
         if self.refused:
-            lines.append(f"Not imported ({len(self.refused)}):")
+            lines.append(words._("Not imported ({count}):", count=len(self.refused)))
             lines += [f"- {reason}" for reason in self.refused[:10]]
             if len(self.refused) > 10:
-                lines.append(f"- … and {len(self.refused) - 10} more")
+                more = len(self.refused) - 10
+                lines.append(words.ngettext("- … and {n} more", "- … and {n} more", more))
         return "\n".join(lines)

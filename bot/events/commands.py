@@ -173,7 +173,7 @@ def summary(ctx: Context, event: Event) -> str:
         else ctx._("no date ahead")
     )
     if rule:
-        head = f"{head}, {describe(rule)}"
+        head = f"{head}, {describe(rule, ctx.words)}"
     lines = [f"{event.id}. “{event.title}”: {head}"]
     if event.remind:
         before = ", ".join(offset_words(r, ctx.words) for r in event.remind)
@@ -369,7 +369,7 @@ async def import_calendar(bot: Bot, job: ImportJob) -> None:
                 community, member, "event.import", created=report.created, updated=report.updated
             )
             await announce(scope, report.events, origin=None)
-            await scope.send(job.answer, report.text(), key=job.key)
+            await scope.send(job.answer, report.text(scope.words_for(member)), key=job.key)
     except UserInputError as exc:
         async with bot.transaction() as scope:
             member = await scope.session.get(Member, job.member_id)

@@ -114,7 +114,7 @@ async def _events(view: View) -> Html:
                 "tr",
                 tag("td", e.title, class_="name"),
                 tag("td", tag("time", view.local(at), datetime=at.isoformat()), class_="when"),
-                tag("td", describe(rule) if rule else _("once")),
+                tag("td", describe(rule, view.words) if rule else _("once")),
                 tag("td", "; ".join(nudges) or _("none")),
                 tag("td", tag("a", ".ics", href=calendar_path(e), download=True)),
                 data_event=e.id,
