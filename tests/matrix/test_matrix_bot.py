@@ -8,6 +8,7 @@ written the same way: `community(...)`, then `say` and `wait_event` as its membe
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,14 @@ async def test_a_command_in_a_thread_is_answered_in_the_thread_and_room_never_pi
     async with community(synapse, matrix_users, tmp_path, "alice", "bob") as c:
         alice, bob = c.people["alice"], c.people["bob"]
         await bob.client.set_displayname("@room Bob")
+        await alice.wait_event(  # Synapse copies a new name into each room in the background
+            c.room,
+            lambda e: (
+                e.get("type") == "m.room.member"
+                and e.get("state_key") == bob.user_id
+                and (e.get("content") or {}).get("displayname") == "@room Bob"
+            ),
+        )
         root = await alice.say(c.room, "Roles for this season")
         await bob.say(c.room, "hello, I'm new")
         await alice.wait_event(c.room, sent_by(bob.user_id, containing="new"))
@@ -126,8 +135,13 @@ async def test_a_burst_over_synapses_limit_arrives_complete_and_once(
                 for text in texts:
                     await scope.send(Place(MATRIX, SpaceId(room)), text, key=f"burst:{text}")
             await erin.until(lambda: len(erin.events(room, sent_by(user_id))) == len(texts))
-            async with run.bot.db.reader() as s:
-                rows = (await s.exec(select(OutboxRow))).all()
+            async with asyncio.timeout(20):  # the last send is recorded just after it arrives
+                while True:
+                    async with run.bot.db.reader() as s:
+                        rows = (await s.exec(select(OutboxRow))).all()
+                    if all(r.state == OutboxState.SENT for r in rows):
+                        break
+                    await asyncio.sleep(0.05)
 
     bodies = sorted(e["content"]["body"] for e in erin.events(room, sent_by(user_id)))
     assert bodies == texts, "each message once"
