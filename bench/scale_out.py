@@ -22,19 +22,16 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from checkin_answers import Member, free_port, wait_for_post  # noqa: E402
+from checkin_answers import Member, free_port, fresh_schema, wait_for_post  # noqa: E402
 
 from bot.db import Database  # noqa: E402
 from bot.events.models import Nudge  # noqa: E402
@@ -44,18 +41,6 @@ from tests.fake_platform import FakePlatform  # noqa: E402
 from tests.fanout_bot import seed  # noqa: E402
 
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
-
-
-@asynccontextmanager
-async def fresh_schema(base: str) -> AsyncIterator[str]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 async def fanout_bot(db: str, platform: str, rate: float) -> asyncio.subprocess.Process:
