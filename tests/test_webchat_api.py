@@ -313,3 +313,43 @@ async def test_the_browsers_language_is_the_members_until_they_choose(chat: Chat
     r = await chat.http.post("/api/chat/messages", json=body, headers=swahili)
     chosen = await chat.wait_for("@bea", "bea", lambda m: from_bot(m) and "now" in m["text"])
     assert chosen["text"] == "From now on I write to you in English."
+
+
+async def test_a_secret_is_shown_to_a_reader_who_comes_the_moment_it_is_stored(
+    bot: Running, chat: ChatClient
+) -> None:
+    """A reader polling while the bot's message commits sees its one-time link, never the
+    stored stand-in; an edit that takes the link out shows the edit, not the old link."""
+    from adapters.contract import (
+        Direct,
+        EditMessage,
+        PlatformName,
+        Secret,
+        SendMessage,
+        Sent,
+        UserId,
+    )
+    from adapters.webchat.adapter import WebChat
+
+    web = bot.bot.adapters[PlatformName("web")]
+    assert isinstance(web, WebChat)
+    store = web._writer.store
+    read_at_commit: list[str] = []
+
+    async def store_then_read(values: dict[str, object]) -> int:
+        stored = await store(values)  # committed: a reader may come before `_store` resumes
+        read_at_commit.extend(str(m["text"]) for m in await web._since("@ada", 0))
+        return stored
+
+    web._writer.store = store_then_read  # type: ignore[method-assign]
+    to = Direct(PlatformName("web"), UserId("ada"))
+    sent = await web.perform(
+        SendMessage(key="link:1", to=to, text=("Here: ", Secret("https://x/t0k3n", "(gone)")))
+    )
+    assert read_at_commit == ["Here: https://x/t0k3n"]
+    assert [m["text"] for m in await chat.messages("@ada", "ada")] == ["Here: https://x/t0k3n"]
+    assert isinstance(sent, Sent)
+    await web.perform(
+        EditMessage(key="link:1:edit", place=sent.place, message_id=sent.message_id, text=("Used",))
+    )
+    assert [m["text"] for m in await chat.messages("@ada", "ada")] == ["Used"]

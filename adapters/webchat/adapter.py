@@ -142,8 +142,9 @@ class WebChat:
         self._sink: InboundSink | None = None
         self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
         self._watching: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        self._revealed: dict[int, tuple[str, float]] = {}
-        """Message id -> its text with its secrets, and until when (monotonic) it is kept."""
+        self._revealed: dict[str, tuple[str, float]] = {}
+        """A bot message's key -> its text with its secrets, and until when (monotonic) it is
+        kept. By key, not id: it is kept before the insert, so no reader sees the row first."""
         self._reading: set[asyncio.Task[None]] = set()
         self._opened: dict[str, WebRoom] | None = None
         """The rooms the bot opened, by name, once read (`_room`)."""
@@ -219,6 +220,8 @@ class WebChat:
     ) -> Posted:
         """Store a message; `revealed` is its text with its secrets, if any: kept only in
         memory (`_reveal`), never in the table."""
+        if key is not None:
+            self._reveal(key, text, revealed)
         values: dict[str, Any] = {
             "room": room,
             "user": user,
@@ -234,24 +237,25 @@ class WebChat:
             async with self.db.reader() as s:
                 existing = (await s.exec(select(WebMessage).where(WebMessage.key == key))).one()
             return Posted.of(existing)
-        self._reveal(row.id, text, revealed)
         self._publish(room, {"type": "message", "message": self._json(row)})
         return row
 
-    def _reveal(self, message_id: int, stored: str, revealed: str | None) -> None:
+    def _reveal(self, key: str, stored: str, revealed: str | None) -> None:
         """Keep a message's secrets (one-time links) in memory for as long as they can work,
         so the table and any copy of it hold only their stored form."""
         now = time.monotonic()
-        for mid, (_, until) in list(self._revealed.items()):
+        for known, (_, until) in list(self._revealed.items()):
             if until <= now:
-                del self._revealed[mid]
+                del self._revealed[known]
         if revealed is not None and revealed != stored:
-            self._revealed[message_id] = (revealed, now + REVEAL_FOR)
+            self._revealed[key] = (revealed, now + REVEAL_FOR)
+        else:  # an edit that took its secrets out
+            self._revealed.pop(key, None)
 
     def _json(self, m: WebMessage | Posted) -> dict[str, Any]:
         """A message as clients see it: with its secrets while they are still kept."""
         data = message_json(m)
-        text, until = self._revealed.get(int(data["id"]), ("", 0.0))
+        text, until = self._revealed.get(m.key or "", ("", 0.0))
         if until > time.monotonic():
             data["text"] = text
         return data
@@ -263,8 +267,8 @@ class WebChat:
                 raise PlatformError(f"no message {action.message_id}", permanent=True)
             row.text = stored_text(action.text)
             s.add(row)
-        assert row.id is not None
-        self._reveal(row.id, row.text, plain_text(action.text))
+            if row.key is not None:
+                self._reveal(row.key, row.text, plain_text(action.text))
         self._publish(row.room, {"type": "edit", "message": self._json(row)})
         return Sent(action.message_id, action.place, ThreadId(action.message_id))
 
