@@ -60,10 +60,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _begin(conn: Any) -> None:
-    """Begin each transaction ourselves: the sqlite3 module's own deferred BEGIN (turned off
-    by `isolation_level=None`) comes after a SAVEPOINT, which then ends the whole transaction
-    when released. Sent to the driver directly, as `savepoint` does: through SQLAlchemy's
-    statement machinery it cost more than the transaction's one insert."""
+    """Begin each transaction ourselves: `isolation_level=None` turns off the sqlite3
+    module's own implicit transactions, which begin only at the first write. Sent to the
+    driver directly: through SQLAlchemy's statement machinery it cost more than the
+    transaction's one insert."""
     conn.connection.driver_connection.execute("BEGIN")
 
 
@@ -308,58 +308,3 @@ def upgrade(url: str) -> None:
         log.info("database upgraded: applied %s", ", ".join(applied))
     else:
         log.info("database is up to date")
-
-
-@asynccontextmanager
-async def savepoint(session: AsyncSession) -> AsyncIterator[None]:
-    """Run a block in a savepoint: if it raises, its changes are undone and the rest of the
-    transaction goes on.
-
-    SQLAlchemy's own `begin_nested` compiles its SAVEPOINT statements afresh every time (they
-    are not cached), which cost more than the small handler inside. Because the ORM does not
-    see these savepoints, the session forgets every object after a rollback: the next use
-    loads them again as the database now has them.
-    """
-    try:
-        async with Savepoints(session).block():
-            yield
-    finally:
-        await _driver_sql(session, "RELEASE SAVEPOINT block")
-
-
-class Savepoints:
-    """Blocks one after another in one transaction (events handled together), each in a
-    savepoint of its own, at one statement each: the previous savepoint is released in the
-    statement that sets the next, and the last is released by the commit. On PostgreSQL each
-    statement is a round trip, and a release of its own made a third of a batched event's.
-    """
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-        self.established = False
-
-    @asynccontextmanager
-    async def block(self) -> AsyncIterator[None]:
-        await self.session.flush()  # what came before is not the block's to undo
-        release = ["RELEASE SAVEPOINT block"] if self.established else []
-        await _driver_sql(self.session, *release, "SAVEPOINT block")
-        self.established = True
-        try:
-            yield
-            await self.session.flush()
-        except BaseException:
-            await _driver_sql(self.session, "ROLLBACK TO SAVEPOINT block")  # still established
-            self.session.expunge_all()
-            raise
-
-
-async def _driver_sql(session: AsyncSession, *statements: str) -> None:
-    """Statements without parameters, straight to the driver; on PostgreSQL in one round
-    trip (psycopg sends a query without parameters as one simple query)."""
-    if isinstance(session, InlineSession):
-        driver = session.sync_session.connection().connection.driver_connection
-        assert driver is not None
-        for sql in statements:
-            driver.execute(sql)
-    else:
-        await (await session.connection()).exec_driver_sql("; ".join(statements))

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlmodel import select
 
 from bot.context import insert_ignore
-from bot.db import CHECKPOINT_EVERY, WAL_RESET_AT, Database, savepoint, sync_url
+from bot.db import CHECKPOINT_EVERY, WAL_RESET_AT, Database, sync_url
 from bot.models import Community, OutboxRow, Timer
 from bot.testing import Harness
 
@@ -111,41 +111,6 @@ async def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
         mode = (await s.exec(text("PRAGMA journal_mode"))).scalar()
     await db.close()
     assert mode == "wal"
-
-
-async def test_a_failed_savepoint_undoes_only_its_own_changes(db: Database) -> None:
-    async with db.session() as s:
-        s.add(Community(slug="kept", name="Kept", timezone="UTC"))
-        with pytest.raises(RuntimeError):
-            async with savepoint(s):
-                s.add(Community(slug="undone", name="Undone", timezone="UTC"))
-                await s.flush()
-                raise RuntimeError("one event's handler failed")
-        async with savepoint(s):
-            s.add(Community(slug="after", name="After", timezone="UTC"))
-    async with db.reader() as s:
-        slugs = {c.slug for c in (await s.exec(select(Community))).all()}
-    assert slugs == {"kept", "after"}
-
-
-async def test_a_savepoint_rollback_forgets_changed_objects(db: Database) -> None:
-    """The ORM does not see these savepoints: after a rollback it must not keep what the
-    failed block changed in memory, or a later flush would write it after all."""
-    async with db.session() as s:
-        s.add(Community(slug="c", name="Before", timezone="UTC"))
-    async with db.session() as s:
-        row = (await s.exec(select(Community))).one()
-        with pytest.raises(RuntimeError):
-            async with savepoint(s):
-                row.name = "Changed"
-                s.add(row)
-                await s.flush()
-                raise RuntimeError("failed")
-        again = (await s.exec(select(Community))).one()
-        assert again.name == "Before"
-        s.add(again)
-    async with db.reader() as s:
-        assert (await s.exec(select(Community))).one().name == "Before"
 
 
 def rows_without_the_wal(main_file: Path, tmp_path: Path) -> int:

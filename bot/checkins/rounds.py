@@ -420,9 +420,9 @@ async def open_round_in(scope: Scope, place: Place, *, locked: bool = False) -> 
 
     Answers handled together in one transaction ask for the same round again and again: once
     it is read locked, nobody else can change it before this transaction ends, so it is
-    taken from the session after the first time, one round trip fewer per answer. What a
-    rolled-back savepoint forgets (`Savepoints`) is read again, as is a round no longer
-    open; a round opened in this transaction resets what was found (`open_round`).
+    taken from the session after the first time, one round trip fewer per answer. A round
+    no longer open is read again; a round opened in this transaction resets what was found
+    (`open_round`).
     """
     found_here: dict[tuple[str, str], CheckinRound] = scope.session.info.setdefault(LOCKED_HERE, {})
     if locked:
