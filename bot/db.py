@@ -45,6 +45,60 @@ def sync_url(url: str) -> URL:
     raise ValueError(f"unsupported database URL scheme {u.drivername!r}")
 
 
+def asyncpg_args(url: URL) -> dict[str, Any]:
+    """asyncpg's connect arguments for a PostgreSQL URL written for libpq. asyncpg reads
+    such a URL itself (host, user, `sslmode` and the like) but for two parameters: it would
+    take `options` and `connect_timeout` as server settings, so the `-c name=value` settings
+    of `options` become its `server_settings` and `connect_timeout` its `timeout`."""
+    query = dict(url.query)
+    args: dict[str, Any] = {}
+    settings = server_settings(str(query.pop("options", "")))
+    if settings:
+        args["server_settings"] = settings
+    if "connect_timeout" in query:
+        args["timeout"] = float(str(query.pop("connect_timeout")))
+    url = url.set(drivername="postgresql", query=query)
+    args["dsn"] = url.render_as_string(hide_password=False)
+    return args
+
+
+def server_settings(options: str) -> dict[str, str]:
+    """The settings of a libpq `options` string: `-c name=value`, `-cname=value` or
+    `--name=value`, separated by spaces (a backslash escapes a space or itself)."""
+    words: list[str] = []
+    word, escaped = "", False
+    for ch in options + " ":
+        if escaped:
+            word, escaped = word + ch, False
+        elif ch == "\\":
+            escaped = True
+        elif ch.isspace():
+            if word:
+                words.append(word)
+            word = ""
+        else:
+            word += ch
+    settings: dict[str, str] = {}
+    pending = False
+    for w in words:
+        if pending:
+            setting, pending = w, False
+        elif w == "-c":
+            pending = True
+            continue
+        elif w.startswith(("-c", "--")):
+            setting = w[2:]
+        else:
+            raise ValueError(f"the database URL's options: cannot read {w!r} (use -c name=value)")
+        name, eq, value = setting.partition("=")
+        if not name or not eq:
+            raise ValueError(f"the database URL's options: {setting!r} is not name=value")
+        settings[name.replace("-", "_")] = value
+    if pending:
+        raise ValueError("the database URL's options end with -c and no setting")
+    return settings
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -171,7 +225,9 @@ class Database:
             self._erase_pending = False
             self._checkpointing: asyncio.Task[None] | None = None
         else:
-            self._engine = create_async_engine(target)
+            self._engine = create_async_engine(
+                "postgresql+asyncpg://", connect_args=asyncpg_args(target)
+            )
             self.sync_engine = self._engine.sync_engine
             event.listen(self.sync_engine, "checkin", _idle_from)
             event.listen(self.sync_engine, "checkout", _ping_if_idle(self.sync_engine))

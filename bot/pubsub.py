@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from bot.db import sync_url
+from bot.db import asyncpg_args, sync_url
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,12 @@ class PubSub:
     def __init__(self, url: str) -> None:
         target = sync_url(url)
         self.enabled = target.drivername != "sqlite"
-        self.conninfo = target.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.connect_args = asyncpg_args(target) if self.enabled else {}
         self.channel = channel_for(url)
         self.origin = uuid.uuid4().hex
         """Marks this process's own notes, which it does not hear back."""
+        self._own = self._wrap([])[:-3]
+        """How this process's notes begin (`_wrap`)."""
         self._listeners: dict[str, list[Listener]] = defaultdict(list)
         self._outgoing: list[tuple[str, Any]] = []
         self._queued = asyncio.Event()
@@ -97,33 +99,37 @@ class PubSub:
     # --- receiving ------------------------------------------------------------------------
 
     async def _listen(self) -> None:
-        import psycopg
-
-        first = True
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True
-                ) as conn:
-                    await conn.execute(f'LISTEN "{self.channel}"')
-                    self.listening.set()
-                    if not first:
-                        self._deliver_everywhere(RESYNC)
-                    first = False
-                    async for note in conn.notifies():
-                        self._heard(note.payload)
+                await self._listen_until_lost()
+                log.warning("pubsub: the listening connection closed; reconnecting")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("pubsub: listening failed (%r); reconnecting", exc)
             await asyncio.sleep(RECONNECT_AFTER)
 
-    def _heard(self, payload: str) -> None:
+    async def _listen_until_lost(self) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(**self.connect_args)
         try:
-            note = json.loads(payload)
-            if note["o"] == self.origin:
-                return
-            items = note["n"]
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _: lost.set())
+            await conn.add_listener(self.channel, lambda *note: self._heard(note[-1]))
+            listened_before = self.listening.is_set()
+            self.listening.set()
+            if listened_before:
+                self._deliver_everywhere(RESYNC)
+            await lost.wait()
+        finally:
+            conn.terminate()
+
+    def _heard(self, payload: str) -> None:
+        if payload.startswith(self._own):  # this process's own note, heard back: not parsed
+            return
+        try:
+            items = json.loads(payload)["n"]
         except (ValueError, KeyError, TypeError):
             log.warning("pubsub: ignoring a malformed note %.200r", payload)
             return
@@ -166,25 +172,28 @@ class PubSub:
         return json.dumps({"o": self.origin, "n": batch}, separators=(",", ":"))
 
     async def _send(self) -> None:
-        import psycopg
+        import asyncpg
 
         while True:
+            conn = None
             try:
-                async with await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True
-                ) as conn:
-                    while True:
-                        await self._queued.wait()
-                        self._queued.clear()
-                        payloads = self._payloads()
-                        if payloads:
-                            calls = ", ".join(["pg_notify(%s, %s)"] * len(payloads))
-                            args = [x for p in payloads for x in (self.channel, p)]
-                            await conn.execute(f"SELECT {calls}", args)
-                        if not self._outgoing:
-                            self._idle.set()
+                conn = await asyncpg.connect(**self.connect_args)
+                while True:
+                    await self._queued.wait()
+                    self._queued.clear()
+                    payloads = self._payloads()
+                    if payloads:
+                        calls = ", ".join(
+                            f"pg_notify($1, ${i})" for i in range(2, len(payloads) + 2)
+                        )
+                        await conn.execute(f"SELECT {calls}", self.channel, *payloads)
+                    if not self._outgoing:
+                        self._idle.set()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("pubsub: sending failed (%r); reconnecting", exc)
+            finally:
+                if conn is not None:
+                    conn.terminate()
             await asyncio.sleep(RECONNECT_AFTER)

@@ -11,7 +11,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlmodel import select
 
@@ -142,7 +141,7 @@ async def test_a_reader_takes_no_transaction(h: Harness) -> None:
     async with h.bot.db.reader() as s:
         await s.exec(select(Member))
         raw: Any = (await (await s.connection()).get_raw_connection()).driver_connection
-        assert raw.info.transaction_status == TransactionStatus.IDLE
+        assert not raw.is_in_transaction()
 
 
 async def test_a_connection_that_died_idle_is_replaced(
@@ -154,7 +153,7 @@ async def test_a_connection_that_died_idle_is_replaced(
     pooled: set[int] = set()
 
     def note(_dbapi_conn: Any, record: Any) -> None:
-        pooled.add(record.driver_connection.info.backend_pid)
+        pooled.add(record.driver_connection.get_server_pid())
 
     event.listen(h.bot.db.sync_engine, "checkin", note)
     await h.say("bob", "help")

@@ -9,13 +9,21 @@ import threading
 from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlmodel import select
 
 from bot.context import insert_ignore
-from bot.db import CHECKPOINT_EVERY, WAL_RESET_AT, Database, sync_url
+from bot.db import (
+    CHECKPOINT_EVERY,
+    WAL_RESET_AT,
+    Database,
+    asyncpg_args,
+    server_settings,
+    sync_url,
+)
 from bot.models import Community, OutboxRow, Timer
 from bot.testing import Harness
 
@@ -223,3 +231,35 @@ async def test_start_up_says_in_one_line_what_the_database_needed(
     assert [name for name, _ in lines] == ["bot.db", "bot.db"], lines
     assert lines[0][1].startswith("database upgraded: applied 0001, ")
     assert lines[1][1] == "database is up to date"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", {}),
+        ("?options=-csearch_path%3Dt1", {"server_settings": {"search_path": "t1"}}),
+        (
+            "?options=-c%20geqo%3Doff%20--work-mem%3D4MB%20-cfoo.bar%3Da%5C%20b"
+            "&sslmode=require&connect_timeout=3",
+            {
+                "server_settings": {"geqo": "off", "work_mem": "4MB", "foo.bar": "a b"},
+                "timeout": 3.0,
+                "query": "?sslmode=require",
+            },
+        ),
+    ],
+)
+def test_a_libpq_url_reaches_asyncpg_with_its_settings(
+    query: str, expected: dict[str, Any]
+) -> None:
+    """asyncpg reads a libpq URL itself but for `options` and `connect_timeout`."""
+    args = asyncpg_args(sync_url(f"postgresql://bot:s3cret@db.example:5433/community{query}"))
+    dsn = args.pop("dsn")
+    assert dsn == f"postgresql://bot:s3cret@db.example:5433/community{expected.pop('query', '')}"
+    assert args == expected
+
+
+@pytest.mark.parametrize("options", ["-c", "-c nothing", "geqo=off", "-c =x"])
+def test_unreadable_url_options_are_refused_saying_what(options: str) -> None:
+    with pytest.raises(ValueError, match="the database URL's options"):
+        server_settings(options)
