@@ -10,7 +10,7 @@ item still starts at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -61,3 +61,28 @@ class GroupCommit(Generic[T, R]):
                     done.set_exception(outcome)
                 else:
                     done.set_result(outcome)
+
+
+class Lanes(Generic[T, R]):
+    """Group commits side by side, each item going to the lane of its key: items with one key
+    keep their order, and items with others run beside them.
+
+    On PostgreSQL a batch spends much of its time waiting for round trips, with the event loop
+    idle unless another batch runs meanwhile; on SQLite, with its single writer, one lane is
+    best.
+    """
+
+    def __init__(
+        self,
+        run: Callable[[list[T]], Awaitable[Sequence[R | BaseException]]],
+        *,
+        limit: int,
+        lanes: int,
+        key: Callable[[T], Hashable],
+    ) -> None:
+        self._lanes = [GroupCommit(run, limit=limit) for _ in range(lanes)]
+        self._key = key
+
+    async def submit(self, item: T) -> R:
+        """As `GroupCommit.submit`, in the lane of the item's key."""
+        return await self._lanes[hash(self._key(item)) % len(self._lanes)].submit(item)

@@ -12,11 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text as sql
 from sqlmodel import SQLModel, col, select
 
 from adapters.contract import Capability, Direct, Inbound, MessageId, Sent, UserId
 from adapters.fake import ALL_CAPABILITIES
 from bot.checkins import export
+from bot.checkins import rounds as round_logic
 from bot.checkins.models import CheckinAnswer, CheckinRound, RoundState
 from bot.models import Identity, Member, Space
 from bot.testing import Harness
@@ -542,3 +544,71 @@ async def test_a_plain_reply_to_the_post_answers_the_round(harness: Harness) -> 
     assert h.adapter.direct_texts("carol") == []
     async with h.bot.db.reader() as s:
         assert [a.text for a in (await s.exec(select(CheckinAnswer))).all()] == ["Kindness"]
+
+
+async def test_answers_racing_the_close_are_in_its_summary_or_refused(harness: Harness) -> None:
+    """Answers and the close arrive together (on PostgreSQL in batches handled side by side,
+    the answers holding the round's lock shared, the close waiting for it alone): an answer
+    acknowledged as in is in the summary, any other was told the round had closed."""
+    h = harness
+    await h.say("ada", f'checkin open "{PROMPT}"')
+    people = [f"member{i:02d}" for i in range(30)]
+    for user in people:
+        await h.say(user, "help")
+    events = [h.command(user, f"checkin said by {user}") for user in people]
+    events.insert(15, h.command("ada", "checkin close"))
+    await asyncio.gather(*(h.bot.handle(e) for e in events))
+    await h.settle()
+    [summary] = summaries(h)
+    acks = {user: h.adapter.direct_texts(user)[-1] for user in people}
+    taken = {u for u, ack in acks.items() if ack.startswith("Thanks, your answer is in.")}
+    refused = {u for u, ack in acks.items() if "closed" in ack}
+    assert taken and refused  # the race was run
+    assert taken | refused == set(people) and not taken & refused
+    assert {u for u in people if f"said by {u}\n" in summary + "\n"} == taken
+    assert f"{len(taken)} answers" in summary
+
+
+async def test_the_close_waits_for_an_answer_holding_the_round(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL an answer reads its round with a shared lock: a close arriving while the
+    answer's transaction is still open waits for it, and its summary has the answer."""
+    async with Harness.open(postgres_url) as h:
+        await h.say("ada", f'checkin open "{PROMPT}"')
+        await h.say("bob", "help")
+        holding, go = asyncio.Event(), asyncio.Event()
+        answer = round_logic.answer
+
+        async def answer_later(*args: Any, **kw: Any) -> None:
+            holding.set()  # the round is read, and locked, in this transaction
+            await go.wait()
+            await answer(*args, **kw)
+
+        monkeypatch.setattr(round_logic, "answer", answer_later)
+        answering = asyncio.create_task(h.bot.handle(h.command("bob", "checkin just in time")))
+        async with asyncio.timeout(10):
+            await holding.wait()
+        # Beside the lanes, which might put ada behind bob: the close runs on its own.
+        closing = asyncio.create_task(h.bot._handle_batch([h.command("ada", "checkin close")]))
+        async with asyncio.timeout(10):
+            while not closing.done() and not await waiting_for_a_lock(h):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)  # the server's lock table, polled
+        assert not closing.done(), "the close did not wait for the answer in flight"
+        go.set()
+        await asyncio.gather(answering, closing)
+        await h.settle()
+        [summary] = summaries(h)
+        assert "1 answer" in summary and "just in time" in summary
+        assert h.adapter.direct_texts("bob")[-1].startswith("Thanks, your answer is in.")
+
+
+async def waiting_for_a_lock(h: Harness) -> bool:
+    async with h.bot.db.reader() as s:
+        waiting = await s.exec(
+            sql(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+        return bool(waiting.scalar())

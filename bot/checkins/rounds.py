@@ -407,8 +407,12 @@ OPEN_ROUND_IN = (
 than running it)."""
 
 
-OPEN_ROUND_IN_LOCKED = OPEN_ROUND_IN.with_for_update().execution_options(populate_existing=True)
-"""The same, read locked (as `lock` does), for an answer: one round trip fewer on PostgreSQL."""
+OPEN_ROUND_IN_LOCKED = OPEN_ROUND_IN.with_for_update(read=True).execution_options(
+    populate_existing=True
+)
+"""The same, for an answer, read with a shared lock: answers in transactions of their own
+(`bot.core.POSTGRES_LANES`) go on side by side, and closing, which locks the round for itself
+(`lock`), waits until they committed, so none lands after the summary."""
 
 
 LOCKED_HERE = "checkin.locked"
@@ -416,7 +420,7 @@ LOCKED_HERE = "checkin.locked"
 
 
 async def open_round_in(scope: Scope, place: Place, *, locked: bool = False) -> CheckinRound | None:
-    """The round open in `place`; `locked`: read locked, as `lock` does.
+    """The round open in `place`; `locked`: read with a shared lock (`OPEN_ROUND_IN_LOCKED`).
 
     Answers handled together in one transaction ask for the same round again and again: once
     it is read locked, nobody else can change it before this transaction ends, so it is
@@ -443,7 +447,9 @@ async def _open_round_in(scope: Scope, place: Place, locked: bool) -> CheckinRou
         return found
     also = _also_in(place).where(CheckinRound.state == RoundState.OPEN)
     if locked:
-        also = also.with_for_update(of=CheckinRound).execution_options(populate_existing=True)
+        also = also.with_for_update(read=True, of=CheckinRound).execution_options(
+            populate_existing=True
+        )
     return (await scope.session.exec(also)).first()
 
 
