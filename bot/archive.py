@@ -32,4 +32,5 @@ async def archive(scope: Scope, text: str, *, ritual: str, key: str) -> bool:
         return False
     purpose = Purpose(ARCHIVE, (("ritual", ritual),))
     action = SendMessage(key=key, to=place, text=(text,), purpose=purpose)
-    return await scope.perform(action, place.platform)
+    await scope.perform(action, place.platform)
+    return True

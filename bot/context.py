@@ -35,12 +35,11 @@ from adapters.contract import (
     SendMessage,
     SpaceId,
 )
-from bot import i18n
+from bot import i18n, pending_outbox
 from bot.errors import UserInputError
 from bot.i18n import Words
 from bot.models import (
     AuditEntry,
-    Claimed,
     Community,
     Identity,
     Member,
@@ -49,6 +48,7 @@ from bot.models import (
     Role,
     Timer,
 )
+from bot.pending_outbox import Pending
 
 if TYPE_CHECKING:
     from bot.core import Bot
@@ -185,12 +185,13 @@ class Scope:
         not_after: datetime | None = None,
         grace_until: datetime | None = None,
         on_result: str | None = None,
-    ) -> bool:
-        """Queue an action in the outbox; a repeated key is ignored (False).
+    ) -> None:
+        """Queue an action in the outbox; a repeated key is ignored.
 
         An action due now with no conditions to check (no recipient's quiet hours or pause,
-        no deadline) is handed straight to its adapter's outbox once this transaction
-        commits, already claimed: a reply then costs no claim and no wait for one.
+        no deadline) is inserted with the transaction's other such rows as it commits
+        (`bot.pending_outbox`) and handed straight to its adapter's outbox, already claimed:
+        a reply then costs no claim and no wait for one.
         """
         values = self._outbox_values(
             action, platform, recipient, at, not_after, grace_until, on_result
@@ -204,16 +205,15 @@ class Scope:
         )
         if direct:
             values.update(state=OutboxState.SENDING, attempts=1, claimed_by=self.bot.process_id)
-        row_id = await insert_ignore_id(self.session, OutboxRow, **values)
-        if direct and row_id is not None:
-            row = Claimed(row_id, values["action"], 1, on_result)
-            self.after_commit.append(lambda: self.bot.hand_off(platform, row))
+            hand_off = functools.partial(self.bot.hand_off, platform)
+            pending_outbox.add(self.session, Pending(values, hand_off, self.after_commit))
         else:
+            await insert_ignore(self.session, OutboxRow, **values)
             self.woken.add(f"outbox:{platform}")
-        return row_id is not None
 
     async def perform_many(self, queued: Sequence[Queued]) -> None:
         """Queue many actions in a few statements (a fan-out); repeated keys are ignored."""
+        await pending_outbox.flush(self.session)  # those queued before go out before these
         rows = [
             self._outbox_values(
                 q.action, q.platform, q.recipient, q.at, q.not_after, q.grace_until, None
@@ -257,7 +257,7 @@ class Scope:
         purpose: Purpose | None = None,
         broadcast: bool = False,
         **options: Any,
-    ) -> bool:
+    ) -> None:
         action = SendMessage(
             key=key,
             to=to,
@@ -266,7 +266,7 @@ class Scope:
             purpose=purpose,
             broadcast=broadcast,
         )
-        return await self.perform(action, to.platform, **options)
+        await self.perform(action, to.platform, **options)
 
     async def schedule(self, kind: str, ref: str | int, due_at: datetime, key: str) -> bool:
         """Run the `kind` timer handler with `ref` at `due_at`, once per `key`."""

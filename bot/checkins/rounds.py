@@ -34,6 +34,7 @@ from adapters.contract import (
     ThreadId,
     UserId,
 )
+from bot import pending_outbox
 from bot.archive import archive
 from bot.checkins import export
 from bot.checkins.models import (
@@ -754,6 +755,7 @@ async def close_round(scope: Scope, r: CheckinRound, *, languages: bool = False)
         scope.session.add_all(answers)
         r.hmac_key = None
         acks = col(OutboxRow.key).startswith(anonymous_ack_prefix(r.id), autoescape=True)
+        await pending_outbox.flush(scope.session)  # acknowledgements queued here too
         await scope.session.exec(delete(OutboxRow).where(acks))
         scope.bot.db.erase_after_commit(scope.session)
     r.state, r.closed_at = RoundState.CLOSED, scope.now
