@@ -55,7 +55,7 @@ class PubSub:
         self.channel = channel_for(url)
         self.origin = uuid.uuid4().hex
         """Marks this process's own notes, which it does not hear back."""
-        self._own = self._wrap([])[:-3]
+        self._own = self._wrap([])[:-2]
         """How this process's notes begin (`_wrap`)."""
         self._listeners: dict[str, list[Listener]] = defaultdict(list)
         self._outgoing: list[tuple[str, Any]] = []
@@ -151,7 +151,7 @@ class PubSub:
     def _payloads(self) -> list[str]:
         """The queued notes as few payloads as fit, in order."""
         payloads: list[str] = []
-        batch: list[tuple[str, Any]] = []
+        batch: list[str] = []
         size = 0
         for topic, data in self._outgoing:
             encoded = json.dumps([topic, data], separators=(",", ":"))
@@ -161,15 +161,17 @@ class PubSub:
             if batch and size + len(encoded) > MAX_PAYLOAD:
                 payloads.append(self._wrap(batch))
                 batch, size = [], 0
-            batch.append((topic, data))
+            batch.append(encoded)
             size += len(encoded) + 1
         if batch:
             payloads.append(self._wrap(batch))
         self._outgoing.clear()
         return payloads
 
-    def _wrap(self, batch: list[tuple[str, Any]]) -> str:
-        return json.dumps({"o": self.origin, "n": batch}, separators=(",", ":"))
+    def _wrap(self, encoded: list[str]) -> str:
+        """A payload of notes already encoded (each `[topic, data]`), marked as this
+        process's: each note is encoded once."""
+        return f'{{"o":"{self.origin}","n":[{",".join(encoded)}]}}'
 
     async def _send(self) -> None:
         import asyncpg

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -64,13 +65,17 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON value")
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A UTF-16 surrogate, which no valid text holds alone (JSON's escapes let one through)."""
+
+
 def _check_values(data: Any) -> None:
     """Walks the parsed body without recursion: its depth, and every string and key."""
     stack = [(data, 1)]
     while stack:
         value, depth = stack.pop()
         if isinstance(value, str):
-            if any("\ud800" <= c <= "\udfff" for c in value):
+            if LONE_SURROGATE.search(value):
                 raise BadRequest(400, "malformed JSON: a string holds a lone UTF-16 surrogate")
         elif isinstance(value, list | dict):
             if depth > MAX_DEPTH:
