@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 Listener = Callable[[Any], None]
 MAX_PAYLOAD = 7_000
 """Bytes a note may take (PostgreSQL refuses payloads of 8,000 or more)."""
+LINGER = 0.005
+"""Seconds a note waits for others to share its statement: under load, stores of the web
+chat and queued work each published one, a statement apiece."""
 RECONNECT_AFTER = 1.0
 FLUSH_ON_STOP = 1.0
 RESYNC = "__resync__"
@@ -182,6 +185,7 @@ class PubSub:
                 conn = await asyncpg.connect(**self.connect_args)
                 while True:
                     await self._queued.wait()
+                    await asyncio.sleep(LINGER)
                     self._queued.clear()
                     payloads = self._payloads()
                     if payloads:
