@@ -59,14 +59,15 @@ def _flush(session: Session) -> None:
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
         params = {c: _bound(c, [row[c] for row in rows], dialect) for c in _COLUMNS}
-        ids = {row_id: key for row_id, key in session.exec(_insert_all(), params=params)}
+        ids = {key: row_id for row_id, key in session.exec(_insert_all(), params=params)}
     else:
-        found = {row["key"]: session.exec(_insert_one(), params=row).scalar() for row in rows}
-        ids = {id_: key for key, id_ in found.items() if id_ is not None}
-    for row_id, key in ids.items():
-        p = first[key]
-        row = Claimed(row_id, p.values["action"], p.values["attempts"], p.values["on_result"])
-        p.after_commit.append(functools.partial(p.hand_off, row))
+        ids = {row["key"]: session.exec(_insert_one(), params=row).scalar() for row in rows}
+    for values in rows:  # handed off in the order queued, whatever order RETURNING took
+        row_id = ids.get(values["key"])
+        if row_id is not None:  # None: a row with this key is in the outbox already
+            p = first[values["key"]]
+            row = Claimed(row_id, values["action"], values["attempts"], values["on_result"])
+            p.after_commit.append(functools.partial(p.hand_off, row))
 
 
 _COLUMNS = (
