@@ -3,31 +3,26 @@ the community's spaces on the others, once per change; reminders follow `me reac
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import col, select
 
 from adapters.contract import (
-    Actor,
-    EventId,
     NativeChange,
-    NativeEventChanged,
     Place,
     PlatformName,
     SpaceId,
-    UserId,
 )
 from bot.models import OutboxRow
 from bot.testing import Harness
 from tests.test_events_ical import feed
+from tests.test_events_native import START, changed
 from tests.test_identities import link
 
-START = datetime(2026, 3, 5, 18, 0, tzinfo=UTC)
 SPACES = {"community": {"organisers": ["fake:ada"], "spaces": ["fake:main", "other:lounge"]}}
 LOUNGE = Place(PlatformName("other"), SpaceId("lounge"))
 MAIN = Place(PlatformName("fake"), SpaceId("main"))
@@ -39,24 +34,6 @@ async def h(database_url: str) -> AsyncIterator[Harness]:
         yield harness
 
 
-def changed(
-    change: NativeChange, *, title: str = "Game night", start: datetime = START
-) -> NativeEventChanged:
-    """A Discord-like scheduled event on the `fake` platform, as its adapter reports it."""
-    return NativeEventChanged(
-        event_id=EventId(uuid.uuid4().hex),
-        actor=Actor(PlatformName("fake"), UserId("ada"), "Ada"),
-        place=Place(PlatformName("fake"), SpaceId("guild")),
-        change=change,
-        native_id="9001",
-        title=title,
-        start=start,
-        end=start + timedelta(hours=2),
-        zone="Europe/Paris",
-        link="https://example.org/voice",
-    )
-
-
 def news(h: Harness, platform: str, place: Place) -> list[str]:
     return [t for t in h.adapters[PlatformName(platform)].texts(place) if "event" in t.lower()]
 
@@ -64,26 +41,26 @@ def news(h: Harness, platform: str, place: Place) -> list[str]:
 async def test_a_native_event_is_told_to_the_other_platforms_spaces_once_per_change(
     h: Harness,
 ) -> None:
-    await h.feed(changed(NativeChange.CREATED))
+    await h.feed(changed(h, NativeChange.CREATED))
     [told] = news(h, "other", LOUNGE)
     assert told.startswith("New event: “Game night”, Thu 5 Mar 2026, 19:00 Europe/Paris.")
     assert "Join: https://example.org/voice" in told
     assert "Add it to your calendar: http" in told and ".ics" in told
     assert news(h, "fake", MAIN) == [], "not told back to the platform it came from"
 
-    await h.feed(changed(NativeChange.CHANGED))  # the same event again: nothing new
+    await h.feed(changed(h, NativeChange.CHANGED))  # the same event again: nothing new
     assert len(news(h, "other", LOUNGE)) == 1
 
-    await h.feed(changed(NativeChange.CHANGED, start=START + timedelta(hours=1)))
+    await h.feed(changed(h, NativeChange.CHANGED, start=START + timedelta(hours=1)))
     moved = news(h, "other", LOUNGE)[-1]
     assert moved.startswith("Event changed: “Game night”, Thu 5 Mar 2026, 20:00 Europe/Paris.")
 
-    await h.feed(changed(NativeChange.CANCELLED))
+    await h.feed(changed(h, NativeChange.CANCELLED))
     assert news(h, "other", LOUNGE)[-1] == "Event cancelled: “Game night”."
     assert len(news(h, "other", LOUNGE)) == 3 and news(h, "fake", MAIN) == []
 
     # the same three states again, as they were: each is news again, told once more each
-    await h.feed(changed(NativeChange.CHANGED, start=START + timedelta(hours=1)))
+    await h.feed(changed(h, NativeChange.CHANGED, start=START + timedelta(hours=1)))
     assert news(h, "other", LOUNGE)[-1].startswith("Event changed")
     assert len(news(h, "other", LOUNGE)) == 4
 
@@ -92,10 +69,10 @@ async def test_a_platform_sending_every_event_again_after_a_restart_tells_nothin
     sqlite_url: str,
 ) -> None:
     async with Harness.open(sqlite_url, more_platforms=("other",), config=SPACES) as h:
-        await h.feed(changed(NativeChange.CREATED))
+        await h.feed(changed(h, NativeChange.CREATED))
         assert len(news(h, "other", LOUNGE)) == 1
     async with Harness.open(sqlite_url, more_platforms=("other",), config=SPACES) as h:
-        await h.feed(changed(NativeChange.CHANGED))  # Discord's GUILD_CREATE on reconnect
+        await h.feed(changed(h, NativeChange.CHANGED))  # Discord's GUILD_CREATE on reconnect
         assert news(h, "other", LOUNGE) == []
         async with h.bot.db.reader() as s:
             keys = (
@@ -105,8 +82,8 @@ async def test_a_platform_sending_every_event_again_after_a_restart_tells_nothin
 
 
 async def test_a_cancelled_event_nobody_was_told_of_is_not_news(h: Harness) -> None:
-    await h.feed(changed(NativeChange.CREATED, start=h.clock.now() - timedelta(days=1)))
-    await h.feed(changed(NativeChange.CANCELLED, start=h.clock.now() - timedelta(days=1)))
+    await h.feed(changed(h, NativeChange.CREATED, start=h.clock.now() - timedelta(days=1)))
+    await h.feed(changed(h, NativeChange.CANCELLED, start=h.clock.now() - timedelta(days=1)))
     assert news(h, "other", LOUNGE) == [], "a past event is no news, nor its cancellation"
 
 
@@ -164,8 +141,8 @@ async def test_announcements_without_other_platforms_running_are_not_kept_pendin
 ) -> None:
     only_here = {"community": {**SPACES["community"], "spaces": ["fake:main", "gone:room"]}}
     async with Harness.open(sqlite_url, config=only_here) as h:
-        await h.feed(changed(NativeChange.CREATED))
-        await h.feed(replace(changed(NativeChange.CHANGED), title="Game night!"))
+        await h.feed(changed(h, NativeChange.CREATED))
+        await h.feed(replace(changed(h, NativeChange.CHANGED), title="Game night!"))
         assert news(h, "fake", MAIN) == []
         async with h.bot.db.reader() as s:
             rows = (await s.exec(select(OutboxRow.platform))).all()
