@@ -177,9 +177,11 @@ async def test_an_anonymous_round_by_personal_message(site: Site) -> None:
     assert "bob" not in summary.text and "Tired" not in summary.text
 
 
-async def test_a_breakout_of_six_in_two_group_messages_with_report_backs(site: Site) -> None:
-    fake = site.fake
-    people = ["bob", "carol", "dan", "erin", "frank", "ada"]
+PEOPLE = ["bob", "carol", "dan", "erin", "frank", "ada"]
+
+
+async def six_join_a_breakout(fake: FakeDiscourse) -> int:
+    """Ada calls a breakout of two groups in a topic and six people join it; the topic."""
     start = await fake.member_posts(
         "ada",
         '@communitybot breakout 2 groups "What would make this space better?" --join-window 10',
@@ -187,10 +189,16 @@ async def test_a_breakout_of_six_in_two_group_messages_with_report_backs(site: S
     )
     main = start.topic_id
     await until(lambda: bot_post(fake, main, "Breakout starting"), "the call")
-    for user in people:
+    for user in PEOPLE:
         await fake.member_posts(user, "join", topic_id=main)
+    return main
+
+
+async def test_a_breakout_of_six_in_two_group_messages_with_report_backs(site: Site) -> None:
+    fake = site.fake
+    main = await six_join_a_breakout(fake)
     groups = await until(lambda: group_pms(fake, 2), "two group PMs")
-    assert sorted(u for g in groups for u in g.allowed - {"communitybot"}) == sorted(people)
+    assert sorted(u for g in groups for u in g.allowed - {"communitybot"}) == sorted(PEOPLE)
     for group in groups:
         await until(lambda g=group: bot_post(fake, g.id, "Breakout group"), "the provocation")
         writer = sorted(group.allowed - {"communitybot"})[0]
@@ -322,16 +330,7 @@ async def test_a_breakout_of_six_in_two_chat_threads_with_report_backs(tmp_path:
     fake = FakeDiscourse(limit=600)
     more = 'breakouts = "chat"\nbreakout_channel = 3\n'
     async with running(tmp_path, fake, more):
-        people = ["bob", "carol", "dan", "erin", "frank", "ada"]
-        start = await fake.member_posts(
-            "ada",
-            '@communitybot breakout 2 groups "What would make this space better?" --join-window 10',
-            category=5,
-        )
-        main = start.topic_id
-        await until(lambda: bot_post(fake, main, "Breakout starting"), "the call")
-        for user in people:
-            await fake.member_posts(user, "join", topic_id=main)
+        main = await six_join_a_breakout(fake)
         threads = await until(
             lambda: list(fake.threads.values()) if len(fake.threads) == 2 else None, "two threads"
         )
@@ -339,9 +338,9 @@ async def test_a_breakout_of_six_in_two_chat_threads_with_report_backs(tmp_path:
         for thread in threads:
             root = fake.chat[thread.original_message_id]
             assert root.channel_id == 3 and root.username == fake.bot
-            groups[thread.id] = [u for u in people if f"@{u}" in root.message]  # called in
+            groups[thread.id] = [u for u in PEOPLE if f"@{u}" in root.message]  # called in
             await until(lambda t=thread.id: in_thread(fake, t, "Breakout group"), "the provocation")
-        assert sorted(u for g in groups.values() for u in g) == sorted(people)
+        assert sorted(u for g in groups.values() for u in g) == sorted(PEOPLE)
         for thread_id, members in groups.items():
             writer = members[0]
             await fake.member_chats(
