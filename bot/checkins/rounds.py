@@ -432,7 +432,7 @@ async def open_round_in(scope: Scope, place: Place, *, locked: bool = False) -> 
     found_here: dict[tuple[str, str], CheckinRound] = scope.session.info.setdefault(LOCKED_HERE, {})
     if locked:
         known = found_here.get((place.platform, place.space))
-        if known is not None and known in scope.session and known.state == RoundState.OPEN:
+        if known is not None and known.state == RoundState.OPEN:
             return known
     found = await _open_round_in(scope, place, locked)
     if locked and found is not None:
