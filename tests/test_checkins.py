@@ -20,6 +20,7 @@ from adapters.fake import ALL_CAPABILITIES
 from bot.checkins import export
 from bot.checkins import rounds as round_logic
 from bot.checkins.models import CheckinAnswer, CheckinRound, RoundState
+from bot.context import Context
 from bot.models import Identity, Member, Space
 from bot.testing import Harness
 from bot.web import build_app
@@ -579,11 +580,14 @@ async def test_the_close_waits_for_an_answer_holding_the_round(
         await h.say("bob", "help")
         holding, go = asyncio.Event(), asyncio.Event()
         answer = round_logic.answer
+        backend: list[int] = []
 
-        async def answer_later(*args: Any, **kw: Any) -> None:
+        async def answer_later(ctx: Context, *args: Any, **kw: Any) -> None:
+            raw = await (await ctx.session.connection()).get_raw_connection()
+            backend.append(raw.driver_connection.get_server_pid())
             holding.set()  # the round is read, and locked, in this transaction
             await go.wait()
-            await answer(*args, **kw)
+            await answer(ctx, *args, **kw)
 
         monkeypatch.setattr(round_logic, "answer", answer_later)
         answering = asyncio.create_task(h.bot.handle(h.command("bob", "checkin just in time")))
@@ -592,7 +596,7 @@ async def test_the_close_waits_for_an_answer_holding_the_round(
         # Beside the lanes, which might put ada behind bob: the close runs on its own.
         closing = asyncio.create_task(h.bot._handle_batch([h.command("ada", "checkin close")]))
         async with asyncio.timeout(10):
-            while not closing.done() and not await waiting_for_a_lock(h):  # noqa: ASYNC110
+            while not closing.done() and not await blocked_by(h, backend[0]):  # noqa: ASYNC110
                 await asyncio.sleep(0.02)  # the server's lock table, polled
         assert not closing.done(), "the close did not wait for the answer in flight"
         go.set()
@@ -603,12 +607,11 @@ async def test_the_close_waits_for_an_answer_holding_the_round(
         assert h.adapter.direct_texts("bob")[-1].startswith("Thanks, your answer is in.")
 
 
-async def waiting_for_a_lock(h: Harness) -> bool:
+async def blocked_by(h: Harness, backend: int) -> bool:
+    """Whether a session waits for a lock that the server process `backend` holds."""
     async with h.bot.db.reader() as s:
         waiting = await s.exec(
-            sql(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
+            sql("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"),
+            params={"pid": backend},
         )
         return bool(waiting.scalar())
